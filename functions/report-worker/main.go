@@ -1,0 +1,16 @@
+// Command report-worker writes CSV reports to S3, from the reports queue.
+package main
+
+import (
+	"context"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
+)
+
+func main() {
+	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
+		router := queue.NewRouter(d.Logger)
+		return router.Process, nil
+	})
+}

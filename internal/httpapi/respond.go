@@ -1,0 +1,160 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+)
+
+// MaxBodyBytes is the largest request body accepted (design §6.1).
+const MaxBodyBytes = 1 << 20
+
+// statusOf is the one table from machine code to HTTP status.
+var statusOf = map[errcode.Code]int{
+	errcode.MalformedJSON:        http.StatusBadRequest,
+	errcode.ValidationFailed:     http.StatusBadRequest,
+	errcode.Unauthorized:         http.StatusUnauthorized,
+	errcode.Forbidden:            http.StatusForbidden,
+	errcode.NotFound:             http.StatusNotFound,
+	errcode.MethodNotAllowed:     http.StatusMethodNotAllowed,
+	errcode.InvalidState:         http.StatusConflict,
+	errcode.IdempotencyKeyReused: http.StatusConflict,
+	errcode.PayloadTooLarge:      http.StatusRequestEntityTooLarge,
+	errcode.RateLimitExceeded:    http.StatusTooManyRequests,
+	errcode.Internal:             http.StatusInternalServerError,
+	errcode.Unavailable:          http.StatusServiceUnavailable,
+}
+
+// envelope is the body of every JSON answer (design §6.1).
+type envelope struct {
+	Success    bool             `json:"success"`
+	Data       any              `json:"data,omitempty"`
+	Error      string           `json:"error,omitempty"`
+	Code       errcode.Code     `json:"code,omitempty"`
+	Details    []errcode.Detail `json:"details,omitempty"`
+	RetryAfter *int             `json:"retryAfter,omitempty"`
+}
+
+// writeJSON writes v as the JSON body with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+// writeData writes a success envelope around data.
+func writeData(w http.ResponseWriter, status int, data any) {
+	writeJSON(w, status, envelope{Success: true, Data: data})
+}
+
+// list is the data of every list route (design §6.1).
+type list[T any] struct {
+	Items      []T     `json:"items"`
+	NextCursor *string `json:"nextCursor"`
+}
+
+// writeError answers err with its code's status. Errors without a code are
+// internal: logged with their text, answered without it.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	var e *errcode.Error
+	if !errors.As(err, &e) {
+		logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+		e = errcode.New(errcode.Internal, "internal error")
+	} else if e.Code == errcode.Internal || e.Code == errcode.Unavailable {
+		logger.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "code", e.Code, "error", e.Error())
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	body := envelope{Error: e.Message, Code: e.Code, Details: e.Details}
+	if e.Code == errcode.Internal {
+		body.Error = "internal error" // never an internal error text
+		body.Details = nil
+	}
+	writeJSON(w, status, body)
+}
+
+// decodeJSON reads the request body into v. Unknown fields are ignored; bad
+// syntax is MALFORMED_JSON; a wrong type is VALIDATION_FAILED naming the
+// field; a body over MaxBodyBytes is PAYLOAD_TOO_LARGE.
+func decodeJSON(r *http.Request, v any) error {
+	if r.ContentLength > MaxBodyBytes {
+		return tooLarge()
+	}
+	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge()
+		}
+		return errcode.New(errcode.MalformedJSON, "request body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func tooLarge() error {
+	return errcode.New(errcode.PayloadTooLarge, "request body exceeds %d bytes", MaxBodyBytes)
+}
+
+func jsonError(err error) error {
+	var mbe *http.MaxBytesError
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &mbe):
+		return tooLarge()
+	case errors.Is(err, io.EOF):
+		return errcode.New(errcode.MalformedJSON, "request body is empty; a JSON object is required")
+	case errors.As(err, &typeErr):
+		field := typeErr.Field
+		if field == "" {
+			field = "(body)"
+		}
+		return errcode.Validation(errcode.Detail{
+			Field: field, Code: "invalid_type",
+			Message: fmt.Sprintf("must be %s, not %s", jsonKind(typeErr.Type.Kind().String()), typeErr.Value),
+		})
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return errcode.New(errcode.MalformedJSON, "request body is not valid JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+	default:
+		var e *errcode.Error
+		if errors.As(err, &e) { // from a custom UnmarshalJSON
+			return e
+		}
+		return errcode.New(errcode.MalformedJSON, "request body is not valid JSON")
+	}
+}
+
+// jsonKind names a Go kind the way a JSON client thinks of it.
+func jsonKind(kind string) string {
+	switch kind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "another type"
+}

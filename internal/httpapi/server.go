@@ -1,0 +1,127 @@
+// Package httpapi is the HTTP API of design §6 as a plain http.Handler: the
+// JSON envelope, authentication, routing and every route's handler. The api
+// function adapts it to API Gateway events; tests call it directly.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime/debug"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+)
+
+// QueueProber checks that the queues answer; used by /health.
+type QueueProber interface {
+	Probe(ctx context.Context) error
+}
+
+// Options are the dependencies of a Server. DB, Redis and Logger are required.
+type Options struct {
+	DB     *postgres.DB
+	Redis  *redis.Client
+	Queues QueueProber
+	Logger *slog.Logger
+	// AdminAPIKey guards the admin routes; empty disables them (always 401).
+	AdminAPIKey string
+	// MetricsToken guards GET /metrics when set.
+	MetricsToken string
+	// PublicBaseURL is where clients reach the API (for absolute URLs).
+	PublicBaseURL string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// OnPlanChange is called after an admin changes a tenant's plan, so the
+	// plan cache can be invalidated everywhere.
+	OnPlanChange func(ctx context.Context, tenantID string)
+}
+
+// Server serves the HTTP API.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	now    func() time.Time
+	mux    *http.ServeMux
+	routes []string
+}
+
+// New builds a Server with every route registered.
+func New(opts Options) *Server {
+	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, mux: http.NewServeMux()}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.registerRoutes()
+	return s
+}
+
+// apiFunc is a route handler; a returned error is written as the envelope.
+type apiFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle registers fn under a Go 1.22 method+path pattern.
+func (s *Server) handle(pattern string, fn apiFunc) {
+	s.routes = append(s.routes, pattern)
+	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := fn(w, r); err != nil {
+			writeError(w, r, s.log, err)
+		}
+	}))
+}
+
+// Routes lists every registered pattern ("GET /v1/me"), for the API
+// description's completeness test.
+func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
+
+// ServeHTTP routes r, answering unknown routes and methods in the envelope.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.ErrorContext(r.Context(), "handler panicked", "panic", v, "stack", string(debug.Stack()))
+			writeError(w, r, s.log, errcode.New(errcode.Internal, "internal error"))
+		}
+	}()
+	if r.ContentLength > MaxBodyBytes {
+		writeError(w, r, s.log, tooLarge())
+		return
+	}
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" {
+		s.unrouted(w, r, h)
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+// unrouted turns the mux's plain-text 404/405 (and path-cleaning redirects)
+// into envelope answers.
+func (s *Server) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler) {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	switch rec.Code {
+	case http.StatusMethodNotAllowed:
+		w.Header().Set("Allow", rec.Header().Get("Allow"))
+		writeError(w, r, s.log, errcode.New(errcode.MethodNotAllowed, "method %s is not allowed on %s", r.Method, r.URL.Path))
+	case http.StatusMovedPermanently, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		w.Header().Set("Location", rec.Header().Get("Location"))
+		w.WriteHeader(rec.Code)
+	default:
+		writeError(w, r, s.log, errcode.New(errcode.NotFound, "no route for %s %s", r.Method, r.URL.Path))
+	}
+}
+
+func (s *Server) registerRoutes() {
+	s.handle("GET /health", s.health)
+
+	s.handle("POST /v1/tenants", s.admin(s.createTenant))
+	s.handle("PATCH /v1/tenants/{id}", s.admin(s.updateTenant))
+	s.handle("POST /v1/tenants/{id}/api-keys", s.admin(s.createAPIKey))
+	s.handle("DELETE /v1/api-keys/{id}", s.admin(s.revokeAPIKey))
+
+	s.handle("GET /v1/me", s.tenant(s.getMe))
+	s.handle("PATCH /v1/me", s.tenant(s.patchMe))
+}

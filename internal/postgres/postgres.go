@@ -1,0 +1,165 @@
+// Package postgres is the only package that speaks pgx: the connection pool,
+// the embedded migrations and the named queries of queries/*.sql.
+//
+// Every tenant-owned query filters on tenant_id in its WHERE clause, so a
+// foreign id finds nothing and callers answer NOT_FOUND.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+)
+
+//go:embed queries/*.sql
+var queryFiles embed.FS
+
+// DB is the application's handle on PostgreSQL.
+type DB struct {
+	Pool    *pgxpool.Pool
+	queries map[string]string
+	now     func() time.Time
+}
+
+// Options tunes a DB; the zero value is fine.
+type Options struct {
+	// MaxConns caps the pool; Lambda instances serve one request at a time,
+	// so a small pool per instance keeps the fleet under the server's limit.
+	MaxConns int32
+	// Tracer, when set, instruments every query (telemetry installs otelpgx).
+	Tracer pgx.QueryTracer
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Open connects to databaseURL and checks the connection.
+func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	if opts.MaxConns > 0 {
+		cfg.MaxConns = opts.MaxConns
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("ping postgres at %s: %w", redactURL(databaseURL), err)
+	}
+	queries, err := loadQueries(queryFiles)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &DB{Pool: pool, queries: queries, now: now}, nil
+}
+
+// Close closes the pool.
+func (db *DB) Close() { db.Pool.Close() }
+
+// Ping checks that PostgreSQL answers.
+func (db *DB) Ping(ctx context.Context) error { return db.Pool.Ping(ctx) }
+
+// q returns the named query; a missing name is a programming error caught by
+// the package's tests.
+func (db *DB) q(name string) string {
+	s, ok := db.queries[name]
+	if !ok {
+		panic("postgres: no query named " + name)
+	}
+	return s
+}
+
+// loadQueries reads every "-- name: x" section of the embedded .sql files.
+func loadQueries(fsys fs.FS) (map[string]string, error) {
+	files, err := fs.Glob(fsys, "queries/*.sql")
+	if err != nil {
+		return nil, fmt.Errorf("list query files: %w", err)
+	}
+	out := map[string]string{}
+	for _, f := range files {
+		b, err := fs.ReadFile(fsys, f)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", f, err)
+		}
+		var name string
+		var body strings.Builder
+		flush := func() error {
+			if name == "" {
+				return nil
+			}
+			if _, dup := out[name]; dup {
+				return fmt.Errorf("%s: query %q defined twice", f, name)
+			}
+			out[name] = strings.TrimSpace(body.String())
+			body.Reset()
+			return nil
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if n, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+				name = strings.TrimSpace(n)
+				continue
+			}
+			if name != "" {
+				body.WriteString(line)
+				body.WriteByte('\n')
+			}
+		}
+		if err := flush(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// notFound turns pgx.ErrNoRows into a NOT_FOUND error naming what was sought.
+func notFound(err error, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return errcode.New(errcode.NotFound, "%s not found", what)
+	}
+	return err
+}
+
+// isUniqueViolation reports whether err is a unique constraint violation,
+// optionally of the named constraint or index.
+func isUniqueViolation(err error, constraint string) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23505" && (constraint == "" || pg.ConstraintName == constraint)
+}
+
+// redactURL hides the password of a connection URL for error messages.
+func redactURL(raw string) string {
+	cfg, err := pgconn.ParseConfig(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return fmt.Sprintf("%s:%d/%s", cfg.Host, cfg.Port, cfg.Database)
+}
+
+func isForeignKeyViolation(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && pg.Code == "23503"
+}
