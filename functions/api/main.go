@@ -19,6 +19,16 @@ func main() {
 			AdminAPIKey:   d.Config.AdminAPIKey,
 			MetricsToken:  d.Config.MetricsToken,
 			PublicBaseURL: d.Config.PublicBaseURL,
+
+			// --- instances and campaigns (issue 4) ---
+
+			// --- limits (issue 5) ---
+
+			// --- imports and contacts (issue 6) ---
+
+			// --- telemetry (issue 7) ---
+
+			// --- reports, webhooks (issue 8) ---
 		})
 		return apigw.Handler(srv), nil
 	})

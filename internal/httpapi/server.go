@@ -39,6 +39,16 @@ type Options struct {
 	// OnPlanChange is called after an admin changes a tenant's plan, so the
 	// plan cache can be invalidated everywhere.
 	OnPlanChange func(ctx context.Context, tenantID string)
+
+	// --- instances and campaigns (issue 4) ---
+
+	// --- limits (issue 5) ---
+
+	// --- imports and contacts (issue 6) ---
+
+	// --- telemetry (issue 7) ---
+
+	// --- reports, webhooks, compression (issue 8) ---
 }
 
 // Server serves the HTTP API.
@@ -124,4 +134,12 @@ func (s *Server) registerRoutes() {
 
 	s.handle("GET /v1/me", s.tenant(s.getMe))
 	s.handle("PATCH /v1/me", s.tenant(s.patchMe))
+
+	// --- instances and campaigns (issue 4) ---
+
+	// --- imports and contacts (issue 6) ---
+
+	// --- metrics (issue 7) ---
+
+	// --- reports, webhooks, openapi (issue 8) ---
 }
