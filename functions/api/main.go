@@ -16,6 +16,7 @@ func main() {
 			Redis:         d.Redis,
 			Queues:        d.Queue,
 			Logger:        d.Logger,
+			Metrics:       d.Metrics,
 			AdminAPIKey:   d.Config.AdminAPIKey,
 			MetricsToken:  d.Config.MetricsToken,
 			PublicBaseURL: d.Config.PublicBaseURL,

@@ -20,6 +20,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
 
 // Config is every setting a function reads, named as in template.yaml.
@@ -109,6 +110,8 @@ type Deps struct {
 	SQS    *sqs.Client
 	S3     *s3.Client
 	Queue  *queue.Client
+	// Metrics are this instance's metrics (telemetry makes them fleet-wide).
+	Metrics *telemetry.Metrics
 }
 
 // Open builds Deps from c. Close releases them.
@@ -139,7 +142,8 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 	})
 	return &Deps{
 		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c,
-		Queue: &queue.Client{SQS: sqsc, Probed: c.Queues()},
+		Queue:   &queue.Client{SQS: sqsc, Probed: c.Queues()},
+		Metrics: telemetry.NewMetrics(),
 	}, nil
 }
 

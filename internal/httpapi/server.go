@@ -15,6 +15,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
 
 // QueueProber checks that the queues answer; used by /health.
@@ -28,6 +29,8 @@ type Options struct {
 	Redis  *redis.Client
 	Queues QueueProber
 	Logger *slog.Logger
+	// Metrics records the API's metrics; a fresh set when nil.
+	Metrics *telemetry.Metrics
 	// AdminAPIKey guards the admin routes; empty disables them (always 401).
 	AdminAPIKey string
 	// MetricsToken guards GET /metrics when set.
@@ -65,6 +68,9 @@ func New(opts Options) *Server {
 	s := &Server{opts: opts, log: opts.Logger, now: opts.Now, mux: http.NewServeMux()}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.opts.Metrics == nil {
+		s.opts.Metrics = telemetry.NewMetrics()
 	}
 	s.registerRoutes()
 	return s
