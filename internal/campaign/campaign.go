@@ -7,6 +7,7 @@
 package campaign
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -274,3 +275,12 @@ type ChunkMessage struct {
 
 // ChunkType is the envelope type of chunk messages.
 const ChunkType = "campaign.chunk"
+
+// Enqueuer hands chunk messages to the campaigns queue, delayed by delay
+// (at most 15 minutes, SQS's limit).
+type Enqueuer interface {
+	EnqueueChunks(ctx context.Context, campaignID string, chunks []int, delay time.Duration) error
+}
+
+// MaxQueueDelay is the longest delay SQS accepts on a message.
+const MaxQueueDelay = 15 * time.Minute
