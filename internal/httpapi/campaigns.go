@@ -218,6 +218,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		},
 		IdempotencyKey: key,
 		Recipients:     recipients,
+		Now:            now,
 		Response: func(id string, st campaign.Status, total, skipped int) ([]byte, error) {
 			return json.Marshal(createdCampaign{JobID: id, Status: st, ContactCount: total, Skipped: skipped,
 				Invalid: nonNil(invalid), MissingVars: nonNil(missing)})

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -228,3 +229,5 @@ func TestInstanceBadInput(t *testing.T) {
 		t.Fatalf("PATCH null = %d %s", r.Status, r.Raw)
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

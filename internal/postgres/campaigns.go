@@ -40,6 +40,9 @@ type NewCampaign struct {
 	BodyHash       []byte
 	Recipients     []NewRecipient
 	Audience       *Audience
+	// Now is the request's time: the campaign's created_at and the clock of
+	// the Idempotency-Key window.
+	Now time.Time
 	// Response builds the 202 body stored for Idempotency-Key replays.
 	Response func(id string, status campaign.Status, total, skipped int) ([]byte, error)
 }
@@ -72,6 +75,10 @@ func (db *DB) CreateCampaign(ctx context.Context, nc NewCampaign) (Created, erro
 func (db *DB) createCampaign(ctx context.Context, nc NewCampaign) (Created, error) {
 	var out Created
 	c := nc.Campaign
+	now := nc.Now
+	if now.IsZero() {
+		now = db.now()
+	}
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var key any
 		if nc.IdempotencyKey != "" {
@@ -84,7 +91,7 @@ func (db *DB) createCampaign(ctx context.Context, nc NewCampaign) (Created, erro
 			case errors.Is(err, pgx.ErrNoRows):
 			case err != nil:
 				return fmt.Errorf("look up idempotency key: %w", err)
-			case db.now().Sub(created) < IdempotencyWindow:
+			case now.Sub(created) < IdempotencyWindow:
 				if !bytes.Equal(hash, nc.BodyHash) {
 					return errcode.New(errcode.IdempotencyKeyReused, "Idempotency-Key was used within 24 h for a different request")
 				}
@@ -106,7 +113,7 @@ func (db *DB) createCampaign(ctx context.Context, nc NewCampaign) (Created, erro
 		var id string
 		var createdAt time.Time
 		err = tx.QueryRow(ctx, db.q("insert-campaign"), c.TenantID, c.InstanceID, c.Name, c.Message, c.Status,
-			c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize).Scan(&id, &createdAt)
+			c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize, now).Scan(&id, &createdAt)
 		if isForeignKeyViolation(err) {
 			return errcode.New(errcode.NotFound, "instance not found")
 		}
@@ -147,7 +154,6 @@ func (db *DB) createCampaign(ctx context.Context, nc NewCampaign) (Created, erro
 		var finished *time.Time
 		if all-skipped == 0 {
 			status = campaign.Completed
-			now := db.now()
 			finished = &now
 		}
 		out = Created{ID: id, Status: status, Total: all - skipped, Skipped: skipped, Chunks: campaign.ChunkCount(span, c.ChunkSize)}

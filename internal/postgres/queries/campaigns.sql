@@ -11,8 +11,8 @@ UPDATE campaigns SET idempotency_key = NULL WHERE id = $1;
 
 -- name: insert-campaign
 INSERT INTO campaigns (tenant_id, instance_id, name, message, status, scheduled_at, quiet_hours,
-    idempotency_key, body_hash, chunk_size)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+    idempotency_key, body_hash, chunk_size, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 RETURNING id, created_at;
 
 -- name: match-inline-contacts
