@@ -117,7 +117,7 @@ func (e *env) campaign(t *testing.T, msg string, ps []string, mutate ...func(*po
 		recs[i] = postgres.NewRecipient{Phone: p, Name: fmt.Sprintf("N%d", i), Vars: map[string]string{"i": fmt.Sprint(i)}}
 	}
 	nc := postgres.NewCampaign{
-		Campaign: campaign.Campaign{TenantID: e.tenant.ID, InstanceID: e.inst.ID, Message: msg, Status: campaign.Queued, ChunkSize: 100},
+		Campaign:   campaign.Campaign{TenantID: e.tenant.ID, InstanceID: e.inst.ID, Message: msg, Status: campaign.Queued, ChunkSize: 100},
 		Recipients: recs, Now: e.clock.Now(),
 	}
 	for _, m := range mutate {
