@@ -1,9 +1,9 @@
-// Package phone normalises phone numbers to E.164 digits without the leading
-// '+' ("5511999998888"), the form WuzAPI and the contacts table expect.
+// Package phone normalises phone numbers to E.164 digits (no '+') with
+// libphonenumber's metadata (github.com/nyaruka/phonenumbers).
 //
-// Numbers are checked with libphonenumber's metadata (nyaruka/phonenumbers):
-// a number must be valid for its region, not merely the right length. A
-// number written without a country calling code takes the default country's.
+// A number is accepted only when libphonenumber calls it valid for its
+// region, not merely possible: a campaign to a number that cannot exist
+// costs a send and risks the sender's reputation. Extensions are dropped.
 package phone
 
 import (
@@ -14,50 +14,73 @@ import (
 	"github.com/nyaruka/phonenumbers"
 )
 
-// The codes Normalize reports, as used in API `details` and rejected rows.
+// Reason codes returned by Normalize, used as `code` in API answers and as
+// the `reason` column of an import's rejected rows.
 const (
-	CodeInvalidPhone   = "invalid_phone"   // not a phone number, or not a valid one for its region
-	CodeTooShort       = "too_short"       // too few digits for any number of its region
-	CodeTooLong        = "too_long"        // too many digits for any number of its region
-	CodeInvalidCountry = "invalid_country" // no known country calling code / default country
+	CodeEmpty              = "empty"
+	CodeNotANumber         = "not_a_number"
+	CodeInvalidCountryCode = "invalid_country_code"
+	CodeTooShort           = "too_short"
+	CodeTooLong            = "too_long"
+	CodeInvalid            = "invalid_number"
 )
 
 // ErrInvalid is wrapped by every error Normalize returns.
 var ErrInvalid = errors.New("invalid phone number")
 
-// Normalize returns raw as E.164 digits without '+', or a code saying why it
-// is not a usable number. defaultCountry is an ISO 3166 alpha-2 region such
-// as "BR", applied when raw carries no '+' or international prefix.
+// maxInput bounds the text handed to libphonenumber (which already refuses
+// more than 250 characters) so that a huge CSV field costs nothing.
+const maxInput = 64
+
+// Normalize parses raw, reading a number without an international prefix as
+// one of defaultCountry (ISO 3166 alpha-2, e.g. "BR"), and returns its E.164
+// digits without '+'. On failure digits is "", code is one of the Code
+// constants and err wraps ErrInvalid.
 func Normalize(raw, defaultCountry string) (digits string, code string, err error) {
 	s := strings.TrimSpace(raw)
 	if s == "" {
-		return "", CodeInvalidPhone, fmt.Errorf("%w: empty", ErrInvalid)
+		return "", CodeEmpty, fmt.Errorf("%w: empty", ErrInvalid)
 	}
-	// "00" international prefix and digits-only numbers that already carry
-	// the default country's calling code are handled by the parser.
-	num, perr := phonenumbers.Parse(s, strings.ToUpper(defaultCountry))
+	if len(s) > maxInput {
+		return "", CodeTooLong, fmt.Errorf("%w: longer than %d characters", ErrInvalid, maxInput)
+	}
+	// "00" and "+" both announce an international number; libphonenumber only
+	// knows a region's own IDD, so "0055..." would be read as national in BR.
+	if strings.HasPrefix(s, "00") {
+		s = "+" + s[2:]
+	}
+	region := strings.ToUpper(strings.TrimSpace(defaultCountry))
+	if region == "" {
+		region = "ZZ" // unknown region: only international numbers parse
+	}
+	num, perr := phonenumbers.Parse(s, region)
 	if perr != nil {
-		switch {
-		case errors.Is(perr, phonenumbers.ErrInvalidCountryCode):
-			return "", CodeInvalidCountry, fmt.Errorf("%w: %q: unknown country calling code", ErrInvalid, raw)
-		case errors.Is(perr, phonenumbers.ErrTooShortNSN), errors.Is(perr, phonenumbers.ErrTooShortAfterIDD):
-			return "", CodeTooShort, fmt.Errorf("%w: %q: too short", ErrInvalid, raw)
-		case errors.Is(perr, phonenumbers.ErrNumTooLong):
-			return "", CodeTooLong, fmt.Errorf("%w: %q: too long", ErrInvalid, raw)
-		default:
-			return "", CodeInvalidPhone, fmt.Errorf("%w: %q: %v", ErrInvalid, raw, perr)
-		}
-	}
-	switch phonenumbers.IsPossibleNumberWithReason(num) {
-	case phonenumbers.TOO_SHORT:
-		return "", CodeTooShort, fmt.Errorf("%w: %q: too short", ErrInvalid, raw)
-	case phonenumbers.TOO_LONG:
-		return "", CodeTooLong, fmt.Errorf("%w: %q: too long", ErrInvalid, raw)
-	case phonenumbers.INVALID_COUNTRY_CODE:
-		return "", CodeInvalidCountry, fmt.Errorf("%w: %q: unknown country calling code", ErrInvalid, raw)
+		return "", parseCode(perr), fmt.Errorf("%w: %v", ErrInvalid, perr)
 	}
 	if !phonenumbers.IsValidNumber(num) {
-		return "", CodeInvalidPhone, fmt.Errorf("%w: %q: not a valid number", ErrInvalid, raw)
+		c := CodeInvalid
+		switch phonenumbers.IsPossibleNumberWithReason(num) {
+		case phonenumbers.TOO_SHORT:
+			c = CodeTooShort
+		case phonenumbers.TOO_LONG:
+			c = CodeTooLong
+		case phonenumbers.INVALID_COUNTRY_CODE:
+			c = CodeInvalidCountryCode
+		}
+		return "", c, fmt.Errorf("%w: %s is not a valid number", ErrInvalid, c)
 	}
 	return strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+"), "", nil
+}
+
+func parseCode(err error) string {
+	switch {
+	case errors.Is(err, phonenumbers.ErrInvalidCountryCode):
+		return CodeInvalidCountryCode
+	case errors.Is(err, phonenumbers.ErrTooShortNSN), errors.Is(err, phonenumbers.ErrTooShortAfterIDD):
+		return CodeTooShort
+	case errors.Is(err, phonenumbers.ErrNumTooLong):
+		return CodeTooLong
+	default:
+		return CodeNotANumber
+	}
 }

@@ -10,39 +10,44 @@ import (
 func TestNormalize(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name, raw, country string
-		want, code         string
+		name, raw, country, want, code string
 	}{
-		{"national BR mobile", "(11) 99999-8888", "BR", "5511999998888", ""},
-		{"plus and spaces", "+55 11 99999-8888", "US", "5511999998888", ""},
-		{"digits with country code", "5511999998888", "BR", "5511999998888", ""},
-		{"international prefix 00", "0044 7911 123456", "PT", "447911123456", ""},
-		{"portugal national", "912 345 678", "PT", "351912345678", ""},
-		{"us number", "+1 (415) 555-2671", "BR", "14155552671", ""},
-		{"empty", "  ", "BR", "", phone.CodeInvalidPhone},
-		{"letters", "call me", "BR", "", phone.CodeInvalidPhone},
+		{"BR mobile national with formatting", "(11) 99999-8888", "BR", "5511999998888", ""},
+		{"BR mobile with plus", "+55 11 99999-8888", "BR", "5511999998888", ""},
+		{"BR digits with country code, no plus", "5511999998888", "BR", "5511999998888", ""},
+		{"00 international prefix", "0055 11 99999 8888", "US", "5511999998888", ""},
+		{"US number", "+1 (202) 456-1111", "BR", "12024561111", ""},
+		{"PT national", "912 345 678", "PT", "351912345678", ""},
+		{"lower-case country", "912345678", "pt", "351912345678", ""},
+		{"surrounding space", "  +351912345678 ", "BR", "351912345678", ""},
+		{"empty", "   ", "BR", "", phone.CodeEmpty},
+		{"letters", "call me", "BR", "", phone.CodeNotANumber},
 		{"too short", "123", "BR", "", phone.CodeTooShort},
-		{"too long", "+55 11 99999 8888 7777 6666", "BR", "", phone.CodeTooLong},
-		{"unknown calling code", "+999 1234 5678", "BR", "", phone.CodeInvalidCountry},
-		{"no default country", "11999998888", "", "", phone.CodeInvalidCountry},
-		{"invalid for region", "+55 00 0000-0000", "BR", "", phone.CodeInvalidPhone},
+		{"too long input", "+55 11 99999 8888 99999 8888 99999 8888 99999 8888 99999 8888 99999", "BR", "", phone.CodeTooLong},
+		{"unknown country code", "+999 1234 5678", "BR", "", phone.CodeInvalidCountryCode},
+		{"no region, national", "11999998888", "", "", phone.CodeInvalidCountryCode},
+		{"invalid BR number", "+55 11 1234", "BR", "", phone.CodeTooShort},
+		{"valid length, invalid range", "+55 00 99999 8888", "BR", "", phone.CodeInvalid},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			got, code, err := phone.Normalize(tt.raw, tt.country)
 			if got != tt.want || code != tt.code {
 				t.Fatalf("Normalize(%q, %q) = %q, %q, %v; want %q, %q", tt.raw, tt.country, got, code, err, tt.want, tt.code)
 			}
-			if (code != "") != (err != nil) || (err != nil && !errors.Is(err, phone.ErrInvalid)) {
-				t.Fatalf("Normalize(%q) error = %v with code %q", tt.raw, err, code)
+			if (err != nil) != (tt.code != "") || (err != nil && !errors.Is(err, phone.ErrInvalid)) {
+				t.Fatalf("Normalize(%q) err = %v; want ErrInvalid iff a code", tt.raw, err)
 			}
 		})
 	}
 }
 
 func BenchmarkNormalize(b *testing.B) {
-	for b.Loop() {
-		if _, _, err := phone.Normalize("5511999998888", "BR"); err != nil {
+	raws := []string{"(11) 99999-8888", "+55 21 98888-7777", "5511912345678", "11 3333-4444"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, _, err := phone.Normalize(raws[i%len(raws)], "BR"); err != nil {
 			b.Fatal(err)
 		}
 	}
