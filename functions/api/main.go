@@ -6,7 +6,9 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/apigw"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/httpapi"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 )
 
 func main() {
@@ -22,6 +24,8 @@ func main() {
 			PublicBaseURL: d.Config.PublicBaseURL,
 
 			// --- instances and campaigns (issue 4) ---
+			AllowPrivateWuzapi: d.Config.AllowPrivateWuzapi,
+			Chunks:             chunks(d),
 
 			// --- limits (issue 5) ---
 
@@ -33,4 +37,13 @@ func main() {
 		})
 		return apigw.Handler(srv), nil
 	})
+}
+
+// chunks is the campaigns queue, or nil when none is configured (campaigns
+// are then enqueued by the scheduler's requeue job).
+func chunks(d *app.Deps) campaign.Enqueuer {
+	if d.Config.CampaignsQueueURL == "" {
+		return nil
+	}
+	return queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL}
 }

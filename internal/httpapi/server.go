@@ -13,9 +13,11 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
 // QueueProber checks that the queues answer; used by /health.
@@ -44,6 +46,17 @@ type Options struct {
 	OnPlanChange func(ctx context.Context, tenantID string)
 
 	// --- instances and campaigns (issue 4) ---
+
+	// AllowPrivateWuzapi lets instance base URLs resolve to loopback and
+	// private addresses (ALLOW_PRIVATE_WUZAPI; link-local and metadata
+	// addresses are refused regardless).
+	AllowPrivateWuzapi bool
+	// WuzapiResolver resolves instance hosts for the SSRF guard;
+	// net.DefaultResolver when nil.
+	WuzapiResolver wuzapi.Resolver
+	// Chunks enqueues campaign chunks. When nil (or failing) a campaign is
+	// still created; the scheduler's requeue job enqueues it.
+	Chunks campaign.Enqueuer
 
 	// --- limits (issue 5) ---
 
@@ -101,8 +114,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, errcode.New(errcode.Internal, "internal error"))
 		}
 	}()
-	if r.ContentLength > MaxBodyBytes {
-		writeError(w, r, s.log, tooLarge())
+	if r.ContentLength > maxBodyFor(r) {
+		writeError(w, r, s.log, tooLargeFor(r))
 		return
 	}
 	h, pattern := s.mux.Handler(r)
@@ -142,6 +155,7 @@ func (s *Server) registerRoutes() {
 	s.handle("PATCH /v1/me", s.tenant(s.patchMe))
 
 	// --- instances and campaigns (issue 4) ---
+	s.registerCampaignRoutes()
 
 	// --- imports and contacts (issue 6) ---
 
