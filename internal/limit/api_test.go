@@ -106,6 +106,9 @@ func setupAPI(t *testing.T, mutate ...func(*limit.APIOptions)) apiBundle {
 		Metrics: b.metrics,
 		Prefix:  prefix(),
 		Now:     b.clock.Now,
+		// A loaded test machine may take longer than the production
+		// timeout; a fail-open would let a check through uncounted.
+		Timeout: 10 * time.Second,
 	}
 	for _, m := range mutate {
 		m(&b.opts)
@@ -131,19 +134,28 @@ func (b apiBundle) misses() float64 {
 }
 
 // hammer sends n checks from each of g goroutines and counts those allowed.
-func hammer(g, n int, check func() limit.Result) (allowed int64) {
-	var count atomic.Int64
+// A check that failed open fails the test: it was not counted.
+func hammer(t *testing.T, g, n int, check func() limit.Result) (allowed int64) {
+	t.Helper()
+	var count, open atomic.Int64
 	var wg sync.WaitGroup
 	for range g {
 		wg.Go(func() {
 			for range n {
-				if check().Allowed {
+				r := check()
+				if r.FailedOpen {
+					open.Add(1)
+				}
+				if r.Allowed {
 					count.Add(1)
 				}
 			}
 		})
 	}
 	wg.Wait()
+	if open.Load() > 0 {
+		t.Fatalf("%d checks failed open", open.Load())
+	}
 	return count.Load()
 }
 
@@ -168,7 +180,7 @@ func TestTenantAllowanceIsExactUnderConcurrency(t *testing.T) {
 			const goroutines = 8
 			perG := tt.limit * 2 / goroutines
 			start := time.Now()
-			got := hammer(goroutines, perG, func() limit.Result { return b.api.Tenant(context.Background(), id) })
+			got := hammer(t, goroutines, perG, func() limit.Result { return b.api.Tenant(context.Background(), id) })
 			elapsed := time.Since(start)
 			// GCRA lets through the burst plus one per emission interval.
 			refill := int64(elapsed*time.Duration(tt.limit)/time.Hour) + 1
@@ -201,7 +213,7 @@ func TestClientAndWebhookAllowances(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			key, other := uuid.NewString(), uuid.NewString()
-			got := hammer(8, tt.limit/8+10, func() limit.Result { return tt.check(context.Background(), key) })
+			got := hammer(t, 8, tt.limit/8+10, func() limit.Result { return tt.check(context.Background(), key) })
 			if got < int64(tt.limit) || float64(got) > float64(tt.limit)*1.01 {
 				t.Fatalf("%d allowed, want %d ±1 %%", got, tt.limit)
 			}
@@ -314,6 +326,7 @@ func TestFailOpen(t *testing.T) {
 	b := setupAPI(t, func(o *limit.APIOptions) {
 		o.Redis = srv.Client(t)
 		o.OnFailOpen = func(context.Context, error) { calls.Add(1) }
+		o.Timeout = time.Second
 	})
 	id := uuid.NewString()
 	b.plans.set(id, tenant.PlanFree)

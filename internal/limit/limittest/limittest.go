@@ -23,7 +23,7 @@ type Server struct {
 	done chan struct{}
 }
 
-// Start runs `redis-server --port <free> --save ''` (no persistence) and
+// Start runs redis-server on a free port without persistence and
 // waits until it accepts commands. It is killed when the test ends.
 func Start(t testing.TB) *Server {
 	t.Helper()
