@@ -159,7 +159,8 @@ func NewAPI(opts APIOptions) *API {
 // microseconds from Redis's own clock, extended so that a tenant's check
 // also resolves the tenant's plan in the same round trip:
 //
-//	KEYS[1] rate:…{id}: the theoretical arrival time (TAT), µs
+//	KEYS[1] rate:…{id}: "TAT:allowance", the theoretical arrival time in µs
+//	        and the allowance it was computed under
 //	KEYS[2] tenant:plan:{id}, KEYS[3] tenant:plan:ver:{id} (tenant checks only)
 //	ARGV[1] period µs, ARGV[2] allowance per period (tenant: the default)
 //	ARGV[3] plan the caller has (in-process cache, or Postgres when ARGV[5]=1)
@@ -198,15 +199,26 @@ if #KEYS == 3 then
   end
 end
 local interval = period / limit
-local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tat < now then tat = now end
+local tat = now
+local stored = redis.call('GET', KEYS[1])
+if stored then
+  local at, was = string.match(stored, '^(%d+):(%d+)$')
+  at, was = tonumber(at), tonumber(was)
+  if at and at > now then
+    tat = at
+    -- The allowance changed (a new plan): the requests already made keep
+    -- counting, each now worth the new interval, but a downgrade never
+    -- owes more than one full window.
+    if was ~= limit then tat = math.min(now + (at - now) * was / limit, now + period) end
+  end
+end
 local new_tat = tat + interval
 local diff = period - (new_tat - now)
 if diff < 0 then
   return {'ok', 0, 0, math.ceil(-diff), math.ceil(tat - now), plan, ver, source, limit}
 end
 new_tat = math.ceil(new_tat)
-redis.call('SET', KEYS[1], string.format('%.0f', new_tat), 'PX', math.ceil((new_tat - now) / 1000) + 1)
+redis.call('SET', KEYS[1], string.format('%.0f:%d', new_tat, limit), 'PX', math.ceil((new_tat - now) / 1000) + 1)
 return {'ok', 1, math.floor(diff / interval), 0, new_tat - now, plan, ver, source, limit}
 `)
 
@@ -412,6 +424,11 @@ func honourDeadlines(c redis.UniversalClient) redis.UniversalClient {
 	}
 	o := *rc.Options()
 	o.ContextTimeoutEnabled = true
+	o.PushNotificationProcessor = nil // the client put its own in; the twin builds one
+	if o.MaintNotificationsConfig != nil {
+		mc := *o.MaintNotificationsConfig
+		o.MaintNotificationsConfig = &mc
+	}
 	return redis.NewClient(&o)
 }
 

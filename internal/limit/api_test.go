@@ -298,6 +298,36 @@ func TestPlanCacheTiers(t *testing.T) {
 	}
 }
 
+func TestPlanChangeKeepsTheCount(t *testing.T) {
+	t.Parallel()
+	b := setupAPI(t, func(o *limit.APIOptions) { o.Period = time.Hour })
+	ctx := context.Background()
+	id := uuid.NewString()
+	b.plans.set(id, tenant.PlanFree)
+	if got := hammer(t, 1, 120, func() limit.Result { return b.api.Tenant(ctx, id) }); got != 100 {
+		t.Fatalf("free: %d allowed, want 100", got)
+	}
+	b.plans.set(id, tenant.PlanPro)
+	if err := b.api.InvalidatePlan(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	// The 100 requests made count against pro's 500.
+	if r := b.api.Tenant(ctx, id); !r.Allowed || r.Limit != 500 || r.Remaining != 399 {
+		t.Fatalf("after the upgrade: %+v, want allowed with 399 left", r)
+	}
+	b.plans.set(id, tenant.PlanFree)
+	if err := b.api.InvalidatePlan(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	// 101 of pro's requests are more than free's whole window: refused
+	// until one interval of free (36 s in an hour's window) has passed,
+	// not for the whole overspend.
+	r := b.api.Tenant(ctx, id)
+	if r.Allowed || r.Limit != 100 || r.RetryAfter > 36*time.Second || r.ResetAfter > time.Hour {
+		t.Fatalf("after the downgrade: %+v, want refused for at most one interval", r)
+	}
+}
+
 func TestPlanChangeDuringPostgresRead(t *testing.T) {
 	t.Parallel()
 	b := setupAPI(t)
