@@ -15,6 +15,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
@@ -60,6 +61,13 @@ type Options struct {
 
 	// --- limits (issue 5) ---
 
+	// Limiter applies the API rate limits of design §7 (ratelimit.go); nil
+	// disables them.
+	Limiter *limit.API
+	// AuthCacheTTL is how long an API key's tenant is remembered in-process
+	// (0 disables): other instances honour a revocation within this time.
+	AuthCacheTTL time.Duration
+
 	// --- imports and contacts (issue 6) ---
 
 	// --- telemetry (issue 7) ---
@@ -74,6 +82,7 @@ type Server struct {
 	now    func() time.Time
 	mux    *http.ServeMux
 	routes []string
+	keys   keyCache // API key → tenant (issue 5, ratelimit.go)
 }
 
 // New builds a Server with every route registered.
@@ -119,6 +128,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, pattern := s.mux.Handler(r)
+	if s.preLimit(w, r, pattern) { // issue 5: limits by route (ratelimit.go)
+		return
+	}
 	if pattern == "" {
 		s.unrouted(w, r, h)
 		return
