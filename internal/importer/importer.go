@@ -273,52 +273,9 @@ func (r *Reader) BytesRead() int64 { return r.counted.n }
 // ReadBatch reads up to n records (n > 0) and normalises their phones. At
 // the end of the file it returns the last records with io.EOF, or an empty
 // batch and io.EOF. Any other error stops the file (ErrRecordTooLarge, the
-// source's read error); the batch read before it is returned too.
+// source's read error); the records read before it are returned too.
 func (r *Reader) ReadBatch(n int) (Batch, error) {
-	type record struct {
-		line   int
-		fields []string
-	}
-	recs := make([]record, 0, n)
-	var rejects []Reject
-	var stop error
-	for len(recs)+len(rejects) < n {
-		fields, err := r.csv.Read()
-		r.limit.reset()
-		line := r.line
-		if err == nil && len(fields) > 0 {
-			line, _ = r.csv.FieldPos(0)
-			r.line = line
-		}
-		if errors.Is(err, io.EOF) {
-			stop = io.EOF
-			break
-		}
-		var perr *csv.ParseError
-		if err != nil && errors.As(err, &perr) {
-			r.records++
-			rejects = append(rejects, Reject{Line: perr.StartLine, Fields: cleanAll(fields), Reason: ReasonMalformedRow})
-			continue
-		}
-		if err != nil {
-			if errors.Is(err, ErrRecordTooLarge) {
-				stop = fmt.Errorf("%w: the row after line %d is over %d bytes (an unclosed quote?)", ErrRecordTooLarge, r.line, r.opts.MaxRecordBytes)
-			} else {
-				stop = fmt.Errorf("read row after line %d: %w", r.line, err)
-			}
-			break
-		}
-		if blank(fields) {
-			continue
-		}
-		r.records++
-		fields = cleanAll(fields)
-		if len(fields) > len(r.header) {
-			rejects = append(rejects, Reject{Line: line, Fields: fields, Reason: ReasonTooManyFields})
-			continue
-		}
-		recs = append(recs, record{line: line, fields: fields})
-	}
+	recs, rejects, stop := r.readRecords(n)
 
 	// Normalising is the costly step (libphonenumber's regular
 	// expressions): spread it over the workers, keeping the file's order.
@@ -357,6 +314,61 @@ func (r *Reader) ReadBatch(n int) (Batch, error) {
 		b.Rows = append(b.Rows, res.row)
 	}
 	return b, stop
+}
+
+// Skip passes over up to n records without normalising them (a resumed
+// import skips what it already merged) and returns how many it passed.
+// Its errors are those of ReadBatch.
+func (r *Reader) Skip(n int) (int, error) {
+	recs, rejects, err := r.readRecords(n)
+	return len(recs) + len(rejects), err
+}
+
+type record struct {
+	line   int
+	fields []string
+}
+
+// readRecords reads up to n counted records: the ones to normalise, and
+// those already refused for their shape.
+func (r *Reader) readRecords(n int) ([]record, []Reject, error) {
+	recs := make([]record, 0, min(n, 1<<14))
+	var rejects []Reject
+	for len(recs)+len(rejects) < n {
+		fields, err := r.csv.Read()
+		r.limit.reset()
+		line := r.line
+		if err == nil && len(fields) > 0 {
+			line, _ = r.csv.FieldPos(0)
+			r.line = line
+		}
+		if errors.Is(err, io.EOF) {
+			return recs, rejects, io.EOF
+		}
+		var perr *csv.ParseError
+		if err != nil && errors.As(err, &perr) {
+			r.records++
+			rejects = append(rejects, Reject{Line: perr.StartLine, Fields: cleanAll(fields), Reason: ReasonMalformedRow})
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, ErrRecordTooLarge) {
+				return recs, rejects, fmt.Errorf("%w: the row after line %d is over %d bytes (an unclosed quote?)", ErrRecordTooLarge, r.line, r.opts.MaxRecordBytes)
+			}
+			return recs, rejects, fmt.Errorf("read the row after line %d: %w", r.line, err)
+		}
+		if blank(fields) {
+			continue
+		}
+		r.records++
+		fields = cleanAll(fields)
+		if len(fields) > len(r.header) {
+			rejects = append(rejects, Reject{Line: line, Fields: fields, Reason: ReasonTooManyFields})
+			continue
+		}
+		recs = append(recs, record{line: line, fields: fields})
+	}
+	return recs, rejects, nil
 }
 
 // toRow normalises one record; reason is "" when it is accepted.
