@@ -131,6 +131,12 @@ type RowCounter interface {
 	Add(result string, n int)
 }
 
+// RowCounterFunc adapts a function to RowCounter.
+type RowCounterFunc func(result string, n int)
+
+// Add implements RowCounter.
+func (f RowCounterFunc) Add(result string, n int) { f(result, n) }
+
 // Worker runs imports from S3 notifications.
 type Worker struct {
 	Store   Store
@@ -191,7 +197,8 @@ func (w *Worker) HandleMessage(ctx context.Context, body string) error {
 	}
 	var errs []error
 	for _, rec := range ev.Records {
-		if !strings.HasPrefix(rec.EventName, "ObjectCreated:") {
+		// AWS names the event "ObjectCreated:Put"; kumo "s3:ObjectCreated:Put".
+		if !strings.HasPrefix(strings.TrimPrefix(rec.EventName, "s3:"), "ObjectCreated:") {
 			w.Log.InfoContext(ctx, "s3 event ignored", "event", rec.EventName)
 			continue
 		}
