@@ -179,6 +179,23 @@ var ErrBadMessage = errors.New("not an S3 notification")
 // retried after its visibility timeout.
 var ErrBusy = errors.New("the import is running in another worker")
 
+// Message is one queue message.
+type Message struct {
+	ID, Body string
+}
+
+// HandleBatch handles each message on its own and returns the ids of those
+// to deliver again (the batch's partial failures), logging why.
+func (w *Worker) HandleBatch(ctx context.Context, msgs []Message) (retry []string) {
+	for _, m := range msgs {
+		if err := w.HandleMessage(ctx, m.Body); err != nil {
+			w.Log.ErrorContext(ctx, "import message failed", "message_id", m.ID, "error", err.Error())
+			retry = append(retry, m.ID)
+		}
+	}
+	return retry
+}
+
 // HandleMessage handles one SQS message body from the imports queue. It
 // returns nil when the message is done with (imported, already imported,
 // failed for a reason in the file, or naming no import) and an error when it

@@ -84,6 +84,11 @@ func TestHandleMessageEvents(t *testing.T) {
 		})
 	}
 	w := &importer.Worker{Store: &claimRecorder{}, Log: testLogger(t)}
+	test, _ := os.ReadFile(filepath.Join("testdata", "events", "s3-test-event.json"))
+	retry := w.HandleBatch(context.Background(), []importer.Message{{ID: "a", Body: "garbage"}, {ID: "b", Body: string(test)}, {ID: "c", Body: "{}"}})
+	if fmt.Sprint(retry) != "[a c]" {
+		t.Errorf("HandleBatch retries %v, want [a c]", retry)
+	}
 	for _, bad := range []string{`not json`, `{"v":1,"type":"campaign.chunk"}`, `{"Records":[]}`} {
 		if err := w.HandleMessage(context.Background(), bad); !errors.Is(err, importer.ErrBadMessage) {
 			t.Errorf("HandleMessage(%s) = %v, want ErrBadMessage", bad, err)
