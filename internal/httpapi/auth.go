@@ -40,6 +40,7 @@ func (s *Server) tenant(fn apiFunc) apiFunc {
 		if err != nil {
 			return err
 		}
+		observeTenant(r.Context(), t.ID)
 		return fn(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
 	}
 }

@@ -60,7 +60,7 @@ func Off() *Tracing {
 }
 
 // NewTracing builds the tracer provider described by cfg: an OTLP/HTTP
-// exporter behind a batch processor, and the resource of design §8.1 merged
+// exporter behind a processor that exports when flushed, and the resource of design §8.1 merged
 // with what the Lambda detector finds in the environment.
 func NewTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
 	exp := cfg.Exporter
@@ -85,13 +85,12 @@ func NewTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
 	}
 	sdk := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
-		// Flushed at the end of every invocation; the batch only saves the
-		// exporter a call per span within one.
-		sdktrace.WithBatcher(exp, sdktrace.WithBatchTimeout(time.Minute), sdktrace.WithMaxExportBatchSize(512)),
+		// Exported when the invocation wrapper flushes, before returning.
+		sdktrace.WithSpanProcessor(newInvocationProcessor(exp)),
 	)
 	return &Tracing{
 		Provider:   sdk,
-		Propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		Propagator: propagation.TraceContext{}, // W3C traceparent/tracestate; no baggage is used
 		sdk:        sdk,
 		tracer:     sdk.Tracer(instrumentation),
 	}, nil
