@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/embedded"
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
@@ -169,4 +170,33 @@ func TracingFrom(ctx context.Context) *Tracing {
 		return nil
 	}
 	return t
+}
+
+// ChildOnly returns a provider whose spans exist only under a recording
+// parent. Client libraries (go-redis, the AWS SDK) would otherwise start a
+// root trace of their own for every untraced call: the /health probes, the
+// end-of-invocation metrics flush, the scheduler's polls.
+func (t *Tracing) ChildOnly() trace.TracerProvider {
+	return childOnlyProvider{inner: t.Provider}
+}
+
+type childOnlyProvider struct {
+	embedded.TracerProvider
+	inner trace.TracerProvider
+}
+
+func (p childOnlyProvider) Tracer(name string, opts ...trace.TracerOption) trace.Tracer {
+	return childOnlyTracer{inner: p.inner.Tracer(name, opts...)}
+}
+
+type childOnlyTracer struct {
+	embedded.Tracer
+	inner trace.Tracer
+}
+
+func (t childOnlyTracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	if parent := trace.SpanFromContext(ctx); !parent.IsRecording() {
+		return ctx, parent
+	}
+	return t.inner.Start(ctx, name, opts...)
 }

@@ -293,3 +293,23 @@ func TestResource(t *testing.T) {
 }
 
 func attributeKey(k string) attribute.Key { return attribute.Key(k) }
+
+func TestChildOnlyProviderStartsNoRootSpans(t *testing.T) {
+	t.Parallel()
+	tr, exp := memTracing(t)
+	lib := tr.ChildOnly().Tracer("lib")
+	_, orphan := lib.Start(context.Background(), "redis PING")
+	orphan.End()
+	ctx, parent := tr.Tracer().Start(context.Background(), "request")
+	_, child := lib.Start(ctx, "redis GET")
+	child.End()
+	parent.End()
+	_, late := lib.Start(ctx, "after the parent ended")
+	late.End()
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := names(exp.GetSpans()); len(got) != 2 || got[0] != "redis GET" || got[1] != "request" {
+		t.Fatalf("spans = %v, want [redis GET request]", got)
+	}
+}
