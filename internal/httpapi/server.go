@@ -71,6 +71,12 @@ type Options struct {
 	// --- imports and contacts (issue 6) ---
 
 	// --- telemetry (issue 7) ---
+	// Tracing records a span per request, named by its route pattern; nil
+	// or off: no spans.
+	Tracing *telemetry.Tracing
+	// Fleet is the fleet-wide metrics store GET /metrics renders; nil: the
+	// instance's own registry.
+	Fleet *telemetry.Fleet
 
 	// --- reports, webhooks, compression (issue 8) ---
 }
@@ -116,7 +122,9 @@ func (s *Server) handle(pattern string, fn apiFunc) {
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
 // ServeHTTP routes r, answering unknown routes and methods in the envelope.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.observe(w, r, s.serve) }
+
+func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.ErrorContext(r.Context(), "handler panicked", "panic", v, "stack", string(debug.Stack()))
@@ -172,6 +180,7 @@ func (s *Server) registerRoutes() {
 	// --- imports and contacts (issue 6) ---
 
 	// --- metrics (issue 7) ---
+	s.handle("GET /metrics", s.metrics)
 
 	// --- reports, webhooks, openapi (issue 8) ---
 }
