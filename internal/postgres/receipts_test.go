@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +17,7 @@ import (
 
 // campaignFixture is a tenant with an instance and a campaign of n
 // recipients (phones 55119000000nn), written directly as the campaign worker
-// would leave them: recipient i carries message id msgID(i) when sent.
+// would leave them: recipient i carries message id f.msg(i) when sent.
 type campaignFixture struct {
 	db         *postgres.DB
 	tenantID   string
@@ -24,7 +25,11 @@ type campaignFixture struct {
 	campaignID string
 }
 
-func msgID(i int) string { return fmt.Sprintf("3EB0%018X", i) }
+// msg is recipient i's WuzAPI message id: unique across campaigns, as the
+// campaign worker's ids are.
+func (f campaignFixture) msg(i int) string {
+	return "3EB0" + strings.ToUpper(f.campaignID[len(f.campaignID)-8:]) + fmt.Sprintf("%010X", i)
+}
 func phone(i int) string { return fmt.Sprintf("55119%08d", i) }
 
 func newCampaign(t *testing.T, db *postgres.DB, statuses ...string) campaignFixture {
@@ -48,7 +53,7 @@ func newCampaign(t *testing.T, db *postgres.DB, statuses ...string) campaignFixt
 		var mid *string
 		var sentAt *time.Time
 		if st != "pending" && st != "skipped" {
-			m := msgID(i)
+			m := f.msg(i)
 			mid = &m
 		}
 		if st == "sent" || st == "delivered" || st == "read" {
@@ -97,17 +102,17 @@ func TestApplyReceiptIsMonotonicAndIdempotent(t *testing.T) {
 	}
 	// One event, several ids: 0 delivered; 1 read without delivered; 2 still
 	// sending; 3 unknown upgraded; 4 failed; 5 read stays read on a late delivery.
-	if n := apply(receipt.Delivered, t0, msgID(0), msgID(2), msgID(3), msgID(4), msgID(5)); n != 5 {
+	if n := apply(receipt.Delivered, t0, f.msg(0), f.msg(2), f.msg(3), f.msg(4), f.msg(5)); n != 5 {
 		t.Fatalf("matched %d, want 5", n)
 	}
-	if n := apply(receipt.Read, t1, msgID(1), msgID(1)); n != 1 {
+	if n := apply(receipt.Read, t1, f.msg(1), f.msg(1)); n != 1 {
 		t.Fatalf("matched %d, want 1", n)
 	}
 	// Duplicates and out-of-order: a second delivered later, a read, then the
 	// delivered again earlier than everything.
-	apply(receipt.Delivered, t1, msgID(0))
-	apply(receipt.Read, t1, msgID(0))
-	apply(receipt.Delivered, t0, msgID(0), msgID(1))
+	apply(receipt.Delivered, t1, f.msg(0))
+	apply(receipt.Read, t1, f.msg(0))
+	apply(receipt.Delivered, t0, f.msg(0), f.msg(1))
 
 	at := func(ts time.Time) *time.Time { return &ts }
 	want := []recipientRow{
@@ -197,9 +202,11 @@ func TestApplyReceiptConcurrently(t *testing.T) {
 	ids := make([]string, len(statuses))
 	for i := range statuses {
 		statuses[i] = "sent"
-		ids[i] = msgID(i)
 	}
 	f := newCampaign(t, db, statuses...)
+	for i := range ids {
+		ids[i] = f.msg(i)
+	}
 	s := postgres.ReceiptStore{DB: db}
 	at := time.Date(2026, 11, 25, 12, 1, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -315,7 +322,7 @@ func TestCampaignUndelivered(t *testing.T) {
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
 	f := newCampaign(t, db, "sent", "sent", "delivered", "failed", "sent") // all sent at 12:00
-	if _, err := (postgres.ReceiptStore{DB: db}).ApplyReceipt(ctx, f.instanceID, []string{msgID(4)}, receipt.Delivered, time.Now()); err != nil {
+	if _, err := (postgres.ReceiptStore{DB: db}).ApplyReceipt(ctx, f.instanceID, []string{f.msg(4)}, receipt.Delivered, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	noon := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
