@@ -3,9 +3,11 @@ package main
 
 import (
 	"context"
+	"os"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/apigw"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/httpapi"
 )
 
@@ -30,6 +32,10 @@ func main() {
 			// --- telemetry (issue 7) ---
 
 			// --- reports, webhooks (issue 8) ---
+			ReportsQueueURL: d.Config.ReportsQueueURL,
+			ReportSender:    d.Queue,
+			ReportLinks:     blob.NewLinks(d.S3, d.Config.BucketName),
+			WebhookHMACKey:  os.Getenv("WUZAPI_WEBHOOK_HMAC_KEY"),
 		})
 		return apigw.Handler(srv), nil
 	})
