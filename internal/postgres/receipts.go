@@ -227,3 +227,53 @@ func isDeadlock(err error) bool {
 	var pg *pgconn.PgError
 	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
 }
+
+// Retention of the receipts' rows.
+const (
+	// eventMaxAttempts is how often an event is applied before it is left
+	// for an operator (its error stays on the row).
+	eventMaxAttempts = 5
+	// eventRetention keeps applied events for audits and replays.
+	eventRetention = 30 * 24 * time.Hour
+	// pendingRetention: a receipt whose send was not recorded in a week
+	// was for a message no campaign sent.
+	pendingRetention = 7 * 24 * time.Hour
+)
+
+// WuzapiEventLog is the durable webhook event log; it implements
+// receipt.EventLog for the scheduler's sweep.
+type WuzapiEventLog struct{ DB *DB }
+
+var _ receipt.EventLog = WuzapiEventLog{}
+
+// Unapplied lists unapplied events received before `before`.
+func (l WuzapiEventLog) Unapplied(ctx context.Context, before time.Time, limit int) ([]receipt.StoredEvent, error) {
+	evs, err := l.DB.UnprocessedWuzapiEvents(ctx, before, eventMaxAttempts, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]receipt.StoredEvent, len(evs))
+	for i, e := range evs {
+		out[i] = receipt.StoredEvent{ID: e.ID, Instance: receipt.Instance{ID: e.InstanceID, TenantID: e.TenantID}, Payload: e.Payload}
+	}
+	return out, nil
+}
+
+// Finish records an event's outcome.
+func (l WuzapiEventLog) Finish(ctx context.Context, id string, applyErr error) error {
+	return l.DB.FinishWuzapiEvent(ctx, id, applyErr)
+}
+
+// ApplyPending applies every kept receipt that now has its recipient.
+func (l WuzapiEventLog) ApplyPending(ctx context.Context) (int, error) {
+	return l.DB.ApplyPendingReceipts(ctx, nil)
+}
+
+// Purge drops applied events and kept receipts past their retention.
+func (l WuzapiEventLog) Purge(ctx context.Context, now time.Time) error {
+	if _, err := l.DB.PurgeWuzapiEvents(ctx, now.Add(-eventRetention), eventMaxAttempts); err != nil {
+		return err
+	}
+	_, err := l.DB.PurgePendingReceipts(ctx, now.Add(-pendingRetention))
+	return err
+}

@@ -340,3 +340,44 @@ func TestCampaignUndelivered(t *testing.T) {
 		t.Errorf("another tenant sees %d undelivered", n)
 	}
 }
+
+func TestSweeperAppliesWhatTheWebhookCouldNot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, "sent", "pending")
+	now := time.Now().UTC().Truncate(time.Second)
+
+	// An event stored, but its application failed (kept unprocessed).
+	payload := fmt.Sprintf(`{"type":"ReadReceipt","state":"Read","event":{"MessageIDs":[%q]}}`, f.msg(0))
+	sum := sha256.Sum256([]byte(payload))
+	ev, err := db.RecordWuzapiEvent(ctx, f.instanceID, f.tenantID, "ReadReceipt", []byte(payload), sum[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.FinishWuzapiEvent(ctx, ev.ID, fmt.Errorf("connection reset")); err != nil {
+		t.Fatal(err)
+	}
+	// A receipt kept while the worker was writing recipient 1's message id.
+	s := postgres.ReceiptStore{DB: db}
+	if _, err := s.ApplyReceipt(ctx, f.instanceID, []string{"3EB0LATE"}, receipt.Delivered, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET status = 'sent', wuzapi_message_id = '3EB0LATE', sent_at = now()
+		WHERE campaign_id = $1 AND seq = 1`, f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	sw := receipt.Sweeper{Log: postgres.WuzapiEventLog{DB: db}, Store: s, Now: func() time.Time { return now.Add(2 * time.Minute) }}
+	if err := sw.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.recipient(t, 0); r.Status != "read" {
+		t.Fatalf("recipient 0 = %s, want read from the reapplied event", r.Status)
+	}
+	if r := f.recipient(t, 1); r.Status != "delivered" {
+		t.Fatalf("recipient 1 = %s, want delivered from the kept receipt", r.Status)
+	}
+	if evs, _ := db.UnprocessedWuzapiEvents(ctx, now.Add(time.Hour), 5, 10); len(evs) != 0 {
+		t.Fatalf("still unprocessed: %+v", evs)
+	}
+}
