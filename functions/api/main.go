@@ -3,10 +3,12 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/apigw"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/httpapi"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
@@ -60,6 +62,10 @@ func main() {
 			Fleet:   d.Fleet,
 
 			// --- reports, webhooks (issue 8) ---
+			ReportsQueueURL: d.Config.ReportsQueueURL,
+			ReportSender:    d.Queue,
+			ReportLinks:     blob.NewLinks(d.S3, d.Config.BucketName),
+			WebhookHMACKey:  os.Getenv("WUZAPI_WEBHOOK_HMAC_KEY"),
 		})
 		return apigw.Handler(srv), nil
 	})
