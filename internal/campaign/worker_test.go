@@ -69,7 +69,9 @@ type env struct {
 	mu     *sync.Mutex
 }
 
-func setupWorker(t *testing.T, maxInFlight int) *env {
+func setupWorker(t *testing.T, maxInFlight int) *env { return setupWorkerTB(t, maxInFlight) }
+
+func setupWorkerTB(t testing.TB, maxInFlight int) *env {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	fake := wuzapitest.New(t)
@@ -94,7 +96,7 @@ func setupWorker(t *testing.T, maxInFlight int) *env {
 	return e
 }
 
-func newUUID(t *testing.T, db *postgres.DB) string {
+func newUUID(t testing.TB, db *postgres.DB) string {
 	var id string
 	if err := db.Pool.QueryRow(context.Background(), "SELECT uuid_v7()::text").Scan(&id); err != nil {
 		t.Fatal(err)
