@@ -204,6 +204,10 @@ func TestWorkerSendsEachRecipientOnce(t *testing.T) {
 	if e.counts["sent"] != 20 {
 		t.Fatalf("metrics = %v", e.counts)
 	}
+	tl, err := e.db.Timeline(context.Background(), id, time.Minute)
+	if err != nil || len(tl) != 1 || tl[0].Sent != 20 || !tl[0].At.Equal(e.clock.Now().Truncate(time.Minute)) {
+		t.Fatalf("timeline = %+v, %v", tl, err)
+	}
 	// Redelivered after completion: nothing more.
 	e.run(t, id, 0)
 	if n := len(e.fake.Sends()); n != 20 {
