@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
 )
 
 // job is one thing the scheduler does every tick.
@@ -35,6 +37,9 @@ func main() {
 			// --- alerts and sessions (issue 7) ---
 
 			// --- receipts (issue 8) ---
+			{name: "receipts", run: receipt.Sweeper{
+				Log: postgres.WuzapiEventLog{DB: d.DB}, Store: postgres.ReceiptStore{DB: d.DB}, Now: time.Now,
+			}.Run},
 		}
 		return func(ctx context.Context, ev events.EventBridgeEvent) error {
 			// Every job runs even when one fails; the tick fails if any did.
