@@ -81,7 +81,8 @@ func startE2E(t *testing.T) *e2e {
 		ScheduleInterval:  time.Second,
 		Parameters:        map[string]string{"AdminApiKey": adminKey, "AllowPrivateWuzapi": "true"},
 		// A recipient left in sending by a killed worker becomes unknown quickly.
-		Environment: map[string]string{"CAMPAIGN_STUCK_AFTER": "3s"},
+		// and the send limiter's slot it held frees soon.
+		Environment: map[string]string{"CAMPAIGN_STUCK_AFTER": "3s", "SEND_LEASE_TTL": "3s"},
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	if err != nil {
