@@ -611,3 +611,27 @@ func TestSchedulerRequeuesStalled(t *testing.T) {
 		t.Fatalf("requeued %v, want chunk 1", q)
 	}
 }
+
+func TestAutoPauseInstance(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	ctx := context.Background()
+	a := e.campaign(t, "hi", phones(2))
+	b := e.campaign(t, "hi", phones(2))
+	if _, err := e.db.Transition(ctx, e.tenant.ID, b, campaign.ActCancel); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := e.db.AutoPauseInstance(ctx, e.inst.ID, "logged_out", "auto-paused: the instance logged out")
+	if err != nil || len(ids) != 1 || ids[0] != a {
+		t.Fatalf("paused %v, %v; want only %s", ids, err, a)
+	}
+	if c := e.get(t, a); c.Status != campaign.Paused || *c.Reason != "auto-paused: the instance logged out" {
+		t.Fatalf("campaign = %s %v", c.Status, c.Reason)
+	}
+	if c := e.get(t, b); c.Status != campaign.Cancelled {
+		t.Fatalf("cancelled campaign became %s", c.Status)
+	}
+	if ev, _ := e.db.CampaignEvents(ctx, a); len(ev) != 1 || ev[0].Type != "logged_out" {
+		t.Fatalf("events = %+v", ev)
+	}
+}
