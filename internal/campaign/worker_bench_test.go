@@ -13,11 +13,12 @@ import (
 
 // BenchmarkWorkerThroughput measures the worker's own overhead (claim,
 // render, send to the fake WuzAPI over HTTP, mark) with limits disabled:
-// 2,000 recipients in 20 chunks, four chunk invocations at a time (as
-// Lambda would run them), maxInFlight 8. Target: ≥ 2,000 sends/s.
+// 2,000 recipients in 20 chunks, ten chunk invocations at a time (the
+// template's MaximumConcurrency), maxInFlight 4. Target: ≥ 2,000 sends/s.
 func BenchmarkWorkerThroughput(b *testing.B) {
 	const n = 2000
-	e := setupWorkerTB(b, 8)
+	const invocations = 10 // the template's MaximumConcurrency
+	e := setupWorkerTB(b, 4)
 	e.worker.Now = time.Now
 	ps := make([]string, n)
 	for i := range ps {
@@ -36,7 +37,7 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 		}
 		close(chunks)
 		var wg sync.WaitGroup
-		for range 4 {
+		for range invocations {
 			wg.Go(func() {
 				for c := range chunks {
 					if err := e.worker.HandleChunk(context.Background(), id, c); err != nil {

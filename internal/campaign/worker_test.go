@@ -73,7 +73,12 @@ func setupWorker(t *testing.T, maxInFlight int) *env { return setupWorkerTB(t, m
 
 func setupWorkerTB(t testing.TB, maxInFlight int) *env {
 	t.Helper()
-	db := pgtest.NewDB(t)
+	// A pool as big as the fleet's: 10 invocations of 4 connections.
+	db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{MaxConns: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
 	ctx := context.Background()
