@@ -23,8 +23,16 @@ type job struct {
 
 func main() {
 	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
+		sched, err := campaignScheduler(d)
+		if err != nil {
+			return nil, err
+		}
 		jobs := []job{
 			// --- campaigns (issue 4) ---
+			{name: "campaigns: settle stuck sends", run: func(ctx context.Context) error { return sched.SettleStuck(ctx, time.Now()) }},
+			{name: "campaigns: finish settled", run: func(ctx context.Context) error { return sched.FinishSettled(ctx, time.Now()) }},
+			{name: "campaigns: release due", run: func(ctx context.Context) error { return sched.ReleaseDue(ctx, time.Now()) }},
+			{name: "campaigns: requeue stalled", run: func(ctx context.Context) error { return sched.RequeueStalled(ctx, time.Now()) }},
 
 			// --- alerts and sessions (issue 7) ---
 

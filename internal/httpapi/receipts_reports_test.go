@@ -272,13 +272,15 @@ func TestWuzapiWebhookHMAC(t *testing.T) {
 func TestReports(t *testing.T) {
 	t.Parallel()
 	var db *postgres.DB
-	env := awstest.NewS3Bucket(t)
+	env := awstest.New(t)
+	bucket := env.Bucket(t)
+	store := blob.New(env.S3, bucket)
 	sender := &sentMessages{}
 	b := setup(t, func(o *httpapi.Options) {
 		db = o.DB
 		o.ReportsQueueURL = "http://sqs.test/reports"
 		o.ReportSender = sender
-		o.ReportLinks = blob.NewLinks(env.Client, env.Bucket)
+		o.ReportLinks = store
 		o.ReportLinkTTL = 2 * time.Minute
 	})
 	f := newFixture(t, b, db, 20)
@@ -325,7 +327,7 @@ func TestReports(t *testing.T) {
 		t.Fatalf("another tenant reads the report: %d", r.Status)
 	}
 
-	gen := &report.Generator{Store: postgres.ReportStore{DB: db}, Sink: blob.Multipart{Client: env.Client, Bucket: env.Bucket},
+	gen := &report.Generator{Store: postgres.ReportStore{DB: db}, Sink: store,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := gen.HandleMessage(context.Background(), strings.TrimPrefix(sender.msgs[0], "http://sqs.test/reports "), false); err != nil {
 		t.Fatal(err)

@@ -13,9 +13,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
 // QueueProber checks that the queues answer; used by /health.
@@ -45,7 +48,25 @@ type Options struct {
 
 	// --- instances and campaigns (issue 4) ---
 
+	// AllowPrivateWuzapi lets instance base URLs resolve to loopback and
+	// private addresses (ALLOW_PRIVATE_WUZAPI; link-local and metadata
+	// addresses are refused regardless).
+	AllowPrivateWuzapi bool
+	// WuzapiResolver resolves instance hosts for the SSRF guard;
+	// net.DefaultResolver when nil.
+	WuzapiResolver wuzapi.Resolver
+	// Chunks enqueues campaign chunks. When nil (or failing) a campaign is
+	// still created; the scheduler's requeue job enqueues it.
+	Chunks campaign.Enqueuer
+
 	// --- limits (issue 5) ---
+
+	// Limiter applies the API rate limits of design §7 (ratelimit.go); nil
+	// disables them.
+	Limiter *limit.API
+	// AuthCacheTTL is how long an API key's tenant is remembered in-process
+	// (0 disables): other instances honour a revocation within this time.
+	AuthCacheTTL time.Duration
 
 	// --- imports and contacts (issue 6) ---
 
@@ -58,7 +79,7 @@ type Options struct {
 	// ReportSender queues report messages (queue.Client); without it POST
 	// /v1/reports answers UNAVAILABLE.
 	ReportSender MessageSender
-	// ReportLinks presigns report downloads (blob.Links); without it a
+	// ReportLinks presigns report downloads (blob.Store); without it a
 	// completed report has no downloadUrl.
 	ReportLinks ReportLinker
 	// ReportLinkTTL is how long a downloadUrl works; 15 minutes when 0.
@@ -78,6 +99,7 @@ type Server struct {
 	now     func() time.Time
 	mux     *http.ServeMux
 	routes  []string
+	keys    keyCache     // API key → tenant (issue 5, ratelimit.go)
 	handler http.Handler // route wrapped by the middleware
 }
 
@@ -123,11 +145,14 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 			writeError(w, r, s.log, errcode.New(errcode.Internal, "internal error"))
 		}
 	}()
-	if r.ContentLength > MaxBodyBytes {
-		writeError(w, r, s.log, tooLarge())
+	if r.ContentLength > maxBodyFor(r) {
+		writeError(w, r, s.log, tooLargeFor(r))
 		return
 	}
 	h, pattern := s.mux.Handler(r)
+	if s.preLimit(w, r, pattern) { // issue 5: limits by route (ratelimit.go)
+		return
+	}
 	if pattern == "" {
 		s.unrouted(w, r, h)
 		return
@@ -164,6 +189,7 @@ func (s *Server) registerRoutes() {
 	s.handle("PATCH /v1/me", s.tenant(s.patchMe))
 
 	// --- instances and campaigns (issue 4) ---
+	s.registerCampaignRoutes()
 
 	// --- imports and contacts (issue 6) ---
 
