@@ -362,3 +362,28 @@ func TestReports(t *testing.T) {
 		}
 	})
 }
+
+func TestCampaignStatusCountsUndelivered(t *testing.T) {
+	t.Parallel()
+	var db *postgres.DB
+	now := time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC) // the fixture sent at 12:00
+	b := setup(t, func(o *httpapi.Options) {
+		db = o.DB
+		o.Now = func() time.Time { return now }
+		o.UndeliveredAfter = 30 * time.Minute
+	})
+	f := newFixture(t, b, db, 4)
+	body := formEvent(fmt.Sprintf(`{"type":"ReadReceipt","state":"Delivered","event":{"MessageIDs":[%q]}}`, f.msg(0)))
+	if r := b.post(t, "/v1/webhooks/wuzapi/"+f.instanceID+"?secret=s3cret", formCT, body); r.Status != 200 {
+		t.Fatalf("receipt: %d %s", r.Status, r.Raw)
+	}
+	r := b.do(t, "GET", "/v1/campaigns/"+f.campaignID+"/status", f.key, nil)
+	if r.Status != 200 || dig(r.Body, "data", "result", "undelivered") != float64(3) {
+		t.Fatalf("status = %d %s; want undelivered 3", r.Status, r.Raw)
+	}
+	now = time.Date(2026, 11, 25, 12, 10, 0, 0, time.UTC) // within the window: none yet
+	r = b.do(t, "GET", "/v1/campaigns/"+f.campaignID+"/status", f.key, nil)
+	if r.Status != 200 || dig(r.Body, "data", "result", "undelivered") != float64(0) {
+		t.Fatalf("status = %d %s; want undelivered 0", r.Status, r.Raw)
+	}
+}
