@@ -58,6 +58,8 @@ func main() {
 			// --- imports and contacts (issue 6) ---
 
 			// --- telemetry (issue 7) ---
+			Tracing: d.Tracing,
+			Fleet:   d.Fleet,
 
 			// --- reports, webhooks (issue 8) ---
 			ReportsQueueURL: d.Config.ReportsQueueURL,

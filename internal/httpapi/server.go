@@ -71,6 +71,12 @@ type Options struct {
 	// --- imports and contacts (issue 6) ---
 
 	// --- telemetry (issue 7) ---
+	// Tracing records a span per request, named by its route pattern; nil
+	// or off: no spans.
+	Tracing *telemetry.Tracing
+	// Fleet is the fleet-wide metrics store GET /metrics renders; nil: the
+	// instance's own registry.
+	Fleet *telemetry.Fleet
 
 	// --- reports, webhooks, compression (issue 8) ---
 
@@ -99,8 +105,8 @@ type Server struct {
 	now     func() time.Time
 	mux     *http.ServeMux
 	routes  []string
-	keys    keyCache     // API key → tenant (issue 5, ratelimit.go)
-	handler http.Handler // route wrapped by the middleware
+	keys    keyCache     // API key → tenant (ratelimit.go)
+	handler http.Handler // route wrapped by compression
 }
 
 // New builds a Server with every route registered.
@@ -134,8 +140,11 @@ func (s *Server) handle(pattern string, fn apiFunc) {
 // description's completeness test.
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
-// ServeHTTP serves r through the middleware (compression, design §9).
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP serves r: observed (metrics, traces), then compressed (design
+// §9), then routed.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.observe(w, r, s.handler.ServeHTTP)
+}
 
 // route routes r, answering unknown routes and methods in the envelope.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -194,6 +203,7 @@ func (s *Server) registerRoutes() {
 	// --- imports and contacts (issue 6) ---
 
 	// --- metrics (issue 7) ---
+	s.handle("GET /metrics", s.metrics)
 
 	// --- reports, webhooks, openapi (issue 8) ---
 	s.handle("POST /v1/reports", s.tenant(s.createReport))
