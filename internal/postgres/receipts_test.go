@@ -384,3 +384,30 @@ func TestSweeperAppliesWhatTheWebhookCouldNot(t *testing.T) {
 		t.Fatalf("still unprocessed: %+v", evs)
 	}
 }
+
+func TestStuckSendWithAReceiptIsNotUnknown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, "sending", "sending")
+	at := time.Date(2026, 11, 25, 12, 1, 0, 0, time.UTC)
+	if _, err := (postgres.ReceiptStore{DB: db}).ApplyReceipt(ctx, f.instanceID, []string{f.msg(0)}, receipt.Read, at); err != nil {
+		t.Fatal(err)
+	}
+	// The worker died mid-send: the stuck-send sweep marks both unknown.
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET status = 'unknown', last_error = 'outcome unknown'
+		WHERE campaign_id = $1 AND status = 'sending'`, f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.recipient(t, 0); r.Status != "read" || !sameTime(r.Delivered, &at) {
+		t.Fatalf("recipient with a receipt = %+v, want read", r)
+	}
+	var sentAt *time.Time
+	var lastErr *string
+	if err := db.Pool.QueryRow(ctx, `SELECT sent_at, last_error FROM campaign_recipients WHERE campaign_id = $1 AND seq = 0`, f.campaignID).Scan(&sentAt, &lastErr); err != nil || !sameTime(sentAt, &at) || lastErr != nil {
+		t.Fatalf("sent_at %v, last_error %v (%v); want the receipt time and no error", sentAt, lastErr, err)
+	}
+	if r := f.recipient(t, 1); r.Status != "unknown" {
+		t.Fatalf("recipient without a receipt = %s, want unknown", r.Status)
+	}
+}
