@@ -296,7 +296,7 @@ func TestOpenAPIMatchesLiveAnswers(t *testing.T) {
 		o.ReportLinks = store
 	})
 	schemas := newAnswerSchemas(t)
-	f := newFixture(t, b, db, 2)
+	f := newFixture(t, db, 2)
 
 	schemas.check("GET /health", b.do(t, "GET", "/health", "", nil))
 	schemas.check("POST /v1/tenants", b.do(t, "POST", "/v1/tenants", adminKey, `{"name":"Described"}`))
