@@ -411,3 +411,42 @@ func TestStuckSendWithAReceiptIsNotUnknown(t *testing.T) {
 		t.Fatalf("recipient without a receipt = %s, want unknown", r.Status)
 	}
 }
+
+func TestRecordAndApplyKeepsTheEventWhenApplyingFails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, "sent")
+	sum := sha256.Sum256([]byte("stop body"))
+	boom := fmt.Errorf("boom")
+	ev, applyErr, err := db.RecordAndApplyWuzapiEvent(ctx, f.instanceID, f.tenantID, "Message", []byte(`{"type":"Message"}`), sum[:],
+		func(ctx context.Context, s receipt.Store) error {
+			if err := s.OptOutContact(ctx, f.tenantID, "5511955554444", time.Now()); err != nil {
+				return err
+			}
+			return boom // after a change: it must be rolled back
+		})
+	if err != nil || applyErr != boom || ev.Processed || ev.ID == "" {
+		t.Fatalf("ev %+v, applyErr %v, err %v", ev, applyErr, err)
+	}
+	var contacts int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM contacts WHERE tenant_id = $1`, f.tenantID).Scan(&contacts); err != nil || contacts != 0 {
+		t.Fatalf("contacts = %d (%v): the failed application was not rolled back", contacts, err)
+	}
+	evs, err := db.UnprocessedWuzapiEvents(ctx, time.Now().Add(time.Minute), 5, 10)
+	if err != nil || len(evs) != 1 || evs[0].ID != ev.ID {
+		t.Fatalf("unprocessed = %+v, %v; want the event kept", evs, err)
+	}
+	// The retry applies it; a later duplicate is not applied again.
+	calls := 0
+	apply := func(ctx context.Context, s receipt.Store) error {
+		calls++
+		return s.OptOutContact(ctx, f.tenantID, "5511955554444", time.Now())
+	}
+	if ev2, applyErr, err := db.RecordAndApplyWuzapiEvent(ctx, f.instanceID, f.tenantID, "Message", []byte(`{"type":"Message"}`), sum[:], apply); err != nil || applyErr != nil || !ev2.Duplicate || !ev2.Processed {
+		t.Fatalf("retry: %+v, %v, %v", ev2, applyErr, err)
+	}
+	if _, _, err := db.RecordAndApplyWuzapiEvent(ctx, f.instanceID, f.tenantID, "Message", []byte(`{"type":"Message"}`), sum[:], apply); err != nil || calls != 1 {
+		t.Fatalf("applied %d times (%v), want once", calls, err)
+	}
+}
