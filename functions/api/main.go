@@ -3,12 +3,16 @@ package main
 
 import (
 	"context"
+	"os"
 	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/apigw"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/httpapi"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 )
 
 func main() {
@@ -37,6 +41,8 @@ func main() {
 			PublicBaseURL: d.Config.PublicBaseURL,
 
 			// --- instances and campaigns (issue 4) ---
+			AllowPrivateWuzapi: d.Config.AllowPrivateWuzapi,
+			Chunks:             chunks(d),
 
 			// --- limits (issue 5) ---
 			Limiter:      limiter,
@@ -52,9 +58,24 @@ func main() {
 			// --- imports and contacts (issue 6) ---
 
 			// --- telemetry (issue 7) ---
+			Tracing: d.Tracing,
+			Fleet:   d.Fleet,
 
 			// --- reports, webhooks (issue 8) ---
+			ReportsQueueURL: d.Config.ReportsQueueURL,
+			ReportSender:    d.Queue,
+			ReportLinks:     blob.NewLinks(d.S3, d.Config.BucketName),
+			WebhookHMACKey:  os.Getenv("WUZAPI_WEBHOOK_HMAC_KEY"),
 		})
 		return apigw.Handler(srv), nil
 	})
+}
+
+// chunks is the campaigns queue, or nil when none is configured (campaigns
+// are then enqueued by the scheduler's requeue job).
+func chunks(d *app.Deps) campaign.Enqueuer {
+	if d.Config.CampaignsQueueURL == "" {
+		return nil
+	}
+	return queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL}
 }

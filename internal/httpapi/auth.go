@@ -49,6 +49,7 @@ func (s *Server) tenant(fn apiFunc) apiFunc {
 			}
 			return err
 		}
+		observeTenant(r.Context(), t.ID)
 		r, ok = s.limitTenant(w, r, t)
 		if !ok {
 			return nil
