@@ -11,6 +11,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
@@ -24,10 +25,8 @@ func main() {
 		w := &campaign.Worker{
 			Store:     d.DB,
 			Messenger: campaign.WuzapiMessenger{HTTP: guard.HTTPClient(30 * time.Second)},
-			// Until issue 5's Redis send limiter (internal/limit) is merged, the
-			// worker sends without limits. The lead replaces this line with the
-			// fleet-wide limiter when merging issue 5.
-			Limiter: campaign.Unlimited{},
+			// The fleet-wide send limits of design §7 (issue 5); fails closed.
+			Limiter: limit.NewSender(limit.SenderOptions{Redis: d.Redis, Logger: d.Logger}),
 			Queue:   queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL},
 			Logger:  d.Logger,
 			Record:  func(status string) { d.Metrics.CampaignMessages.WithLabelValues(status).Inc() },
