@@ -26,6 +26,11 @@ const (
 // counters, and the Redis key's stem (tenant:plan:{id}).
 const PlanCacheKey = "tenant:plan"
 
+// FailOpenCacheKey is the cache_key label under which
+// redis_cache_misses_total counts the checks let through because Redis could
+// not answer (fail open).
+const FailOpenCacheKey = "rate_limit"
+
 // Labels of rate_limit_rejections_total{plan} for requests without a tenant.
 const (
 	RejectClient  = "anonymous" // per client IP
@@ -231,7 +236,7 @@ return {'ok', 1, math.floor(diff / interval), 0, new_tat - now, plan, ver, sourc
 func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 	hint, hasHint := a.localPlan(tenantID)
 	if a.skipRedis() {
-		return Result{Allowed: true, FailedOpen: true, Plan: hint.plan}
+		return a.skipped(hint.plan)
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
@@ -310,7 +315,7 @@ func (a *API) Webhook(ctx context.Context, instanceID string) Result {
 
 func (a *API) check(ctx context.Context, key string, perMinute int, label string) Result {
 	if a.skipRedis() {
-		return Result{Allowed: true, FailedOpen: true}
+		return a.skipped("")
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
@@ -420,6 +425,13 @@ func (a *API) failOpen(ctx context.Context, err error, plan tenant.Plan) Result 
 			a.opts.OnFailOpen(ctx, err)
 		}
 	}
+	return a.skipped(plan)
+}
+
+// skipped is a check let through without Redis, counted as a miss of
+// cache_key="rate_limit" (design §8.2 has no name of its own for it).
+func (a *API) skipped(plan tenant.Plan) Result {
+	a.metrics.CacheMisses.WithLabelValues(FailOpenCacheKey).Inc()
 	return Result{Allowed: true, FailedOpen: true, Plan: plan}
 }
 

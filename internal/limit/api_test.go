@@ -410,6 +410,9 @@ func TestFailOpen(t *testing.T) {
 	if calls.Load() != 1 {
 		t.Fatalf("OnFailOpen called %d times, want once per backoff", calls.Load())
 	}
+	if got := testutil.ToFloat64(b.metrics.CacheMisses.WithLabelValues(limit.FailOpenCacheKey)); got != 6 {
+		t.Fatalf("redis_cache_misses_total{cache_key=rate_limit} = %v, want 6 (every check let through)", got)
+	}
 	b.clock.Add(2 * time.Second) // past the backoff: Redis is asked again
 	if r := b.api.Webhook(ctx, id); !r.FailedOpen || calls.Load() != 2 {
 		t.Fatalf("after the backoff: %+v, OnFailOpen calls %d; want a second failure reported", r, calls.Load())
