@@ -6,11 +6,18 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/apigw"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/httpapi"
 )
 
 func main() {
 	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
+		// Imports (issue 6): without a bucket the import routes answer UNAVAILABLE.
+		var uploads httpapi.Presigner
+		if d.Config.BucketName != "" {
+			uploads = blob.New(d.S3, d.Config.BucketName)
+		}
+
 		srv := httpapi.New(httpapi.Options{
 			DB:            d.DB,
 			Redis:         d.Redis,
@@ -26,6 +33,7 @@ func main() {
 			// --- limits (issue 5) ---
 
 			// --- imports and contacts (issue 6) ---
+			Uploads: uploads,
 
 			// --- telemetry (issue 7) ---
 

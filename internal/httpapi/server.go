@@ -49,6 +49,12 @@ type Options struct {
 
 	// --- imports and contacts (issue 6) ---
 
+	// Uploads presigns the PUT of an import's CSV and the GET of its rejected
+	// rows; the import routes answer UNAVAILABLE without it.
+	Uploads Presigner
+	// ImportMaxBytes is the largest CSV an import reads; importer.DefaultMaxBytes when 0.
+	ImportMaxBytes int64
+
 	// --- telemetry (issue 7) ---
 
 	// --- reports, webhooks, compression (issue 8) ---
@@ -144,6 +150,12 @@ func (s *Server) registerRoutes() {
 	// --- instances and campaigns (issue 4) ---
 
 	// --- imports and contacts (issue 6) ---
+	s.handle("POST /v1/imports", s.tenant(s.createImport))
+	s.handle("GET /v1/imports", s.tenant(s.listImports))
+	s.handle("GET /v1/imports/{id}", s.tenant(s.getImport))
+	s.handle("GET /v1/contacts", s.tenant(s.listContacts))
+	s.handle("POST /v1/contacts", s.tenant(s.upsertContacts))
+	s.handle("DELETE /v1/contacts/{id}", s.tenant(s.deleteContact))
 
 	// --- metrics (issue 7) ---
 

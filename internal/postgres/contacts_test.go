@@ -37,8 +37,8 @@ func TestUpsertContacts(t *testing.T) {
 		t.Fatalf("first upsert = %d new, %d updated, %v; want 2, 1", ins, upd, err)
 	}
 	got, err := db.ContactByPhone(ctx, a.ID, "5511999990001")
-	if err != nil || got.Name != "Ana Souza" || got.Attributes["city"] != "Rio" || got.Attributes["plan"] != nil {
-		t.Fatalf("last row should win: %+v, %v", got, err)
+	if err != nil || got.Name != "Ana Souza" || got.Attributes["city"] != "Rio" || got.Attributes["plan"] != "gold" {
+		t.Fatalf("a repeat in one call should merge as upserts in order do (last name and city, plan kept): %+v, %v", got, err)
 	}
 
 	// Opt one out, then upsert again: it stays opted out; an empty name keeps
