@@ -113,16 +113,17 @@ func BenchmarkImport(b *testing.B) {
 }
 
 func heapBytes() uint64 {
-	s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	metrics.Read(s)
 	return s[0].Value.Uint64()
 }
 
-// sampleHeap records the largest live heap seen until stop is called.
+// sampleHeap records the largest live heap (at the last GC) seen until stop
+// is called.
 func sampleHeap(peak *uint64) (stop func()) {
 	done := make(chan struct{})
 	finished := make(chan struct{})
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	go func() {
 		defer close(finished)
 		tick := time.NewTicker(20 * time.Millisecond)
