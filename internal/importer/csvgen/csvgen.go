@@ -2,9 +2,9 @@
 // streamed: a file of any size costs a few bytes of memory.
 //
 // Row i (0-based) is a valid Brazilian mobile number in a rotating format,
-// except every 100th row (a too-short number) and every 50th row (a repeat
-// of the row before it), so an import of n rows rejects about 1 % and
-// updates about 2 %. Rows are about 50 bytes: 1,000,000 rows are ~50 MB.
+// except rows 99, 199, ... (a too-short number) and rows 49, 149, ... (a
+// repeat of the row before), so an import of n rows rejects 1 % and counts
+// 1 % as updated. Rows are about 50 bytes: 1,000,000 rows are ~50 MB.
 package csvgen
 
 import (
@@ -46,7 +46,7 @@ func Row(b []byte, n int) []byte {
 	switch {
 	case n%100 == 99:
 		return fmt.Appendf(b, "%d,Invalid %d,%s,free\n", n%1000, n, cities[n%len(cities)])
-	case n%50 == 49:
+	case n%100 == 49:
 		n-- // the same phone as the row before: counts as updated
 	}
 	num := n % 100_000_000
