@@ -24,6 +24,8 @@ func main() {
 			// --- campaigns (issue 4) ---
 
 			// --- alerts and sessions (issue 7) ---
+			{name: "sessions", run: newMonitor(d).CheckSessions},
+			{name: "alerts", run: newMonitor(d).Evaluate},
 
 			// --- receipts (issue 8) ---
 		}
