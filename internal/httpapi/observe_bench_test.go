@@ -62,7 +62,7 @@ func BenchmarkObservability(b *testing.B) {
 		after func() // between requests, untimed: the invocation's flush
 		times []time.Duration
 	}{
-		{name: "bare", serve: off.serve},
+		{name: "bare", serve: off.handler.ServeHTTP},
 		{name: "off", serve: off.ServeHTTP},
 		{name: "on", serve: on.ServeHTTP, after: func() { _ = tr.Flush(context.Background()) }},
 	}

@@ -1,0 +1,168 @@
+import { lazy, Suspense, useEffect, useState } from 'react'
+import { Link, useParams } from 'react-router'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { api, withQuery, type Page } from '../lib/api'
+import { useI18n } from '../lib/i18n'
+import { formatDateTime } from '../lib/time'
+import type { Campaign, Recipient, RecipientStatus, TimelinePoint } from '../lib/types'
+import { Badge, ErrorMessage, Loading, Pager, ProgressBar, stateTone, useTitle } from '../components/ui'
+import { progressOf } from './Campaigns'
+import { ReportJob } from './Reports'
+import { useZone } from './hooks'
+
+const TimelineChart = lazy(() => import('../charts/TimelineChart'))
+
+/** The poll: one request every POLL_MS while the campaign is live; every
+ * TIMELINE_EVERY-th tick fetches the timeline instead of the campaign. So an
+ * open tab costs the API at most one request per 2 s (issue 10). */
+export const POLL_MS = 2000
+export const TIMELINE_EVERY = 5
+
+const STATUSES: RecipientStatus[] = ['pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'unknown']
+const live = (c?: Campaign) => !!c && (c.state === 'queued' || c.state === 'running' || c.state === 'scheduled' || c.state === 'paused')
+
+export function CampaignDetail() {
+  const { id = '' } = useParams()
+  const { t, lang } = useI18n()
+  const zone = useZone()
+  const qc = useQueryClient()
+  const campaign = useQuery({ queryKey: ['campaign', id], queryFn: () => api<Campaign>('GET', `/v1/campaigns/${id}`) })
+  const timeline = useQuery({
+    queryKey: ['timeline', id],
+    queryFn: () => api<{ items: TimelinePoint[] }>('GET', withQuery(`/v1/campaigns/${id}/timeline`, { bucketSeconds: 60 })),
+  })
+  const c = campaign.data
+  useTitle(c?.name || t('campaign.title'))
+  const isLive = live(c)
+
+  useEffect(() => {
+    if (!isLive) return
+    let tick = 0
+    const timer = setInterval(() => {
+      if (document.hidden) return // a background tab costs nothing
+      tick++
+      const key = tick % TIMELINE_EVERY === 0 ? ['timeline', id] : ['campaign', id]
+      void qc.refetchQueries({ queryKey: key, exact: true })
+    }, POLL_MS)
+    return () => clearInterval(timer)
+  }, [isLive, id, qc])
+  // When it settles, fetch the final timeline once.
+  useEffect(() => {
+    if (c && !isLive) void qc.refetchQueries({ queryKey: ['timeline', id], exact: true })
+  }, [c?.state, isLive, id, qc]) // eslint-disable-line react-hooks/exhaustive-deps
+
+  const act = useMutation({
+    mutationFn: (action: 'pause' | 'resume' | 'cancel') => api<Campaign>('POST', `/v1/campaigns/${id}/${action}`),
+    onSuccess: (updated) => qc.setQueryData(['campaign', id], updated),
+  })
+  const resend = useMutation({
+    mutationFn: () => api('POST', `/v1/campaigns/${id}/resend`, { body: { statuses: ['failed', 'unknown'] } }),
+    onSuccess: () => void qc.refetchQueries({ queryKey: ['campaign', id], exact: true }),
+  })
+
+  if (campaign.isPending) return <Loading />
+  if (!c) return <ErrorMessage error={campaign.error} />
+  const busy = act.isPending || resend.isPending
+  const canPause = c.state === 'queued' || c.state === 'running'
+  const canResume = c.state === 'paused'
+  const canCancel = c.state !== 'completed' && c.state !== 'cancelled'
+  const canResend = c.counts.failed + c.counts.unknown > 0 && c.state !== 'cancelled'
+  const progress = progressOf(c)
+  return (
+    <section>
+      <p><Link to="/campaigns">← {t('nav.campaigns')}</Link></p>
+      <div className="title-row">
+        <h1>{c.name || c.id.slice(0, 8)}</h1>
+        <Badge tone={stateTone(c.state)}><span data-testid="campaign-state">{t(`state.${c.state}`)}</span></Badge>
+      </div>
+      {c.reason && <p className="alert alert-warn">{c.reason}</p>}
+      <ProgressBar label={t('campaigns.progress')} value={progress} />
+      <dl className="counts" data-testid="counts">
+        {(['total', 'pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'unknown'] as const).map((k) => (
+          <div key={k}><dt>{t(`count.${k}`)}</dt><dd data-testid={`count-${k}`}>{c.counts[k].toLocaleString(lang)}</dd></div>
+        ))}
+      </dl>
+      <div className="actions">
+        {canPause && <button type="button" disabled={busy} onClick={() => act.mutate('pause')}>{t('campaign.pause')}</button>}
+        {canResume && <button type="button" disabled={busy} onClick={() => act.mutate('resume')}>{t('campaign.resume')}</button>}
+        {canCancel && (
+          <button type="button" className="danger" disabled={busy} onClick={() => window.confirm(t('campaign.cancelConfirm')) && act.mutate('cancel')}>
+            {t('campaign.cancel')}
+          </button>
+        )}
+        {canResend && <button type="button" className="secondary" disabled={busy} onClick={() => resend.mutate()}>{t('campaign.resend')}</button>}
+      </div>
+      <ErrorMessage error={act.error ?? resend.error} />
+      {resend.isSuccess && <p className="alert alert-ok" role="status">{t('campaign.resent')}</p>}
+      <dl className="meta">
+        <div><dt>{t('common.created')}</dt><dd>{formatDateTime(c.createdAt, zone, lang)}</dd></div>
+        <div><dt>{t('campaign.scheduledFor')}</dt><dd>{formatDateTime(c.scheduledAt, zone, lang)}</dd></div>
+        <div><dt>{t('campaign.started')}</dt><dd>{formatDateTime(c.startedAt, zone, lang)}</dd></div>
+        <div><dt>{t('campaign.finished')}</dt><dd>{formatDateTime(c.finishedAt, zone, lang)}</dd></div>
+      </dl>
+      <details>
+        <summary>{t('campaign.message')}</summary>
+        <p className="bubble">{c.message}</p>
+      </details>
+      <div className="card">
+        <h2>{t('campaign.chart')}</h2>
+        <ErrorMessage error={timeline.error} />
+        {timeline.data && (
+          <Suspense fallback={<Loading />}>
+            <TimelineChart points={timeline.data.items} zone={zone} labels={{ sent: t('count.sent'), delivered: t('count.delivered'), read: t('count.read'), failed: t('count.failed') }} title={t('campaign.chart')} />
+          </Suspense>
+        )}
+      </div>
+      <div className="card">
+        <h2>{t('report.title')}</h2>
+        <ReportJob request={{ type: 'campaign', campaignId: c.id }} label={t('report.generate')} />
+      </div>
+      <RecipientsTable id={c.id} />
+    </section>
+  )
+}
+
+function RecipientsTable({ id }: { id: string }) {
+  const { t, lang } = useI18n()
+  const zone = useZone()
+  const [status, setStatus] = useState<RecipientStatus | ''>('')
+  const [cursors, setCursors] = useState<(string | null)[]>([null])
+  const cursor = cursors[cursors.length - 1] ?? null
+  const page = useQuery({
+    queryKey: ['recipients', id, status, cursor],
+    queryFn: () => api<Page<Recipient>>('GET', withQuery(`/v1/campaigns/${id}/recipients`, { status, cursor, limit: 50 })),
+    placeholderData: (prev) => prev,
+  })
+  return (
+    <div className="card">
+      <h2>{t('recipients.title')}</h2>
+      <label htmlFor="recipient-status">{t('recipients.filter')}</label>{' '}
+      <select id="recipient-status" value={status} onChange={(e) => { setStatus(e.target.value as RecipientStatus | ''); setCursors([null]) }}>
+        <option value="">{t('recipients.all')}</option>
+        {STATUSES.map((s) => <option key={s} value={s}>{t(`count.${s}`)}</option>)}
+      </select>
+      <ErrorMessage error={page.error} />
+      {page.data && (
+        <div className="table-wrap">
+          <table>
+            <thead><tr><th>{t('contacts.phone')}</th><th>{t('common.status')}</th><th>{t('recipients.attempts')}</th><th>{t('recipients.sentAt')}</th><th>{t('recipients.lastError')}</th></tr></thead>
+            <tbody>
+              {page.data.items.map((r) => (
+                <tr key={r.phone}>
+                  <td>+{r.phone}</td>
+                  <td>{t(`count.${r.status}`)}</td>
+                  <td>{r.attempts}</td>
+                  <td>{formatDateTime(r.sentAt, zone, lang)}</td>
+                  <td>{r.lastError ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager hasPrev={cursors.length > 1} hasNext={!!page.data?.nextCursor}
+        onPrev={() => setCursors((s) => s.slice(0, -1))}
+        onNext={() => page.data?.nextCursor && setCursors((s) => [...s, page.data!.nextCursor])} />
+    </div>
+  )
+}

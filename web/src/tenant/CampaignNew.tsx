@@ -1,0 +1,217 @@
+import { useMemo, useRef, useState } from 'react'
+import { useForm, useWatch } from 'react-hook-form'
+import { zodResolver } from '@hookform/resolvers/zod'
+import { z } from 'zod'
+import { useNavigate } from 'react-router'
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
+import { api, ApiError, idempotencyKey, withQuery, type Page } from '../lib/api'
+import { useI18n, type MessageKey } from '../lib/i18n'
+import { missingVariables, variantCount, variants, type SampleContact } from '../lib/preview'
+import { zonedToUtc } from '../lib/time'
+import type { CampaignCreated, Contact, ImportJob } from '../lib/types'
+import { ErrorMessage, Field, useTitle } from '../components/ui'
+import { useInstances, useMe, useZone } from './hooks'
+
+const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/
+
+const schema = z
+  .object({
+    name: z.string().trim().max(200, 'form.tooLong'),
+    instanceId: z.string().min(1, 'campaign.pickInstance'),
+    audience: z.enum(['all', 'import', 'pasted']),
+    importId: z.string(),
+    pasted: z.string(),
+    message: z.string().trim().min(1, 'campaign.messageRequired').max(4096, 'form.tooLong'),
+    when: z.enum(['now', 'later']),
+    scheduledAt: z.string(),
+    quiet: z.enum(['default', 'custom']),
+    quietStart: z.string(),
+    quietEnd: z.string(),
+  })
+  .superRefine((v, ctx) => {
+    if (v.audience === 'import' && !v.importId) ctx.addIssue({ code: 'custom', path: ['importId'], message: 'campaign.pickImport' })
+    if (v.audience === 'pasted' && parsePasted(v.pasted).length === 0) ctx.addIssue({ code: 'custom', path: ['pasted'], message: 'campaign.pasteSome' })
+    if (v.audience === 'pasted' && parsePasted(v.pasted).length > 10000) ctx.addIssue({ code: 'custom', path: ['pasted'], message: 'campaign.pasteTooMany' })
+    if (v.when === 'later' && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v.scheduledAt)) ctx.addIssue({ code: 'custom', path: ['scheduledAt'], message: 'campaign.pickTime' })
+    if (v.quiet === 'custom' && !hhmm.test(v.quietStart)) ctx.addIssue({ code: 'custom', path: ['quietStart'], message: 'campaign.badHour' })
+    if (v.quiet === 'custom' && !hhmm.test(v.quietEnd)) ctx.addIssue({ code: 'custom', path: ['quietEnd'], message: 'campaign.badHour' })
+  })
+type Form = z.infer<typeof schema>
+
+/** Pasted recipients: one per line, "phone" or "phone, name" (also ; or tab). */
+export function parsePasted(text: string): { phone: string; name?: string }[] {
+  const out: { phone: string; name?: string }[] = []
+  for (const line of text.split(/\r?\n/)) {
+    const [phone, ...rest] = line.split(/[,;\t]/).map((s) => s.trim())
+    if (!phone) continue
+    const name = rest.join(' ').trim()
+    out.push(name ? { phone, name } : { phone })
+  }
+  return out
+}
+
+export function CampaignNew() {
+  const { t } = useI18n()
+  useTitle(t('campaigns.new'))
+  const zone = useZone()
+  const me = useMe()
+  const qc = useQueryClient()
+  const navigate = useNavigate()
+  const instances = useInstances()
+  const imports = useQuery({ queryKey: ['imports'], queryFn: () => api<Page<ImportJob>>('GET', withQuery('/v1/imports', { limit: 50 })) })
+  const sample = useQuery({ queryKey: ['contacts', 'sample'], queryFn: () => api<Page<Contact>>('GET', withQuery('/v1/contacts', { limit: 1 })) })
+  // One key per form: a double click, or a retry after a lost answer, never creates a second campaign.
+  const idem = useRef(idempotencyKey())
+  const [result, setResult] = useState<CampaignCreated | null>(null)
+
+  const { register, handleSubmit, formState, control } = useForm<Form>({
+    resolver: zodResolver(schema),
+    defaultValues: {
+      name: '', instanceId: '', audience: 'all', importId: '', pasted: '',
+      message: 'Olá {{name}}, {tudo bem|como vai}?', when: 'now', scheduledAt: '',
+      quiet: 'default', quietStart: '21:00', quietEnd: '08:00',
+    },
+  })
+  const v = useWatch({ control })
+
+  const create = useMutation({
+    mutationFn: (f: Form) => {
+      const body: Record<string, unknown> = { instanceId: f.instanceId, message: f.message }
+      if (f.name.trim()) body.name = f.name.trim()
+      if (f.audience === 'all') body.audience = { all: true }
+      else if (f.audience === 'import') body.audience = { importId: f.importId }
+      else body.contacts = parsePasted(f.pasted)
+      if (f.when === 'later') body.scheduledAt = zonedToUtc(f.scheduledAt, zone)
+      if (f.quiet === 'custom') body.quietHours = { start: f.quietStart, end: f.quietEnd }
+      return api<CampaignCreated>('POST', '/v1/campaigns', { body, headers: { 'Idempotency-Key': idem.current } })
+    },
+    onError: (err) => {
+      // The server answered and refused: nothing was created, so the fixed form is a new request.
+      if (err instanceof ApiError && err.status >= 400 && err.status < 500) idem.current = idempotencyKey()
+    },
+    onSuccess: (r) => {
+      setResult(r)
+      void qc.invalidateQueries({ queryKey: ['campaigns'] })
+    },
+  })
+
+  const contact: SampleContact = useMemo(() => {
+    if (v.audience === 'pasted') {
+      const first = parsePasted(v.pasted ?? '')[0]
+      if (first) return first
+    }
+    const c = sample.data?.items[0]
+    if (c) return { phone: c.phone, name: c.name ?? undefined, attributes: c.attributes ?? undefined }
+    return { phone: '5511999990000', name: 'Maria' }
+  }, [v.audience, v.pasted, sample.data])
+  const message = v.message ?? ''
+  const shown = variants(message, contact, 5)
+  const total = variantCount(message)
+  const missing = missingVariables(message, contact)
+  const e = formState.errors
+  const msg = (m?: string) => (m ? t(m as MessageKey) : undefined)
+  const tenantQuiet = me.data?.tenant.quietHours
+
+  if (result) {
+    return (
+      <section className="card" aria-live="polite">
+        <h1>{t('campaign.created')}</h1>
+        <p>{t('campaign.createdCounts', { n: result.contactCount, skipped: result.skipped, invalid: result.invalid.length })}</p>
+        {result.invalid.length > 0 && (
+          <details>
+            <summary>{t('campaign.invalidList')}</summary>
+            <ul>{result.invalid.slice(0, 100).map((i) => <li key={i.index}>{i.phone || `#${i.index + 1}`}: {i.code}</li>)}</ul>
+          </details>
+        )}
+        <button type="button" onClick={() => navigate(`/campaigns/${result.jobId}`)}>{t('campaign.open')}</button>
+      </section>
+    )
+  }
+
+  return (
+    <section>
+      <h1>{t('campaigns.new')}</h1>
+      <form className="campaign-form" onSubmit={handleSubmit((f) => !create.isPending && create.mutate(f))} noValidate>
+        <div className="card">
+          <Field label={t('campaigns.name')} error={msg(e.name?.message)}>
+            {({ id, describedBy }) => <input id={id} aria-describedby={describedBy} {...register('name')} />}
+          </Field>
+          <Field label={t('campaign.instance')} help={instances.data?.items.length === 0 ? t('campaign.noInstances') : undefined} error={msg(e.instanceId?.message)}>
+            {({ id, describedBy, invalid }) => (
+              <select id={id} aria-describedby={describedBy} aria-invalid={invalid} {...register('instanceId')}>
+                <option value="">{t('campaign.choose')}</option>
+                {instances.data?.items.map((i) => <option key={i.id} value={i.id}>{i.name}</option>)}
+              </select>
+            )}
+          </Field>
+          <fieldset className="radios">
+            <legend>{t('campaign.audience')}</legend>
+            <label><input type="radio" value="all" {...register('audience')} /> {t('campaign.audience.all')}</label>
+            <label><input type="radio" value="import" {...register('audience')} /> {t('campaign.audience.import')}</label>
+            <label><input type="radio" value="pasted" {...register('audience')} /> {t('campaign.audience.pasted')}</label>
+          </fieldset>
+          {v.audience === 'import' && (
+            <Field label={t('campaign.import')} error={msg(e.importId?.message)}>
+              {({ id, describedBy, invalid }) => (
+                <select id={id} aria-describedby={describedBy} aria-invalid={invalid} {...register('importId')}>
+                  <option value="">{t('campaign.choose')}</option>
+                  {imports.data?.items.filter((j) => j.status === 'completed').map((j) => (
+                    <option key={j.id} value={j.id}>{(j.fileName || j.id.slice(0, 8)) + ` (${j.imported + j.updated})`}</option>
+                  ))}
+                </select>
+              )}
+            </Field>
+          )}
+          {v.audience === 'pasted' && (
+            <Field label={t('campaign.pasted')} help={t('campaign.pasted.help')} error={msg(e.pasted?.message)}>
+              {({ id, describedBy, invalid }) => <textarea id={id} rows={5} aria-describedby={describedBy} aria-invalid={invalid} {...register('pasted')} />}
+            </Field>
+          )}
+        </div>
+
+        <div className="card editor">
+          <Field label={t('campaign.message')} help={t('campaign.message.help')} error={msg(e.message?.message)}>
+            {({ id, describedBy, invalid }) => <textarea id={id} rows={6} aria-describedby={describedBy} aria-invalid={invalid} {...register('message')} />}
+          </Field>
+          <div className="preview" aria-live="polite" data-testid="preview">
+            <h2>{t('campaign.preview')}</h2>
+            <p className="muted">{t('campaign.previewFor', { who: contact.name ? `${contact.name} (+${contact.phone})` : `+${contact.phone}` })}</p>
+            <ol className="bubbles">{shown.map((s, i) => <li key={i} className="bubble">{s}</li>)}</ol>
+            <p className="muted">{t('campaign.variants', { n: total })}</p>
+            {missing.length > 0 && <p className="alert alert-warn">{t('campaign.missingVars', { vars: missing.join(', ') })}</p>}
+          </div>
+        </div>
+
+        <div className="card">
+          <fieldset className="radios">
+            <legend>{t('campaign.when')}</legend>
+            <label><input type="radio" value="now" {...register('when')} /> {t('campaign.when.now')}</label>
+            <label><input type="radio" value="later" {...register('when')} /> {t('campaign.when.later')}</label>
+          </fieldset>
+          {v.when === 'later' && (
+            <Field label={t('campaign.scheduledAt', { zone })} error={msg(e.scheduledAt?.message)}>
+              {({ id, describedBy, invalid }) => <input id={id} type="datetime-local" aria-describedby={describedBy} aria-invalid={invalid} {...register('scheduledAt')} />}
+            </Field>
+          )}
+          <fieldset className="radios">
+            <legend>{t('campaign.quiet')}</legend>
+            <label><input type="radio" value="default" {...register('quiet')} /> {tenantQuiet ? t('campaign.quiet.default', { start: tenantQuiet.start, end: tenantQuiet.end }) : t('campaign.quiet.none')}</label>
+            <label><input type="radio" value="custom" {...register('quiet')} /> {t('campaign.quiet.custom')}</label>
+          </fieldset>
+          {v.quiet === 'custom' && (
+            <div className="grid">
+              <Field label={t('campaign.quietStart')} help={t('campaign.quiet.help', { zone })} error={msg(e.quietStart?.message)}>
+                {({ id, describedBy, invalid }) => <input id={id} type="time" aria-describedby={describedBy} aria-invalid={invalid} {...register('quietStart')} />}
+              </Field>
+              <Field label={t('campaign.quietEnd')} error={msg(e.quietEnd?.message)}>
+                {({ id, describedBy, invalid }) => <input id={id} type="time" aria-describedby={describedBy} aria-invalid={invalid} {...register('quietEnd')} />}
+              </Field>
+            </div>
+          )}
+        </div>
+        <ErrorMessage error={create.error} />
+        <button type="submit" disabled={create.isPending}>{create.isPending ? t('common.sending') : t('campaign.submit')}</button>
+      </form>
+    </section>
+  )
+}
