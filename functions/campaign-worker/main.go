@@ -12,6 +12,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
@@ -23,7 +24,7 @@ func main() {
 		guard := wuzapi.Guard{AllowPrivate: d.Config.AllowPrivateWuzapi}
 		w := &campaign.Worker{
 			Store:     d.DB,
-			Messenger: campaign.WuzapiMessenger{HTTP: guard.HTTPClient(30 * time.Second)},
+			Messenger: campaign.WuzapiMessenger{HTTP: telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))},
 			// Until issue 5's Redis send limiter (internal/limit) is merged, the
 			// worker sends without limits. The lead replaces this line with the
 			// fleet-wide limiter when merging issue 5.

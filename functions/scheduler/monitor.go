@@ -1,12 +1,12 @@
 package main
 
 import (
-	"net/http"
 	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/alert"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
 // newMonitor builds the alert monitor of design §8.3 from the function's
@@ -20,7 +20,7 @@ func newMonitor(d *app.Deps) *alert.Monitor {
 			{Name: "imports", URL: c.ImportsQueueURL, DLQ: c.ImportsDLQURL},
 			{Name: "reports", URL: c.ReportsQueueURL, DLQ: c.ReportsDLQURL},
 		},
-		HTTP: telemetry.HTTPClient(&http.Client{Timeout: 10 * time.Second}),
+		HTTP: telemetry.HTTPClient(wuzapi.Guard{AllowPrivate: c.AllowPrivateWuzapi}.HTTPClient(10 * time.Second)),
 		Notifier: &alert.Notifier{
 			WebhookURL: c.AlertWebhookURL, Redis: d.Redis, Logger: d.Logger,
 			Service: telemetry.ServiceName, Environment: c.Environment,

@@ -2,10 +2,8 @@ package alert
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"sort"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
 // Window is how far back the alerts look.
@@ -53,8 +52,9 @@ type Monitor struct {
 	Queues  []Queue
 	Fleet   *telemetry.Fleet
 	Metrics *telemetry.Metrics // this instance's mirror of the gauges it sets
-	// HTTP calls WuzAPI's /session/status; give it telemetry.HTTPClient so
-	// the checks join the scheduler's trace.
+	// HTTP calls WuzAPI's /session/status through the shared wuzapi
+	// client; give it the guarded client wrapped in telemetry.HTTPClient, so
+	// the checks respect ALLOW_PRIVATE_WUZAPI and join the scheduler's trace.
 	HTTP       *http.Client
 	Notifier   *Notifier
 	Thresholds Thresholds // DefaultThresholds when zero
@@ -83,7 +83,7 @@ func (s SessionStatus) Ready() bool { return s.Connected && s.LoggedIn }
 const sessionTimeout = 5 * time.Second
 
 // CheckSessions asks every instance's WuzAPI for its session state
-// (GET /session/status, wuzapi-api.md §3), records it on the instance and
+// (GET /session/status, wuzapi-api.md §3, through internal/wuzapi), records it on the instance and
 // sets active_sessions_total to the number of instances connected and
 // logged in. An instance that does not answer, refuses its token or has no
 // session is recorded as not connected. Only storage failures are errors.
@@ -135,44 +135,15 @@ func (m *Monitor) CheckSessions(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// sessionReply is WuzAPI's envelope around the session state; encoding/json
-// matches the older {"Connected","LoggedIn"} and newer {"connected",
-// "loggedIn"} keys alike.
-type sessionReply struct {
-	Data struct {
-		Connected bool `json:"connected"`
-		LoggedIn  bool `json:"loggedIn"`
-	} `json:"data"`
-	Success bool   `json:"success"`
-	Error   string `json:"error"`
-}
-
 func (m *Monitor) sessionStatus(ctx context.Context, inst postgres.SessionInstance) (SessionStatus, error) {
 	ctx, cancel := context.WithTimeout(ctx, sessionTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(inst.BaseURL, "/")+"/session/status", nil)
+	st, err := wuzapi.New(inst.BaseURL, inst.Token, m.HTTP).Status(ctx)
 	if err != nil {
-		return SessionStatus{}, fmt.Errorf("build session status request: %w", err)
+		// Unreachable, token refused, not the WuzAPI envelope: it cannot send.
+		return SessionStatus{}, err
 	}
-	req.Header.Set("Token", inst.Token)
-	c := m.HTTP
-	if c == nil {
-		c = http.DefaultClient
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return SessionStatus{}, fmt.Errorf("session status: %w", err)
-	}
-	defer resp.Body.Close()
-	var reply sessionReply
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&reply); err != nil {
-		return SessionStatus{}, fmt.Errorf("session status: status %d, body is not the WuzAPI envelope: %w", resp.StatusCode, err)
-	}
-	if resp.StatusCode != http.StatusOK || !reply.Success {
-		// 500 "No session" (connect never called), 401 (token refused).
-		return SessionStatus{}, fmt.Errorf("session status: status %d: %s", resp.StatusCode, reply.Error)
-	}
-	return SessionStatus{Connected: reply.Data.Connected, LoggedIn: reply.Data.LoggedIn}, nil
+	return SessionStatus{Connected: st.Connected, LoggedIn: st.LoggedIn}, nil
 }
 
 // Evaluate checks everything of design §8.3 once and sends what is wrong:
