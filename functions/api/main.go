@@ -71,7 +71,7 @@ func main() {
 			// --- reports, webhooks (issue 8) ---
 			ReportsQueueURL: d.Config.ReportsQueueURL,
 			ReportSender:    d.Queue,
-			ReportLinks:     blob.NewLinks(d.S3, d.Config.BucketName),
+			ReportLinks:     blob.New(d.S3, d.Config.BucketName),
 			WebhookHMACKey:  os.Getenv("WUZAPI_WEBHOOK_HMAC_KEY"),
 		})
 		return apigw.Handler(srv), nil
