@@ -23,7 +23,6 @@ run: build-local web-build ## Run the whole system locally: API on http://127.0.
 .PHONY: build-local
 build-local: ## Build every function for this machine into .build/local/<function>/bootstrap
 	@for fn in $(FUNCTIONS); do CGO_ENABLED=0 go build -trimpath -o $(LOCAL_BIN)/$$fn/bootstrap ./functions/$$fn; done
-	@go build -o .build/tools/aws-lambda-rie github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 
 .PHONY: build
 build: ## Build every function for AWS Lambda (linux/arm64) into .build/aws/<function>/bootstrap

@@ -3,14 +3,33 @@ package main
 
 import (
 	"context"
+	"os"
+	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/apigw"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/httpapi"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 )
 
 func main() {
 	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
+		// --- limits (issue 5) ---
+		limiter := limit.NewAPI(limit.APIOptions{
+			Redis:   d.Redis,
+			Plans:   d.DB.TenantPlan,
+			Metrics: d.Metrics,
+			Logger:  d.Logger,
+			OnFailOpen: func(ctx context.Context, err error) {
+				// The alert of design §8.3 (Redis down) is raised by the
+				// scheduler's dependency check; this line is what an
+				// operator greps for while it lasts.
+				d.Logger.ErrorContext(ctx, "ALERT rate limiter failed open: Redis unavailable", "error", err.Error())
+			},
+		})
 		srv := httpapi.New(httpapi.Options{
 			DB:            d.DB,
 			Redis:         d.Redis,
@@ -22,15 +41,41 @@ func main() {
 			PublicBaseURL: d.Config.PublicBaseURL,
 
 			// --- instances and campaigns (issue 4) ---
+			AllowPrivateWuzapi: d.Config.AllowPrivateWuzapi,
+			Chunks:             chunks(d),
 
 			// --- limits (issue 5) ---
+			Limiter:      limiter,
+			AuthCacheTTL: 5 * time.Second,
+			OnPlanChange: func(ctx context.Context, tenantID string) {
+				if err := limiter.InvalidatePlan(ctx, tenantID); err != nil {
+					// Other instances then keep the old plan until
+					// tenant:plan:{id} expires (300 s).
+					d.Logger.ErrorContext(ctx, "plan cache not invalidated", "tenant_id", tenantID, "error", err.Error())
+				}
+			},
 
 			// --- imports and contacts (issue 6) ---
 
 			// --- telemetry (issue 7) ---
+			Tracing: d.Tracing,
+			Fleet:   d.Fleet,
 
 			// --- reports, webhooks (issue 8) ---
+			ReportsQueueURL: d.Config.ReportsQueueURL,
+			ReportSender:    d.Queue,
+			ReportLinks:     blob.NewLinks(d.S3, d.Config.BucketName),
+			WebhookHMACKey:  os.Getenv("WUZAPI_WEBHOOK_HMAC_KEY"),
 		})
 		return apigw.Handler(srv), nil
 	})
+}
+
+// chunks is the campaigns queue, or nil when none is configured (campaigns
+// are then enqueued by the scheduler's requeue job).
+func chunks(d *app.Deps) campaign.Enqueuer {
+	if d.Config.CampaignsQueueURL == "" {
+		return nil
+	}
+	return queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL}
 }

@@ -6,10 +6,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
 )
 
 // job is one thing the scheduler does every tick.
@@ -20,12 +23,23 @@ type job struct {
 
 func main() {
 	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
+		sched, err := campaignScheduler(d)
+		if err != nil {
+			return nil, err
+		}
 		jobs := []job{
 			// --- campaigns (issue 4) ---
+			{name: "campaigns: settle stuck sends", run: func(ctx context.Context) error { return sched.SettleStuck(ctx, time.Now()) }},
+			{name: "campaigns: finish settled", run: func(ctx context.Context) error { return sched.FinishSettled(ctx, time.Now()) }},
+			{name: "campaigns: release due", run: func(ctx context.Context) error { return sched.ReleaseDue(ctx, time.Now()) }},
+			{name: "campaigns: requeue stalled", run: func(ctx context.Context) error { return sched.RequeueStalled(ctx, time.Now()) }},
 
 			// --- alerts and sessions (issue 7) ---
 
 			// --- receipts (issue 8) ---
+			{name: "receipts", run: receipt.Sweeper{
+				Log: postgres.WuzapiEventLog{DB: d.DB}, Store: postgres.ReceiptStore{DB: d.DB}, Now: time.Now,
+			}.Run},
 		}
 		return func(ctx context.Context, ev events.EventBridgeEvent) error {
 			// Every job runs even when one fails; the tick fails if any did.

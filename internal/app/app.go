@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 
@@ -16,7 +17,10 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/exaring/otelpgx"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
@@ -27,6 +31,7 @@ import (
 type Config struct {
 	FunctionName       string // AWS_LAMBDA_FUNCTION_NAME
 	Environment        string // DEPLOYMENT_ENVIRONMENT
+	ServiceVersion     string // SERVICE_VERSION (else the binary's VCS revision)
 	DatabaseURL        string // DATABASE_URL
 	RedisURL           string // REDIS_URL
 	AdminAPIKey        string // ADMIN_API_KEY
@@ -52,6 +57,7 @@ func FromEnv() (Config, error) {
 	c := Config{
 		FunctionName:       os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 		Environment:        envOr("DEPLOYMENT_ENVIRONMENT", "local"),
+		ServiceVersion:     envOr("SERVICE_VERSION", buildVersion()),
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
 		RedisURL:           os.Getenv("REDIS_URL"),
 		AdminAPIKey:        os.Getenv("ADMIN_API_KEY"),
@@ -82,6 +88,22 @@ func FromEnv() (Config, error) {
 	return c, nil
 }
 
+// buildVersion is the VCS revision the binary was built from, "dev" when
+// unknown (go run, tests).
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" && len(kv.Value) >= 12 {
+				return kv.Value[:12]
+			}
+		}
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+	}
+	return "dev"
+}
+
 func envOr(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
@@ -110,15 +132,32 @@ type Deps struct {
 	SQS    *sqs.Client
 	S3     *s3.Client
 	Queue  *queue.Client
-	// Metrics are this instance's metrics (telemetry makes them fleet-wide).
+	// Metrics are this instance's metrics; Flusher adds them to the Fleet
+	// store at the end of every invocation, so /metrics shows the fleet.
 	Metrics *telemetry.Metrics
+	Fleet   *telemetry.Fleet
+	Flusher *telemetry.Flusher
+	// Tracing is the tracer provider; off without OTEL_EXPORTER_OTLP_ENDPOINT.
+	// Postgres, Redis, AWS SDK calls and queue sends are instrumented with
+	// it when on, and left alone (zero cost) when off.
+	Tracing *telemetry.Tracing
 }
 
 // Open builds Deps from c. Close releases them.
 func Open(ctx context.Context, c Config) (*Deps, error) {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})).
 		With("function", c.FunctionName)
-	db, err := postgres.Open(ctx, c.DatabaseURL, postgres.Options{MaxConns: 4})
+	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingConfig{
+		Endpoint: c.OTLPEndpoint, ServiceVersion: c.ServiceVersion, Environment: c.Environment, Function: c.FunctionName,
+	})
+	if err != nil {
+		return nil, err
+	}
+	pgOpts := postgres.Options{MaxConns: 4}
+	if tracing.Enabled() {
+		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), otelpgx.WithTrimSQLInSpanName())
+	}
+	db, err := postgres.Open(ctx, c.DatabaseURL, pgOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -128,11 +167,22 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
 	rdb := redis.NewClient(ropts)
+	if tracing.Enabled() {
+		if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tracing.ChildOnly())); err != nil {
+			db.Close()
+			_ = rdb.Close()
+			return nil, fmt.Errorf("instrument redis: %w", err)
+		}
+	}
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		db.Close()
 		_ = rdb.Close()
 		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	if tracing.Enabled() {
+		otelaws.AppendMiddlewares(&awsCfg.APIOptions,
+			otelaws.WithTracerProvider(tracing.ChildOnly()), otelaws.WithTextMapPropagator(tracing.Propagator))
 	}
 	sqsc := sqs.NewFromConfig(awsCfg)
 	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
@@ -140,15 +190,25 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 		o.UsePathStyle = c.AWSEndpointURL != ""
 		o.DisableLogOutputChecksumValidationSkipped = true
 	})
+	q := &queue.Client{SQS: sqsc, Probed: c.Queues()}
+	if tracing.Enabled() {
+		q.Attributes = tracing.MessageAttributes
+	}
+	metrics := telemetry.NewMetrics()
+	fleet := &telemetry.Fleet{Redis: rdb}
 	return &Deps{
-		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c,
-		Queue:   &queue.Client{SQS: sqsc, Probed: c.Queues()},
-		Metrics: telemetry.NewMetrics(),
+		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c, Queue: q,
+		Metrics: metrics, Fleet: fleet, Flusher: fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio),
+		Tracing: tracing,
 	}, nil
 }
 
-// Close releases the pool and the Redis client.
+// Close flushes what telemetry still holds, then releases the pool and the
+// Redis client.
 func (d *Deps) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), telemetry.FlushTimeout)
+	defer cancel()
+	errs := []error{d.Flusher.Flush(ctx), d.Tracing.Shutdown(ctx)}
 	d.DB.Close()
-	return errors.Join(d.Redis.Close())
+	return errors.Join(append(errs, d.Redis.Close())...)
 }

@@ -6,11 +6,15 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
 
 // Run is a function's whole main: read the environment, open the shared
 // clients, build the handler with build, and serve invocations until the
-// runtime stops the process (closing the clients on SIGTERM). A failure
+// runtime stops the process (closing the clients on SIGTERM). Every
+// invocation is one server span (when tracing is on) and ends by flushing
+// spans and the fleet metrics, before Lambda freezes the process. A failure
 // before serving is one line on stderr and exit status 1, which Lambda
 // reports as an init error.
 func Run(build func(ctx context.Context, d *Deps) (any, error)) {
@@ -27,7 +31,10 @@ func Run(build func(ctx context.Context, d *Deps) (any, error)) {
 	if err != nil {
 		fail(err)
 	}
-	lambda.StartWithOptions(handler, lambda.WithEnableSIGTERM(func() { _ = deps.Close() }))
+	wrapped := telemetry.Wrap(handler, telemetry.Invocations{
+		Function: cfg.FunctionName, Tracing: deps.Tracing, Flush: deps.Flusher.Flush, Logger: deps.Logger,
+	})
+	lambda.StartWithOptions(wrapped, lambda.WithEnableSIGTERM(func() { _ = deps.Close() }))
 }
 
 func fail(err error) {

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"crypto/subtle"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -29,22 +30,37 @@ func bearer(r *http.Request) (string, bool) {
 	return token, token != ""
 }
 
-// tenant wraps a tenant route: a live tenant API key or 401.
+// tenant wraps a tenant route: a live tenant API key or 401, then the
+// tenant's rate limit (ratelimit.go). A request without a valid key counts
+// against its client IP.
 func (s *Server) tenant(fn apiFunc) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key, ok := bearer(r)
 		if !ok || !strings.HasPrefix(key, tenant.KeyPrefix) {
+			if !s.limitClient(w, r) {
+				return nil
+			}
 			return errcode.ErrUnauthorized
 		}
-		t, err := s.opts.DB.TenantByAPIKey(r.Context(), tenant.HashKey(key))
+		t, err := s.tenantByKey(r.Context(), key)
 		if err != nil {
+			if errors.Is(err, errcode.ErrUnauthorized) && !s.limitClient(w, r) {
+				return nil
+			}
 			return err
 		}
-		return fn(w, r.WithContext(context.WithValue(r.Context(), tenantKey{}, t)))
+		observeTenant(r.Context(), t.ID)
+		r, ok = s.limitTenant(w, r, t)
+		if !ok {
+			return nil
+		}
+		return fn(w, r)
 	}
 }
 
 // admin wraps an admin route: the ADMIN_API_KEY, compared in constant time.
+// A change made by an admin (a revoked key, a new plan or time zone) clears
+// this instance's API key cache, so it is seen here at once.
 func (s *Server) admin(fn apiFunc) apiFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		key, ok := bearer(r)
@@ -52,6 +68,10 @@ func (s *Server) admin(fn apiFunc) apiFunc {
 			subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.AdminAPIKey)) != 1 {
 			return errcode.New(errcode.Unauthorized, "missing or invalid admin API key")
 		}
-		return fn(w, r)
+		err := fn(w, r)
+		if err == nil && r.Method != http.MethodGet {
+			s.keys.clear()
+		}
+		return err
 	}
 }

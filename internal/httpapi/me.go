@@ -68,6 +68,7 @@ func (s *Server) patchMe(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	s.keys.forgetTenant(t.ID) // the cached tenant row is stale now
 	writeData(w, http.StatusOK, meData{Tenant: updated, RateLimit: s.rateLimitState(r, updated)})
 	return nil
 }

@@ -13,9 +13,12 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
 // QueueProber checks that the queues answer; used by /health.
@@ -45,22 +48,65 @@ type Options struct {
 
 	// --- instances and campaigns (issue 4) ---
 
+	// AllowPrivateWuzapi lets instance base URLs resolve to loopback and
+	// private addresses (ALLOW_PRIVATE_WUZAPI; link-local and metadata
+	// addresses are refused regardless).
+	AllowPrivateWuzapi bool
+	// WuzapiResolver resolves instance hosts for the SSRF guard;
+	// net.DefaultResolver when nil.
+	WuzapiResolver wuzapi.Resolver
+	// Chunks enqueues campaign chunks. When nil (or failing) a campaign is
+	// still created; the scheduler's requeue job enqueues it.
+	Chunks campaign.Enqueuer
+
 	// --- limits (issue 5) ---
+
+	// Limiter applies the API rate limits of design §7 (ratelimit.go); nil
+	// disables them.
+	Limiter *limit.API
+	// AuthCacheTTL is how long an API key's tenant is remembered in-process
+	// (0 disables): other instances honour a revocation within this time.
+	AuthCacheTTL time.Duration
 
 	// --- imports and contacts (issue 6) ---
 
 	// --- telemetry (issue 7) ---
+	// Tracing records a span per request, named by its route pattern; nil
+	// or off: no spans.
+	Tracing *telemetry.Tracing
+	// Fleet is the fleet-wide metrics store GET /metrics renders; nil: the
+	// instance's own registry.
+	Fleet *telemetry.Fleet
 
 	// --- reports, webhooks, compression (issue 8) ---
+
+	// ReportsQueueURL is the queue POST /v1/reports writes report.generate to.
+	ReportsQueueURL string
+	// ReportSender queues report messages (queue.Client); without it POST
+	// /v1/reports answers UNAVAILABLE.
+	ReportSender MessageSender
+	// ReportLinks presigns report downloads (blob.Links); without it a
+	// completed report has no downloadUrl.
+	ReportLinks ReportLinker
+	// ReportLinkTTL is how long a downloadUrl works; 15 minutes when 0.
+	ReportLinkTTL time.Duration
+	// WebhookHMACKey, when set, requires every WuzAPI webhook to carry a valid
+	// X-Hmac-Signature (an instance's own webhook_hmac_key takes precedence).
+	WebhookHMACKey string
+	// UndeliveredAfter is how long a sent message may go without a delivery
+	// receipt before it counts as undelivered; 24 hours when 0.
+	UndeliveredAfter time.Duration
 }
 
 // Server serves the HTTP API.
 type Server struct {
-	opts   Options
-	log    *slog.Logger
-	now    func() time.Time
-	mux    *http.ServeMux
-	routes []string
+	opts    Options
+	log     *slog.Logger
+	now     func() time.Time
+	mux     *http.ServeMux
+	routes  []string
+	keys    keyCache     // API key → tenant (ratelimit.go)
+	handler http.Handler // route wrapped by compression
 }
 
 // New builds a Server with every route registered.
@@ -73,6 +119,7 @@ func New(opts Options) *Server {
 		s.opts.Metrics = telemetry.NewMetrics()
 	}
 	s.registerRoutes()
+	s.handler = compress(http.HandlerFunc(s.route))
 	return s
 }
 
@@ -93,19 +140,28 @@ func (s *Server) handle(pattern string, fn apiFunc) {
 // description's completeness test.
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
-// ServeHTTP routes r, answering unknown routes and methods in the envelope.
+// ServeHTTP serves r: observed (metrics, traces), then compressed (design
+// §9), then routed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.observe(w, r, s.handler.ServeHTTP)
+}
+
+// route routes r, answering unknown routes and methods in the envelope.
+func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		if v := recover(); v != nil {
 			s.log.ErrorContext(r.Context(), "handler panicked", "panic", v, "stack", string(debug.Stack()))
 			writeError(w, r, s.log, errcode.New(errcode.Internal, "internal error"))
 		}
 	}()
-	if r.ContentLength > MaxBodyBytes {
-		writeError(w, r, s.log, tooLarge())
+	if r.ContentLength > maxBodyFor(r) {
+		writeError(w, r, s.log, tooLargeFor(r))
 		return
 	}
 	h, pattern := s.mux.Handler(r)
+	if s.preLimit(w, r, pattern) { // issue 5: limits by route (ratelimit.go)
+		return
+	}
 	if pattern == "" {
 		s.unrouted(w, r, h)
 		return
@@ -142,10 +198,16 @@ func (s *Server) registerRoutes() {
 	s.handle("PATCH /v1/me", s.tenant(s.patchMe))
 
 	// --- instances and campaigns (issue 4) ---
+	s.registerCampaignRoutes()
 
 	// --- imports and contacts (issue 6) ---
 
 	// --- metrics (issue 7) ---
+	s.handle("GET /metrics", s.metrics)
 
 	// --- reports, webhooks, openapi (issue 8) ---
+	s.handle("POST /v1/reports", s.tenant(s.createReport))
+	s.handle("GET /v1/reports/{id}", s.tenant(s.getReport))
+	s.handle("POST /v1/webhooks/wuzapi/{instanceId}", s.wuzapiWebhook)
+	s.handle("GET /openapi.json", s.openAPI)
 }

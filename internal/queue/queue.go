@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
 
 // Version is the envelope version this code writes and reads.
@@ -47,8 +49,11 @@ func (r *Router) Handle(typ string, fn HandlerFunc) { r.handlers[typ] = fn }
 // as failed on every receive, so the queue's redrive moves it to the DLQ.
 var ErrUnknownMessage = errors.New("unknown message")
 
-// Dispatch handles one message.
-func (r *Router) Dispatch(ctx context.Context, msg events.SQSMessage) error {
+// Dispatch handles one message, in a span that continues the producer's
+// trace carried by the message's traceparent/tracestate attributes.
+func (r *Router) Dispatch(ctx context.Context, msg events.SQSMessage) (err error) {
+	ctx, end := telemetry.StartMessage(ctx, msg)
+	defer func() { end(err) }()
 	var env Envelope
 	if err := json.Unmarshal([]byte(msg.Body), &env); err != nil {
 		return fmt.Errorf("%w: body is not a JSON envelope: %v", ErrUnknownMessage, err)

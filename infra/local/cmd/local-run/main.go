@@ -1,0 +1,137 @@
+// Command local-run is `make run`: it starts the local platform (package
+// infra/local) with settings from the environment and flags, prints where
+// the API is, and runs until Ctrl-C or SIGTERM.
+//
+// Every template parameter can be set through its environment variable
+// twin (DatabaseUrl from DATABASE_URL, ...). A failure prints one line and
+// exits with status 1.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/wuzapi-manager/wuzapi-manager/infra/local"
+	"github.com/wuzapi-manager/wuzapi-manager/infra/samtpl"
+)
+
+// localDefaults are the local values of settings whose template default is
+// meant for AWS, or that have none (design §10).
+var localDefaults = map[string]string{
+	"DATABASE_URL":           "postgres://postgres@127.0.0.1:5432/wuzapi_manager?sslmode=disable",
+	"REDIS_URL":              "redis://127.0.0.1:6379/0",
+	"API_ADDR":               local.DefaultAPIAddr,
+	"ALLOW_PRIVATE_WUZAPI":   "true",
+	"DEPLOYMENT_ENVIRONMENT": "local",
+}
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "local-run: "+strings.Join(strings.Fields(err.Error()), " "))
+		os.Exit(1)
+	}
+}
+
+// run is main without the process: tests call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("local-run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bin := fs.String("bin", ".build/local", "directory holding <function>/bootstrap host binaries")
+	tplPath := fs.String("template", local.DefaultTemplatePath, "SAM template to run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	env := func(name string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return localDefaults[name]
+	}
+	level := slog.LevelInfo
+	if v := getenv("LOG_LEVEL"); v != "" {
+		if err := level.UnmarshalText([]byte(v)); err != nil {
+			return fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", v)
+		}
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	tpl, err := samtpl.Load(*tplPath)
+	if err != nil {
+		return fmt.Errorf("template %s is not usable: %w", *tplPath, err)
+	}
+	params := map[string]string{}
+	generatedKey := ""
+	for _, p := range tpl.Parameters {
+		v := env(samtpl.EnvName(p.Name))
+		if v == "" && p.Name == "AdminApiKey" {
+			if generatedKey, err = newKey(); err != nil {
+				return err
+			}
+			v = generatedKey
+		}
+		if v != "" {
+			params[p.Name] = v
+		}
+	}
+	publicURL := getenv("PUBLIC_BASE_URL")
+	if publicURL == "" {
+		delete(params, local.ParamPublicBaseURL) // the platform fills in its API URL
+	}
+	concurrency := local.DefaultConcurrency
+	if v := getenv("FUNCTION_CONCURRENCY"); v != "" {
+		if concurrency, err = strconv.Atoi(v); err != nil || concurrency < 1 {
+			return fmt.Errorf("FUNCTION_CONCURRENCY %q: want a whole number of at least 1", v)
+		}
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, err := local.Start(ctx, local.Config{
+		TemplatePath:   *tplPath,
+		BinDir:         *bin,
+		StackName:      env("STACK_NAME"),
+		DatabaseURL:    env("DATABASE_URL"),
+		RedisURL:       env("REDIS_URL"),
+		APIAddr:        env("API_ADDR"),
+		AWSEndpointURL: getenv("AWS_ENDPOINT_URL"),
+		EmulatorAddr:   getenv("AWS_EMULATOR_ADDR"),
+		Region:         getenv("AWS_REGION"),
+		Concurrency:    concurrency,
+		Parameters:     params,
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwuzapi-manager is running\n  API:           %s  (try: curl %s/health)\n  AWS endpoint:  %s  (aws --endpoint-url %s sqs list-queues)\n", p.APIURL, p.APIURL, p.AWSEndpointURL, p.AWSEndpointURL)
+	if generatedKey != "" {
+		fmt.Fprintf(stdout, "  ADMIN_API_KEY: %s  (generated for this run; set ADMIN_API_KEY to keep one)\n", generatedKey)
+	}
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	<-p.Done()
+	stop()
+	err = p.Close()
+	fmt.Fprintln(stdout, "stopped")
+	return err
+}
+
+// newKey returns a random admin key: 32 bytes, hex.
+func newKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate ADMIN_API_KEY: %w", err)
+	}
+	return "adm_" + hex.EncodeToString(b), nil
+}

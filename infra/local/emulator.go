@@ -1,0 +1,59 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/sivchari/kumo"
+)
+
+// emulator is the embedded AWS emulator (kumo, in-process) exposed on a
+// fixed address through a reverse proxy: kumo's own server listens on a
+// random port, while the functions, the aws CLI and S3's callbacks want one
+// known address.
+type emulator struct {
+	kumo   *kumo.Server
+	server *http.Server
+	url    string
+	done   chan struct{}
+}
+
+// startEmulator serves kumo on l.
+func startEmulator(l net.Listener, log *slog.Logger) *emulator {
+	k := kumo.NewServer()
+	target := &url.URL{Scheme: "http", Host: strings.TrimPrefix(k.URL, "http://")}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	proxy.FlushInterval = -1
+	proxy.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if r.Context().Err() == nil { // a canceled long poll is no error
+			log.Warn("AWS emulator proxy", "path", r.URL.Path, "err", err)
+		}
+		w.WriteHeader(http.StatusBadGateway)
+	}
+	e := &emulator{
+		kumo:   k,
+		server: &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second},
+		url:    "http://" + l.Addr().String(),
+		done:   make(chan struct{}),
+	}
+	go func() {
+		defer close(e.done)
+		if err := e.server.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("serve the AWS emulator", "addr", l.Addr().String(), "err", err)
+		}
+	}()
+	return e
+}
+
+func (e *emulator) close(ctx context.Context) {
+	_ = e.server.Shutdown(ctx)
+	<-e.done
+	e.kumo.Close()
+}

@@ -1,0 +1,286 @@
+// Package campaign is the domain of campaigns (design §4–§6): states and
+// their transitions, chunks, message rendering with variables and
+// deterministic spintax, quiet hours, and the worker's send step with its
+// retry classes. It speaks to storage, WuzAPI, the send limiter and the
+// queue through the small interfaces it declares; it imports no pgx, Redis
+// or AWS SDK. Clock and sleeps are injected.
+package campaign
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
+)
+
+// Status is a campaign's state (design §6).
+type Status string
+
+// The campaign states.
+const (
+	Scheduled Status = "scheduled"
+	Queued    Status = "queued"
+	Running   Status = "running"
+	Paused    Status = "paused"
+	Completed Status = "completed"
+	Failed    Status = "failed"
+	Cancelled Status = "cancelled"
+)
+
+// Action is something that moves a campaign between states.
+type Action string
+
+// The actions.
+const (
+	ActRelease Action = "release" // the scheduler releases a due scheduled campaign
+	ActStart   Action = "start"   // a worker takes its first chunk
+	ActPause   Action = "pause"
+	ActResume  Action = "resume"
+	ActCancel  Action = "cancel"
+	ActFinish  Action = "finish" // every recipient settled
+	ActFail    Action = "fail"
+	ActResend  Action = "resend" // some recipients go back to pending
+)
+
+// transitions is the state machine: from → action → to.
+var transitions = map[Status]map[Action]Status{
+	Scheduled: {ActRelease: Queued, ActCancel: Cancelled},
+	Queued:    {ActStart: Running, ActPause: Paused, ActCancel: Cancelled, ActFinish: Completed, ActFail: Failed, ActResend: Queued},
+	Running:   {ActPause: Paused, ActCancel: Cancelled, ActFinish: Completed, ActFail: Failed, ActResend: Running},
+	Paused:    {ActResume: Queued, ActCancel: Cancelled, ActResend: Paused},
+	Completed: {ActResend: Queued},
+	Failed:    {ActResend: Queued, ActCancel: Cancelled},
+	Cancelled: {},
+}
+
+// Next returns the state action leads to from s, or an INVALID_STATE error.
+func Next(s Status, a Action) (Status, error) {
+	to, ok := transitions[s][a]
+	if !ok {
+		return s, errcode.New(errcode.InvalidState, "cannot %s a campaign that is %s", a, s)
+	}
+	return to, nil
+}
+
+// From lists the states from which action is allowed (for the conditional
+// UPDATE that applies it).
+func From(a Action) []Status {
+	var out []Status
+	for _, s := range []Status{Scheduled, Queued, Running, Paused, Completed, Failed, Cancelled} {
+		if _, ok := transitions[s][a]; ok {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Terminal reports whether s is final for sending (nothing more goes out).
+func (s Status) Terminal() bool { return s == Completed || s == Failed || s == Cancelled }
+
+// RecipientStatus is a recipient's state.
+type RecipientStatus string
+
+// The recipient states (design §4).
+const (
+	RPending   RecipientStatus = "pending"
+	RSending   RecipientStatus = "sending"
+	RSent      RecipientStatus = "sent"
+	RDelivered RecipientStatus = "delivered"
+	RRead      RecipientStatus = "read"
+	RFailed    RecipientStatus = "failed"
+	RSkipped   RecipientStatus = "skipped"
+	RUnknown   RecipientStatus = "unknown"
+)
+
+// ValidRecipientStatus reports whether s names a recipient state.
+func ValidRecipientStatus(s string) bool {
+	switch RecipientStatus(s) {
+	case RPending, RSending, RSent, RDelivered, RRead, RFailed, RSkipped, RUnknown:
+		return true
+	}
+	return false
+}
+
+// Campaign is one campaign as stored.
+type Campaign struct {
+	ID          string             `json:"id"`
+	TenantID    string             `json:"-"`
+	InstanceID  string             `json:"instanceId"`
+	Name        string             `json:"name"`
+	Message     string             `json:"message"`
+	Status      Status             `json:"state"`
+	Reason      *string            `json:"reason"`
+	ScheduledAt *time.Time         `json:"scheduledAt"`
+	QuietHours  *tenant.QuietHours `json:"quietHours"`
+	CreatedAt   time.Time          `json:"createdAt"`
+	StartedAt   *time.Time         `json:"startedAt"`
+	FinishedAt  *time.Time         `json:"finishedAt"`
+	Counts      Counts             `json:"counts"`
+	Total       int                `json:"-"`
+	Skipped     int                `json:"-"`
+	ChunkSize   int                `json:"-"`
+	Chunks      int                `json:"-"`
+}
+
+// Counts are a campaign's recipients by state. Sent counts every recipient
+// whose send succeeded, so Delivered ⊆ Sent and Read ⊆ Delivered.
+type Counts struct {
+	Total     int `json:"total"`
+	Pending   int `json:"pending"`
+	Sending   int `json:"sending"`
+	Sent      int `json:"sent"`
+	Delivered int `json:"delivered"`
+	Read      int `json:"read"`
+	Failed    int `json:"failed"`
+	Skipped   int `json:"skipped"`
+	Unknown   int `json:"unknown"`
+}
+
+// FromStatuses builds Counts from the number of recipients in each exact
+// state; total is the campaign's contactCount.
+func FromStatuses(total int, by map[RecipientStatus]int) Counts {
+	return Counts{
+		Total:     total,
+		Pending:   by[RPending],
+		Sending:   by[RSending],
+		Sent:      by[RSent] + by[RDelivered] + by[RRead],
+		Delivered: by[RDelivered] + by[RRead],
+		Read:      by[RRead],
+		Failed:    by[RFailed],
+		Skipped:   by[RSkipped],
+		Unknown:   by[RUnknown],
+	}
+}
+
+// Progress is the status route's progress: round(100·(sent+failed+unknown)/total),
+// 100 when total is 0.
+func (c Counts) Progress() int {
+	if c.Total == 0 {
+		return 100
+	}
+	done := c.Sent + c.Failed + c.Unknown
+	p := (200*done + c.Total) / (2 * c.Total) // round half up
+	if p > 100 {
+		p = 100
+	}
+	return p
+}
+
+// Instance is a tenant's WuzAPI instance with its send limits.
+type Instance struct {
+	ID                string    `json:"id"`
+	TenantID          string    `json:"-"`
+	Name              string    `json:"name"`
+	BaseURL           string    `json:"baseUrl"`
+	Token             string    `json:"-"` // never returned by the API
+	MessagesPerMinute int       `json:"messagesPerMinute"`
+	MinDelayMs        int       `json:"minDelayMs"`
+	MaxDelayMs        int       `json:"maxDelayMs"`
+	HourlyCap         int       `json:"hourlyCap"`
+	DailyCap          int       `json:"dailyCap"`
+	WarmupDays        int       `json:"warmupDays"`
+	MaxInFlight       int       `json:"maxInFlight"`
+	CreatedAt         time.Time `json:"createdAt"`
+}
+
+// The safe defaults of design §7.
+const (
+	DefaultMessagesPerMinute = 2
+	DefaultMinDelayMs        = 45000
+	DefaultMaxDelayMs        = 90000
+	DefaultHourlyCap         = 30
+	DefaultDailyCap          = 200
+	DefaultWarmupDays        = 10
+	DefaultMaxInFlight       = 1
+)
+
+// Policy is the instance's limits as the send limiter needs them.
+func (i Instance) Policy(loc *time.Location) SendPolicy {
+	return SendPolicy{
+		InstanceID:        i.ID,
+		MessagesPerMinute: i.MessagesPerMinute,
+		MinDelay:          time.Duration(i.MinDelayMs) * time.Millisecond,
+		MaxDelay:          time.Duration(i.MaxDelayMs) * time.Millisecond,
+		HourlyCap:         i.HourlyCap,
+		DailyCap:          i.DailyCap,
+		WarmupDays:        i.WarmupDays,
+		MaxInFlight:       i.MaxInFlight,
+		CreatedAt:         i.CreatedAt,
+		Location:          loc,
+	}
+}
+
+// MessageID is the WhatsApp message id we give WuzAPI for a recipient's
+// send: "3EB0" + 18 upper-case hex characters of
+// sha256("<campaign>:<phone>:<generation>"). It is fixed before the call, so
+// receipts can find the recipient; a resend bumps the generation. The
+// postgres claim computes the same value in SQL (tested to agree).
+func MessageID(campaignID, phone string, generation int) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s:%s:%d", campaignID, phone, generation)))
+	return "3EB0" + strings.ToUpper(hex.EncodeToString(sum[:])[:18])
+}
+
+// DefaultChunkSize is how many recipients (consecutive seq numbers) one
+// queue message names.
+const DefaultChunkSize = 100
+
+// ChunkRange returns the seq range [lo, hi) of chunk n.
+func ChunkRange(n, size int) (lo, hi int) { return n * size, (n + 1) * size }
+
+// ChunkCount is the number of chunks of total recipients.
+func ChunkCount(total, size int) int {
+	if total <= 0 {
+		return 0
+	}
+	return (total + size - 1) / size
+}
+
+// MaxAttempts is how many times a transiently failing send is tried.
+const MaxAttempts = 3
+
+// Backoff is the wait after the n-th failed attempt (1-based): 5 s, 10 s, 20 s, ...
+func Backoff(n int) time.Duration {
+	if n < 1 {
+		n = 1
+	}
+	return 5 * time.Second << (n - 1)
+}
+
+// QuietUntil reports whether now falls in the campaign's quiet hours (its
+// own, else the tenant's) in loc, and when they end.
+func QuietUntil(now time.Time, campaign, tenantDefault *tenant.QuietHours, loc *time.Location) (bool, time.Time) {
+	q := campaign
+	if q == nil {
+		q = tenantDefault
+	}
+	if q == nil {
+		return false, time.Time{}
+	}
+	return q.Until(now, loc)
+}
+
+// ChunkMessage is the body of a campaigns-queue message: one chunk of one
+// campaign, never a list of phones (design §5).
+type ChunkMessage struct {
+	V          int    `json:"v"`
+	Type       string `json:"type"`
+	CampaignID string `json:"campaignId"`
+	Chunk      int    `json:"chunk"`
+}
+
+// ChunkType is the envelope type of chunk messages.
+const ChunkType = "campaign.chunk"
+
+// Enqueuer hands chunk messages to the campaigns queue, delayed by delay
+// (at most 15 minutes, SQS's limit).
+type Enqueuer interface {
+	EnqueueChunks(ctx context.Context, campaignID string, chunks []int, delay time.Duration) error
+}
+
+// MaxQueueDelay is the longest delay SQS accepts on a message.
+const MaxQueueDelay = 15 * time.Minute

@@ -1,0 +1,152 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Due is a campaign whose chunks must be (re)enqueued.
+type Due struct {
+	ID          string
+	ScheduledAt *time.Time
+}
+
+// ChunkStore lists and stamps what is enqueued.
+type ChunkStore interface {
+	PendingChunks(ctx context.Context, campaignID string, chunkSize int) ([]int, error)
+	MarkEnqueued(ctx context.Context, campaignID string, at time.Time) error
+}
+
+// SchedulerStore is the scheduler jobs' view of storage.
+type SchedulerStore interface {
+	ChunkStore
+	ReleaseDue(ctx context.Context, by time.Time, limit int) ([]Due, error)
+	StalledCampaigns(ctx context.Context, neverEnqueuedBefore, idleBefore time.Time, limit int) ([]Due, error)
+	MarkStuckUnknown(ctx context.Context, before time.Time) (int, error)
+	FinishSettled(ctx context.Context, now time.Time) (int, error)
+}
+
+// Kick enqueues every chunk of the campaign that holds pending recipients,
+// delayed until scheduledAt when that is ahead of now (within SQS's 15
+// minutes), and stamps the campaign enqueued. Enqueuing twice is harmless:
+// claims make chunks idempotent.
+func Kick(ctx context.Context, s ChunkStore, q Enqueuer, campaignID string, chunkSize int, scheduledAt *time.Time, now time.Time) error {
+	chunks, err := s.PendingChunks(ctx, campaignID, chunkSize)
+	if err != nil {
+		return err
+	}
+	var delay time.Duration
+	if scheduledAt != nil && scheduledAt.After(now) {
+		delay = min(scheduledAt.Sub(now), MaxQueueDelay)
+	}
+	if len(chunks) > 0 {
+		if err := q.EnqueueChunks(ctx, campaignID, chunks, delay); err != nil {
+			return fmt.Errorf("enqueue %d chunks of campaign %s: %w", len(chunks), campaignID, err)
+		}
+	}
+	return s.MarkEnqueued(ctx, campaignID, now)
+}
+
+// Scheduler holds the campaign jobs the scheduler function runs every
+// minute. Each takes the time as a parameter, so tests drive them with any
+// clock.
+type Scheduler struct {
+	Store  SchedulerStore
+	Queue  Enqueuer
+	Logger *slog.Logger
+	// Record counts message outcomes ("unknown") for campaign_messages_total.
+	Record func(status string, n int)
+	// StuckAfter: a recipient in sending for longer is unknown. Must exceed
+	// the worker's longest send (its queue's visibility timeout). Default 15 min.
+	StuckAfter time.Duration
+	// StallAfter: a queued/running campaign untouched for longer is
+	// requeued. Must exceed the longest queue delay (15 min). Default 20 min.
+	StallAfter time.Duration
+	// Horizon: scheduled campaigns due within it are released now, with a
+	// queue delay for the rest, so they start on time (default 14 min).
+	Horizon time.Duration
+}
+
+func (s *Scheduler) durations() (stuck, stall, horizon time.Duration) {
+	stuck, stall, horizon = s.StuckAfter, s.StallAfter, s.Horizon
+	if stuck <= 0 {
+		stuck = 15 * time.Minute
+	}
+	if stall <= 0 {
+		stall = 20 * time.Minute
+	}
+	if horizon <= 0 {
+		horizon = 14 * time.Minute
+	}
+	return
+}
+
+// batch bounds the campaigns one job handles per tick.
+const batch = 500
+
+// ReleaseDue releases scheduled campaigns that are due by now+Horizon.
+func (s *Scheduler) ReleaseDue(ctx context.Context, now time.Time) error {
+	_, _, horizon := s.durations()
+	due, err := s.Store.ReleaseDue(ctx, now.Add(horizon), batch)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range due {
+		// If this fails the campaign is queued but not enqueued: the
+		// stalled job picks it up next minute.
+		if err := Kick(ctx, s.Store, s.Queue, d.ID, DefaultChunkSize, d.ScheduledAt, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(due) > 0 {
+		s.Logger.InfoContext(ctx, "released scheduled campaigns", "count", len(due))
+	}
+	return errors.Join(errs...)
+}
+
+// RequeueStalled enqueues again the campaigns whose chunks never reached
+// the queue (enqueue after commit failed) or that stopped moving (a chunk
+// went to the DLQ, a worker lost its message).
+func (s *Scheduler) RequeueStalled(ctx context.Context, now time.Time) error {
+	_, stall, _ := s.durations()
+	stalled, err := s.Store.StalledCampaigns(ctx, now.Add(-time.Minute), now.Add(-stall), batch)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range stalled {
+		if err := Kick(ctx, s.Store, s.Queue, d.ID, DefaultChunkSize, d.ScheduledAt, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(stalled) > 0 {
+		s.Logger.WarnContext(ctx, "requeued stalled campaigns", "count", len(stalled))
+	}
+	return errors.Join(errs...)
+}
+
+// SettleStuck marks recipients left in sending by a crashed worker unknown.
+func (s *Scheduler) SettleStuck(ctx context.Context, now time.Time) error {
+	stuck, _, _ := s.durations()
+	n, err := s.Store.MarkStuckUnknown(ctx, now.Add(-stuck))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		if s.Record != nil {
+			s.Record("unknown", n)
+		}
+		s.Logger.WarnContext(ctx, "recipients stuck in sending marked unknown", "count", n)
+	}
+	return nil
+}
+
+// FinishSettled completes campaigns whose recipients are all settled.
+func (s *Scheduler) FinishSettled(ctx context.Context, now time.Time) error {
+	_, err := s.Store.FinishSettled(ctx, now)
+	return err
+}

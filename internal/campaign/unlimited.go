@@ -1,0 +1,13 @@
+package campaign
+
+import "context"
+
+// Unlimited is a SendLimiter that grants every send at once: for tests and
+// benchmarks with limits disabled. Never use it in production: it ignores
+// every limit of design §7.
+type Unlimited struct{}
+
+// Reserve always grants.
+func (Unlimited) Reserve(context.Context, SendPolicy) (Reservation, error) {
+	return Reservation{Granted: true, Release: func(context.Context) {}}, nil
+}

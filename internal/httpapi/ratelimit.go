@@ -1,0 +1,216 @@
+package httpapi
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
+)
+
+// The API limits of design §7 are applied in two places:
+//   - before routing (preLimit), for requests that are not a tenant's: per
+//     WuzAPI instance on the webhook route, per client IP elsewhere (admin
+//     routes, /metrics, /openapi.json, unknown routes); /health is never
+//     limited;
+//   - after authentication (s.tenant), per tenant by plan; a request whose
+//     tenant key is missing or wrong counts against its client IP instead, so
+//     guessing keys is limited too.
+//
+// Every limited response carries RateLimit-Limit, RateLimit-Remaining and
+// RateLimit-Reset; a refusal is 429 with Retry-After. When the limiter fails
+// open (Redis down) the request goes through without the headers: there is
+// no count to report.
+
+// webhookPrefix is the path of WuzAPI's webhook route, limited per instance.
+const webhookPrefix = "/v1/webhooks/wuzapi/"
+
+// preLimit applies the limits decided by the route alone and reports whether
+// it has answered the request (429).
+func (s *Server) preLimit(w http.ResponseWriter, r *http.Request, pattern string) bool {
+	if s.opts.Limiter == nil {
+		return false
+	}
+	_, path, _ := strings.Cut(pattern, " ")
+	switch {
+	case path == "/health":
+		return false
+	case strings.HasPrefix(path, webhookPrefix):
+		id := strings.TrimPrefix(r.URL.Path, webhookPrefix)
+		if uuid.Validate(id) == nil {
+			return !s.applyLimit(w, r, s.opts.Limiter.Webhook(r.Context(), strings.ToLower(id)))
+		}
+		// A made-up instance id has no allowance of its own.
+		return !s.applyLimit(w, r, s.opts.Limiter.Client(r.Context(), clientIP(r)))
+	case isTenantRoute(path):
+		return false // limited after authentication
+	default:
+		return !s.applyLimit(w, r, s.opts.Limiter.Client(r.Context(), clientIP(r)))
+	}
+}
+
+// isTenantRoute reports whether a route pattern's path is a tenant route of
+// design §6.3: everything under /v1/ but the admin routes and the webhook.
+func isTenantRoute(path string) bool {
+	return strings.HasPrefix(path, "/v1/") &&
+		path != "/v1/tenants" && !strings.HasPrefix(path, "/v1/tenants/") &&
+		!strings.HasPrefix(path, "/v1/api-keys/") &&
+		!strings.HasPrefix(path, "/v1/webhooks/")
+}
+
+// clientIP is the address the request came from: the API Gateway's sourceIp
+// (the apigw adapter puts it in RemoteAddr), never a forwarded header.
+func clientIP(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// limitTenant applies the tenant's plan limit. It returns the request to
+// serve, carrying the tenant (with the plan the limiter used, which is
+// fresher than a cached tenant row) and the limit state for GET /v1/me, or
+// false when it has answered 429.
+func (s *Server) limitTenant(w http.ResponseWriter, r *http.Request, t tenant.Tenant) (*http.Request, bool) {
+	ctx := r.Context()
+	if s.opts.Limiter != nil {
+		res := s.opts.Limiter.Tenant(ctx, t.ID)
+		if !s.applyLimit(w, r, res) {
+			return r, false
+		}
+		if res.Plan.Valid() {
+			t.Plan = res.Plan
+		}
+		if !res.FailedOpen {
+			ctx = context.WithValue(ctx, rateLimitKey{}, rateLimitState{
+				Limit: res.Limit, Remaining: res.Remaining, ResetSeconds: limit.Seconds(res.ResetAfter),
+			})
+		}
+	}
+	return r.WithContext(context.WithValue(ctx, tenantKey{}, t)), true
+}
+
+// limitClient counts a request without a tenant against its client IP and
+// reports whether it may go on; when not, it has answered 429.
+func (s *Server) limitClient(w http.ResponseWriter, r *http.Request) bool {
+	if s.opts.Limiter == nil {
+		return true
+	}
+	return s.applyLimit(w, r, s.opts.Limiter.Client(r.Context(), clientIP(r)))
+}
+
+// applyLimit writes the RateLimit headers of res and, when res refuses the
+// request, the 429 answer. It reports whether the request may go on.
+func (s *Server) applyLimit(w http.ResponseWriter, r *http.Request, res limit.Result) bool {
+	if res.FailedOpen {
+		return true
+	}
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(res.Limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("RateLimit-Reset", strconv.Itoa(limit.Seconds(res.ResetAfter)))
+	if res.Allowed {
+		return true
+	}
+	retry := max(limit.Seconds(res.RetryAfter), 1)
+	h.Set("Retry-After", strconv.Itoa(retry))
+	writeJSON(w, http.StatusTooManyRequests, envelope{
+		Error: "Too many requests", Code: errcode.RateLimitExceeded, RetryAfter: &retry,
+	})
+	return false
+}
+
+// keyCache remembers, for Options.AuthCacheTTL, which tenant an API key
+// belongs to, so a tenant's request costs no Postgres round trip (the limit
+// costs one Redis round trip). A revoked key or a changed tenant setting is
+// seen at once by the instance that made the change (admin changes clear
+// the cache, PATCH /v1/me forgets its tenant) and by the others within the
+// TTL. The plan is not taken from here: the limiter resolves it per request.
+// The zero value is ready to use.
+type keyCache struct {
+	mu      sync.Mutex
+	entries map[string]keyEntry // by the key's SHA-256
+}
+
+type keyEntry struct {
+	tenant  tenant.Tenant
+	expires time.Time
+}
+
+// maxCachedKeys bounds the cache; expired entries go first.
+const maxCachedKeys = 10000
+
+func (c *keyCache) get(hash []byte, now time.Time) (tenant.Tenant, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[string(hash)]
+	if !ok || !now.Before(e.expires) {
+		return tenant.Tenant{}, false
+	}
+	return e.tenant, true
+}
+
+func (c *keyCache) put(hash []byte, t tenant.Tenant, expires time.Time, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[string]keyEntry{}
+	}
+	if len(c.entries) >= maxCachedKeys {
+		for k, e := range c.entries {
+			if !now.Before(e.expires) {
+				delete(c.entries, k)
+			}
+		}
+		if len(c.entries) >= maxCachedKeys {
+			clear(c.entries)
+		}
+	}
+	c.entries[string(hash)] = keyEntry{tenant: t, expires: expires}
+}
+
+// forgetTenant drops every key of one tenant.
+func (c *keyCache) forgetTenant(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, e := range c.entries {
+		if e.tenant.ID == id {
+			delete(c.entries, k)
+		}
+	}
+}
+
+// clear drops every entry.
+func (c *keyCache) clear() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+}
+
+// tenantByKey finds the tenant of a plain API key, from the cache when it
+// is on.
+func (s *Server) tenantByKey(ctx context.Context, key string) (tenant.Tenant, error) {
+	hash := tenant.HashKey(key)
+	ttl := s.opts.AuthCacheTTL
+	if ttl <= 0 {
+		return s.opts.DB.TenantByAPIKey(ctx, hash)
+	}
+	now := s.now()
+	if t, ok := s.keys.get(hash, now); ok {
+		return t, nil
+	}
+	t, err := s.opts.DB.TenantByAPIKey(ctx, hash)
+	if err != nil {
+		return t, err
+	}
+	s.keys.put(hash, t, now.Add(ttl), now)
+	return t, nil
+}

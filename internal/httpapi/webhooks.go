@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
+)
+
+// defaultUndeliveredAfter is how long a sent message may go without a
+// delivery receipt before the campaign status counts it undelivered.
+const defaultUndeliveredAfter = 24 * time.Hour
+
+var errWebhookAuth = errcode.New(errcode.Unauthorized, "missing or invalid webhook secret")
+
+type webhookAnswer struct {
+	EventID   string `json:"eventId"`
+	Type      string `json:"type"`
+	Kind      string `json:"kind"`
+	Duplicate bool   `json:"duplicate"`
+}
+
+// wuzapiWebhook receives WuzAPI's webhook posts (wuzapi-api.md §5, §8). The
+// event is stored before it is answered, so a failure to apply it loses
+// nothing (the scheduler applies stored events that are still unprocessed);
+// every effect is idempotent, so WuzAPI's retries and duplicates are harmless.
+func (s *Server) wuzapiWebhook(w http.ResponseWriter, r *http.Request) error {
+	inst, err := s.webhookInstance(r)
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge()
+		}
+		return errcode.New(errcode.MalformedJSON, "could not read the webhook body")
+	}
+	if !s.validSignature(inst, r, body) {
+		return errcode.New(errcode.Unauthorized, "missing or invalid X-Hmac-Signature")
+	}
+	ev, err := receipt.Parse(r.Header.Get("Content-Type"), body)
+	if err != nil {
+		return errcode.New(errcode.MalformedJSON, "body is not a WuzAPI webhook event")
+	}
+	sum := sha256.Sum256(body)
+	stored, err := s.opts.DB.RecordWuzapiEvent(r.Context(), inst.ID, inst.TenantID, ev.Type, ev.Payload, sum[:])
+	if err != nil {
+		return err // not stored: a 500 makes newer WuzAPI servers retry
+	}
+	if !stored.Processed {
+		// Applied even when the client has gone: the event is ours now.
+		ctx := context.WithoutCancel(r.Context())
+		_, applyErr := receipt.Apply(ctx, postgres.ReceiptStore{DB: s.opts.DB}, receipt.Instance{ID: inst.ID, TenantID: inst.TenantID}, ev, s.now())
+		if applyErr != nil {
+			s.log.ErrorContext(ctx, "apply webhook event (kept for retry)", "event_id", stored.ID, "instance_id", inst.ID, "type", ev.Type, "error", applyErr.Error())
+		}
+		if err := s.opts.DB.FinishWuzapiEvent(ctx, stored.ID, applyErr); err != nil {
+			s.log.ErrorContext(ctx, "finish webhook event", "event_id", stored.ID, "error", err.Error())
+		}
+	}
+	writeData(w, http.StatusOK, webhookAnswer{EventID: stored.ID, Type: ev.Type, Kind: ev.Kind.String(), Duplicate: stored.Duplicate})
+	return nil
+}
+
+// webhookInstance authenticates the post by the secret its URL carries,
+// compared in constant time against the stored hash. An unknown instance,
+// a malformed id and a wrong secret are the same 401, and take the same time.
+func (s *Server) webhookInstance(r *http.Request) (postgres.WebhookInstance, error) {
+	secret := r.URL.Query().Get("secret")
+	var inst postgres.WebhookInstance
+	found := false
+	if id, err := uuid.Parse(r.PathValue("instanceId")); err == nil {
+		inst, err = s.opts.DB.WebhookInstance(r.Context(), id.String())
+		switch {
+		case err == nil:
+			found = true
+		case !errors.Is(err, errcode.ErrNotFound):
+			return inst, err
+		}
+	}
+	want := inst.SecretHash
+	if len(want) != sha256.Size {
+		want = make([]byte, sha256.Size)
+	}
+	got := sha256.Sum256([]byte(secret))
+	if subtle.ConstantTimeCompare(got[:], want) != 1 || !found || secret == "" {
+		return postgres.WebhookInstance{}, errWebhookAuth
+	}
+	return inst, nil
+}
+
+// validSignature checks X-Hmac-Signature (hex HMAC-SHA256 of the raw body)
+// when the instance, or the whole deployment, has an HMAC key.
+func (s *Server) validSignature(inst postgres.WebhookInstance, r *http.Request, body []byte) bool {
+	key := inst.HMACKey
+	if key == "" {
+		key = s.opts.WebhookHMACKey
+	}
+	if key == "" {
+		return true
+	}
+	sig, err := hex.DecodeString(strings.TrimSpace(r.Header.Get("X-Hmac-Signature")))
+	if err != nil || len(sig) == 0 {
+		return false
+	}
+	mac := hmac.New(sha256.New, []byte(key))
+	mac.Write(body)
+	return hmac.Equal(sig, mac.Sum(nil))
+}
+
+// CampaignUndelivered counts the tenant's campaign recipients sent more
+// than Options.UndeliveredAfter ago that no delivery receipt has reached:
+// the `undelivered` of GET /v1/campaigns/{id}/status (design §6.3). The
+// campaign handler calls it after it has found the campaign.
+func (s *Server) CampaignUndelivered(ctx context.Context, tenantID, campaignID string) (int, error) {
+	after := s.opts.UndeliveredAfter
+	if after <= 0 {
+		after = defaultUndeliveredAfter
+	}
+	return s.opts.DB.CampaignUndelivered(ctx, tenantID, campaignID, s.now().Add(-after))
+}

@@ -1,0 +1,462 @@
+// Package importer turns a contact CSV into normalised contacts and rejected
+// rows, streaming: memory stays bounded by one batch, whatever the file's
+// size. It also runs whole imports (Worker) against the small Store and
+// Objects interfaces that postgres and blob implement; it imports neither
+// pgx nor the AWS SDK.
+//
+// Limits and choices:
+//   - Encodings: UTF-8 with or without a BOM, UTF-16 with a BOM, and
+//     Windows-1252/Latin-1, detected from the first non-ASCII byte.
+//   - Delimiter: ',', ';' or tab, whichever the header line holds most of
+//     outside quotes (',' on a tie or when there is none).
+//   - The first record is the header. Column names are matched without case
+//     or surrounding space: phone/telefone/whatsapp/number/celular (and a few
+//     synonyms) is the phone, name/nome the name, every other column an
+//     attribute keyed by its header as written.
+//   - Quoted fields may hold delimiters, quotes ("") and newlines; a stray
+//     quote inside an unquoted field is kept as text.
+//   - A record may be at most MaxRecordBytes (64 KiB by default); a larger
+//     one (usually an unclosed quote) stops the file with ErrRecordTooLarge.
+//   - Records whose fields are all empty are skipped and not counted.
+//   - A record with more fields than the header is rejected; a shorter one
+//     is read with its missing fields empty.
+package importer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/phone"
+)
+
+// Errors that make a whole file unreadable. Each is a client-facing reason,
+// recorded as the failed import's error.
+var (
+	ErrEmpty          = errors.New("the file is empty")
+	ErrNotCSV         = errors.New("the file is not a CSV text file")
+	ErrNoPhoneColumn  = errors.New("the header has no phone column (phone, telefone, whatsapp, number or celular)")
+	ErrRecordTooLarge = errors.New("a row is too large")
+)
+
+// Reasons of rejected rows besides the phone codes of package phone.
+const (
+	ReasonTooManyFields = "too_many_fields"
+	ReasonMalformedRow  = "malformed_row"
+)
+
+// DefaultMaxRecordBytes bounds one CSV record (see the package comment).
+const DefaultMaxRecordBytes = 64 << 10
+
+// headerPeek is how far the delimiter detection looks for the header line.
+const headerPeek = 64 << 10
+
+var (
+	phoneNames = []string{"phone", "telefone", "whatsapp", "number", "celular",
+		"phone number", "phone_number", "mobile", "telephone", "fone", "telefono", "numero", "número"}
+	nameNames = []string{"name", "nome", "full name", "full_name", "nome completo", "nombre"}
+)
+
+// Options tune a Reader; the zero value reads Brazilian numbers.
+type Options struct {
+	// DefaultCountry reads numbers without an international prefix (ISO 3166
+	// alpha-2); "BR" when empty.
+	DefaultCountry string
+	// MaxRecordBytes bounds one record; DefaultMaxRecordBytes when 0.
+	MaxRecordBytes int
+	// Workers normalise a batch's phones in parallel; GOMAXPROCS when 0.
+	Workers int
+}
+
+// Contact is a normalised row.
+type Contact struct {
+	Phone      string            // E.164 digits without '+'
+	Name       string            // "" when the file has no name or leaves it empty
+	Attributes map[string]string // every other non-empty column
+}
+
+// Row is an accepted record.
+type Row struct {
+	Line    int // the file line the record starts on (the header is line 1)
+	Contact Contact
+}
+
+// Reject is a refused record with the reason.
+type Reject struct {
+	Line   int
+	Fields []string // as read (decoded to UTF-8)
+	Reason string   // a phone.Code* or Reason* constant
+}
+
+// Batch is the outcome of up to n consecutive records.
+type Batch struct {
+	Rows    []Row
+	Rejects []Reject
+}
+
+// Len is the number of records the batch accounts for.
+func (b Batch) Len() int { return len(b.Rows) + len(b.Rejects) }
+
+// Reader reads a contact CSV record by record.
+type Reader struct {
+	opts     Options
+	counted  *countingReader
+	dec      *decoder
+	limit    *limitReader
+	csv      *csv.Reader
+	header   []string
+	attrKeys []string // per column; "" for the phone and name columns
+	phoneCol int
+	nameCol  int
+	delim    rune
+	records  int
+	line     int // where the last record read started
+}
+
+// NewReader detects the file's encoding and delimiter and reads its header.
+// It fails with ErrEmpty, ErrNotCSV, ErrNoPhoneColumn, ErrRecordTooLarge or
+// the source's read error.
+func NewReader(src io.Reader, opts Options) (*Reader, error) {
+	if opts.DefaultCountry == "" {
+		opts.DefaultCountry = "BR"
+	}
+	if opts.MaxRecordBytes <= 0 {
+		opts.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	r := &Reader{opts: opts, counted: &countingReader{r: src}}
+	r.dec = newDecoder(r.counted)
+	text := bufio.NewReaderSize(r.dec, headerPeek)
+	head, err := text.Peek(headerPeek)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, fmt.Errorf("read the file: %w", err)
+	}
+	if len(bytes.TrimSpace(head)) == 0 {
+		return nil, ErrEmpty
+	}
+	if bytes.IndexByte(head, 0) >= 0 {
+		return nil, fmt.Errorf("%w: it holds binary data", ErrNotCSV)
+	}
+	r.delim = detectDelimiter(head)
+	r.limit = &limitReader{r: text, max: int64(opts.MaxRecordBytes) + 8<<10}
+	r.csv = csv.NewReader(r.limit)
+	r.csv.Comma = r.delim
+	r.csv.FieldsPerRecord = -1
+	r.csv.LazyQuotes = true
+	header, err := r.csv.Read()
+	if err != nil {
+		if errors.Is(err, ErrRecordTooLarge) {
+			return nil, fmt.Errorf("%w: the header is longer than %d bytes", ErrNotCSV, opts.MaxRecordBytes)
+		}
+		return nil, fmt.Errorf("%w: %v", ErrNotCSV, err)
+	}
+	r.limit.reset()
+	r.line = 1
+	if err := r.mapHeader(header); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// detectDelimiter counts the candidates on the first line, outside quotes.
+func detectDelimiter(head []byte) rune {
+	counts := map[byte]int{}
+	quoted := false
+	for _, c := range head {
+		if c == '"' {
+			quoted = !quoted
+			continue
+		}
+		if quoted {
+			continue
+		}
+		if c == '\n' || c == '\r' {
+			break
+		}
+		if c == ',' || c == ';' || c == '\t' {
+			counts[c]++
+		}
+	}
+	best := byte(',')
+	for _, c := range []byte{';', '\t'} {
+		if counts[c] > counts[best] {
+			best = c
+		}
+	}
+	return rune(best)
+}
+
+func (r *Reader) mapHeader(header []string) error {
+	r.phoneCol, r.nameCol = -1, -1
+	r.header = make([]string, len(header))
+	for i, h := range header {
+		r.header[i] = strings.TrimSpace(clean(h))
+	}
+	if col := findColumn(r.header, phoneNames); col >= 0 {
+		r.phoneCol = col
+	} else {
+		if !looksLikeText(header) {
+			return fmt.Errorf("%w: the first line is not a header of column names", ErrNotCSV)
+		}
+		return ErrNoPhoneColumn
+	}
+	r.nameCol = findColumn(r.header, nameNames)
+	r.attrKeys = make([]string, len(r.header))
+	seen := map[string]bool{}
+	for i, h := range r.header {
+		if i == r.phoneCol || i == r.nameCol {
+			continue
+		}
+		key := h
+		if key == "" {
+			key = fmt.Sprintf("column_%d", i+1)
+		}
+		for n := 2; seen[key]; n++ {
+			key = fmt.Sprintf("%s_%d", h, n)
+		}
+		seen[key] = true
+		r.attrKeys[i] = key
+	}
+	return nil
+}
+
+// findColumn returns the first column whose name is in names, by the order
+// of names (so "phone" beats a later "number" column).
+func findColumn(header, names []string) int {
+	for _, n := range names {
+		for i, h := range header {
+			if strings.EqualFold(h, n) {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// looksLikeText tells a header of names from garbage: mostly printable.
+func looksLikeText(fields []string) bool {
+	var total, bad int
+	for _, f := range fields {
+		for _, c := range f {
+			total++
+			if c == utf8.RuneError || (c < 0x20 && c != '\t') || (c >= 0x7f && c < 0xa0) {
+				bad++
+			}
+		}
+	}
+	return total > 0 && bad*10 < total
+}
+
+// Header returns the header's column names (trimmed).
+func (r *Reader) Header() []string { return r.header }
+
+// Delimiter returns the detected field delimiter.
+func (r *Reader) Delimiter() rune { return r.delim }
+
+// Encoding returns the detected encoding; EncodingASCII while no non-ASCII
+// byte has been read.
+func (r *Reader) Encoding() string { return r.dec.encoding }
+
+// BytesRead returns how many bytes of the source have been consumed (read
+// ahead included), for progress.
+func (r *Reader) BytesRead() int64 { return r.counted.n }
+
+// ReadBatch reads up to n records (n > 0) and normalises their phones. At
+// the end of the file it returns the last records with io.EOF, or an empty
+// batch and io.EOF. Any other error stops the file (ErrRecordTooLarge, the
+// source's read error); the records read before it are returned too.
+func (r *Reader) ReadBatch(n int) (Batch, error) {
+	recs, rejects, stop := r.readRecords(n)
+
+	// Normalising is the costly step (libphonenumber's regular
+	// expressions): spread it over the workers, keeping the file's order.
+	type result struct {
+		row    Row
+		reason string
+	}
+	results := make([]result, len(recs))
+	work := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row, reason := r.toRow(recs[i].line, recs[i].fields)
+			results[i] = result{row, reason}
+		}
+	}
+	w := r.opts.Workers
+	if len(recs) < 512 || w == 1 {
+		work(0, len(recs))
+	} else {
+		var wg sync.WaitGroup
+		per := (len(recs) + w - 1) / w
+		for lo := 0; lo < len(recs); lo += per {
+			wg.Add(1)
+			go func(lo, hi int) {
+				defer wg.Done()
+				work(lo, hi)
+			}(lo, min(lo+per, len(recs)))
+		}
+		wg.Wait()
+	}
+	b := Batch{Rows: make([]Row, 0, len(recs)), Rejects: rejects}
+	for i, res := range results {
+		if res.reason != "" {
+			b.Rejects = append(b.Rejects, Reject{Line: recs[i].line, Fields: recs[i].fields, Reason: res.reason})
+			continue
+		}
+		b.Rows = append(b.Rows, res.row)
+	}
+	return b, stop
+}
+
+// Skip passes over up to n records without normalising them (a resumed
+// import skips what it already merged) and returns how many it passed.
+// Its errors are those of ReadBatch.
+func (r *Reader) Skip(n int) (int, error) {
+	recs, rejects, err := r.readRecords(n)
+	return len(recs) + len(rejects), err
+}
+
+type record struct {
+	line   int
+	fields []string
+}
+
+// readRecords reads up to n counted records: the ones to normalise, and
+// those already refused for their shape.
+func (r *Reader) readRecords(n int) ([]record, []Reject, error) {
+	recs := make([]record, 0, min(n, 1<<14))
+	var rejects []Reject
+	for len(recs)+len(rejects) < n {
+		fields, err := r.csv.Read()
+		r.limit.reset()
+		line := r.line
+		if err == nil && len(fields) > 0 {
+			line, _ = r.csv.FieldPos(0)
+			r.line = line
+		}
+		if errors.Is(err, io.EOF) {
+			return recs, rejects, io.EOF
+		}
+		var perr *csv.ParseError
+		if err != nil && errors.As(err, &perr) {
+			r.records++
+			rejects = append(rejects, Reject{Line: perr.StartLine, Fields: cleanAll(fields), Reason: ReasonMalformedRow})
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, ErrRecordTooLarge) {
+				return recs, rejects, fmt.Errorf("%w: the row after line %d is over %d bytes (an unclosed quote?)", ErrRecordTooLarge, r.line, r.opts.MaxRecordBytes)
+			}
+			return recs, rejects, fmt.Errorf("read the row after line %d: %w", r.line, err)
+		}
+		if blank(fields) {
+			continue
+		}
+		r.records++
+		fields = cleanAll(fields)
+		if len(fields) > len(r.header) {
+			rejects = append(rejects, Reject{Line: line, Fields: fields, Reason: ReasonTooManyFields})
+			continue
+		}
+		recs = append(recs, record{line: line, fields: fields})
+	}
+	return recs, rejects, nil
+}
+
+// toRow normalises one record; reason is "" when it is accepted.
+func (r *Reader) toRow(line int, fields []string) (Row, string) {
+	get := func(i int) string {
+		if i < 0 || i >= len(fields) {
+			return ""
+		}
+		return strings.TrimSpace(fields[i])
+	}
+	digits, code, err := phone.Normalize(get(r.phoneCol), r.opts.DefaultCountry)
+	if err != nil {
+		return Row{}, code
+	}
+	c := Contact{Phone: digits, Name: get(r.nameCol)}
+	for i, key := range r.attrKeys {
+		if key == "" {
+			continue
+		}
+		if v := get(i); v != "" {
+			if c.Attributes == nil {
+				c.Attributes = map[string]string{}
+			}
+			c.Attributes[key] = v
+		}
+	}
+	return Row{Line: line, Contact: c}, ""
+}
+
+func blank(fields []string) bool {
+	for _, f := range fields {
+		if strings.TrimSpace(f) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// clean makes a field storable as Postgres text: valid UTF-8, no NUL.
+func clean(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return s
+}
+
+func cleanAll(fields []string) []string {
+	for i, f := range fields {
+		fields[i] = clean(f)
+	}
+	return fields
+}
+
+// countingReader counts the bytes read from the source.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// limitReader fails with ErrRecordTooLarge once more than max bytes were
+// read since the last reset (one per record), so that one record can never
+// hold the rest of a file in memory. max leaves room for encoding/csv's own
+// read-ahead buffer.
+type limitReader struct {
+	r   io.Reader
+	n   int64
+	max int64
+}
+
+func (l *limitReader) reset() { l.n = 0 }
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n >= l.max {
+		return 0, ErrRecordTooLarge
+	}
+	if int64(len(p)) > l.max-l.n {
+		p = p[:l.max-l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n += int64(n)
+	return n, err
+}

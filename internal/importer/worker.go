@@ -1,0 +1,468 @@
+package importer
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Import states.
+const (
+	StatusPending   = "pending"
+	StatusRunning   = "running"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+)
+
+// ObjectPrefix is where uploads that start imports land; the S3
+// notification filters on it.
+const ObjectPrefix = "imports/"
+
+// DefaultMaxBytes is the largest upload an import reads (design choice: see
+// docs/imports.md). A presigned PUT cannot bound the size, so the worker
+// checks it before reading anything.
+const DefaultMaxBytes = 256 << 20
+
+// ObjectKey is where the upload of an import goes.
+func ObjectKey(tenantID, importID string) string {
+	return ObjectPrefix + tenantID + "/" + importID + ".csv"
+}
+
+// RejectedKey is where the CSV of an import's rejected rows goes; outside
+// ObjectPrefix, so writing it starts no import.
+func RejectedKey(tenantID, importID string) string {
+	return "rejects/" + tenantID + "/" + importID + ".csv"
+}
+
+// Job is a claimed import.
+type Job struct {
+	ImportID       string
+	TenantID       string
+	ObjectKey      string
+	DefaultCountry string
+	// Token fences the claim: every write of the job names it, and a worker
+	// whose lease was taken over can no longer write.
+	Token string
+	// RowsDone are the records already merged by an earlier, interrupted
+	// claim: the job resumes after them.
+	RowsDone int
+	// ETag is the object's ETag recorded by the first claim ("" before).
+	ETag string
+	// Header is the file's header as recorded by the first claim.
+	Header []string
+}
+
+// Counts are an import's row counts; Imported+Updated+Rejected = RowsTotal.
+type Counts struct {
+	RowsTotal, Imported, Updated, Rejected int
+}
+
+// ClaimResult says what a claim found.
+type ClaimResult int
+
+// Claim outcomes.
+const (
+	Claimed  ClaimResult = iota // the caller runs the job
+	NotFound                    // no import has this object key
+	Finished                    // already completed or failed: nothing to do
+	Busy                        // another worker holds a live lease
+)
+
+// ErrLeaseLost is returned by Store writes fenced by a token that no longer
+// holds the import.
+var ErrLeaseLost = errors.New("the import's lease was taken over")
+
+// ErrObjectNotFound and ErrObjectChanged are returned by Objects.Open.
+var (
+	ErrObjectNotFound = errors.New("object not found")
+	ErrObjectChanged  = errors.New("object changed")
+)
+
+// Store is the persistence an import needs (postgres implements it).
+type Store interface {
+	// ClaimImport moves the import of objectKey from pending (or running
+	// with an expired lease) to running under a new token and lease.
+	ClaimImport(ctx context.Context, objectKey string, lease time.Duration) (Job, ClaimResult, error)
+	// SetImportObject records the object's size, ETag and header on the
+	// first claim.
+	SetImportObject(ctx context.Context, job Job, size int64, etag string, header []string) error
+	// CommitBatch merges a batch's rows into contacts, stores its rejects and
+	// adds its counts, in one transaction, renewing the lease. It returns the
+	// import's counts after the batch.
+	CommitBatch(ctx context.Context, job Job, b Batch, bytesDone int64, lease time.Duration) (Counts, error)
+	// RejectedRows calls fn for every stored reject of the import, in file order.
+	RejectedRows(ctx context.Context, job Job, fn func(Reject) error) error
+	// CompleteImport marks the import completed (with the key of its rejected
+	// rows' CSV, or "") and drops its stored rejects.
+	CompleteImport(ctx context.Context, job Job, rejectedKey string) error
+	// FailImport marks the import failed with a reason a client may read.
+	FailImport(ctx context.Context, job Job, reason string) error
+	// ReleaseImport ends the lease early so a retry may resume at once.
+	ReleaseImport(ctx context.Context, job Job) error
+}
+
+// Object is an opened upload.
+type Object struct {
+	Body io.ReadCloser
+	Size int64
+	ETag string
+}
+
+// Objects is the object storage an import needs (blob implements it).
+type Objects interface {
+	// Open streams key; with ifMatch set, an object whose ETag differs is
+	// ErrObjectChanged. A missing key is ErrObjectNotFound.
+	Open(ctx context.Context, key, ifMatch string) (Object, error)
+	// Upload stores the stream r at key.
+	Upload(ctx context.Context, key, contentType string, r io.Reader) error
+}
+
+// RowCounter counts rows by result ("imported", "updated", "rejected"):
+// the import_rows_total metric.
+type RowCounter interface {
+	Add(result string, n int)
+}
+
+// RowCounterFunc adapts a function to RowCounter.
+type RowCounterFunc func(result string, n int)
+
+// Add implements RowCounter.
+func (f RowCounterFunc) Add(result string, n int) { f(result, n) }
+
+// Worker runs imports from S3 notifications.
+type Worker struct {
+	Store   Store
+	Objects Objects
+	Log     *slog.Logger
+	Rows    RowCounter // may be nil
+	// BatchSize is the records per merge; 5,000 when 0.
+	BatchSize int
+	// Lease is how long a claim holds without a batch committing; 2 minutes
+	// when 0.
+	Lease time.Duration
+	// MaxBytes is the largest object read; DefaultMaxBytes when 0.
+	MaxBytes int64
+	// Workers normalise phones in parallel; see Options.Workers.
+	Workers int
+}
+
+// s3Event is the part of an S3 notification the worker reads.
+type s3Event struct {
+	Event   string `json:"Event"` // "s3:TestEvent" on the test message S3 sends
+	Records []struct {
+		EventName string `json:"eventName"`
+		S3        struct {
+			Bucket struct {
+				Name string `json:"name"`
+			} `json:"bucket"`
+			Object struct {
+				Key  string `json:"key"`
+				Size int64  `json:"size"`
+			} `json:"object"`
+		} `json:"s3"`
+	} `json:"Records"`
+}
+
+// ErrBadMessage marks a message that is not an S3 notification; it is never
+// going to succeed, so the queue's redrive moves it to the DLQ.
+var ErrBadMessage = errors.New("not an S3 notification")
+
+// ErrBusy means another worker is running the import; the message is
+// retried after its visibility timeout.
+var ErrBusy = errors.New("the import is running in another worker")
+
+// Message is one queue message.
+type Message struct {
+	ID, Body string
+}
+
+// HandleBatch handles each message on its own and returns the ids of those
+// to deliver again (the batch's partial failures), logging why.
+func (w *Worker) HandleBatch(ctx context.Context, msgs []Message) (retry []string) {
+	for _, m := range msgs {
+		if err := w.HandleMessage(ctx, m.Body); err != nil {
+			w.Log.ErrorContext(ctx, "import message failed", "message_id", m.ID, "error", err.Error())
+			retry = append(retry, m.ID)
+		}
+	}
+	return retry
+}
+
+// HandleMessage handles one SQS message body from the imports queue. It
+// returns nil when the message is done with (imported, already imported,
+// failed for a reason in the file, or naming no import) and an error when it
+// should be delivered again.
+func (w *Worker) HandleMessage(ctx context.Context, body string) error {
+	var ev s3Event
+	if err := json.Unmarshal([]byte(body), &ev); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadMessage, err)
+	}
+	if ev.Event == "s3:TestEvent" {
+		w.Log.InfoContext(ctx, "s3 test event acknowledged")
+		return nil
+	}
+	if len(ev.Records) == 0 {
+		return fmt.Errorf("%w: no Records", ErrBadMessage)
+	}
+	var errs []error
+	for _, rec := range ev.Records {
+		// AWS names the event "ObjectCreated:Put"; kumo "s3:ObjectCreated:Put".
+		if !strings.HasPrefix(strings.TrimPrefix(rec.EventName, "s3:"), "ObjectCreated:") {
+			w.Log.InfoContext(ctx, "s3 event ignored", "event", rec.EventName)
+			continue
+		}
+		// S3 form-encodes keys in notifications ('+' for a space); kumo also
+		// escapes '/'. QueryUnescape reads both.
+		key, err := url.QueryUnescape(rec.S3.Object.Key)
+		if err != nil {
+			w.Log.WarnContext(ctx, "s3 event with an undecodable key ignored", "key", rec.S3.Object.Key)
+			continue
+		}
+		if !strings.HasPrefix(key, ObjectPrefix) {
+			w.Log.InfoContext(ctx, "object outside imports/ ignored", "key", key)
+			continue
+		}
+		if err := w.Run(ctx, key); err != nil {
+			errs = append(errs, fmt.Errorf("import of %s: %w", key, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (w *Worker) batchSize() int {
+	if w.BatchSize > 0 {
+		return w.BatchSize
+	}
+	return 5000
+}
+
+func (w *Worker) lease() time.Duration {
+	if w.Lease > 0 {
+		return w.Lease
+	}
+	return 2 * time.Minute
+}
+
+func (w *Worker) maxBytes() int64 {
+	if w.MaxBytes > 0 {
+		return w.MaxBytes
+	}
+	return DefaultMaxBytes
+}
+
+// Run imports the object at key. It returns nil when the import ended
+// (completed, failed for a reason recorded on it, or no import has this
+// key) and an error when it should be tried again.
+func (w *Worker) Run(ctx context.Context, key string) error {
+	job, res, err := w.Store.ClaimImport(ctx, key, w.lease())
+	if err != nil {
+		return fmt.Errorf("claim: %w", err)
+	}
+	log := w.Log.With("object_key", key)
+	switch res {
+	case NotFound:
+		log.WarnContext(ctx, "uploaded object has no import; ignored")
+		return nil
+	case Finished:
+		log.InfoContext(ctx, "import already finished; event ignored")
+		return nil
+	case Busy:
+		return ErrBusy
+	}
+	log = log.With("import_id", job.ImportID, "tenant_id", job.TenantID)
+	if job.RowsDone > 0 {
+		log.InfoContext(ctx, "resuming import", "rows_done", job.RowsDone)
+	}
+	err = w.run(ctx, job, log)
+	var fail failure
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &fail):
+		log.InfoContext(ctx, "import failed", "reason", fail.reason)
+		if ferr := w.Store.FailImport(ctx, job, fail.reason); ferr != nil && !errors.Is(ferr, ErrLeaseLost) {
+			return fmt.Errorf("record failure %q: %w", fail.reason, ferr)
+		}
+		return nil
+	case errors.Is(err, ErrLeaseLost):
+		log.WarnContext(ctx, "import taken over by another worker")
+		return nil
+	default:
+		// Transient (S3 or Postgres): free the lease so the retry resumes
+		// after the last merged batch instead of waiting for it to expire.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := w.Store.ReleaseImport(rctx, job); rerr != nil {
+			log.WarnContext(ctx, "release import lease", "error", rerr.Error())
+		}
+		return err
+	}
+}
+
+// failure is an import that cannot succeed, with the reason for the client.
+type failure struct{ reason string }
+
+func (f failure) Error() string { return f.reason }
+
+func fail(format string, args ...any) error { return failure{fmt.Sprintf(format, args...)} }
+
+func (w *Worker) run(ctx context.Context, job Job, log *slog.Logger) error {
+	obj, err := w.Objects.Open(ctx, job.ObjectKey, job.ETag)
+	switch {
+	case errors.Is(err, ErrObjectNotFound):
+		return fail("the uploaded file is gone")
+	case errors.Is(err, ErrObjectChanged):
+		return fail("the uploaded file was replaced while it was being imported; create a new import")
+	case err != nil:
+		return fmt.Errorf("open object: %w", err)
+	}
+	defer obj.Body.Close()
+	if obj.Size > w.maxBytes() {
+		return fail("the file is %d bytes; the limit is %d bytes", obj.Size, w.maxBytes())
+	}
+	r, err := NewReader(obj.Body, Options{DefaultCountry: job.DefaultCountry, Workers: w.Workers})
+	switch {
+	case errors.Is(err, ErrEmpty), errors.Is(err, ErrNotCSV), errors.Is(err, ErrNoPhoneColumn):
+		return fail("%s", err.Error())
+	case err != nil:
+		return fmt.Errorf("read header: %w", err)
+	}
+	if job.ETag == "" {
+		job.Header = r.Header()
+		if err := w.Store.SetImportObject(ctx, job, obj.Size, obj.ETag, job.Header); err != nil {
+			return fmt.Errorf("record object: %w", err)
+		}
+	}
+	log.InfoContext(ctx, "import reading", "encoding_guess", r.Encoding(), "delimiter", string(r.Delimiter()), "size", obj.Size)
+
+	for skipped := 0; skipped < job.RowsDone; {
+		n, err := r.Skip(min(w.batchSize(), job.RowsDone-skipped))
+		skipped += n
+		if err != nil && (!errors.Is(err, io.EOF) || skipped < job.RowsDone) {
+			return fmt.Errorf("skip %d merged rows (at %d): %w", job.RowsDone, skipped, err)
+		}
+	}
+
+	// Read the next batch while the current one merges: parsing and
+	// Postgres then run side by side.
+	type next struct {
+		b     Batch
+		bytes int64
+		err   error
+	}
+	batches := make(chan next, 1)
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		defer close(batches)
+		for {
+			b, err := r.ReadBatch(w.batchSize())
+			select {
+			case batches <- next{b, r.BytesRead(), err}:
+			case <-rctx.Done():
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	counts := Counts{RowsTotal: job.RowsDone}
+	for n := range batches {
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < w.reserve() {
+			return fmt.Errorf("%w after %d rows; a retry resumes", errOutOfTime, counts.RowsTotal)
+		}
+		if n.b.Len() > 0 {
+			before := counts
+			counts, err = w.Store.CommitBatch(ctx, job, n.b, n.bytes, w.lease())
+			if err != nil {
+				return fmt.Errorf("merge batch ending at line %d: %w", lastLine(n.b), err)
+			}
+			w.count(counts, before)
+		}
+		switch {
+		case n.err == nil:
+		case errors.Is(n.err, io.EOF):
+			return w.finish(ctx, job, counts)
+		case errors.Is(n.err, ErrRecordTooLarge):
+			return fail("%s; the %d rows before it were imported", n.err.Error(), counts.RowsTotal)
+		default:
+			return fmt.Errorf("read object: %w", n.err)
+		}
+	}
+	return ctx.Err()
+}
+
+// errOutOfTime stops a run that could not finish a batch before the
+// invocation's deadline; the lease is released and the retry resumes.
+var errOutOfTime = errors.New("stopped before the invocation deadline")
+
+// reserve is the time left at which no new batch is started.
+func (w *Worker) reserve() time.Duration { return 15 * time.Second }
+
+func (w *Worker) count(after, before Counts) {
+	if w.Rows == nil {
+		return
+	}
+	w.Rows.Add("imported", after.Imported-before.Imported)
+	w.Rows.Add("updated", after.Updated-before.Updated)
+	w.Rows.Add("rejected", after.Rejected-before.Rejected)
+}
+
+func lastLine(b Batch) int {
+	line := 0
+	if n := len(b.Rows); n > 0 {
+		line = b.Rows[n-1].Line
+	}
+	if n := len(b.Rejects); n > 0 && b.Rejects[n-1].Line > line {
+		line = b.Rejects[n-1].Line
+	}
+	return line
+}
+
+// finish writes the rejected rows' CSV (when any) and completes the import.
+func (w *Worker) finish(ctx context.Context, job Job, c Counts) error {
+	key := ""
+	if c.Rejected > 0 {
+		key = RejectedKey(job.TenantID, job.ImportID)
+		pr, pw := io.Pipe()
+		go func() { pw.CloseWithError(w.writeRejects(ctx, job, pw)) }()
+		err := w.Objects.Upload(ctx, key, "text/csv; charset=utf-8", pr)
+		_ = pr.CloseWithError(err) // stops the writer when the upload failed
+		if err != nil {
+			return fmt.Errorf("upload rejected rows: %w", err)
+		}
+	}
+	if err := w.Store.CompleteImport(ctx, job, key); err != nil {
+		return fmt.Errorf("complete: %w", err)
+	}
+	return nil
+}
+
+// writeRejects writes the rejected rows as CSV: the file's header and each
+// row's fields as read, with the row's line and the reason appended.
+func (w *Worker) writeRejects(ctx context.Context, job Job, out io.Writer) error {
+	cw := csv.NewWriter(out)
+	width := len(job.Header)
+	if err := cw.Write(append(append([]string(nil), job.Header...), "line", "reason")); err != nil {
+		return err
+	}
+	err := w.Store.RejectedRows(ctx, job, func(rj Reject) error {
+		rec := make([]string, max(width, len(rj.Fields)), max(width, len(rj.Fields))+2)
+		copy(rec, rj.Fields)
+		return cw.Write(append(rec, strconv.Itoa(rj.Line), rj.Reason))
+	})
+	if err != nil {
+		return fmt.Errorf("read rejected rows: %w", err)
+	}
+	cw.Flush()
+	return cw.Error()
+}

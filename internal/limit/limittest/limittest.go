@@ -1,0 +1,89 @@
+// Package limittest runs a private redis-server for tests that must stop
+// Redis (fail-open and fail-closed paths) without disturbing the shared one
+// every other test uses. Imported only by tests.
+package limittest
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// Server is a redis-server child process.
+type Server struct {
+	Addr string
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// Start runs redis-server on a free port without persistence and
+// waits until it accepts commands. It is killed when the test ends.
+func Start(t testing.TB) *Server {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("limittest: find a free port: %v", err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	_ = l.Close()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatalf("limittest: %v", err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("limittest: start redis-server (is it on PATH?): %v", err)
+	}
+	s := &Server{Addr: "127.0.0.1:" + strconv.Itoa(port), cmd: cmd, done: make(chan struct{})}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(out)
+		signalled := false
+		for sc.Scan() {
+			if !signalled && strings.Contains(sc.Text(), "Ready to accept connections") {
+				close(ready)
+				signalled = true
+			}
+		}
+		_ = cmd.Wait()
+		close(s.done)
+	}()
+	select {
+	case <-ready:
+	case <-s.done:
+		t.Fatalf("limittest: redis-server on port %d exited before it was ready", port)
+	case <-time.After(10 * time.Second):
+		s.Kill()
+		t.Fatalf("limittest: redis-server on port %d not ready after 10 s", port)
+	}
+	t.Cleanup(s.Kill)
+	return s
+}
+
+// Client returns a client of s that gives up at once when s is gone, so
+// tests of the failure paths do not wait out retries.
+func (s *Server) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1, DialTimeout: time.Second})
+	if err := c.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("limittest: ping %s: %v", s.Addr, err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// Kill stops the server (SIGKILL) and waits until it has exited.
+func (s *Server) Kill() {
+	if s.cmd.Process != nil {
+		_ = s.cmd.Process.Kill()
+	}
+	<-s.done
+}

@@ -1,0 +1,246 @@
+package limit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	randv2 "math/rand/v2"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+)
+
+// The safe defaults of design §7 (from the ban evidence of wuzapi-api.md §6),
+// applied to a SendPolicy count that is zero or less.
+const (
+	DefaultMessagesPerMinute = 2
+	DefaultHourlyCap         = 30
+	DefaultDailyCap          = 200
+	DefaultMaxInFlight       = 1
+	// WarmupStart is a new number's daily cap on its first day.
+	WarmupStart = 15
+)
+
+// Refusal reasons of campaign.Reservation.
+const (
+	ReasonInFlight  = "in_flight"
+	ReasonMinDelay  = "min_delay"
+	ReasonPerMinute = "per_minute"
+	ReasonHourlyCap = "hourly_cap"
+	ReasonDailyCap  = "daily_cap"
+)
+
+// SenderOptions configure a Sender. Redis is required.
+type SenderOptions struct {
+	Redis redis.UniversalClient
+	// Prefix is put before every Redis key (tests isolate themselves with it).
+	Prefix string
+	// Now is the clock; time.Now when nil. Every worker's clock must agree
+	// (NTP) for the windows to hold across the fleet.
+	Now func() time.Time
+	// Rand draws the gap between two sends: a uniform number in [0, 1);
+	// math/rand/v2 when nil.
+	Rand func() float64
+	// LeaseTTL is how long an in-flight slot stays taken when its worker
+	// never releases it (a crash, a Lambda timeout); default 2 minutes,
+	// longer than a send may take.
+	LeaseTTL time.Duration
+	// InFlightPoll is the retry hint when every in-flight slot is taken: a
+	// slot frees the moment its send ends, which no one can predict
+	// (default 1 s).
+	InFlightPoll time.Duration
+	Logger       *slog.Logger // discards when nil
+}
+
+// Sender is the fleet-wide send limiter of design §7: per WuzAPI instance,
+// at most MaxInFlight sends at once, a gap drawn from [MinDelay, MaxDelay]
+// between the starts of two sends, MessagesPerMinute over any sliding 60 s,
+// HourlyCap over any sliding hour and the (warm-up) daily cap per calendar
+// day in the tenant's time zone. A grant counts as a send whether or not the
+// send then succeeds: a failed send may still have reached WhatsApp.
+// It implements campaign.SendLimiter and is safe for concurrent use.
+type Sender struct {
+	opts SenderOptions
+	log  *slog.Logger
+}
+
+var _ campaign.SendLimiter = (*Sender)(nil)
+
+// NewSender builds a Sender.
+func NewSender(opts SenderOptions) *Sender {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Rand == nil {
+		opts.Rand = randv2.Float64
+	}
+	if opts.LeaseTTL <= 0 {
+		opts.LeaseTTL = 2 * time.Minute
+	}
+	if opts.InFlightPoll <= 0 {
+		opts.InFlightPoll = time.Second
+	}
+	opts.Redis = honourDeadlines(opts.Redis)
+	s := &Sender{opts: opts, log: opts.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// reserveScript checks every limit of one instance and, when all allow,
+// takes the send in the same step, so concurrent workers can never both take
+// the last unit of any limit. Times are milliseconds of the caller's clock.
+//
+//	KEYS[1] leases: sorted set of in-flight sends, scored by lease expiry
+//	KEYS[2] sent: sorted set of the last hour's sends, scored by start
+//	KEYS[3] next: the earliest start of the next send (the drawn gap)
+//	KEYS[4] day: sends of the current calendar day in the tenant's zone
+//	ARGV: now, lease, maxInFlight, perMinute, hourlyCap, dailyCap, gap,
+//	      member (unique), day key TTL s, ms to the day's end, in-flight poll
+//
+// Reply: {1} granted, or {0, wait ms, reason}: the wait is the longest of
+// every limit's own wait, so a retry after it passes them all unless others
+// sent meanwhile; the reason is the limit with that longest wait.
+var reserveScript = redis.NewScript(`
+local now = tonumber(ARGV[1])
+local lease = tonumber(ARGV[2])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 3600000)
+local wait, reason = 0, ''
+local function need(w, r)
+  if w > wait then wait, reason = w, r end
+end
+local inflight = redis.call('ZCARD', KEYS[1])
+if inflight >= tonumber(ARGV[3]) then
+  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  need(math.min(tonumber(first[2]) - now, tonumber(ARGV[11])), 'in_flight')
+end
+local nextAt = tonumber(redis.call('GET', KEYS[3]) or '0')
+if nextAt > now then need(nextAt - now, 'min_delay') end
+local perMinute = tonumber(ARGV[4])
+local from = '(' .. string.format('%d', now - 60000)
+local inMinute = redis.call('ZCOUNT', KEYS[2], from, '+inf')
+if inMinute >= perMinute then
+  local e = redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf', 'WITHSCORES', 'LIMIT', inMinute - perMinute, 1)
+  need(tonumber(e[2]) + 60000 - now, 'per_minute')
+end
+local hourly = tonumber(ARGV[5])
+local inHour = redis.call('ZCARD', KEYS[2])
+if inHour >= hourly then
+  local e = redis.call('ZRANGE', KEYS[2], inHour - hourly, inHour - hourly, 'WITHSCORES')
+  need(tonumber(e[2]) + 3600000 - now, 'hourly_cap')
+end
+local today = tonumber(redis.call('GET', KEYS[4]) or '0')
+if today >= tonumber(ARGV[6]) then need(tonumber(ARGV[10]), 'daily_cap') end
+if wait > 0 then return {0, wait, reason} end
+local member = ARGV[8]
+redis.call('ZADD', KEYS[1], now + lease, member)
+redis.call('PEXPIRE', KEYS[1], lease + 1000)
+redis.call('ZADD', KEYS[2], now, member)
+redis.call('PEXPIRE', KEYS[2], 3600000 + 60000)
+local gap = tonumber(ARGV[7])
+redis.call('SET', KEYS[3], string.format('%d', now + gap), 'PX', gap + 1000)
+redis.call('INCR', KEYS[4])
+redis.call('EXPIRE', KEYS[4], tonumber(ARGV[9]))
+return {1}
+`)
+
+// Reserve asks to start one send of p's instance now. Granted: the send may
+// start, and Release must be called when it ends (a crashed worker's slot
+// frees itself after LeaseTTL). Not granted: RetryAfter and Reason say when
+// and why. An error means Redis could not decide: send nothing.
+func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.Reservation, error) {
+	p = withDefaults(p)
+	now := s.opts.Now()
+	local := now.In(p.Location)
+	dayEnd := time.Date(local.Year(), local.Month(), local.Day()+1, 0, 0, 0, 0, p.Location)
+	gap := p.MinDelay
+	if p.MaxDelay > p.MinDelay {
+		gap += time.Duration(s.opts.Rand() * float64(p.MaxDelay-p.MinDelay))
+	}
+	member := newMember()
+	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
+	keys := []string{base + "leases", base + "sent", base + "next", base + "day:" + local.Format(time.DateOnly)}
+	reply, err := reserveScript.Run(ctx, s.opts.Redis, keys,
+		now.UnixMilli(), s.opts.LeaseTTL.Milliseconds(), p.MaxInFlight, p.MessagesPerMinute,
+		p.HourlyCap, DailyCap(p, now), gap.Milliseconds(), member,
+		int64((dayEnd.Sub(now) + 24*time.Hour).Seconds()), max(dayEnd.Sub(now).Milliseconds(), 1),
+		s.opts.InFlightPoll.Milliseconds(),
+	).Slice()
+	if err != nil {
+		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: %w", p.InstanceID, err)
+	}
+	if len(reply) == 0 {
+		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: empty reply", p.InstanceID)
+	}
+	if g, _ := reply[0].(int64); g == 1 {
+		return campaign.Reservation{Granted: true, Release: func(ctx context.Context) {
+			if err := s.opts.Redis.ZRem(ctx, keys[0], member).Err(); err != nil {
+				s.log.WarnContext(ctx, "send slot not released; it frees itself when its lease ends",
+					"instance_id", p.InstanceID, "lease", s.opts.LeaseTTL.String(), "error", err.Error())
+			}
+		}}, nil
+	}
+	if len(reply) != 3 {
+		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: unexpected reply %v", p.InstanceID, reply)
+	}
+	wait, _ := reply[1].(int64)
+	reason, _ := reply[2].(string)
+	return campaign.Reservation{RetryAfter: time.Duration(wait) * time.Millisecond, Reason: reason}, nil
+}
+
+// withDefaults fills the counts a policy left at zero with the design's
+// safe defaults; a zero gap stays zero (no gap), as the instance asked.
+func withDefaults(p campaign.SendPolicy) campaign.SendPolicy {
+	if p.MessagesPerMinute <= 0 {
+		p.MessagesPerMinute = DefaultMessagesPerMinute
+	}
+	if p.HourlyCap <= 0 {
+		p.HourlyCap = DefaultHourlyCap
+	}
+	if p.DailyCap <= 0 {
+		p.DailyCap = DefaultDailyCap
+	}
+	if p.MaxInFlight <= 0 {
+		p.MaxInFlight = DefaultMaxInFlight
+	}
+	if p.MaxDelay < p.MinDelay {
+		p.MaxDelay = p.MinDelay
+	}
+	if p.Location == nil {
+		p.Location = time.UTC
+	}
+	return p
+}
+
+// DailyCap is the instance's daily cap at now: during warm-up it grows
+// linearly from WarmupStart on the day of CreatedAt (day 0) to DailyCap on
+// day WarmupDays, a day being 24 hours since creation; WarmupDays 0 is a
+// warmed number.
+func DailyCap(p campaign.SendPolicy, now time.Time) int {
+	p = withDefaults(p)
+	if p.WarmupDays <= 0 || p.CreatedAt.IsZero() {
+		return p.DailyCap
+	}
+	day := int(now.Sub(p.CreatedAt) / (24 * time.Hour))
+	start := min(WarmupStart, p.DailyCap)
+	switch {
+	case day < 0:
+		return start
+	case day >= p.WarmupDays:
+		return p.DailyCap
+	}
+	return start + (p.DailyCap-start)*day/p.WarmupDays
+}
+
+// newMember names one send uniquely in the sorted sets.
+func newMember() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

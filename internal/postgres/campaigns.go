@@ -1,0 +1,418 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
+)
+
+// IdempotencyWindow is how long an Idempotency-Key names its campaign.
+const IdempotencyWindow = 24 * time.Hour
+
+// NewRecipient is an inline recipient of a new campaign.
+type NewRecipient struct {
+	Phone string
+	Name  string
+	Vars  map[string]string
+}
+
+// Audience selects recipients from stored contacts.
+type Audience struct {
+	All      bool
+	ImportID string
+}
+
+// NewCampaign is a campaign to create with its recipients: inline ones
+// (in order) or an audience.
+type NewCampaign struct {
+	Campaign       campaign.Campaign // TenantID, InstanceID, Name, Message, Status, ScheduledAt, QuietHours, ChunkSize
+	IdempotencyKey string
+	BodyHash       []byte
+	Recipients     []NewRecipient
+	Audience       *Audience
+	// Now is the request's time: the campaign's created_at and the clock of
+	// the Idempotency-Key window.
+	Now time.Time
+	// Response builds the 202 body stored for Idempotency-Key replays.
+	Response func(id string, status campaign.Status, total, skipped int) ([]byte, error)
+}
+
+// Created is the outcome of CreateCampaign. Replay is set (and nothing was
+// written) when the Idempotency-Key named an earlier identical request.
+type Created struct {
+	ID      string
+	Status  campaign.Status
+	Total   int // recipients to message
+	Skipped int // opted out
+	Chunks  int
+	Replay  []byte
+}
+
+// CreateCampaign writes the campaign and its recipients (COPY) in one
+// transaction: either all of it exists afterwards or nothing. A campaign
+// with nobody to message is created completed.
+func (db *DB) CreateCampaign(ctx context.Context, nc NewCampaign) (Created, error) {
+	for attempt := 0; ; attempt++ {
+		out, err := db.createCampaign(ctx, nc)
+		// A concurrent request with the same key won the insert: look again.
+		if isUniqueViolation(err, "campaigns_idempotency_idx") && attempt < 2 {
+			continue
+		}
+		return out, err
+	}
+}
+
+func (db *DB) createCampaign(ctx context.Context, nc NewCampaign) (Created, error) {
+	var out Created
+	c := nc.Campaign
+	now := nc.Now
+	if now.IsZero() {
+		now = db.now()
+	}
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var key any
+		if nc.IdempotencyKey != "" {
+			key = nc.IdempotencyKey
+			var id string
+			var hash, resp []byte
+			var created time.Time
+			err := tx.QueryRow(ctx, db.q("campaign-idempotency"), c.TenantID, nc.IdempotencyKey).Scan(&id, &hash, &resp, &created)
+			switch {
+			case errors.Is(err, pgx.ErrNoRows):
+			case err != nil:
+				return fmt.Errorf("look up idempotency key: %w", err)
+			case now.Sub(created) < IdempotencyWindow:
+				if !bytes.Equal(hash, nc.BodyHash) {
+					return errcode.New(errcode.IdempotencyKeyReused, "Idempotency-Key was used within 24 h for a different request")
+				}
+				out = Created{ID: id, Replay: resp}
+				return nil
+			default:
+				if _, err := tx.Exec(ctx, db.q("release-idempotency-key"), id); err != nil {
+					return fmt.Errorf("release idempotency key: %w", err)
+				}
+			}
+		}
+		quiet, err := jsonOrNil(c.QuietHours)
+		if err != nil {
+			return err
+		}
+		if c.ChunkSize <= 0 {
+			c.ChunkSize = campaign.DefaultChunkSize
+		}
+		var id string
+		var createdAt time.Time
+		err = tx.QueryRow(ctx, db.q("insert-campaign"), c.TenantID, c.InstanceID, c.Name, c.Message, c.Status,
+			c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize, now).Scan(&id, &createdAt)
+		if isForeignKeyViolation(err) {
+			return errcode.New(errcode.NotFound, "instance not found")
+		}
+		if err != nil {
+			return fmt.Errorf("insert campaign: %w", err)
+		}
+		if nc.Audience != nil {
+			var imp any
+			if !nc.Audience.All {
+				imp = nc.Audience.ImportID
+			}
+			if _, err := tx.Exec(ctx, db.q("insert-audience"), id, c.TenantID, imp); err != nil {
+				return fmt.Errorf("insert audience of campaign %s: %w", id, err)
+			}
+		} else {
+			rows := make([][]any, len(nc.Recipients))
+			empty := map[string]string{}
+			for i, r := range nc.Recipients {
+				vars := r.Vars
+				if vars == nil {
+					vars = empty
+				}
+				rows[i] = []any{id, r.Phone, i, r.Name, vars}
+			}
+			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_recipients"},
+				[]string{"campaign_id", "phone", "seq", "name", "vars"}, pgx.CopyFromRows(rows)); err != nil {
+				return fmt.Errorf("copy recipients of campaign %s: %w", id, err)
+			}
+			if _, err := tx.Exec(ctx, db.q("match-inline-contacts"), id, c.TenantID); err != nil {
+				return fmt.Errorf("match contacts of campaign %s: %w", id, err)
+			}
+		}
+		var skipped, all, span int
+		if err := tx.QueryRow(ctx, db.q("count-new-recipients"), id).Scan(&skipped, &all, &span); err != nil {
+			return fmt.Errorf("count recipients of campaign %s: %w", id, err)
+		}
+		status := c.Status
+		var finished *time.Time
+		if all-skipped == 0 {
+			status = campaign.Completed
+			finished = &now
+		}
+		out = Created{ID: id, Status: status, Total: all - skipped, Skipped: skipped, Chunks: campaign.ChunkCount(span, c.ChunkSize)}
+		var resp []byte
+		if nc.Response != nil {
+			if resp, err = nc.Response(id, status, out.Total, skipped); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, db.q("finalize-campaign"), id, out.Total, skipped, out.Chunks, status, finished, resp); err != nil {
+			return fmt.Errorf("finalize campaign %s: %w", id, err)
+		}
+		return nil
+	})
+	return out, err
+}
+
+func jsonOrNil(v *tenant.QuietHours) ([]byte, error) {
+	if v == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode quiet hours: %w", err)
+	}
+	return b, nil
+}
+
+func scanCampaign(row pgx.Row, extra ...any) (campaign.Campaign, error) {
+	var c campaign.Campaign
+	var quiet []byte
+	dst := append([]any{&c.ID, &c.TenantID, &c.InstanceID, &c.Name, &c.Message, &c.Status, &c.Reason, &c.ScheduledAt, &quiet,
+		&c.CreatedAt, &c.StartedAt, &c.FinishedAt, &c.Total, &c.Skipped, &c.ChunkSize, &c.Chunks}, extra...)
+	if err := row.Scan(dst...); err != nil {
+		return c, err
+	}
+	if len(quiet) > 0 {
+		c.QuietHours = new(tenant.QuietHours)
+		if err := json.Unmarshal(quiet, c.QuietHours); err != nil {
+			return c, fmt.Errorf("decode quiet hours of campaign %s: %w", c.ID, err)
+		}
+	}
+	return c, nil
+}
+
+// Campaign returns the tenant's campaign with its counts, or NOT_FOUND.
+func (db *DB) Campaign(ctx context.Context, tenantID, id string) (campaign.Campaign, error) {
+	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("get-campaign"), tenantID, id))
+	if err != nil {
+		return c, notFound(err, "campaign")
+	}
+	cs := []campaign.Campaign{c}
+	if err := db.fillCounts(ctx, cs); err != nil {
+		return c, err
+	}
+	return cs[0], nil
+}
+
+// Campaigns returns a page of the tenant's campaigns with counts, newest first.
+func (db *DB) Campaigns(ctx context.Context, tenantID, after string, limit int) ([]campaign.Campaign, error) {
+	rows, err := db.Pool.Query(ctx, db.q("list-campaigns"), tenantID, nullable(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list campaigns of tenant %s: %w", tenantID, err)
+	}
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (campaign.Campaign, error) { return scanCampaign(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list campaigns of tenant %s: %w", tenantID, err)
+	}
+	return cs, db.fillCounts(ctx, cs)
+}
+
+func (db *DB) fillCounts(ctx context.Context, cs []campaign.Campaign) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	rows, err := db.Pool.Query(ctx, db.q("campaign-counts"), ids)
+	if err != nil {
+		return fmt.Errorf("count recipients: %w", err)
+	}
+	by := map[string]map[campaign.RecipientStatus]int{}
+	var id string
+	var st campaign.RecipientStatus
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&id, &st, &n}, func() error {
+		if by[id] == nil {
+			by[id] = map[campaign.RecipientStatus]int{}
+		}
+		by[id][st] = n
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("count recipients: %w", err)
+	}
+	for i := range cs {
+		cs[i].Counts = campaign.FromStatuses(cs[i].Total, by[cs[i].ID])
+	}
+	return nil
+}
+
+// Transition applies a tenant's control action (pause, resume, cancel) and
+// returns the campaign. An illegal one is INVALID_STATE.
+func (db *DB) Transition(ctx context.Context, tenantID, id string, act campaign.Action) (campaign.Campaign, error) {
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var st campaign.Status
+		if err := tx.QueryRow(ctx, db.q("lock-campaign"), tenantID, id).Scan(&st); err != nil {
+			return notFound(err, "campaign")
+		}
+		to, err := campaign.Next(st, act)
+		if err != nil {
+			return err
+		}
+		var reason *string
+		switch act {
+		case campaign.ActPause:
+			reason = ptr("paused by the tenant")
+		case campaign.ActCancel:
+			reason = ptr("cancelled by the tenant")
+		}
+		if _, err := tx.Exec(ctx, db.q("set-campaign-state"), id, to, reason, to.Terminal(), act == campaign.ActResume); err != nil {
+			return fmt.Errorf("%s campaign %s: %w", act, id, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return campaign.Campaign{}, err
+	}
+	return db.Campaign(ctx, tenantID, id)
+}
+
+// Resend puts the campaign's recipients in statuses back to pending (a new
+// generation, so a new message id) and the campaign back to sending
+// (a paused campaign stays paused). It returns the new state and how many
+// recipients will be re-sent.
+func (db *DB) Resend(ctx context.Context, tenantID, id string, statuses []campaign.RecipientStatus) (campaign.Status, int, error) {
+	var to campaign.Status
+	var n int
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var st campaign.Status
+		if err := tx.QueryRow(ctx, db.q("lock-campaign"), tenantID, id).Scan(&st); err != nil {
+			return notFound(err, "campaign")
+		}
+		var err error
+		if to, err = campaign.Next(st, campaign.ActResend); err != nil {
+			return err
+		}
+		ss := make([]string, len(statuses))
+		for i, s := range statuses {
+			ss[i] = string(s)
+		}
+		tag, err := tx.Exec(ctx, db.q("resend-recipients"), id, ss)
+		if err != nil {
+			return fmt.Errorf("reset recipients of campaign %s: %w", id, err)
+		}
+		n = int(tag.RowsAffected())
+		if n == 0 {
+			to = st
+			return nil
+		}
+		if _, err := tx.Exec(ctx, db.q("set-campaign-state"), id, to, nil, false, to != campaign.Paused); err != nil {
+			return fmt.Errorf("resend campaign %s: %w", id, err)
+		}
+		return nil
+	})
+	return to, n, err
+}
+
+// PendingChunks lists the chunks of the campaign that hold pending recipients.
+func (db *DB) PendingChunks(ctx context.Context, campaignID string, chunkSize int) ([]int, error) {
+	if chunkSize <= 0 {
+		chunkSize = campaign.DefaultChunkSize
+	}
+	rows, err := db.Pool.Query(ctx, db.q("pending-chunks"), campaignID, chunkSize)
+	if err != nil {
+		return nil, fmt.Errorf("pending chunks of campaign %s: %w", campaignID, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("pending chunks of campaign %s: %w", campaignID, err)
+	}
+	return out, nil
+}
+
+// MarkEnqueued records that the campaign's chunks are in the queue.
+func (db *DB) MarkEnqueued(ctx context.Context, campaignID string, at time.Time) error {
+	if _, err := db.Pool.Exec(ctx, db.q("mark-enqueued"), campaignID, at); err != nil {
+		return fmt.Errorf("mark campaign %s enqueued: %w", campaignID, err)
+	}
+	return nil
+}
+
+// TimelineBucket is one bucket of a campaign's timeline.
+type TimelineBucket struct {
+	At        time.Time `json:"at"`
+	Sent      int       `json:"sent"`
+	Delivered int       `json:"delivered"`
+	Read      int       `json:"read"`
+	Failed    int       `json:"failed"`
+}
+
+// Timeline counts the campaign's events per bucket of bucket length.
+func (db *DB) Timeline(ctx context.Context, campaignID string, bucket time.Duration) ([]TimelineBucket, error) {
+	rows, err := db.Pool.Query(ctx, db.q("campaign-timeline"), campaignID, bucket.Seconds())
+	if err != nil {
+		return nil, fmt.Errorf("timeline of campaign %s: %w", campaignID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TimelineBucket, error) {
+		var b TimelineBucket
+		err := r.Scan(&b.At, &b.Sent, &b.Delivered, &b.Read, &b.Failed)
+		b.At = b.At.UTC()
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("timeline of campaign %s: %w", campaignID, err)
+	}
+	return out, nil
+}
+
+// CampaignEvent is something that happened to a campaign for alerting.
+type CampaignEvent struct {
+	ID, TenantID, CampaignID, Type, Reason string
+	CreatedAt                              time.Time
+}
+
+// CampaignEvents lists the events of a campaign, oldest first.
+func (db *DB) CampaignEvents(ctx context.Context, campaignID string) ([]CampaignEvent, error) {
+	rows, err := db.Pool.Query(ctx, db.q("campaign-events"), campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("events of campaign %s: %w", campaignID, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (CampaignEvent, error) {
+		var e CampaignEvent
+		err := r.Scan(&e.ID, &e.TenantID, &e.CampaignID, &e.Type, &e.Reason, &e.CreatedAt)
+		return e, err
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// varsToStrings turns a jsonb object into template variables: strings as
+// they are, other values as their JSON text, null as absent.
+func varsToStrings(raw map[string]any) map[string]string {
+	out := make(map[string]string, len(raw))
+	for k, v := range raw {
+		switch x := v.(type) {
+		case nil:
+		case string:
+			out[k] = x
+		case float64:
+			out[k] = strconv.FormatFloat(x, 'f', -1, 64)
+		case bool:
+			out[k] = strconv.FormatBool(x)
+		default:
+			b, _ := json.Marshal(x)
+			out[k] = string(b)
+		}
+	}
+	return out
+}

@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
+)
+
+// Contact is a tenant's contact as stored.
+type Contact struct {
+	ID         string
+	Phone      string
+	Name       string
+	Attributes map[string]any
+	ImportID   *string
+	OptedOutAt *time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func scanContact(row pgx.Row) (Contact, error) {
+	var c Contact
+	var attrs []byte
+	if err := row.Scan(&c.ID, &c.Phone, &c.Name, &attrs, &c.ImportID, &c.OptedOutAt, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		return c, err
+	}
+	c.Attributes = map[string]any{}
+	if err := json.Unmarshal(attrs, &c.Attributes); err != nil {
+		return c, fmt.Errorf("decode attributes of contact %s: %w", c.ID, err)
+	}
+	return c, nil
+}
+
+// ContactFilter narrows a contact list.
+type ContactFilter struct {
+	ImportID string // "" for every contact
+}
+
+// Contacts returns a page of the tenant's contacts, newest first.
+func (db *DB) Contacts(ctx context.Context, tenantID string, f ContactFilter, after string, limit int) ([]Contact, error) {
+	rows, err := db.Pool.Query(ctx, db.q("list-contacts"), tenantID, nullUUID(after), nullUUID(f.ImportID), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list contacts of tenant %s: %w", tenantID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Contact, error) { return scanContact(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list contacts of tenant %s: %w", tenantID, err)
+	}
+	return out, nil
+}
+
+// ContactByPhone returns the tenant's contact with phone (E.164 digits), or
+// NOT_FOUND.
+func (db *DB) ContactByPhone(ctx context.Context, tenantID, phone string) (Contact, error) {
+	c, err := scanContact(db.Pool.QueryRow(ctx, db.q("get-contact-by-phone"), tenantID, phone))
+	return c, notFound(err, "contact")
+}
+
+// DeleteContact deletes the tenant's contact with id, or returns NOT_FOUND.
+func (db *DB) DeleteContact(ctx context.Context, tenantID, id string) error {
+	tag, err := db.Pool.Exec(ctx, db.q("delete-contact"), tenantID, id)
+	if err != nil {
+		return fmt.Errorf("delete contact %s: %w", id, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound(pgx.ErrNoRows, "contact")
+	}
+	return nil
+}
+
+// UpsertContacts merges contacts into the tenant's (the last of a repeated
+// phone wins) and returns how many were new and how many updated; a phone
+// repeated in contacts counts as updated, so inserted + updated =
+// len(contacts). The contacts' import is left as it was.
+func (db *DB) UpsertContacts(ctx context.Context, tenantID string, contacts []importer.Contact) (inserted, updated int, err error) {
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		inserted, updated, err = db.mergeContacts(ctx, tx, tenantID, nil, contacts)
+		return err
+	})
+	return inserted, updated, err
+}
+
+var emptyAttributes = map[string]string{}
+
+// mergeContacts COPYs contacts into a staging table dropped at commit and
+// merges it with one INSERT … ON CONFLICT. It must run inside tx.
+func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, importID *string, contacts []importer.Contact) (inserted, updated int, err error) {
+	if len(contacts) == 0 {
+		return 0, 0, nil
+	}
+	if _, err := tx.Exec(ctx, db.q("create-contact-stage")); err != nil {
+		return 0, 0, fmt.Errorf("create contact stage: %w", err)
+	}
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"contact_stage"}, []string{"seq", "phone", "name", "attributes"},
+		pgx.CopyFromSlice(len(contacts), func(i int) ([]any, error) {
+			c := contacts[i]
+			attrs := c.Attributes
+			if attrs == nil {
+				attrs = emptyAttributes
+			}
+			return []any{i, c.Phone, c.Name, attrs}, nil
+		}))
+	if err != nil {
+		return 0, 0, fmt.Errorf("copy %d contacts to stage: %w", len(contacts), err)
+	}
+	var ins, upd int
+	if err := tx.QueryRow(ctx, db.q("merge-contact-stage"), tenantID, importID).Scan(&ins, &upd); err != nil {
+		return 0, 0, fmt.Errorf("merge %d contacts of tenant %s: %w", n, tenantID, err)
+	}
+	// Rows collapsed into a later row of the same phone count as updated.
+	return ins, int(n) - ins, nil
+}

@@ -1,0 +1,174 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
+)
+
+func newTenant(t *testing.T, db *postgres.DB, name string) tenant.Tenant {
+	t.Helper()
+	tn, _, err := db.CreateTenant(context.Background(), tenant.Tenant{Name: name, Plan: tenant.PlanFree, DefaultCountry: "BR", Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn
+}
+
+func TestUpsertContacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	a, b := newTenant(t, db, "A"), newTenant(t, db, "B")
+
+	ins, upd, err := db.UpsertContacts(ctx, a.ID, []importer.Contact{
+		{Phone: "5511999990001", Name: "Ana", Attributes: map[string]string{"city": "SP", "plan": "gold"}},
+		{Phone: "5511999990002", Name: "Bruno"},
+		{Phone: "5511999990001", Name: "Ana Souza", Attributes: map[string]string{"city": "Rio"}},
+	})
+	if err != nil || ins != 2 || upd != 1 {
+		t.Fatalf("first upsert = %d new, %d updated, %v; want 2, 1", ins, upd, err)
+	}
+	got, err := db.ContactByPhone(ctx, a.ID, "5511999990001")
+	if err != nil || got.Name != "Ana Souza" || got.Attributes["city"] != "Rio" || got.Attributes["plan"] != nil {
+		t.Fatalf("last row should win: %+v, %v", got, err)
+	}
+
+	// Opt one out, then upsert again: it stays opted out; an empty name keeps
+	// the stored one; attributes merge.
+	if _, err := db.Pool.Exec(ctx, "UPDATE contacts SET opted_out_at = now() WHERE phone = '5511999990002'"); err != nil {
+		t.Fatal(err)
+	}
+	ins, upd, err = db.UpsertContacts(ctx, a.ID, []importer.Contact{
+		{Phone: "5511999990002", Attributes: map[string]string{"tag": "x"}},
+		{Phone: "5511999990003", Name: "Caio"},
+	})
+	if err != nil || ins != 1 || upd != 1 {
+		t.Fatalf("second upsert = %d new, %d updated, %v; want 1, 1", ins, upd, err)
+	}
+	bruno, _ := db.ContactByPhone(ctx, a.ID, "5511999990002")
+	if bruno.OptedOutAt == nil || bruno.Name != "Bruno" || bruno.Attributes["tag"] != "x" {
+		t.Fatalf("after re-upsert: %+v; want opted out, name Bruno, tag x", bruno)
+	}
+
+	// Tenants are apart: the same phone is new for B, and A's contacts are not B's.
+	if ins, _, err := db.UpsertContacts(ctx, b.ID, []importer.Contact{{Phone: "5511999990001"}}); err != nil || ins != 1 {
+		t.Fatalf("tenant B upsert = %d, %v", ins, err)
+	}
+	if err := db.DeleteContact(ctx, b.ID, got.ID); !errors.Is(err, errcode.ErrNotFound) {
+		t.Fatalf("deleting another tenant's contact: %v, want NOT_FOUND", err)
+	}
+
+	// Keyset pages, newest first, cover everything once.
+	var seen []string
+	after := ""
+	for {
+		page, err := db.Contacts(ctx, a.ID, postgres.ContactFilter{}, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page {
+			seen = append(seen, c.Phone)
+		}
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if len(seen) != 3 || seen[0] != "5511999990003" {
+		t.Fatalf("pages = %v; want 3 contacts, newest first", seen)
+	}
+	if err := db.DeleteContact(ctx, a.ID, got.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ContactByPhone(ctx, a.ID, "5511999990001"); !errors.Is(err, errcode.ErrNotFound) {
+		t.Fatalf("deleted contact still there: %v", err)
+	}
+}
+
+func TestImportStoreClaimAndBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	store := postgres.ImportStore{DB: db}
+	tn := newTenant(t, db, "Imp")
+	im, err := db.CreateImport(ctx, tn.ID, "list.csv")
+	if err != nil || im.Status != importer.StatusPending || im.ObjectKey != importer.ObjectKey(tn.ID, im.ID) {
+		t.Fatalf("CreateImport = %+v, %v", im, err)
+	}
+
+	if _, res, err := store.ClaimImport(ctx, "imports/none/none.csv", time.Minute); err != nil || res != importer.NotFound {
+		t.Fatalf("claim of an unknown key = %v, %v; want NotFound", res, err)
+	}
+	job, res, err := store.ClaimImport(ctx, im.ObjectKey, time.Minute)
+	if err != nil || res != importer.Claimed || job.ImportID != im.ID || job.TenantID != tn.ID || job.DefaultCountry != "BR" {
+		t.Fatalf("claim = %+v, %v, %v", job, res, err)
+	}
+	if _, res, _ := store.ClaimImport(ctx, im.ObjectKey, time.Minute); res != importer.Busy {
+		t.Fatalf("second claim under a live lease = %v, want Busy", res)
+	}
+	if err := store.SetImportObject(ctx, job, 1000, "etag1", []string{"phone", "name"}); err != nil {
+		t.Fatal(err)
+	}
+	batch := importer.Batch{
+		Rows: []importer.Row{
+			{Line: 2, Contact: importer.Contact{Phone: "5511999990001", Name: "A"}},
+			{Line: 3, Contact: importer.Contact{Phone: "5511999990001", Name: "A2"}},
+			{Line: 4, Contact: importer.Contact{Phone: "5511999990002"}},
+		},
+		Rejects: []importer.Reject{{Line: 5, Fields: []string{"12", "x"}, Reason: "too_short"}},
+	}
+	c, err := store.CommitBatch(ctx, job, batch, 500, time.Minute)
+	if err != nil || c != (importer.Counts{RowsTotal: 4, Imported: 2, Updated: 1, Rejected: 1}) {
+		t.Fatalf("CommitBatch = %+v, %v", c, err)
+	}
+	got, _ := db.Import(ctx, tn.ID, im.ID)
+	if got.Status != importer.StatusRunning || got.Progress() != 50 {
+		t.Fatalf("running import = %+v progress %d; want running at 50", got, got.Progress())
+	}
+
+	// The lease expires; a new claim takes over and resumes after 4 rows.
+	// The old token can no longer write.
+	if err := store.ReleaseImport(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	job2, res, err := store.ClaimImport(ctx, im.ObjectKey, time.Minute)
+	if err != nil || res != importer.Claimed || job2.RowsDone != 4 || job2.ETag != "etag1" || len(job2.Header) != 2 {
+		t.Fatalf("reclaim = %+v, %v, %v; want rows done 4, etag1, header", job2, res, err)
+	}
+	if _, err := store.CommitBatch(ctx, job, batch, 600, time.Minute); !errors.Is(err, importer.ErrLeaseLost) {
+		t.Fatalf("commit with the old token: %v, want ErrLeaseLost", err)
+	}
+	var lines []int
+	if err := store.RejectedRows(ctx, job2, func(r importer.Reject) error { lines = append(lines, r.Line); return nil }); err != nil || len(lines) != 1 {
+		t.Fatalf("rejected rows = %v, %v", lines, err)
+	}
+	if err := store.CompleteImport(ctx, job2, "rejects/x.csv"); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = db.Import(ctx, tn.ID, im.ID)
+	if got.Status != importer.StatusCompleted || got.Progress() != 100 || got.RejectedObjectKey == nil || got.RowsTotal != 4 {
+		t.Fatalf("completed import = %+v", got)
+	}
+	if _, res, _ := store.ClaimImport(ctx, im.ObjectKey, time.Minute); res != importer.Finished {
+		t.Fatalf("claim of a completed import = %v, want Finished", res)
+	}
+	contacts, err := db.Contacts(ctx, tn.ID, postgres.ContactFilter{ImportID: im.ID}, "", 10)
+	if err != nil || len(contacts) != 2 || *contacts[0].ImportID != im.ID {
+		t.Fatalf("contacts of the import = %+v, %v", contacts, err)
+	}
+	if _, err := db.Import(ctx, newTenant(t, db, "Other").ID, im.ID); !errors.Is(err, errcode.ErrNotFound) {
+		t.Fatalf("another tenant's import: %v, want NOT_FOUND", err)
+	}
+	list, err := db.Imports(ctx, tn.ID, "", 10)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("Imports = %v, %v", list, err)
+	}
+}

@@ -1,0 +1,216 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
+)
+
+// Import is a contact import as stored.
+type Import struct {
+	ID, TenantID, FileName, ObjectKey string
+	Status                            string
+	RowsTotal, Imported               int
+	Updated, Rejected                 int
+	BytesTotal                        *int64
+	BytesDone                         int64
+	RejectedObjectKey, Error          *string
+	CreatedAt                         time.Time
+	StartedAt, FinishedAt             *time.Time
+}
+
+// Progress is the share of the upload read, 0-100 (100 once finished).
+func (im Import) Progress() int {
+	switch {
+	case im.Status == importer.StatusCompleted || im.Status == importer.StatusFailed:
+		return 100
+	case im.BytesTotal == nil || *im.BytesTotal <= 0:
+		return 0
+	}
+	return min(99, int(100*im.BytesDone / *im.BytesTotal))
+}
+
+func scanImport(row pgx.Row) (Import, error) {
+	var im Import
+	err := row.Scan(&im.ID, &im.TenantID, &im.FileName, &im.ObjectKey, &im.Status, &im.RowsTotal, &im.Imported,
+		&im.Updated, &im.Rejected, &im.BytesTotal, &im.BytesDone, &im.RejectedObjectKey, &im.Error,
+		&im.CreatedAt, &im.StartedAt, &im.FinishedAt)
+	return im, err
+}
+
+// CreateImport records a pending import whose upload goes to
+// importer.ObjectKey(tenantID, id).
+func (db *DB) CreateImport(ctx context.Context, tenantID, fileName string) (Import, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return Import{}, fmt.Errorf("new import id: %w", err)
+	}
+	im, err := scanImport(db.Pool.QueryRow(ctx, db.q("create-import"), id, tenantID, fileName,
+		importer.ObjectKey(tenantID, id.String())))
+	if err != nil {
+		return Import{}, fmt.Errorf("insert import of tenant %s: %w", tenantID, err)
+	}
+	return im, nil
+}
+
+// Import returns the tenant's import with id, or NOT_FOUND.
+func (db *DB) Import(ctx context.Context, tenantID, id string) (Import, error) {
+	im, err := scanImport(db.Pool.QueryRow(ctx, db.q("get-import"), tenantID, id))
+	return im, notFound(err, "import")
+}
+
+// Imports returns a page of the tenant's imports, newest first.
+func (db *DB) Imports(ctx context.Context, tenantID, after string, limit int) ([]Import, error) {
+	rows, err := db.Pool.Query(ctx, db.q("list-imports"), tenantID, nullUUID(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list imports of tenant %s: %w", tenantID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Import, error) { return scanImport(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list imports of tenant %s: %w", tenantID, err)
+	}
+	return out, nil
+}
+
+func nullUUID(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// ImportStore is the importer.Store of the import worker.
+type ImportStore struct{ DB *DB }
+
+var _ importer.Store = ImportStore{}
+
+// ClaimImport implements importer.Store.
+func (s ImportStore) ClaimImport(ctx context.Context, objectKey string, lease time.Duration) (importer.Job, importer.ClaimResult, error) {
+	token, err := uuid.NewRandom()
+	if err != nil {
+		return importer.Job{}, 0, fmt.Errorf("new claim token: %w", err)
+	}
+	job := importer.Job{ObjectKey: objectKey, Token: token.String()}
+	var status string
+	var claimed bool
+	err = s.DB.Pool.QueryRow(ctx, s.DB.q("claim-import"), objectKey, job.Token, lease.Milliseconds()).
+		Scan(&job.ImportID, &job.TenantID, &job.DefaultCountry, &status, &job.RowsDone, &job.ETag, &job.Header, &claimed)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return importer.Job{}, importer.NotFound, nil
+	case err != nil:
+		return importer.Job{}, 0, fmt.Errorf("claim import of %s: %w", objectKey, err)
+	case claimed:
+		return job, importer.Claimed, nil
+	case status == importer.StatusRunning:
+		return importer.Job{}, importer.Busy, nil
+	default:
+		return importer.Job{}, importer.Finished, nil
+	}
+}
+
+// SetImportObject implements importer.Store.
+func (s ImportStore) SetImportObject(ctx context.Context, job importer.Job, size int64, etag string, header []string) error {
+	return s.fenced(ctx, job, "set-import-object", size, etag, header)
+}
+
+// CompleteImport implements importer.Store.
+func (s ImportStore) CompleteImport(ctx context.Context, job importer.Job, rejectedKey string) error {
+	return pgx.BeginFunc(ctx, s.DB.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, s.DB.q("complete-import"), job.ImportID, job.Token, rejectedKey)
+		if err != nil {
+			return fmt.Errorf("complete import %s: %w", job.ImportID, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return importer.ErrLeaseLost
+		}
+		if _, err := tx.Exec(ctx, s.DB.q("delete-import-rejects"), job.ImportID); err != nil {
+			return fmt.Errorf("drop rejects of import %s: %w", job.ImportID, err)
+		}
+		return nil
+	})
+}
+
+// FailImport implements importer.Store.
+func (s ImportStore) FailImport(ctx context.Context, job importer.Job, reason string) error {
+	return s.fenced(ctx, job, "fail-import", reason)
+}
+
+// ReleaseImport implements importer.Store.
+func (s ImportStore) ReleaseImport(ctx context.Context, job importer.Job) error {
+	return s.fenced(ctx, job, "release-import")
+}
+
+func (s ImportStore) fenced(ctx context.Context, job importer.Job, query string, args ...any) error {
+	tag, err := s.DB.Pool.Exec(ctx, s.DB.q(query), append([]any{job.ImportID, job.Token}, args...)...)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", query, job.ImportID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return importer.ErrLeaseLost
+	}
+	return nil
+}
+
+// CommitBatch implements importer.Store: in one transaction, fence the
+// claim, merge the rows, store the rejects and add the counts, so a batch
+// is either wholly counted and merged or not at all, and a resumed import
+// continues after the last committed batch.
+func (s ImportStore) CommitBatch(ctx context.Context, job importer.Job, b importer.Batch, bytesDone int64, lease time.Duration) (importer.Counts, error) {
+	var c importer.Counts
+	err := pgx.BeginFunc(ctx, s.DB.Pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, s.DB.q("lock-claimed-import"), job.ImportID, job.Token).Scan(&c.RowsTotal, &c.Imported, &c.Updated, &c.Rejected)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return importer.ErrLeaseLost
+		}
+		if err != nil {
+			return fmt.Errorf("lock import %s: %w", job.ImportID, err)
+		}
+		contacts := make([]importer.Contact, len(b.Rows))
+		for i, r := range b.Rows {
+			contacts[i] = r.Contact
+		}
+		inserted, updated, err := s.DB.mergeContacts(ctx, tx, job.TenantID, &job.ImportID, contacts)
+		if err != nil {
+			return err
+		}
+		if len(b.Rejects) > 0 {
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rejects"}, []string{"import_id", "line", "fields", "reason"},
+				pgx.CopyFromSlice(len(b.Rejects), func(i int) ([]any, error) {
+					r := b.Rejects[i]
+					return []any{job.ImportID, r.Line, r.Fields, r.Reason}, nil
+				}))
+			if err != nil {
+				return fmt.Errorf("store rejects of import %s: %w", job.ImportID, err)
+			}
+		}
+		err = tx.QueryRow(ctx, s.DB.q("add-import-counts"), job.ImportID, job.Token, inserted, updated, len(b.Rejects),
+			bytesDone, lease.Milliseconds()).Scan(&c.RowsTotal, &c.Imported, &c.Updated, &c.Rejected)
+		if err != nil {
+			return fmt.Errorf("count batch of import %s: %w", job.ImportID, err)
+		}
+		return nil
+	})
+	return c, err
+}
+
+// RejectedRows implements importer.Store.
+func (s ImportStore) RejectedRows(ctx context.Context, job importer.Job, fn func(importer.Reject) error) error {
+	rows, err := s.DB.Pool.Query(ctx, s.DB.q("import-rejects"), job.ImportID)
+	if err != nil {
+		return fmt.Errorf("read rejects of import %s: %w", job.ImportID, err)
+	}
+	defer rows.Close()
+	var rj importer.Reject
+	_, err = pgx.ForEachRow(rows, []any{&rj.Line, &rj.Fields, &rj.Reason}, func() error { return fn(rj) })
+	if err != nil {
+		return fmt.Errorf("read rejects of import %s: %w", job.ImportID, err)
+	}
+	return nil
+}

@@ -1,0 +1,72 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+)
+
+func scanInstance(row pgx.Row) (campaign.Instance, error) {
+	var i campaign.Instance
+	err := row.Scan(&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
+		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.CreatedAt)
+	return i, err
+}
+
+// CreateInstance stores an instance whose id the caller chose (the webhook
+// URL carrying it may already be registered on WuzAPI) with the hash of its
+// webhook secret.
+func (db *DB) CreateInstance(ctx context.Context, in campaign.Instance, secretHash []byte) (campaign.Instance, error) {
+	out, err := scanInstance(db.Pool.QueryRow(ctx, db.q("create-instance"), in.ID, in.TenantID, in.Name, in.BaseURL, in.Token, secretHash,
+		in.MessagesPerMinute, in.MinDelayMs, in.MaxDelayMs, in.HourlyCap, in.DailyCap, in.WarmupDays, in.MaxInFlight))
+	if err != nil {
+		return out, fmt.Errorf("insert instance of tenant %s: %w", in.TenantID, err)
+	}
+	return out, nil
+}
+
+// Instance returns the tenant's instance id, or NOT_FOUND.
+func (db *DB) Instance(ctx context.Context, tenantID, id string) (campaign.Instance, error) {
+	i, err := scanInstance(db.Pool.QueryRow(ctx, db.q("get-instance"), tenantID, id))
+	return i, notFound(err, "instance")
+}
+
+// Instances returns a page of the tenant's instances, newest first, after
+// the instance with id after ("" for the first page).
+func (db *DB) Instances(ctx context.Context, tenantID, after string, limit int) ([]campaign.Instance, error) {
+	rows, err := db.Pool.Query(ctx, db.q("list-instances"), tenantID, nullable(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list instances of tenant %s: %w", tenantID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (campaign.Instance, error) { return scanInstance(r) })
+	if err != nil {
+		return nil, fmt.Errorf("list instances of tenant %s: %w", tenantID, err)
+	}
+	return out, nil
+}
+
+// UpdateInstance writes the instance's name and limits.
+func (db *DB) UpdateInstance(ctx context.Context, in campaign.Instance) (campaign.Instance, error) {
+	out, err := scanInstance(db.Pool.QueryRow(ctx, db.q("update-instance"), in.TenantID, in.ID, in.Name,
+		in.MessagesPerMinute, in.MinDelayMs, in.MaxDelayMs, in.HourlyCap, in.DailyCap, in.WarmupDays, in.MaxInFlight))
+	return out, notFound(err, "instance")
+}
+
+// SetInstanceSession records the last known WuzAPI session state.
+func (db *DB) SetInstanceSession(ctx context.Context, tenantID, id string, connected, loggedIn bool) error {
+	if _, err := db.Pool.Exec(ctx, db.q("set-instance-session"), tenantID, id, connected, loggedIn); err != nil {
+		return fmt.Errorf("record session of instance %s: %w", id, err)
+	}
+	return nil
+}
+
+// nullable is nil for "", so optional uuid parameters are NULL.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,205 @@
+-- name: campaign-idempotency
+-- The campaign holding a tenant's Idempotency-Key, locked so a concurrent
+-- request with the same key waits for this one.
+SELECT id, body_hash, create_response, created_at
+FROM campaigns WHERE tenant_id = $1 AND idempotency_key = $2
+FOR UPDATE;
+
+-- name: release-idempotency-key
+-- A key older than 24 h names nothing any more: free it for a new campaign.
+UPDATE campaigns SET idempotency_key = NULL WHERE id = $1;
+
+-- name: insert-campaign
+INSERT INTO campaigns (tenant_id, instance_id, name, message, status, scheduled_at, quiet_hours,
+    idempotency_key, body_hash, chunk_size, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+RETURNING id, created_at;
+
+-- name: match-inline-contacts
+-- Inline recipients who are known contacts: link them, fill a missing name,
+-- take the contact's attributes under the request's vars, and skip the
+-- opted-out.
+UPDATE campaign_recipients r SET
+    contact_id = c.id,
+    name   = CASE WHEN r.name = '' THEN c.name ELSE r.name END,
+    vars   = c.attributes || r.vars,
+    status = CASE WHEN c.opted_out_at IS NOT NULL THEN 'skipped' ELSE r.status END
+FROM contacts c
+WHERE r.campaign_id = $1 AND c.tenant_id = $2 AND c.phone = r.phone;
+
+-- name: insert-audience
+-- Recipients from stored contacts: all of the tenant's, or one import's.
+INSERT INTO campaign_recipients (campaign_id, phone, contact_id, seq, name, vars, status)
+SELECT $1, c.phone, c.id, (row_number() OVER (ORDER BY c.id)) - 1, c.name, c.attributes,
+       CASE WHEN c.opted_out_at IS NOT NULL THEN 'skipped' ELSE 'pending' END
+FROM contacts c
+WHERE c.tenant_id = $2 AND ($3::uuid IS NULL OR c.import_id = $3);
+
+-- name: count-new-recipients
+SELECT count(*) FILTER (WHERE status = 'skipped'), count(*), COALESCE(max(seq) + 1, 0)
+FROM campaign_recipients WHERE campaign_id = $1;
+
+-- name: finalize-campaign
+UPDATE campaigns SET total = $2, skipped = $3, chunks = $4, status = $5, finished_at = $6,
+    create_response = $7, updated_at = now()
+WHERE id = $1;
+
+-- name: get-campaign
+SELECT id, tenant_id, instance_id, name, message, status, reason, scheduled_at, quiet_hours,
+    created_at, started_at, finished_at, total, skipped, chunk_size, chunks
+FROM campaigns WHERE tenant_id = $1 AND id = $2;
+
+-- name: list-campaigns
+SELECT id, tenant_id, instance_id, name, message, status, reason, scheduled_at, quiet_hours,
+    created_at, started_at, finished_at, total, skipped, chunk_size, chunks
+FROM campaigns
+WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
+ORDER BY id DESC
+LIMIT $3;
+
+-- name: campaign-counts
+-- Counts come from the recipients, the one source of truth (no counters to
+-- drift); the (campaign_id, status) index serves it.
+SELECT campaign_id, status, count(*)
+FROM campaign_recipients
+WHERE campaign_id = ANY($1::uuid[])
+GROUP BY campaign_id, status;
+
+-- name: lock-campaign
+SELECT status FROM campaigns WHERE tenant_id = $1 AND id = $2 FOR UPDATE;
+
+-- name: set-campaign-state
+-- A tenant's control action. $4 = true stamps finished_at; $5 = true clears
+-- enqueued_at (chunks must be enqueued again).
+UPDATE campaigns SET
+    status      = $2,
+    reason      = $3,
+    finished_at = CASE WHEN $4::boolean THEN now() ELSE NULL END,
+    enqueued_at = CASE WHEN $5::boolean THEN NULL ELSE enqueued_at END,
+    updated_at  = now()
+WHERE id = $1;
+
+-- name: resend-recipients
+-- A resend is a new generation: a new message id, fresh attempts.
+UPDATE campaign_recipients SET
+    status = 'pending', generation = generation + 1, wuzapi_message_id = NULL, attempts = 0,
+    last_error = NULL, claimed_at = NULL, next_attempt_at = NULL, failed_at = NULL, sent_at = NULL
+WHERE campaign_id = $1 AND status = ANY($2::text[]);
+
+-- name: pending-chunks
+SELECT DISTINCT seq / $2 FROM campaign_recipients
+WHERE campaign_id = $1 AND status = 'pending'
+ORDER BY 1;
+
+-- name: mark-enqueued
+UPDATE campaigns SET enqueued_at = $2 WHERE id = $1;
+
+-- name: campaign-timeline
+-- Sends, deliveries, reads and failures per bucket of $2 seconds.
+WITH ev AS (
+    SELECT sent_at AS at, 1 AS s, 0 AS d, 0 AS r, 0 AS f FROM campaign_recipients WHERE campaign_id = $1 AND sent_at IS NOT NULL
+    UNION ALL
+    SELECT delivered_at, 0, 1, 0, 0 FROM campaign_recipients WHERE campaign_id = $1 AND delivered_at IS NOT NULL
+    UNION ALL
+    SELECT read_at, 0, 0, 1, 0 FROM campaign_recipients WHERE campaign_id = $1 AND read_at IS NOT NULL
+    UNION ALL
+    SELECT failed_at, 0, 0, 0, 1 FROM campaign_recipients WHERE campaign_id = $1 AND status = 'failed' AND failed_at IS NOT NULL
+)
+SELECT to_timestamp(floor(extract(epoch FROM at) / $2) * $2) AS bucket, sum(s), sum(d), sum(r), sum(f)
+FROM ev GROUP BY bucket ORDER BY bucket
+LIMIT 10000;
+
+-- name: chunk-job
+SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, c.scheduled_at, c.quiet_hours,
+    c.created_at, c.started_at, c.finished_at, c.total, c.skipped, c.chunk_size, c.chunks,
+    i.id, i.tenant_id, i.name, i.base_url, i.token, i.messages_per_minute, i.min_delay_ms, i.max_delay_ms,
+    i.hourly_cap, i.daily_cap, i.warmup_days, i.max_in_flight, i.created_at,
+    t.timezone, t.quiet_hours
+FROM campaigns c
+JOIN instances i ON i.id = c.instance_id
+JOIN tenants t ON t.id = c.tenant_id
+WHERE c.id = $1;
+
+-- name: start-chunk
+UPDATE campaigns SET
+    status        = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
+    started_at    = CASE WHEN status IN ('queued', 'running') THEN COALESCE(started_at, $2) ELSE started_at END,
+    progressed_at = $2,
+    reason        = CASE WHEN status IN ('queued', 'running') AND reason LIKE 'waiting:%' THEN NULL ELSE reason END,
+    updated_at    = now()
+WHERE id = $1
+RETURNING status;
+
+-- name: set-campaign-reason
+UPDATE campaigns SET reason = $2, updated_at = now()
+WHERE id = $1 AND status IN ('queued', 'running') AND reason IS DISTINCT FROM $2;
+
+-- name: auto-pause
+-- Pause and leave an event for the alerting job, in one statement.
+WITH p AS (
+    UPDATE campaigns SET status = 'paused', reason = $3, updated_at = now()
+    WHERE id = $1 AND status IN ('queued', 'running')
+    RETURNING id, tenant_id
+)
+INSERT INTO campaign_events (tenant_id, campaign_id, type, reason)
+SELECT tenant_id, id, $2, $3 FROM p
+RETURNING id;
+
+-- name: finish-settled
+-- Complete the queued/running campaigns (one, or all when $1 is NULL) none
+-- of whose recipients is pending or sending. Nobody sent and somebody
+-- failed or unknown: failed.
+UPDATE campaigns c SET
+    status = CASE
+        WHEN EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status IN ('sent', 'delivered', 'read'))
+          OR NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status IN ('failed', 'unknown'))
+        THEN 'completed' ELSE 'failed' END,
+    reason = CASE
+        WHEN EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status IN ('sent', 'delivered', 'read'))
+          OR NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status IN ('failed', 'unknown'))
+        THEN NULL ELSE 'no message could be sent' END,
+    finished_at = $2,
+    updated_at = now()
+WHERE ($1::uuid IS NULL OR c.id = $1)
+  AND c.status IN ('queued', 'running')
+  AND (c.scheduled_at IS NULL OR c.scheduled_at <= $2)
+  AND NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status IN ('pending', 'sending'))
+RETURNING c.id, c.status;
+
+-- name: release-due
+-- Scheduled campaigns due by $1 (a little ahead of now: the queue's delay
+-- covers the rest), taken by one scheduler even when ticks overlap.
+WITH due AS (
+    SELECT id FROM campaigns
+    WHERE status = 'scheduled' AND scheduled_at <= $1
+    ORDER BY scheduled_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE campaigns c SET status = 'queued', enqueued_at = NULL, updated_at = now()
+FROM due WHERE c.id = due.id
+RETURNING c.id, c.scheduled_at;
+
+-- name: stalled-campaigns
+-- Queued/running campaigns with pending recipients whose chunks were never
+-- enqueued (the enqueue after commit failed: $1 is a short grace) or on
+-- which nothing happened for a long time ($2: longer than any queue delay).
+SELECT c.id, c.scheduled_at FROM campaigns c
+WHERE c.status IN ('queued', 'running')
+  AND ((c.enqueued_at IS NULL AND c.updated_at < $1)
+    OR (c.enqueued_at IS NOT NULL AND GREATEST(c.enqueued_at, COALESCE(c.progressed_at, c.enqueued_at)) < $2))
+  AND EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status = 'pending')
+ORDER BY c.id
+LIMIT $3;
+
+-- name: mark-stuck-unknown
+-- Recipients claimed longer ago than the visibility timeout: the worker
+-- died during the send; whether it went out is unknown, so it is never
+-- re-sent blindly (a receipt for its id upgrades it).
+UPDATE campaign_recipients SET status = 'unknown',
+    last_error = 'outcome unknown: the worker stopped during the send'
+WHERE status = 'sending' AND claimed_at < $1;
+
+-- name: campaign-events
+SELECT id, tenant_id, campaign_id, type, reason, created_at
+FROM campaign_events WHERE campaign_id = $1 ORDER BY id;

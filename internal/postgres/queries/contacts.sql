@@ -1,0 +1,46 @@
+-- name: create-contact-stage
+-- One staging table per merge transaction; COPY fills it.
+CREATE TEMP TABLE contact_stage (
+    seq        integer NOT NULL,
+    phone      text    NOT NULL,
+    name       text    NOT NULL,
+    attributes jsonb   NOT NULL
+) ON COMMIT DROP;
+
+-- name: merge-contact-stage
+-- The last row of a phone wins (DISTINCT ON with seq DESC), so the INSERT
+-- never touches a row twice. A row with an empty name keeps the stored
+-- name; attributes are merged key by key; opted_out_at is never touched, so
+-- an opted-out contact stays opted out. xmax = 0 tells a new row from an
+-- updated one. $2 NULL (an API upsert) keeps the contact's import.
+WITH src AS (
+    SELECT DISTINCT ON (phone) phone, name, attributes
+    FROM contact_stage
+    ORDER BY phone, seq DESC
+), merged AS (
+    INSERT INTO contacts AS c (tenant_id, phone, name, attributes, import_id)
+    SELECT $1, phone, name, attributes, $2 FROM src
+    ON CONFLICT (tenant_id, phone) DO UPDATE SET
+        name       = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE c.name END,
+        attributes = c.attributes || EXCLUDED.attributes,
+        import_id  = COALESCE(EXCLUDED.import_id, c.import_id),
+        updated_at = now()
+    RETURNING (xmax = 0) AS inserted
+)
+SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged;
+
+-- name: list-contacts
+SELECT id, phone, name, attributes, import_id, opted_out_at, created_at, updated_at
+FROM contacts
+WHERE tenant_id = $1
+  AND ($2::uuid IS NULL OR id < $2)
+  AND ($3::uuid IS NULL OR import_id = $3)
+ORDER BY id DESC
+LIMIT $4;
+
+-- name: get-contact-by-phone
+SELECT id, phone, name, attributes, import_id, opted_out_at, created_at, updated_at
+FROM contacts WHERE tenant_id = $1 AND phone = $2;
+
+-- name: delete-contact
+DELETE FROM contacts WHERE tenant_id = $1 AND id = $2;

@@ -1,0 +1,85 @@
+-- name: create-import
+INSERT INTO imports (id, tenant_id, file_name, object_key)
+VALUES ($1, $2, $3, $4)
+RETURNING id, tenant_id, file_name, object_key, status, rows_total, imported, updated, rejected,
+          bytes_total, bytes_done, rejected_object_key, error, created_at, started_at, finished_at;
+
+-- name: get-import
+SELECT id, tenant_id, file_name, object_key, status, rows_total, imported, updated, rejected,
+       bytes_total, bytes_done, rejected_object_key, error, created_at, started_at, finished_at
+FROM imports WHERE tenant_id = $1 AND id = $2;
+
+-- name: list-imports
+SELECT id, tenant_id, file_name, object_key, status, rows_total, imported, updated, rejected,
+       bytes_total, bytes_done, rejected_object_key, error, created_at, started_at, finished_at
+FROM imports
+WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
+ORDER BY id DESC
+LIMIT $3;
+
+-- name: claim-import
+-- One statement decides: pending, or running with an expired lease (a
+-- worker died), becomes running under a new token. The CTE's row lock
+-- serialises two deliveries of the same event. Returns nothing when no
+-- import has the key; claimed = false when it is finished or busy.
+WITH cur AS (
+    SELECT id, status, lease_until FROM imports WHERE object_key = $1 FOR UPDATE
+), claimed AS (
+    UPDATE imports i SET
+        status      = 'running',
+        claim_token = $2,
+        lease_until = now() + $3 * interval '1 millisecond',
+        attempts    = i.attempts + 1,
+        started_at  = COALESCE(i.started_at, now()),
+        updated_at  = now()
+    FROM cur
+    WHERE i.id = cur.id
+      AND (cur.status = 'pending' OR (cur.status = 'running' AND cur.lease_until < now()))
+    RETURNING i.id
+)
+SELECT cur.id, i.tenant_id, t.default_country, cur.status, i.rows_total,
+       COALESCE(i.object_etag, ''), COALESCE(i.header, '{}'), EXISTS (SELECT 1 FROM claimed)
+FROM cur JOIN imports i ON i.id = cur.id JOIN tenants t ON t.id = i.tenant_id;
+
+-- name: lock-claimed-import
+-- The fence every write of a claimed import starts with.
+SELECT rows_total, imported, updated, rejected FROM imports
+WHERE id = $1 AND claim_token = $2 AND status = 'running'
+FOR UPDATE;
+
+-- name: set-import-object
+UPDATE imports SET bytes_total = $3, object_etag = $4, header = $5, updated_at = now()
+WHERE id = $1 AND claim_token = $2 AND status = 'running';
+
+-- name: add-import-counts
+UPDATE imports SET
+    rows_total  = rows_total + $3 + $4 + $5,
+    imported    = imported + $3,
+    updated     = updated + $4,
+    rejected    = rejected + $5,
+    bytes_done  = GREATEST(bytes_done, $6),
+    lease_until = now() + $7 * interval '1 millisecond',
+    updated_at  = now()
+WHERE id = $1 AND claim_token = $2
+RETURNING rows_total, imported, updated, rejected;
+
+-- name: import-rejects
+SELECT line, fields, reason FROM import_rejects WHERE import_id = $1 ORDER BY line;
+
+-- name: complete-import
+UPDATE imports SET status = 'completed', rejected_object_key = NULLIF($3, ''),
+    bytes_done = COALESCE(bytes_total, bytes_done), lease_until = NULL, error = NULL,
+    finished_at = now(), updated_at = now()
+WHERE id = $1 AND claim_token = $2 AND status = 'running';
+
+-- name: delete-import-rejects
+DELETE FROM import_rejects WHERE import_id = $1;
+
+-- name: fail-import
+UPDATE imports SET status = 'failed', error = $3, lease_until = NULL,
+    finished_at = now(), updated_at = now()
+WHERE id = $1 AND claim_token = $2 AND status = 'running';
+
+-- name: release-import
+UPDATE imports SET lease_until = now(), updated_at = now()
+WHERE id = $1 AND claim_token = $2 AND status = 'running';

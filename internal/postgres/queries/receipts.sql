@@ -1,0 +1,92 @@
+-- Webhook events, receipts, opt-outs and instance blocks (issue 8).
+
+-- name: webhook-instance
+-- What the webhook needs to authenticate a post: no tenant filter, the
+-- instance id comes from the URL and the secret proves the caller.
+SELECT id, tenant_id, webhook_secret_hash, coalesce(webhook_hmac_key, '')
+FROM instances WHERE id = $1;
+
+-- name: record-wuzapi-event
+-- A retried post has the same body: it is stored once, and the existing row
+-- says whether it was already applied.
+WITH ins AS (
+    INSERT INTO wuzapi_events (instance_id, tenant_id, type, payload, body_sha256)
+    VALUES ($1, $2, $3, $4, $5)
+    ON CONFLICT (instance_id, body_sha256) DO NOTHING
+    RETURNING id, false AS duplicate, false AS processed
+)
+SELECT id, duplicate, processed FROM ins
+UNION ALL
+SELECT id, true, processed_at IS NOT NULL FROM wuzapi_events
+WHERE instance_id = $1 AND body_sha256 = $5 AND NOT EXISTS (SELECT 1 FROM ins);
+
+-- name: finish-wuzapi-event
+-- $2 NULL: applied. Otherwise the error, kept for the scheduler's retry.
+UPDATE wuzapi_events SET
+    processed_at = CASE WHEN $2::text IS NULL THEN now() END,
+    attempts     = attempts + 1,
+    error        = $2::text
+WHERE id = $1;
+
+-- name: unprocessed-wuzapi-events
+-- Events a webhook stored but could not apply, oldest first; give up after
+-- $2 attempts (the row stays, with its error, for an operator).
+SELECT id, instance_id, tenant_id, payload::text
+FROM wuzapi_events
+WHERE processed_at IS NULL AND received_at < $1 AND attempts < $2
+ORDER BY received_at
+LIMIT $3;
+
+-- name: purge-wuzapi-events
+DELETE FROM wuzapi_events WHERE received_at < $1 AND (processed_at IS NOT NULL OR attempts >= $2);
+
+-- name: apply-receipt
+SELECT apply_receipt($1, $2, $3, $4);
+
+-- name: apply-pending-receipts
+SELECT apply_pending_receipts($1);
+
+-- name: purge-pending-receipts
+-- A receipt whose send was never recorded within the window belongs to a
+-- message we did not send through a campaign (a manual chat).
+DELETE FROM pending_receipts WHERE received_at < $1;
+
+-- name: opt-out-contact
+-- An unknown sender becomes an opted-out contact, so no later campaign of the
+-- tenant messages that phone either.
+INSERT INTO contacts (tenant_id, phone, opted_out_at)
+VALUES ($1, $2, $3)
+ON CONFLICT (tenant_id, phone) DO UPDATE SET
+    opted_out_at = LEAST(contacts.opted_out_at, EXCLUDED.opted_out_at),
+    updated_at   = CASE WHEN contacts.opted_out_at IS NULL THEN now() ELSE contacts.updated_at END;
+
+-- name: block-instance
+-- Stop the instance's sending at once: flag it (the worker checks before each
+-- claim) and pause its live campaigns with the reason, so the tenant sees why
+-- and resumes once the number is paired or the ban is over.
+WITH inst AS (
+    UPDATE instances SET
+        blocked_reason = $2,
+        blocked_at     = coalesce(blocked_at, $3),
+        blocked_until  = $4,
+        logged_in      = CASE WHEN $2 = 'logged_out' THEN false ELSE logged_in END,
+        updated_at     = now()
+    WHERE id = $1
+    RETURNING id
+)
+UPDATE campaigns SET status = 'paused', reason = $5, updated_at = now()
+WHERE instance_id IN (SELECT id FROM inst) AND status IN ('queued', 'running');
+
+-- name: unblock-instance
+UPDATE instances SET blocked_reason = NULL, blocked_at = NULL, blocked_until = NULL, updated_at = now()
+WHERE id = $1 AND blocked_reason IS NOT NULL;
+
+-- name: instance-block
+SELECT coalesce(blocked_reason, ''), blocked_at, blocked_until FROM instances WHERE id = $1;
+
+-- name: campaign-undelivered
+-- Recipients sent before $3 that no delivery receipt has reached.
+SELECT count(*)
+FROM campaign_recipients cr JOIN campaigns c ON c.id = cr.campaign_id
+WHERE c.tenant_id = $1 AND cr.campaign_id = $2
+  AND cr.status = 'sent' AND cr.delivered_at IS NULL AND cr.sent_at < $3;

@@ -1,0 +1,67 @@
+-- name: has-claimable
+SELECT EXISTS (
+    SELECT 1 FROM campaign_recipients
+    WHERE campaign_id = $1 AND seq >= $2 AND seq < $3 AND status = 'pending'
+      AND (next_attempt_at IS NULL OR next_attempt_at <= $4)
+);
+
+-- name: claim-recipient
+-- Exactly-once: one statement moves one due pending recipient to sending
+-- (SKIP LOCKED: concurrent workers of the same chunk take different rows),
+-- only while the campaign is running, and writes the message id before the
+-- send. The id formula is campaign.MessageID's.
+WITH next AS (
+    SELECT r.phone FROM campaign_recipients r
+    WHERE r.campaign_id = $1 AND r.seq >= $2 AND r.seq < $3 AND r.status = 'pending'
+      AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $4)
+      AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'running')
+    ORDER BY r.seq
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE campaign_recipients r SET
+    status = 'sending', attempts = r.attempts + 1, claimed_at = $4, next_attempt_at = NULL,
+    wuzapi_message_id = '3EB0' || upper(substr(encode(sha256(convert_to(
+        r.campaign_id::text || ':' || r.phone || ':' || r.generation::text, 'UTF8')), 'hex'), 1, 18))
+FROM next
+WHERE r.campaign_id = $1 AND r.phone = next.phone
+RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id;
+
+-- name: mark-sent
+-- Never backwards: a receipt that came first keeps delivered/read.
+UPDATE campaign_recipients SET
+    status = CASE WHEN read_at IS NOT NULL THEN 'read' WHEN delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
+    sent_at = COALESCE(sent_at, $3), last_error = NULL, next_attempt_at = NULL
+WHERE campaign_id = $1 AND phone = $2 AND status IN ('sending', 'unknown', 'delivered', 'read');
+
+-- name: retry-later
+UPDATE campaign_recipients SET status = 'pending', last_error = $3, next_attempt_at = $4, claimed_at = NULL
+WHERE campaign_id = $1 AND phone = $2 AND status = 'sending';
+
+-- name: mark-failed
+UPDATE campaign_recipients SET status = 'failed', last_error = $3, failed_at = $4, next_attempt_at = NULL
+WHERE campaign_id = $1 AND phone = $2 AND status IN ('sending', 'unknown');
+
+-- name: unclaim
+UPDATE campaign_recipients SET status = 'pending', attempts = GREATEST(attempts - 1, 0), claimed_at = NULL
+WHERE campaign_id = $1 AND phone = $2 AND status = 'sending';
+
+-- name: chunk-state
+SELECT count(*), min(next_attempt_at) FROM campaign_recipients
+WHERE campaign_id = $1 AND seq >= $2 AND seq < $3 AND status = 'pending';
+
+-- name: recent-outcomes
+SELECT count(*) FILTER (WHERE status = 'failed'), count(*) FROM (
+    SELECT status FROM campaign_recipients
+    WHERE campaign_id = $1 AND status IN ('sent', 'delivered', 'read', 'failed')
+    ORDER BY GREATEST(sent_at, failed_at) DESC NULLS LAST
+    LIMIT $2
+) w;
+
+-- name: list-recipients
+-- Keyset page in campaign order; $3 is the seq after which to start.
+SELECT seq, phone, contact_id, status, attempts, last_error, wuzapi_message_id, sent_at, delivered_at, read_at
+FROM campaign_recipients
+WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2) AND seq > $3
+ORDER BY seq
+LIMIT $4;

@@ -1,0 +1,238 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
+)
+
+// *DB is the campaign worker's and scheduler's store.
+var (
+	_ campaign.Store          = (*DB)(nil)
+	_ campaign.SchedulerStore = (*DB)(nil)
+)
+
+// ChunkJob loads a campaign with its instance and tenant settings.
+func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, error) {
+	var j campaign.Job
+	var tz string
+	var tquiet []byte
+	i := &j.Instance
+	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID),
+		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
+		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.CreatedAt, &tz, &tquiet)
+	if err != nil {
+		return j, notFound(err, "campaign")
+	}
+	j.Campaign = c
+	j.Location = tenant.Tenant{Timezone: tz}.Location()
+	if len(tquiet) > 0 {
+		j.TenantQuietHours = new(tenant.QuietHours)
+		if err := json.Unmarshal(tquiet, j.TenantQuietHours); err != nil {
+			return j, fmt.Errorf("decode tenant quiet hours of campaign %s: %w", campaignID, err)
+		}
+	}
+	return j, nil
+}
+
+// StartChunk implements campaign.Store.
+func (db *DB) StartChunk(ctx context.Context, campaignID string, now time.Time) (campaign.Status, error) {
+	var st campaign.Status
+	err := db.Pool.QueryRow(ctx, db.q("start-chunk"), campaignID, now).Scan(&st)
+	return st, notFound(err, "campaign")
+}
+
+// HasClaimable implements campaign.Store.
+func (db *DB) HasClaimable(ctx context.Context, campaignID string, lo, hi int, now time.Time) (bool, error) {
+	var ok bool
+	if err := db.Pool.QueryRow(ctx, db.q("has-claimable"), campaignID, lo, hi, now).Scan(&ok); err != nil {
+		return false, fmt.Errorf("look for due recipients of campaign %s: %w", campaignID, err)
+	}
+	return ok, nil
+}
+
+// Claim implements campaign.Store.
+func (db *DB) Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time) (campaign.Claimed, bool, error) {
+	var c campaign.Claimed
+	var vars map[string]any
+	err := db.Pool.QueryRow(ctx, db.q("claim-recipient"), campaignID, lo, hi, now).
+		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID)
+	if err == pgx.ErrNoRows {
+		return c, false, nil
+	}
+	if err != nil {
+		return c, false, fmt.Errorf("claim a recipient of campaign %s seq %d..%d: %w", campaignID, lo, hi, err)
+	}
+	c.Vars = varsToStrings(vars)
+	return c, true, nil
+}
+
+func (db *DB) execRecipient(ctx context.Context, what, query string, args ...any) error {
+	if _, err := db.Pool.Exec(ctx, db.q(query), args...); err != nil {
+		return fmt.Errorf("%s recipient %v of campaign %v: %w", what, args[1], args[0], err)
+	}
+	return nil
+}
+
+// MarkSent implements campaign.Store.
+func (db *DB) MarkSent(ctx context.Context, campaignID, phone string, now time.Time) error {
+	return db.execRecipient(ctx, "mark sent", "mark-sent", campaignID, phone, now)
+}
+
+// RetryLater implements campaign.Store.
+func (db *DB) RetryLater(ctx context.Context, campaignID, phone, reason string, at time.Time) error {
+	return db.execRecipient(ctx, "schedule retry of", "retry-later", campaignID, phone, reason, at)
+}
+
+// MarkFailed implements campaign.Store.
+func (db *DB) MarkFailed(ctx context.Context, campaignID, phone, reason string, now time.Time) error {
+	return db.execRecipient(ctx, "fail", "mark-failed", campaignID, phone, reason, now)
+}
+
+// Unclaim implements campaign.Store.
+func (db *DB) Unclaim(ctx context.Context, campaignID, phone string) error {
+	return db.execRecipient(ctx, "unclaim", "unclaim", campaignID, phone)
+}
+
+// ChunkState implements campaign.Store.
+func (db *DB) ChunkState(ctx context.Context, campaignID string, lo, hi int) (int, *time.Time, error) {
+	var n int
+	var next *time.Time
+	if err := db.Pool.QueryRow(ctx, db.q("chunk-state"), campaignID, lo, hi).Scan(&n, &next); err != nil {
+		return 0, nil, fmt.Errorf("state of campaign %s seq %d..%d: %w", campaignID, lo, hi, err)
+	}
+	return n, next, nil
+}
+
+// RecentOutcomes implements campaign.Store.
+func (db *DB) RecentOutcomes(ctx context.Context, campaignID string, n int) (int, int, error) {
+	var failed, total int
+	if err := db.Pool.QueryRow(ctx, db.q("recent-outcomes"), campaignID, n).Scan(&failed, &total); err != nil {
+		return 0, 0, fmt.Errorf("recent outcomes of campaign %s: %w", campaignID, err)
+	}
+	return failed, total, nil
+}
+
+// SetReason implements campaign.Store.
+func (db *DB) SetReason(ctx context.Context, campaignID, reason string) error {
+	if _, err := db.Pool.Exec(ctx, db.q("set-campaign-reason"), campaignID, reason); err != nil {
+		return fmt.Errorf("set reason of campaign %s: %w", campaignID, err)
+	}
+	return nil
+}
+
+// AutoPause implements campaign.Store.
+func (db *DB) AutoPause(ctx context.Context, campaignID, event, reason string) (bool, error) {
+	var id string
+	err := db.Pool.QueryRow(ctx, db.q("auto-pause"), campaignID, event, reason).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("auto-pause campaign %s: %w", campaignID, err)
+	}
+	return true, nil
+}
+
+// FinishIfSettled implements campaign.Store.
+func (db *DB) FinishIfSettled(ctx context.Context, campaignID string, now time.Time) (campaign.Status, bool, error) {
+	var id string
+	var st campaign.Status
+	err := db.Pool.QueryRow(ctx, db.q("finish-settled"), campaignID, now).Scan(&id, &st)
+	if err == pgx.ErrNoRows {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("finish campaign %s: %w", campaignID, err)
+	}
+	return st, true, nil
+}
+
+// FinishSettled completes every campaign whose recipients are all settled
+// and returns how many.
+func (db *DB) FinishSettled(ctx context.Context, now time.Time) (int, error) {
+	tag, err := db.Pool.Exec(ctx, db.q("finish-settled"), nil, now)
+	if err != nil {
+		return 0, fmt.Errorf("finish settled campaigns: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// ReleaseDue moves up to limit scheduled campaigns due by `by` to queued
+// and returns them (id and scheduled time).
+func (db *DB) ReleaseDue(ctx context.Context, by time.Time, limit int) ([]campaign.Due, error) {
+	rows, err := db.Pool.Query(ctx, db.q("release-due"), by, limit)
+	if err != nil {
+		return nil, fmt.Errorf("release due campaigns: %w", err)
+	}
+	return collectDue(rows)
+}
+
+// StalledCampaigns lists campaigns that should be moving but are not.
+func (db *DB) StalledCampaigns(ctx context.Context, neverEnqueuedBefore, idleBefore time.Time, limit int) ([]campaign.Due, error) {
+	rows, err := db.Pool.Query(ctx, db.q("stalled-campaigns"), neverEnqueuedBefore, idleBefore, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find stalled campaigns: %w", err)
+	}
+	return collectDue(rows)
+}
+
+func collectDue(rows pgx.Rows) ([]campaign.Due, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (campaign.Due, error) {
+		var d campaign.Due
+		err := r.Scan(&d.ID, &d.ScheduledAt)
+		return d, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read campaigns: %w", err)
+	}
+	return out, nil
+}
+
+// MarkStuckUnknown moves recipients claimed before `before` from sending to
+// unknown and returns how many.
+func (db *DB) MarkStuckUnknown(ctx context.Context, before time.Time) (int, error) {
+	tag, err := db.Pool.Exec(ctx, db.q("mark-stuck-unknown"), before)
+	if err != nil {
+		return 0, fmt.Errorf("mark stuck recipients unknown: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
+// RecipientView is a recipient as the API lists it.
+type RecipientView struct {
+	Seq         int        `json:"-"`
+	Phone       string     `json:"phone"`
+	ContactID   *string    `json:"contactId"`
+	Status      string     `json:"status"`
+	Attempts    int        `json:"attempts"`
+	LastError   *string    `json:"lastError"`
+	MessageID   *string    `json:"messageId"`
+	SentAt      *time.Time `json:"sentAt"`
+	DeliveredAt *time.Time `json:"deliveredAt"`
+	ReadAt      *time.Time `json:"readAt"`
+}
+
+// Recipients returns a page of the campaign's recipients in campaign order
+// after seq `after` (-1 for the first page), optionally of one status.
+func (db *DB) Recipients(ctx context.Context, campaignID, status string, after, limit int) ([]RecipientView, error) {
+	rows, err := db.Pool.Query(ctx, db.q("list-recipients"), campaignID, nullable(status), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list recipients of campaign %s: %w", campaignID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RecipientView, error) {
+		var v RecipientView
+		err := r.Scan(&v.Seq, &v.Phone, &v.ContactID, &v.Status, &v.Attempts, &v.LastError, &v.MessageID, &v.SentAt, &v.DeliveredAt, &v.ReadAt)
+		return v, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list recipients of campaign %s: %w", campaignID, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,175 @@
+package telemetry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"reflect"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Untraced are the paths that never get a span (design §8.1): probes and
+// scrapes would drown the traces that matter.
+var Untraced = map[string]bool{"/health": true, "/metrics": true}
+
+// FlushTimeout bounds the end-of-invocation flush of spans and metrics, so a
+// dead collector or Redis costs an invocation at most this much.
+const FlushTimeout = 2 * time.Second
+
+// Invocations describes how Wrap observes a function's invocations.
+type Invocations struct {
+	// Function is the function's short name: the invocation span's name.
+	Function string
+	// Tracing records the invocation span; nil or off: no span.
+	Tracing *Tracing
+	// Flush runs after every invocation, before it returns (the fleet
+	// metrics flush); nil: nothing.
+	Flush func(ctx context.Context) error
+	// Logger reports flush failures, which never fail an invocation.
+	Logger *slog.Logger
+}
+
+// trigger is what kind of event a handler takes, found once by reflection.
+type trigger int
+
+const (
+	triggerOther trigger = iota
+	triggerHTTP
+	triggerSQS
+	triggerTimer
+)
+
+func (t trigger) String() string {
+	switch t {
+	case triggerHTTP:
+		return "http"
+	case triggerSQS:
+		return "pubsub"
+	case triggerTimer:
+		return "timer"
+	}
+	return "other"
+}
+
+// Wrap returns a Lambda handler around handler, any function lambda.Start
+// accepts (or a lambda.Handler). Every invocation gets one server span —
+// continuing the caller's traceparent for API Gateway events, skipped for
+// the Untraced paths — carries the Tracing in its context (TracingFrom), and
+// flushes spans and metrics before returning, because Lambda freezes the
+// process as soon as the handler returns.
+func Wrap(handler any, inv Invocations) lambda.Handler {
+	w := &wrapped{inner: lambda.NewHandler(handler), inv: inv, trigger: triggerOf(handler)}
+	w.cold.Store(true)
+	return w
+}
+
+type wrapped struct {
+	inner   lambda.Handler
+	inv     Invocations
+	trigger trigger
+	cold    atomic.Bool
+}
+
+func triggerOf(handler any) trigger {
+	t := reflect.TypeOf(handler)
+	if t == nil || t.Kind() != reflect.Func || t.NumIn() == 0 {
+		return triggerOther
+	}
+	switch t.In(t.NumIn() - 1) {
+	case reflect.TypeFor[events.APIGatewayV2HTTPRequest]():
+		return triggerHTTP
+	case reflect.TypeFor[events.SQSEvent]():
+		return triggerSQS
+	case reflect.TypeFor[events.EventBridgeEvent]():
+		return triggerTimer
+	}
+	return triggerOther
+}
+
+// apiProbe is the part of an API Gateway v2 event the span needs.
+type apiProbe struct {
+	RawPath string            `json:"rawPath"`
+	Headers map[string]string `json:"headers"`
+}
+
+// Invoke serves one invocation.
+func (w *wrapped) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	cold := w.cold.Swap(false)
+	var span trace.Span
+	if t := w.inv.Tracing; t.Enabled() {
+		ctx = WithTracing(ctx, t)
+		ctx, span = w.start(ctx, t, payload, cold)
+	}
+	out, err := w.inner.Invoke(ctx, payload)
+	if span != nil {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
+	w.flush(ctx)
+	return out, err
+}
+
+// start opens the invocation span; the returned span is nil for an
+// untraced path.
+func (w *wrapped) start(ctx context.Context, t *Tracing, payload []byte, cold bool) (context.Context, trace.Span) {
+	attrs := []attribute.KeyValue{
+		attribute.String("faas.trigger", w.trigger.String()),
+		attribute.Bool("faas.coldstart", cold),
+	}
+	if lc, ok := lambdacontext.FromContext(ctx); ok {
+		attrs = append(attrs, attribute.String("faas.invocation_id", lc.AwsRequestID),
+			attribute.String("cloud.resource_id", lc.InvokedFunctionArn))
+	}
+	name := w.inv.Function
+	if w.trigger == triggerHTTP {
+		var p apiProbe
+		if json.Unmarshal(payload, &p) == nil {
+			if Untraced[p.RawPath] {
+				return ctx, nil
+			}
+			ctx = t.Propagator.Extract(ctx, headerCarrier(p.Headers))
+		}
+	}
+	return t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+}
+
+func (w *wrapped) flush(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
+	defer cancel()
+	var errs []error
+	if w.inv.Flush != nil {
+		errs = append(errs, w.inv.Flush(ctx))
+	}
+	errs = append(errs, w.inv.Tracing.Flush(ctx))
+	if err := errors.Join(errs...); err != nil && w.inv.Logger != nil {
+		w.inv.Logger.WarnContext(ctx, "telemetry flush failed", "error", err.Error())
+	}
+}
+
+// headerCarrier reads API Gateway's header map, whose names are lower-case.
+type headerCarrier map[string]string
+
+var _ propagation.TextMapCarrier = headerCarrier(nil)
+
+func (h headerCarrier) Get(key string) string { return h[key] }
+func (h headerCarrier) Set(key, value string) { h[key] = value }
+func (h headerCarrier) Keys() []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	return keys
+}

@@ -1,0 +1,348 @@
+// Package wuzapi is the HTTP client of a tenant's WuzAPI instance
+// (../shared/wuzapi-api.md): sending text with our own message Id, session
+// status/connect/QR and webhook registration.
+//
+// Every failure is an *Error sorted into a Class, so callers decide without
+// parsing texts: Transient (timeouts, network errors, 429, 5xx that are not
+// about the instance) may be retried; Permanent (4xx) fails the recipient;
+// NotReady ("no session", "websocket not connected", "the store doesn't
+// contain a device JID", a refused token) means the instance cannot send at
+// all and its campaign must pause. Both the older [S] and newer [N] server
+// shapes are accepted. A body that is not the JSON envelope is an error
+// carrying the status code.
+package wuzapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Class sorts a failure by what the caller should do about it.
+type Class int
+
+// The failure classes.
+const (
+	// Transient failures may succeed when retried later.
+	Transient Class = iota + 1
+	// Permanent failures will fail again: the request or recipient is bad.
+	Permanent
+	// NotReady means the instance cannot send now (not connected, never
+	// paired, logged out, wrong token): stop using it until a human acts.
+	NotReady
+)
+
+func (c Class) String() string {
+	switch c {
+	case Transient:
+		return "transient"
+	case Permanent:
+		return "permanent"
+	case NotReady:
+		return "not_ready"
+	}
+	return "unknown"
+}
+
+// Error is a failed WuzAPI call.
+type Error struct {
+	Op     string // "send text", "session status", ...
+	Status int    // HTTP status; 0 when no answer arrived
+	Text   string // the server's error text, or a description of the failure
+	Class  Class
+	Err    error // the transport error, when there was no answer
+}
+
+func (e *Error) Error() string {
+	if e.Status == 0 {
+		return fmt.Sprintf("wuzapi %s: %s", e.Op, e.Text)
+	}
+	return fmt.Sprintf("wuzapi %s: status %d: %s", e.Op, e.Status, e.Text)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ClassOf returns the class of err: an *Error's class, Transient for a
+// cancelled or timed-out context and for any other error.
+func ClassOf(err error) Class {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Class
+	}
+	return Transient
+}
+
+// notReadyTexts are server texts (lower-cased) that mean the instance, not
+// the request, is the problem.
+var notReadyTexts = []string{
+	"no session",
+	"websocket not connected",
+	"doesn't contain a device jid",
+	"not connected",
+	"not logged in",
+}
+
+// classify sorts an answered failure.
+func classify(status int, text string) Class {
+	lt := strings.ToLower(text)
+	for _, s := range notReadyTexts {
+		if strings.Contains(lt, s) {
+			return NotReady
+		}
+	}
+	switch {
+	case status == http.StatusUnauthorized:
+		return NotReady // the instance's token is refused: nothing will send
+	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout:
+		return Transient
+	case status >= 500:
+		return Transient
+	case status >= 400:
+		return Permanent
+	}
+	return Transient
+}
+
+// Client calls one WuzAPI instance.
+type Client struct {
+	baseURL string
+	token   string
+	http    *http.Client
+}
+
+// New returns a client of the instance at baseURL authenticating with the
+// user token. hc carries the transport (and its SSRF guard); a nil hc is a
+// plain client with a 15 s timeout.
+func New(baseURL, token string, hc *http.Client) *Client {
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), token: token, http: hc}
+}
+
+// envelope is WuzAPI's answer: {"code":200,"data":{...},"success":true} or
+// {"code":500,"error":"...","success":false}.
+type envelope struct {
+	Code    int             `json:"code"`
+	Success bool            `json:"success"`
+	Data    json.RawMessage `json:"data"`
+	Error   string          `json:"error"`
+}
+
+// call does one request and decodes the envelope's data into out (when not nil).
+func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return &Error{Op: op, Text: "encode request: " + err.Error(), Class: Permanent, Err: err}
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	if err != nil {
+		return &Error{Op: op, Text: "build request: " + err.Error(), Class: NotReady, Err: err}
+	}
+	req.Header.Set("Token", c.token)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		var blocked *BlockedAddressError
+		if errors.As(err, &blocked) {
+			return &Error{Op: op, Text: blocked.Error(), Class: NotReady, Err: err}
+		}
+		return &Error{Op: op, Text: "no answer: " + err.Error(), Class: Transient, Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	if err != nil {
+		return &Error{Op: op, Status: resp.StatusCode, Text: "read answer: " + err.Error(), Class: Transient, Err: err}
+	}
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		// Plain-text 404s and odd admin answers (wuzapi-api.md §8).
+		text := strings.TrimSpace(string(raw))
+		if len(text) > 200 {
+			text = text[:200]
+		}
+		if text == "" {
+			text = http.StatusText(resp.StatusCode)
+		}
+		st := resp.StatusCode
+		cl := classify(st, "")
+		if st < 400 {
+			cl = Transient
+			text = "answer is not JSON: " + text
+		}
+		return &Error{Op: op, Status: st, Text: text, Class: cl}
+	}
+	if resp.StatusCode >= 300 || (!env.Success && env.Error != "") {
+		text := env.Error
+		if text == "" {
+			text = http.StatusText(resp.StatusCode)
+		}
+		st := resp.StatusCode
+		if st < 300 && env.Code >= 400 {
+			st = env.Code
+		}
+		return &Error{Op: op, Status: st, Text: text, Class: classify(st, text)}
+	}
+	if out != nil && len(env.Data) > 0 && string(env.Data) != "null" {
+		if err := json.Unmarshal(env.Data, out); err != nil {
+			return &Error{Op: op, Status: resp.StatusCode, Text: "decode data: " + err.Error(), Class: Transient, Err: err}
+		}
+	}
+	return nil
+}
+
+// Sent is WuzAPI's answer to a send.
+type Sent struct {
+	ID string
+	// Timestamp is when WhatsApp took the message; zero when the server
+	// gave none. [S] gives RFC 3339, [N] Unix seconds: both are read.
+	Timestamp time.Time
+}
+
+// flexTime reads an RFC 3339 string or Unix seconds.
+type flexTime struct{ time.Time }
+
+func (f *flexTime) UnmarshalJSON(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if s == "null" || s == `""` {
+		return nil
+	}
+	if strings.HasPrefix(s, `"`) {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			return err
+		}
+		t, err := time.Parse(time.RFC3339, str)
+		if err != nil {
+			return fmt.Errorf("timestamp %q: %w", str, err)
+		}
+		f.Time = t
+		return nil
+	}
+	var n float64
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("timestamp %s: %w", s, err)
+	}
+	f.Time = time.Unix(int64(n), 0).UTC()
+	return nil
+}
+
+// SendText sends body to phone (E.164 digits) with the WhatsApp message id
+// we chose, so the id is known before the call returns.
+func (c *Client) SendText(ctx context.Context, phone, body, id string) (Sent, error) {
+	in := struct {
+		Phone string `json:"Phone"`
+		Body  string `json:"Body"`
+		ID    string `json:"Id,omitempty"`
+	}{phone, body, id}
+	var out struct {
+		Details   string   `json:"Details"`
+		ID        string   `json:"Id"`
+		Timestamp flexTime `json:"Timestamp"`
+	}
+	if err := c.call(ctx, "send text", http.MethodPost, "/chat/send/text", in, &out); err != nil {
+		return Sent{}, err
+	}
+	if out.ID == "" {
+		out.ID = id
+	}
+	return Sent{ID: out.ID, Timestamp: out.Timestamp.Time}, nil
+}
+
+// Session is the instance's WhatsApp session state. It can send only when
+// both are true.
+type Session struct {
+	Connected bool `json:"connected"`
+	LoggedIn  bool `json:"loggedIn"`
+}
+
+// Ready reports whether the instance can send.
+func (s Session) Ready() bool { return s.Connected && s.LoggedIn }
+
+// Status reads /session/status. [S] answers {"Connected","LoggedIn"} and a
+// 500 "No session" before the first connect (reported here as a session
+// that is neither connected nor logged in); [N] answers lower-case keys.
+func (c *Client) Status(ctx context.Context) (Session, error) {
+	// encoding/json matches keys case-insensitively, so one struct reads both shapes.
+	var out struct {
+		Connected bool `json:"connected"`
+		LoggedIn  bool `json:"loggedIn"`
+	}
+	err := c.call(ctx, "session status", http.MethodGet, "/session/status", nil, &out)
+	var e *Error
+	if errors.As(err, &e) && e.Status >= 500 && strings.Contains(strings.ToLower(e.Text), "no session") {
+		return Session{}, nil
+	}
+	if err != nil {
+		return Session{}, err
+	}
+	return Session{Connected: out.Connected, LoggedIn: out.LoggedIn}, nil
+}
+
+// DefaultEvents are the webhook events this product uses: incoming messages
+// (opt-outs), receipts, and the events that must stop an instance.
+var DefaultEvents = []string{"Message", "ReadReceipt", "LoggedOut", "TemporaryBan", "Disconnected", "Connected"}
+
+// Connect asks the instance to connect its session, subscribing to events.
+// Immediate is always true: false makes WuzAPI block 10 s and fail. An
+// instance that is already connected is not an error.
+func (c *Client) Connect(ctx context.Context, events []string) error {
+	if len(events) == 0 {
+		events = DefaultEvents
+	}
+	in := struct {
+		Subscribe []string `json:"Subscribe"`
+		Immediate bool     `json:"Immediate"`
+	}{events, true}
+	err := c.call(ctx, "session connect", http.MethodPost, "/session/connect", in, nil)
+	var e *Error
+	if errors.As(err, &e) && strings.Contains(strings.ToLower(e.Text), "already connected") {
+		return nil
+	}
+	return err
+}
+
+// QR returns the pairing QR code as a data URL ("" until the first code
+// arrives). A logged-in instance answers an error whose text says so.
+func (c *Client) QR(ctx context.Context) (string, error) {
+	var out struct {
+		QRCode string `json:"QRCode"`
+	}
+	if err := c.call(ctx, "session qr", http.MethodGet, "/session/qr", nil, &out); err != nil {
+		return "", err
+	}
+	return out.QRCode, nil
+}
+
+// SetWebhook registers url for events (always sent: without it newer
+// servers stop delivering, wuzapi-api.md §8).
+func (c *Client) SetWebhook(ctx context.Context, url string, events []string) error {
+	if len(events) == 0 {
+		events = DefaultEvents
+	}
+	in := struct {
+		WebhookURL string   `json:"webhookURL"`
+		Events     []string `json:"events"`
+	}{url, events}
+	return c.call(ctx, "set webhook", http.MethodPost, "/webhook", in, nil)
+}
+
+// IsAlreadyLoggedIn reports whether err is WuzAPI saying the session is
+// already paired (QR asked for a logged-in instance).
+func IsAlreadyLoggedIn(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && strings.Contains(strings.ToLower(e.Text), "already logged in")
+}

@@ -1,0 +1,230 @@
+package wuzapi_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapitest"
+)
+
+func TestSendText(t *testing.T) {
+	t.Parallel()
+	for _, legacy := range []bool{false, true} {
+		var opts []wuzapitest.Option
+		if legacy {
+			opts = append(opts, wuzapitest.Legacy())
+		}
+		fake := wuzapitest.New(t, opts...)
+		fake.AddUser("tok", wuzapitest.Ready)
+		c := wuzapi.New(fake.URL, "tok", nil)
+		sent, err := c.SendText(context.Background(), "5511999998888", "Olá", "3EB0AABBCCDDEEFF001122")
+		if err != nil || sent.ID != "3EB0AABBCCDDEEFF001122" || sent.Timestamp.IsZero() {
+			t.Fatalf("legacy=%v: SendText = %+v, %v", legacy, sent, err)
+		}
+		s := fake.Sends()
+		if len(s) != 1 || s[0].Phone != "5511999998888" || s[0].Body != "Olá" || s[0].ID != "3EB0AABBCCDDEEFF001122" || s[0].Token != "tok" {
+			t.Fatalf("legacy=%v: fake saw %+v", legacy, s)
+		}
+	}
+}
+
+func TestErrorClasses(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		state  wuzapitest.State
+		token  string
+		reply  *wuzapitest.Reply
+		class  wuzapi.Class
+		status int
+	}{
+		{"no session", wuzapitest.State{}, "tok", nil, wuzapi.NotReady, 500},
+		{"never paired", wuzapitest.State{Session: true, Connected: true}, "tok", nil, wuzapi.NotReady, 500},
+		{"socket down", wuzapitest.State{Session: true, LoggedIn: true}, "tok", nil, wuzapi.NotReady, 500},
+		{"wrong token", wuzapitest.Ready, "nope", nil, wuzapi.NotReady, 401},
+		{"server error", wuzapitest.Ready, "tok", &wuzapitest.Reply{Status: 500, Error: "error sending message: server returned error 479"}, wuzapi.Transient, 500},
+		{"bad gateway", wuzapitest.Ready, "tok", &wuzapitest.Reply{Status: 502, Error: "bad gateway"}, wuzapi.Transient, 502},
+		{"too many requests", wuzapitest.Ready, "tok", &wuzapitest.Reply{Status: 429, Error: "slow down"}, wuzapi.Transient, 429},
+		{"bad phone", wuzapitest.Ready, "tok", &wuzapitest.Reply{Status: 400, Error: "could not parse Phone"}, wuzapi.Permanent, 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fake := wuzapitest.New(t)
+			fake.AddUser("tok", tt.state)
+			if tt.reply != nil {
+				fake.Script("5511999998888", *tt.reply)
+			}
+			_, err := wuzapi.New(fake.URL, tt.token, nil).SendText(context.Background(), "5511999998888", "hi", "")
+			var e *wuzapi.Error
+			if !errors.As(err, &e) || e.Class != tt.class || e.Status != tt.status || wuzapi.ClassOf(err) != tt.class {
+				t.Fatalf("SendText error = %#v; want class %v status %d", err, tt.class, tt.status)
+			}
+		})
+	}
+}
+
+func TestTimeoutIsTransient(t *testing.T) {
+	t.Parallel()
+	fake := wuzapitest.New(t)
+	fake.AddUser("tok", wuzapitest.Ready)
+	fake.Script("5511999998888", wuzapitest.Reply{Delay: 5 * time.Second})
+	c := wuzapi.New(fake.URL, "tok", &http.Client{Timeout: 50 * time.Millisecond})
+	_, err := c.SendText(context.Background(), "5511999998888", "hi", "")
+	if wuzapi.ClassOf(err) != wuzapi.Transient {
+		t.Fatalf("timeout error = %v (class %v), want transient", err, wuzapi.ClassOf(err))
+	}
+}
+
+func TestNonJSONBody(t *testing.T) {
+	t.Parallel()
+	fake := wuzapitest.New(t)
+	fake.AddUser("tok", wuzapitest.Ready)
+	c := wuzapi.New(fake.URL+"/nowhere", "tok", nil)
+	_, err := c.SendText(context.Background(), "5511999998888", "hi", "")
+	var e *wuzapi.Error
+	if !errors.As(err, &e) || e.Status != 404 || e.Class != wuzapi.Permanent || e.Text != "404 page not found" {
+		t.Fatalf("plain-text 404 = %#v", err)
+	}
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte("<html>gateway</html>"))
+	}))
+	t.Cleanup(plain.Close)
+	_, err = wuzapi.New(plain.URL, "tok", nil).Status(context.Background())
+	if !errors.As(err, &e) || e.Status != 200 || e.Class != wuzapi.Transient {
+		t.Fatalf("200 with HTML = %#v", err)
+	}
+}
+
+func TestSession(t *testing.T) {
+	t.Parallel()
+	for _, legacy := range []bool{false, true} {
+		var opts []wuzapitest.Option
+		if legacy {
+			opts = append(opts, wuzapitest.Legacy())
+		}
+		fake := wuzapitest.New(t, opts...)
+		fake.AddUser("tok", wuzapitest.State{})
+		c := wuzapi.New(fake.URL, "tok", nil)
+		ctx := context.Background()
+		if s, err := c.Status(ctx); err != nil || s.Connected || s.LoggedIn {
+			t.Fatalf("legacy=%v: status before connect = %+v, %v", legacy, s, err)
+		}
+		if _, err := c.QR(ctx); wuzapi.ClassOf(err) != wuzapi.NotReady {
+			t.Fatalf("legacy=%v: QR before connect = %v", legacy, err)
+		}
+		if err := c.Connect(ctx, nil); err != nil {
+			t.Fatalf("legacy=%v: connect: %v", legacy, err)
+		}
+		if err := c.Connect(ctx, nil); err != nil {
+			t.Fatalf("legacy=%v: connect twice: %v", legacy, err)
+		}
+		if _, ev := fake.Webhook("tok"); len(ev) != len(wuzapi.DefaultEvents) {
+			t.Fatalf("legacy=%v: subscribed %v", legacy, ev)
+		}
+		if s, err := c.Status(ctx); err != nil || !s.Connected || s.LoggedIn || s.Ready() {
+			t.Fatalf("legacy=%v: status after connect = %+v, %v", legacy, s, err)
+		}
+		if qr, err := c.QR(ctx); err != nil || qr == "" {
+			t.Fatalf("legacy=%v: QR = %q, %v", legacy, qr, err)
+		}
+		fake.SetState("tok", wuzapitest.Ready)
+		if s, err := c.Status(ctx); err != nil || !s.Ready() {
+			t.Fatalf("legacy=%v: status when paired = %+v, %v", legacy, s, err)
+		}
+		if _, err := c.QR(ctx); !wuzapi.IsAlreadyLoggedIn(err) {
+			t.Fatalf("legacy=%v: QR when paired = %v", legacy, err)
+		}
+		if err := c.SetWebhook(ctx, "http://api.test/v1/webhooks/wuzapi/x?secret=s", nil); err != nil {
+			t.Fatal(err)
+		}
+		if u, ev := fake.Webhook("tok"); u != "http://api.test/v1/webhooks/wuzapi/x?secret=s" || len(ev) == 0 {
+			t.Fatalf("legacy=%v: webhook = %q %v", legacy, u, ev)
+		}
+	}
+}
+
+type fakeResolver map[string][]netip.Addr
+
+func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	if a, ok := f[host]; ok {
+		return a, nil
+	}
+	return nil, errors.New("no such host")
+}
+
+func TestGuard(t *testing.T) {
+	t.Parallel()
+	res := fakeResolver{
+		"wuzapi.example.com": {netip.MustParseAddr("203.0.113.7")},
+		"metadata.evil":      {netip.MustParseAddr("169.254.169.254")},
+		"mixed.evil":         {netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("10.0.0.1")},
+		"six.example":        {netip.MustParseAddr("2001:db8::1")},
+	}
+	tests := []struct {
+		name, url    string
+		allowPrivate bool
+		code, want   string
+	}{
+		{"public name", "https://wuzapi.example.com/", false, "", "https://wuzapi.example.com"},
+		{"public with path", "http://wuzapi.example.com:8080/api/", false, "", "http://wuzapi.example.com:8080/api"},
+		{"ipv6 public", "http://six.example", false, "", "http://six.example"},
+		{"metadata ip", "http://169.254.169.254/latest", true, "blocked_address", ""},
+		{"metadata by name", "http://metadata.evil", true, "blocked_address", ""},
+		{"link-local v6", "http://[fe80::1]/", true, "blocked_address", ""},
+		{"loopback refused", "http://127.0.0.1:8080", false, "blocked_address", ""},
+		{"loopback allowed", "http://127.0.0.1:8080", true, "", "http://127.0.0.1:8080"},
+		{"private refused", "http://10.1.2.3", false, "blocked_address", ""},
+		{"one private address among several", "http://mixed.evil", false, "blocked_address", ""},
+		{"private allowed", "http://192.168.0.5", true, "", "http://192.168.0.5"},
+		{"mapped v4 loopback", "http://[::ffff:127.0.0.1]/", false, "blocked_address", ""},
+		{"unresolvable", "http://nowhere.invalid", false, "unresolvable", ""},
+		{"ftp", "ftp://wuzapi.example.com", false, "invalid_url", ""},
+		{"relative", "/session", false, "invalid_url", ""},
+		{"credentials", "http://u:p@wuzapi.example.com", false, "invalid_url", ""},
+		{"query", "http://wuzapi.example.com/?token=x", false, "invalid_url", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := wuzapi.Guard{AllowPrivate: tt.allowPrivate, Resolver: res}
+			got, err := g.CheckBaseURL(context.Background(), tt.url)
+			var ue *wuzapi.URLError
+			code := ""
+			if errors.As(err, &ue) {
+				code = ue.Code
+			} else if err != nil {
+				t.Fatalf("error is no URLError: %v", err)
+			}
+			if code != tt.code || got != tt.want {
+				t.Fatalf("CheckBaseURL(%q) = %q, %v; want %q, code %q", tt.url, got, err, tt.want, tt.code)
+			}
+		})
+	}
+}
+
+func TestGuardAtDial(t *testing.T) {
+	t.Parallel()
+	fake := wuzapitest.New(t)
+	fake.AddUser("tok", wuzapitest.Ready)
+	// The fake listens on 127.0.0.1: refused at dial time unless private is allowed.
+	c := wuzapi.New(fake.URL, "tok", wuzapi.Guard{}.HTTPClient(5*time.Second))
+	_, err := c.SendText(context.Background(), "5511999998888", "hi", "")
+	var blocked *wuzapi.BlockedAddressError
+	if !errors.As(err, &blocked) || wuzapi.ClassOf(err) != wuzapi.NotReady {
+		t.Fatalf("dial to loopback = %v", err)
+	}
+	if len(fake.Sends()) != 0 {
+		t.Fatal("a blocked dial reached the server")
+	}
+	c = wuzapi.New(fake.URL, "tok", wuzapi.Guard{AllowPrivate: true}.HTTPClient(5*time.Second))
+	if _, err := c.SendText(context.Background(), "5511999998888", "hi", ""); err != nil {
+		t.Fatalf("allowed dial: %v", err)
+	}
+}
