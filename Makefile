@@ -18,7 +18,7 @@ help: ## List the targets
 
 .PHONY: run
 run: build-local web-build ## Run the whole system locally: API on http://127.0.0.1:8080 (Postgres and Redis must be running)
-	@go run ./infra/local/cmd/local-run -bin $(LOCAL_BIN) -template template.yaml
+	@go run ./infra/local/cmd/local-run -bin $(LOCAL_BIN) -template template.yaml -web web/dist
 
 .PHONY: build-local
 build-local: ## Build every function for this machine into .build/local/<function>/bootstrap
