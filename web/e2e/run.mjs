@@ -5,56 +5,22 @@
 // operator creates two tenants, tenant A pairs an instance, imports a CSV,
 // runs a campaign to 100 %, then goes offline. Prints `e2e: N passed, N failed`
 // and writes test-results/e2e-summary.json; screenshots go to test-artifacts/.
-import { chromium } from 'playwright-core'
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
+import { readFileSync, existsSync } from 'node:fs'
 import { ADMIN_KEY, startFake } from './fake-api.mjs'
+import { assert, open, root, runAll, until } from './harness.mjs'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
 const dist = root + 'dist'
-const artifacts = root + 'test-artifacts'
-const results = root + 'test-results'
-mkdirSync(artifacts, { recursive: true })
-mkdirSync(results, { recursive: true })
 if (!existsSync(dist + '/index.html')) {
   console.error('e2e: dist/ missing: run `npm run build` first')
   process.exit(2)
 }
 
-const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync']
-
 const tests = []
 const test = (name, fn) => tests.push({ name, fn })
 const figures = {}
 
-function assert(cond, msg) {
-  if (!cond) throw new Error(`assertion failed: ${msg}`)
-}
-async function until(fn, msg, timeout = 15000) {
-  const end = Date.now() + timeout
-  let last
-  for (;;) {
-    try {
-      last = await fn()
-      if (last) return last
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${msg} (last: ${last})`)
-    await new Promise((r) => setTimeout(r, 100))
-  }
-}
-
 const fake = await startFake({ dist, tickMs: 250 })
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
-const context = await browser.newContext({ serviceWorkers: 'allow', locale: 'pt-BR', acceptDownloads: true, viewport: { width: 1280, height: 900 } })
-const page = await context.newPage()
-page.setDefaultTimeout(10000)
-const consoleErrors = []
-page.on('pageerror', (e) => consoleErrors.push(String(e)))
-const shot = (name) => page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true })
+const { browser, context, page, shot, pageErrors } = await open()
 const base = fake.url
 let keyA = ''
 let keyB = ''
@@ -354,28 +320,7 @@ test('keyboard: skip link first, every control labelled', async () => {
   assert(unlabelled.length === 0, `unlabelled controls: ${unlabelled.join(' | ')}`)
 })
 
-let passed = 0
-let failed = 0
-const started = Date.now()
-const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null
-for (const [i, t] of tests.entries()) {
-  if (only && i > Math.max(...tests.map((x, j) => (only.test(x.name) ? j : -1)))) break // run up to the last match: the journey builds on earlier steps
-  const t0 = Date.now()
-  try {
-    await Promise.race([t.fn(), new Promise((_, rej) => setTimeout(() => rej(new Error('test timed out after 60 s')), 60000))])
-    passed++
-    console.log(`ok   ${t.name} (${Date.now() - t0} ms)`)
-  } catch (e) {
-    failed++
-    console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split('\n').slice(0, 4).join('\n     ')}`)
-    await shot(`FAIL-${t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {})
-  }
-}
-if (consoleErrors.length) console.log(`page errors:\n  ${consoleErrors.join('\n  ')}`)
-figures.e2eSeconds = Math.round((Date.now() - started) / 100) / 10
-console.log(`e2e figures: ${JSON.stringify(figures)}`)
-writeFileSync(`${results}/e2e-summary.json`, JSON.stringify({ passed, failed, figures }, null, 2))
+const { failed } = await runAll(tests, { label: 'e2e', shot, pageErrors, figures, summaryFile: 'e2e-summary.json' })
 await browser.close()
 await fake.close()
-console.log(`e2e: ${passed} passed, ${failed} failed`)
 process.exit(failed ? 1 : 0)

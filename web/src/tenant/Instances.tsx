@@ -176,7 +176,7 @@ function InstanceCard({ instance }: { instance: Instance }) {
         ) : (
           <Badge tone="bad">{t('instances.state.unreachable')}</Badge>
         )}
-        {session === null && detail.data?.reason && <span className="muted"> {detail.data.reason}</span>}
+        {session === null && (detail.data?.reason ?? detail.data?.sessionError) && <span className="muted break"> {detail.data.reason ?? detail.data.sessionError}</span>}
       </p>
       <p className="muted">
         {t('instances.summary', {
