@@ -47,7 +47,7 @@ export async function startFake({ dist, port = 0, tickMs = 300 } = {}) {
     return { id, apiKey: key }
   }
   const publicTenant = (t) => ({ id: t.id, name: t.name, plan: t.plan, defaultCountry: t.defaultCountry, timezone: t.timezone, quietHours: t.quietHours, createdAt: t.createdAt })
-  const publicInstance = ({ token, pairing, loggedIn, qrCalls, ...i }) => i // eslint-disable-line no-unused-vars
+  const publicInstance = ({ token, pairing, loggedIn, qrCalls, ...i }) => i
   const counts = (c) => {
     const n = { total: c.recipients.length, pending: 0, sending: 0, sent: 0, delivered: 0, read: 0, failed: 0, skipped: c.skipped, unknown: 0 }
     for (const r of c.recipients) {
@@ -279,7 +279,7 @@ export async function startFake({ dist, port = 0, tickMs = 300 } = {}) {
         headers: { 'Content-Type': 'text/csv', 'x-amz-meta-import-id': id }, expiresAt: new Date(Date.now() + 900_000).toISOString(), maxBytes: 10 << 20,
       })
     }
-    const publicImport = ({ rejectedRows, uploadedAt, expired, ...j }) => ({ ...j, rejectedRowsUrl: j.rejected > 0 ? `${origin}/_s3/rejected/${t.id}/${j.id}.csv` : null }) // eslint-disable-line no-unused-vars
+    const publicImport = ({ rejectedRows, uploadedAt, expired, ...j }) => ({ ...j, rejectedRowsUrl: j.rejected > 0 ? `${origin}/_s3/rejected/${t.id}/${j.id}.csv` : null })
     if (p === '/v1/imports' && M === 'GET') return ok(res, 200, page(t.imports.map(publicImport), url))
     if ((g = m(/^\/v1\/imports\/([^/]+)$/)) && M === 'GET') {
       const j = byId(t.imports, g[1], 'import')
@@ -292,7 +292,7 @@ export async function startFake({ dist, port = 0, tickMs = 300 } = {}) {
     if (p === '/v1/contacts' && M === 'GET') {
       const importId = url.searchParams.get('importId')
       const list = importId ? t.contacts.filter((c) => c.importId === importId) : t.contacts
-      return ok(res, 200, page(list.map(({ importId: _x, ...c }) => c), url)) // eslint-disable-line no-unused-vars
+      return ok(res, 200, page(list.map(({ importId: _x, ...c }) => c), url))
     }
     if (p === '/v1/campaigns' && M === 'POST') {
       const idem = req.headers['idempotency-key']
@@ -371,7 +371,7 @@ export async function startFake({ dist, port = 0, tickMs = 300 } = {}) {
       if (M === 'GET' && sub === '/recipients') {
         const s = url.searchParams.get('status')
         const list = s ? c.recipients.filter((r) => r.status === s || (s === 'sent' && (r.status === 'delivered' || r.status === 'read'))) : c.recipients
-        return ok(res, 200, page(list.map(({ sentTick, ...r }) => r), url, (r) => r.phone)) // eslint-disable-line no-unused-vars
+        return ok(res, 200, page(list.map(({ sentTick, ...r }) => r), url, (r) => r.phone))
       }
       if (M === 'POST' && ['/pause', '/resume', '/cancel'].includes(sub)) {
         const to = { '/pause': ['paused', ['queued', 'running']], '/resume': ['queued', ['paused']], '/cancel': ['cancelled', ['scheduled', 'queued', 'running', 'paused', 'failed']] }[sub]

@@ -49,7 +49,7 @@ export function CampaignDetail() {
   // When it settles, fetch the final timeline once.
   useEffect(() => {
     if (c && !isLive) void qc.refetchQueries({ queryKey: ['timeline', id], exact: true })
-  }, [c?.state, isLive, id, qc]) // eslint-disable-line react-hooks/exhaustive-deps
+  }, [c?.state, isLive, id, qc])
 
   const act = useMutation({
     mutationFn: (action: 'pause' | 'resume' | 'cancel') => api<Campaign>('POST', `/v1/campaigns/${id}/${action}`),

@@ -211,7 +211,6 @@ function Pairing({ id, onDone }: { id: string; onDone: () => void }) {
   const connect = useMutation({ mutationFn: () => api<{ connected: boolean; loggedIn: boolean }>('POST', `/v1/instances/${id}/connect`) })
   useEffect(() => {
     connect.mutate()
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per pairing
   }, [])
   const loggedIn = connect.data?.loggedIn
   const qr = useQuery({
