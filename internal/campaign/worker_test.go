@@ -641,3 +641,30 @@ func TestAutoPauseInstance(t *testing.T) {
 		t.Fatalf("events = %+v", ev)
 	}
 }
+
+func TestWorkerRespectsInstanceBlock(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	ctx := context.Background()
+	id := e.campaign(t, "hi", phones(3))
+	if _, err := e.db.Pool.Exec(ctx, "UPDATE instances SET blocked_reason = 'temporary_ban', blocked_at = now() WHERE id = $1", e.inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, id, 0)
+	c := e.get(t, id)
+	if len(e.fake.Sends()) != 0 || c.Status != campaign.Paused || *c.Reason != "auto-paused: the instance is blocked (temporary_ban)" {
+		t.Fatalf("blocked instance: %d sends, campaign %s %v", len(e.fake.Sends()), c.Status, c.Reason)
+	}
+	// A campaign already running when the block lands: the claim refuses too.
+	if _, err := e.db.Pool.Exec(ctx, "UPDATE campaigns SET status = 'running' WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := e.db.Claim(ctx, id, 0, 100, e.clock.Now()); err != nil || ok {
+		t.Fatalf("claim on a blocked instance = %v, %v", ok, err)
+	}
+	if _, err := e.db.Pool.Exec(ctx, "UPDATE instances SET blocked_reason = NULL WHERE id = $1", e.inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, id, 0)
+	assertOnce(t, e.fake, phones(3))
+}
