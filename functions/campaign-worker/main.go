@@ -14,6 +14,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
@@ -35,7 +36,7 @@ func main() {
 		guard := wuzapi.Guard{AllowPrivate: d.Config.AllowPrivateWuzapi}
 		w := &campaign.Worker{
 			Store:     d.DB,
-			Messenger: campaign.WuzapiMessenger{HTTP: guard.HTTPClient(30 * time.Second)},
+			Messenger: campaign.WuzapiMessenger{HTTP: telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))},
 			// The fleet-wide send limiter of design §7 (issue 5); it fails
 			// closed: with Redis down nothing is sent.
 			Limiter: limit.NewSender(limit.SenderOptions{Redis: d.Redis, Logger: d.Logger, LeaseTTL: leaseTTL}),

@@ -91,7 +91,7 @@ type Options struct {
 	// ReportSender queues report messages (queue.Client); without it POST
 	// /v1/reports answers UNAVAILABLE.
 	ReportSender MessageSender
-	// ReportLinks presigns report downloads (blob.Links); without it a
+	// ReportLinks presigns report downloads (blob.Store); without it a
 	// completed report has no downloadUrl.
 	ReportLinks ReportLinker
 	// ReportLinkTTL is how long a downloadUrl works; 15 minutes when 0.
