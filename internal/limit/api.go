@@ -439,7 +439,8 @@ func (a *API) skipped(plan tenant.Plan) Result {
 // passes. go-redis ignores deadlines (waiting out ReadTimeout, 3 s by default)
 // unless ContextTimeoutEnabled is set, and a limiter that must answer within
 // its Timeout cannot wait that long; so a client without it gets a twin that
-// has it, sharing nothing but the settings.
+// has it, sharing nothing but the settings (not its hooks: the functions'
+// shared client, built by app.Open, has the setting and is used as it is).
 func honourDeadlines(c redis.UniversalClient) redis.UniversalClient {
 	rc, ok := c.(*redis.Client)
 	if !ok || rc.Options().ContextTimeoutEnabled {
