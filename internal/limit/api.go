@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -302,9 +303,25 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 }
 
 // Client checks one request without a tenant against its client IP's
-// allowance (ClientPerMinute). Fails open like Tenant.
+// allowance (ClientPerMinute). An IPv6 client is counted by its /64, the
+// block one subscriber gets, so rotating addresses inside it gains nothing.
+// Fails open like Tenant.
 func (a *API) Client(ctx context.Context, ip string) Result {
-	return a.check(ctx, "rate:ip:{"+ip+"}", a.opts.ClientPerMinute, RejectClient)
+	return a.check(ctx, "rate:ip:{"+clientKey(ip)+"}", a.opts.ClientPerMinute, RejectClient)
+}
+
+// clientKey is the address a client's allowance is kept under.
+func clientKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
 }
 
 // Webhook checks one WuzAPI webhook call against its instance's allowance
