@@ -251,12 +251,15 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 		plan, version = string(hint.plan), hint.version
 	}
 	// A plan change between our Postgres read and our write is answered
-	// "stale" and retried.
-	// miss, stale, miss, ok is the longest sensible exchange.
+	// "stale" and retried: miss, stale, miss, ok is the longest sensible
+	// exchange.
 	for range 5 {
 		args := append([]any{int64(a.opts.Period / time.Microsecond), a.freeLimit, plan, version, fill,
 			int64(a.opts.RedisPlanTTL / time.Second)}, a.planArgs...)
 		reply, err := gcraScript.Run(cctx, a.opts.Redis, keys, args...).Slice()
+		if err == nil && len(reply) == 0 {
+			err = errors.New("empty script reply")
+		}
 		if err != nil {
 			return a.failOpen(ctx, fmt.Errorf("rate limit tenant %s: %w", tenantID, err), hint.plan)
 		}
