@@ -17,8 +17,8 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: build-local ## Run the whole system locally: API on http://127.0.0.1:8080 (Postgres and Redis must be running)
-	@go run ./infra/local/cmd/local-run -bin $(LOCAL_BIN) -template template.yaml
+run: build-local web-build ## Run the whole system locally: API on http://127.0.0.1:8080 (Postgres and Redis must be running)
+	@go run ./infra/local/cmd/local-run -bin $(LOCAL_BIN) -template template.yaml -web web/dist
 
 .PHONY: build-local
 build-local: ## Build every function for this machine into .build/local/<function>/bootstrap
@@ -42,7 +42,37 @@ endef
 test: ## Run every test with -race against the local Postgres, Redis and the embedded AWS emulator
 	@mkdir -p .build
 	@go test -race -count=1 -timeout 15m $(GO_TEST_FLAGS) -json ./... > .build/test.json || true
-	@go run ./infra/cmd/testsummary < .build/test.json
+	@status=0; go run ./infra/cmd/testsummary < .build/test.json | tee .build/go-summary.txt || status=1; \
+	$(MAKE) --no-print-directory web-test || status=1; \
+	awk '/^(web: )?[0-9]+ passed, [0-9]+ failed/ { sub(/^web: /, ""); p += $$1; f += $$3 } END { printf "total: %d passed, %d failed\n", p, f }' .build/go-summary.txt web/test-results/summary.txt 2>/dev/null || true; \
+	exit $$status
+
+# --- dashboard (web/, issue 10) ---
+WEB_STAMP := web/node_modules/.installed
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@cd web && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: web-install
+web-install: $(WEB_STAMP) ## Install the dashboard's packages from web/package-lock.json (npm ci)
+
+.PHONY: web-build
+web-build: web-install ## Build the dashboard into web/dist (type check, bundle, service worker)
+	@cd web && npm run --silent build && { node scripts/budget.mjs | sed -n 1p || true; }
+
+.PHONY: chromium
+chromium: ## Install Debian's Chromium for the browser tests when missing (needs root)
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium > /dev/null; }
+
+.PHONY: web-test
+web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budget, Chromium on a fake API and on the real platform; prints "web: N passed, N failed"
+	@mkdir -p web/test-results && rm -f web/test-results/vitest.json web/test-results/e2e-summary.json web/test-results/real-summary.json
+	@cd web && { npx vitest run --reporter=dot --reporter=json --outputFile.json=test-results/vitest.json || true; } \
+	  && { node scripts/budget.mjs; echo $$? > test-results/budget.rc; } \
+	  && { node e2e/run.mjs || true; } \
+	  && { node e2e/real.mjs || true; } \
+	  && node scripts/summary.mjs "$$(cat test-results/budget.rc)" | tee test-results/summary.txt
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures

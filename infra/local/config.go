@@ -86,6 +86,10 @@ type Config struct {
 	// WithEnableSIGTERM), which does not exit on SIGTERM by itself.
 	StopGrace time.Duration
 
+	// DashboardDir is the dashboard's build (web/dist) served beside the API
+	// on APIAddr (see static.go); empty serves the API alone.
+	DashboardDir string
+
 	// RIEPath is the aws-lambda-rie binary; by default the one `go tool -n
 	// aws-lambda-rie` names in the module holding the template.
 	RIEPath string

@@ -384,7 +384,7 @@ func (p *Platform) startGateway() error {
 		return l.Close()
 	}
 	p.api = &http.Server{
-		Handler:           &gateway{function: target, invoke: p.pools[target].invoke, log: p.log, now: time.Now},
+		Handler:           withDashboard(p.cfg.DashboardDir, &gateway{function: target, invoke: p.pools[target].invoke, log: p.log, now: time.Now}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	go func() {

@@ -1,9 +1,11 @@
 // Package awstest runs kumo (an AWS emulator) in-process for tests and
-// points real SDK clients at it. Imported only by tests.
+// points real SDK clients at it: Env and its helpers (buckets, queues, S3
+// notifications). Imported only by tests.
 //
-// kumo's state is global to the process: every Env of a test binary sees
-// the same buckets and queues, so helpers create uniquely named ones and
-// tests never count on a clean slate.
+// kumo keeps its services in package state, so two servers in one process
+// share (and race on) them: one server serves the whole test binary, and
+// each test creates uniquely named buckets and queues instead of counting
+// on a clean slate.
 package awstest
 
 import (
@@ -25,6 +27,18 @@ import (
 	"github.com/sivchari/kumo"
 )
 
+var (
+	once sync.Once
+	srv  *kumo.Server
+)
+
+// Emulator returns the URL of the process's one kumo, started by the first
+// call and stopped when the process exits.
+func Emulator() string {
+	once.Do(func() { srv = kumo.NewServer() })
+	return srv.URL
+}
+
 // Env is an in-process kumo with clients on it.
 type Env struct {
 	URL    string
@@ -33,32 +47,18 @@ type Env struct {
 	SQS    *sqs.Client
 }
 
-var (
-	once sync.Once
-	srv  *kumo.Server
-)
-
-// server is the process's one kumo. kumo keeps its services in package
-// state, and starting a second server rewires them while the first serves
-// (a data race), so every test of the binary shares one, stopped when the
-// process exits.
-func server() *kumo.Server {
-	once.Do(func() { srv = kumo.NewServer() })
-	return srv
-}
-
 // New returns clients on the process's in-process kumo, started by the
 // first call.
 func New(t testing.TB) *Env {
 	t.Helper()
-	srv := server()
+	url := Emulator() // one kumo per process: see the package comment
 	cfg := aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(srv.URL),
+		BaseEndpoint: aws.String(url),
 	}
 	return &Env{
-		URL:    srv.URL,
+		URL:    url,
 		Config: cfg,
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			o.UsePathStyle = true

@@ -1,5 +1,6 @@
-// Package blob is the S3 side of the functions: streaming reads, streaming
-// (multipart) and small writes, and presigned URLs for clients.
+// Package blob is the S3 side of the functions: blob.Store streams reads,
+// streaming (multipart) and small writes, and presigns URLs for clients, on
+// one bucket.
 //
 // Limits: a presigned PUT cannot bound the size of what a client uploads
 // (only a presigned POST policy can, and the API hands out PUTs), so readers

@@ -64,16 +64,16 @@ function Header() {
         <img src="/icons/icon.svg" alt="" width={28} height={28} /> WuzAPI Manager
       </span>
       <div className="topbar-actions">
-        <label className="lang">
-          <span className="visually-hidden">{t('lang.label')}</span>
-          <select value={lang} onChange={(e) => setLang(e.target.value as Lang)}>
-            {LANGS.map((l) => (
-              <option key={l} value={l}>
-                {t(`lang.${l}`)}
-              </option>
-            ))}
-          </select>
+        <label htmlFor="lang-select" className="visually-hidden">
+          {t('lang.label')}
         </label>
+        <select id="lang-select" className="lang" value={lang} onChange={(e) => setLang(e.target.value as Lang)}>
+          {LANGS.map((l) => (
+            <option key={l} value={l}>
+              {t(`lang.${l}`)}
+            </option>
+          ))}
+        </select>
         {session && (
           <button type="button" className="secondary" onClick={() => void signOut(qc).then(() => navigate('/signin'))}>
             {t('nav.signOut')}

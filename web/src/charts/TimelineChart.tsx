@@ -8,7 +8,7 @@ export default function TimelineChart(props: {
   points: TimelinePoint[]
   zone: string
   title: string
-  labels: { sent: string; delivered: string; read: string; failed: string }
+  labels: { time: string; sent: string; delivered: string; read: string; failed: string }
 }) {
   const box = useRef<HTMLDivElement>(null)
   useEffect(() => {
@@ -28,9 +28,10 @@ export default function TimelineChart(props: {
         width,
         height: 240,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), props.zone),
-        scales: { x: { time: true } },
+        // One bucket alone would stretch the axis over years: pad it to a few minutes.
+        scales: { x: { time: true, range: (_u, min, max) => (max - min < 300 ? [min - 150, max + 150] : [min, max]) } },
         series: [
-          {},
+          { label: props.labels.time },
           { label: props.labels.sent, stroke: '#0369a1', width: 2 },
           { label: props.labels.delivered, stroke: '#0f766e', width: 2 },
           { label: props.labels.read, stroke: '#7c3aed', width: 2 },

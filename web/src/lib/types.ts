@@ -48,7 +48,9 @@ export interface Instance extends InstanceLimits {
   createdAt: string
   webhookUrl: string
   session?: { connected: boolean; loggedIn: boolean } | null
+  /** Why session is null (design §6.3 calls it a reason; the API names it sessionError). */
   reason?: string
+  sessionError?: string
 }
 
 export type ImportStatus = 'pending' | 'running' | 'completed' | 'failed'
@@ -120,6 +122,8 @@ export interface CampaignCreated {
   contactCount: number
   skipped: number
   invalid: { index: number; phone: string; code: string }[]
+  /** Variables the message uses that some recipients have no value for (when the API reports them). */
+  missingVars?: string[]
 }
 
 export interface CampaignStatus {

@@ -49,7 +49,7 @@ export function CampaignDetail() {
   // When it settles, fetch the final timeline once.
   useEffect(() => {
     if (c && !isLive) void qc.refetchQueries({ queryKey: ['timeline', id], exact: true })
-  }, [c?.state, isLive, id, qc]) // eslint-disable-line react-hooks/exhaustive-deps
+  }, [c?.state, isLive, id, qc])
 
   const act = useMutation({
     mutationFn: (action: 'pause' | 'resume' | 'cancel') => api<Campaign>('POST', `/v1/campaigns/${id}/${action}`),
@@ -109,7 +109,7 @@ export function CampaignDetail() {
         <ErrorMessage error={timeline.error} />
         {timeline.data && (
           <Suspense fallback={<Loading />}>
-            <TimelineChart points={timeline.data.items} zone={zone} labels={{ sent: t('count.sent'), delivered: t('count.delivered'), read: t('count.read'), failed: t('count.failed') }} title={t('campaign.chart')} />
+            <TimelineChart points={timeline.data.items} zone={zone} labels={{ time: t('chart.time'), sent: t('count.sent'), delivered: t('count.delivered'), read: t('count.read'), failed: t('count.failed') }} title={t('campaign.chart')} />
           </Suspense>
         )}
       </div>
@@ -144,7 +144,7 @@ function RecipientsTable({ id }: { id: string }) {
       <ErrorMessage error={page.error} />
       {page.data && (
         <div className="table-wrap">
-          <table>
+          <table data-testid="recipients">
             <thead><tr><th>{t('contacts.phone')}</th><th>{t('common.status')}</th><th>{t('recipients.attempts')}</th><th>{t('recipients.sentAt')}</th><th>{t('recipients.lastError')}</th></tr></thead>
             <tbody>
               {page.data.items.map((r) => (

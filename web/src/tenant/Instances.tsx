@@ -176,7 +176,7 @@ function InstanceCard({ instance }: { instance: Instance }) {
         ) : (
           <Badge tone="bad">{t('instances.state.unreachable')}</Badge>
         )}
-        {session === null && detail.data?.reason && <span className="muted"> {detail.data.reason}</span>}
+        {session === null && (detail.data?.reason ?? detail.data?.sessionError) && <span className="muted break"> {detail.data.reason ?? detail.data.sessionError}</span>}
       </p>
       <p className="muted">
         {t('instances.summary', {
@@ -211,7 +211,6 @@ function Pairing({ id, onDone }: { id: string; onDone: () => void }) {
   const connect = useMutation({ mutationFn: () => api<{ connected: boolean; loggedIn: boolean }>('POST', `/v1/instances/${id}/connect`) })
   useEffect(() => {
     connect.mutate()
-    // eslint-disable-next-line react-hooks/exhaustive-deps -- once per pairing
   }, [])
   const loggedIn = connect.data?.loggedIn
   const qr = useQuery({

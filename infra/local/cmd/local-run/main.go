@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	bin := fs.String("bin", ".build/local", "directory holding <function>/bootstrap host binaries")
 	tplPath := fs.String("template", local.DefaultTemplatePath, "SAM template to run")
+	web := fs.String("web", "", "dashboard build (web/dist) to serve beside the API; empty: API only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -111,11 +112,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Concurrency:    concurrency,
 		Parameters:     params,
 		Logger:         logger,
+		DashboardDir:   *web,
 	})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nwuzapi-manager is running\n  API:           %s  (try: curl %s/health)\n  AWS endpoint:  %s  (aws --endpoint-url %s sqs list-queues)\n", p.APIURL, p.APIURL, p.AWSEndpointURL, p.AWSEndpointURL)
+	if *web != "" {
+		fmt.Fprintf(stdout, "  Dashboard:     %s/\n", p.APIURL)
+	}
 	if generatedKey != "" {
 		fmt.Fprintf(stdout, "  ADMIN_API_KEY: %s  (generated for this run; set ADMIN_API_KEY to keep one)\n", generatedKey)
 	}
