@@ -166,6 +166,9 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 		db.Close()
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
+	// Honour context deadlines (the invocation's, the rate limiter's 100 ms)
+	// instead of waiting out ReadTimeout (issue 5).
+	ropts.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(ropts)
 	if tracing.Enabled() {
 		if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tracing.ChildOnly())); err != nil {
