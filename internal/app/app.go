@@ -195,7 +195,9 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 		q.Attributes = tracing.MessageAttributes
 	}
 	metrics := telemetry.NewMetrics()
-	fleet := &telemetry.Fleet{Redis: rdb}
+	// Per environment: a staging and a production stack sharing one Redis
+	// keep their totals apart.
+	fleet := &telemetry.Fleet{Redis: rdb, Prefix: telemetry.DefaultPrefix + c.Environment + ":"}
 	return &Deps{
 		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c, Queue: q,
 		Metrics: metrics, Fleet: fleet, Flusher: fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio),
