@@ -155,7 +155,8 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 	}
 	pgOpts := postgres.Options{MaxConns: 4}
 	if tracing.Enabled() {
-		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), otelpgx.WithTrimSQLInSpanName())
+		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), otelpgx.WithTrimSQLInSpanName(),
+			otelpgx.WithDisableAcquireTracer()) // a span per pool checkout is noise beside the query's
 	}
 	db, err := postgres.Open(ctx, c.DatabaseURL, pgOpts)
 	if err != nil {
