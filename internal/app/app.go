@@ -155,7 +155,8 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 	}
 	pgOpts := postgres.Options{MaxConns: 4}
 	if tracing.Enabled() {
-		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), otelpgx.WithTrimSQLInSpanName())
+		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), otelpgx.WithTrimSQLInSpanName(),
+			otelpgx.WithDisableAcquireTracer()) // a span per pool checkout is noise beside the query's
 	}
 	db, err := postgres.Open(ctx, c.DatabaseURL, pgOpts)
 	if err != nil {
@@ -198,7 +199,9 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 		q.Attributes = tracing.MessageAttributes
 	}
 	metrics := telemetry.NewMetrics()
-	fleet := &telemetry.Fleet{Redis: rdb}
+	// Per environment: a staging and a production stack sharing one Redis
+	// keep their totals apart.
+	fleet := &telemetry.Fleet{Redis: rdb, Prefix: telemetry.DefaultPrefix + c.Environment + ":"}
 	return &Deps{
 		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c, Queue: q,
 		Metrics: metrics, Fleet: fleet, Flusher: fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio),
