@@ -6,7 +6,7 @@ import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 
 /** sendDelayMs: how long a send takes (a campaign then lasts long enough to pause it). */
-export async function startFakeWuzapi({ sendDelayMs = 0 } = {}) {
+export async function startFakeWuzapi({ sendDelayMs = 0, port = 0 } = {}) {
   const users = new Map() // token -> {connected, loggedIn, webhook, events, qrShown}
   const sends = []
   const user = (token) => {
@@ -66,7 +66,7 @@ export async function startFakeWuzapi({ sendDelayMs = 0 } = {}) {
         res.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 page not found\n')
     }
   })
-  await new Promise((r) => server.listen(0, '127.0.0.1', r))
+  await new Promise((r) => server.listen(port, '127.0.0.1', r))
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     sends,

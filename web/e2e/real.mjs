@@ -8,11 +8,11 @@
 // pasted phones, pause / resume / cancel, pairing and sending through a fake
 // WuzAPI (fake-wuzapi.mjs), reports, offline and a second key.
 // Prints `real: N passed, N failed`; writes test-results/real-summary.json.
-import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { assert, open, root, runAll, until } from './harness.mjs'
 import { startFakeWuzapi } from './fake-wuzapi.mjs'
+import { startPlatform } from './platform.mjs'
 
 const repo = root + '..'
 if (!existsSync(root + 'dist/index.html') || !existsSync(repo + '/.build/local/api/bootstrap')) {
@@ -22,50 +22,21 @@ if (!existsSync(root + 'dist/index.html') || !existsSync(repo + '/.build/local/a
 
 let base = process.env.E2E_BASE_URL ?? ''
 let adminKey = process.env.E2E_ADMIN_KEY ?? ''
-let platform = null
+let stopPlatform = () => {}
 if (!base) {
   adminKey = 'adm_e2e_' + randomBytes(16).toString('hex')
-  platform = spawn('go', ['run', './infra/local/cmd/local-run', '-bin', '.build/local', '-template', 'template.yaml', '-web', 'web/dist'], {
-    cwd: repo,
-    detached: true, // its own process group: stopped as a whole below
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: {
-      ...process.env, API_ADDR: '127.0.0.1:0', AWS_EMULATOR_ADDR: '127.0.0.1:0', STACK_NAME: `web-e2e-${process.pid}`,
-      DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wuzapi_manager_web_e2e',
-      ADMIN_API_KEY: adminKey, PUBLIC_BASE_URL: '', LOG_LEVEL: 'warn',
-    },
+  const p = startPlatform({
+    API_ADDR: '127.0.0.1:0', AWS_EMULATOR_ADDR: '127.0.0.1:0', STACK_NAME: `web-e2e-${process.pid}`,
+    DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wuzapi_manager_web_e2e',
+    ADMIN_API_KEY: adminKey, PUBLIC_BASE_URL: '', LOG_LEVEL: 'warn',
   })
-  let out = ''
-  let errText = ''
-  platform.stderr.on('data', (d) => (errText = (errText + d).slice(-4000)))
-  base = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`platform did not start in 120 s:\n${errText}`)), 120000)
-    platform.stdout.on('data', (d) => {
-      out += d
-      const m = out.match(/API:\s+(http:\/\/\S+)/)
-      if (m && out.includes('Press Ctrl-C')) {
-        clearTimeout(timer)
-        resolve(m[1])
-      }
-    })
-    platform.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`platform exited (${code}):\n${errText}`))
-    })
-  }).catch((e) => {
+  stopPlatform = p.stop
+  base = await p.ready.catch((e) => {
     console.error(`real: ${e.message}`)
     console.log('real: 0 passed, 1 failed')
+    p.stop()
     process.exit(1)
   })
-}
-function stopPlatform() {
-  if (platform && platform.exitCode === null) {
-    try {
-      process.kill(-platform.pid, 'SIGTERM')
-    } catch {
-      // already gone
-    }
-  }
 }
 process.on('exit', stopPlatform)
 
