@@ -17,6 +17,12 @@ import (
 
 func main() {
 	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
+		// Imports (issue 6): without a bucket the import routes answer UNAVAILABLE.
+		var uploads httpapi.Presigner
+		if d.Config.BucketName != "" {
+			uploads = blob.New(d.S3, d.Config.BucketName)
+		}
+
 		// --- limits (issue 5) ---
 		limiter := limit.NewAPI(limit.APIOptions{
 			Redis:   d.Redis,
@@ -56,6 +62,7 @@ func main() {
 			},
 
 			// --- imports and contacts (issue 6) ---
+			Uploads: uploads,
 
 			// --- telemetry (issue 7) ---
 			Tracing: d.Tracing,
@@ -64,7 +71,7 @@ func main() {
 			// --- reports, webhooks (issue 8) ---
 			ReportsQueueURL: d.Config.ReportsQueueURL,
 			ReportSender:    d.Queue,
-			ReportLinks:     blob.NewLinks(d.S3, d.Config.BucketName),
+			ReportLinks:     blob.New(d.S3, d.Config.BucketName),
 			WebhookHMACKey:  os.Getenv("WUZAPI_WEBHOOK_HMAC_KEY"),
 		})
 		return apigw.Handler(srv), nil

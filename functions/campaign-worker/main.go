@@ -5,13 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
@@ -20,14 +23,23 @@ func main() {
 		if d.Config.CampaignsQueueURL == "" {
 			return nil, fmt.Errorf("CAMPAIGNS_QUEUE_URL is required: chunks are handed back to it")
 		}
+		// SEND_LEASE_TTL (a Go duration; the limiter's default when unset):
+		// how long the in-flight slot of a worker that died mid-send stays
+		// taken.
+		var leaseTTL time.Duration
+		if v := os.Getenv("SEND_LEASE_TTL"); v != "" {
+			var err error
+			if leaseTTL, err = time.ParseDuration(v); err != nil || leaseTTL <= 0 {
+				return nil, fmt.Errorf("SEND_LEASE_TTL=%q is not a positive duration", v)
+			}
+		}
 		guard := wuzapi.Guard{AllowPrivate: d.Config.AllowPrivateWuzapi}
 		w := &campaign.Worker{
 			Store:     d.DB,
-			Messenger: campaign.WuzapiMessenger{HTTP: guard.HTTPClient(30 * time.Second)},
-			// Until issue 5's Redis send limiter (internal/limit) is merged, the
-			// worker sends without limits. The lead replaces this line with the
-			// fleet-wide limiter when merging issue 5.
-			Limiter: campaign.Unlimited{},
+			Messenger: campaign.WuzapiMessenger{HTTP: telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))},
+			// The fleet-wide send limiter of design §7 (issue 5); it fails
+			// closed: with Redis down nothing is sent.
+			Limiter: limit.NewSender(limit.SenderOptions{Redis: d.Redis, Logger: d.Logger, LeaseTTL: leaseTTL}),
 			Queue:   queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL},
 			Logger:  d.Logger,
 			Record:  func(status string) { d.Metrics.CampaignMessages.WithLabelValues(status).Inc() },

@@ -22,7 +22,7 @@ func main() {
 	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
 		gen := &report.Generator{
 			Store:  postgres.ReportStore{DB: d.DB},
-			Sink:   blob.Multipart{Client: d.S3, Bucket: d.Config.BucketName},
+			Sink:   blob.New(d.S3, d.Config.BucketName),
 			Logger: d.Logger,
 		}
 		router := queue.NewRouter(d.Logger)

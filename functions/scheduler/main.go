@@ -35,6 +35,8 @@ func main() {
 			{name: "campaigns: requeue stalled", run: func(ctx context.Context) error { return sched.RequeueStalled(ctx, time.Now()) }},
 
 			// --- alerts and sessions (issue 7) ---
+			{name: "sessions", run: newMonitor(d).CheckSessions},
+			{name: "alerts", run: newMonitor(d).Evaluate},
 
 			// --- receipts (issue 8) ---
 			{name: "receipts", run: receipt.Sweeper{

@@ -1,9 +1,6 @@
-// Package awstest runs kumo (an AWS emulator) in-process for tests and
-// points real SDK clients at it. Imported only by tests.
-//
-// kumo's state is global to the process: every Env of a test binary sees
-// the same buckets and queues, so helpers create uniquely named ones and
-// tests never count on a clean slate.
+// Env and its helpers (buckets, queues, S3 notifications) are the
+// in-process kumo of kumo_s3.go with SQS as well as S3 clients.
+
 package awstest
 
 import (
@@ -12,7 +9,6 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,7 +18,6 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-	"github.com/sivchari/kumo"
 )
 
 // Env is an in-process kumo with clients on it.
@@ -33,32 +28,18 @@ type Env struct {
 	SQS    *sqs.Client
 }
 
-var (
-	once sync.Once
-	srv  *kumo.Server
-)
-
-// server is the process's one kumo. kumo keeps its services in package
-// state, and starting a second server rewires them while the first serves
-// (a data race), so every test of the binary shares one, stopped when the
-// process exits.
-func server() *kumo.Server {
-	once.Do(func() { srv = kumo.NewServer() })
-	return srv
-}
-
 // New returns clients on the process's in-process kumo, started by the
 // first call.
 func New(t testing.TB) *Env {
 	t.Helper()
-	srv := server()
+	url := Emulator() // one kumo per process: see the package comment
 	cfg := aws.Config{
 		Region:       "us-east-1",
 		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(srv.URL),
+		BaseEndpoint: aws.String(url),
 	}
 	return &Env{
-		URL:    srv.URL,
+		URL:    url,
 		Config: cfg,
 		S3: s3.NewFromConfig(cfg, func(o *s3.Options) {
 			o.UsePathStyle = true

@@ -255,6 +255,10 @@ func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int) erro
 	deadline, hasDeadline := ctx.Deadline()
 
 	loop := func() {
+		// After a successful claim more recipients are likely due, so the
+		// peek that keeps a reservation from being wasted is skipped: at
+		// most one reservation per loop is spent at the chunk's end.
+		claimedLast := false
 		for !stop.Load() && ctx.Err() == nil {
 			now := w.now()
 			if hasDeadline && deadline.Sub(now) < margin {
@@ -269,13 +273,16 @@ func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int) erro
 				hb.request(until.Sub(now))
 				return
 			}
-			ok, err := w.Store.HasClaimable(ctx, campaignID, lo, hi, now)
-			if err != nil || !ok {
-				if err != nil {
-					fail(err)
+			if !claimedLast {
+				ok, err := w.Store.HasClaimable(ctx, campaignID, lo, hi, now)
+				if err != nil || !ok {
+					if err != nil {
+						fail(err)
+					}
+					return
 				}
-				return
 			}
+			claimedLast = false
 			res, err := w.Limiter.Reserve(ctx, policy)
 			if err != nil {
 				// Fail closed: nothing is sent without the limiter.
@@ -312,6 +319,7 @@ func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int) erro
 				}
 				return
 			}
+			claimedLast = true
 			text, _ := tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(campaignID, rec.Phone))
 			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 			sendErr := w.Messenger.SendText(sctx, job.Instance, rec.Phone, text, rec.MessageID)

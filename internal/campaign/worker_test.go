@@ -69,9 +69,16 @@ type env struct {
 	mu     *sync.Mutex
 }
 
-func setupWorker(t *testing.T, maxInFlight int) *env {
+func setupWorker(t *testing.T, maxInFlight int) *env { return setupWorkerTB(t, maxInFlight) }
+
+func setupWorkerTB(t testing.TB, maxInFlight int) *env {
 	t.Helper()
-	db := pgtest.NewDB(t)
+	// A pool as big as the fleet's: 10 invocations of 4 connections.
+	db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{MaxConns: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
 	ctx := context.Background()
@@ -94,7 +101,7 @@ func setupWorker(t *testing.T, maxInFlight int) *env {
 	return e
 }
 
-func newUUID(t *testing.T, db *postgres.DB) string {
+func newUUID(t testing.TB, db *postgres.DB) string {
 	var id string
 	if err := db.Pool.QueryRow(context.Background(), "SELECT uuid_v7()::text").Scan(&id); err != nil {
 		t.Fatal(err)
@@ -201,6 +208,10 @@ func TestWorkerSendsEachRecipientOnce(t *testing.T) {
 	}
 	if e.counts["sent"] != 20 {
 		t.Fatalf("metrics = %v", e.counts)
+	}
+	tl, err := e.db.Timeline(context.Background(), id, time.Minute)
+	if err != nil || len(tl) != 1 || tl[0].Sent != 20 || !tl[0].At.Equal(e.clock.Now().Truncate(time.Minute)) {
+		t.Fatalf("timeline = %+v, %v", tl, err)
 	}
 	// Redelivered after completion: nothing more.
 	e.run(t, id, 0)
@@ -603,5 +614,29 @@ func TestSchedulerRequeuesStalled(t *testing.T) {
 	}
 	if q := e.queue.take(); len(q) != 1 || q[0].chunk != 1 {
 		t.Fatalf("requeued %v, want chunk 1", q)
+	}
+}
+
+func TestAutoPauseInstance(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	ctx := context.Background()
+	a := e.campaign(t, "hi", phones(2))
+	b := e.campaign(t, "hi", phones(2))
+	if _, err := e.db.Transition(ctx, e.tenant.ID, b, campaign.ActCancel); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := e.db.AutoPauseInstance(ctx, e.inst.ID, "logged_out", "auto-paused: the instance logged out")
+	if err != nil || len(ids) != 1 || ids[0] != a {
+		t.Fatalf("paused %v, %v; want only %s", ids, err, a)
+	}
+	if c := e.get(t, a); c.Status != campaign.Paused || *c.Reason != "auto-paused: the instance logged out" {
+		t.Fatalf("campaign = %s %v", c.Status, c.Reason)
+	}
+	if c := e.get(t, b); c.Status != campaign.Cancelled {
+		t.Fatalf("cancelled campaign became %s", c.Status)
+	}
+	if ev, _ := e.db.CampaignEvents(ctx, a); len(ev) != 1 || ev[0].Type != "logged_out" {
+		t.Fatalf("events = %+v", ev)
 	}
 }

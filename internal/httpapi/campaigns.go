@@ -423,6 +423,9 @@ type statusResult struct {
 	Processed int `json:"processed"`
 	Failed    int `json:"failed"`
 	Total     int `json:"total"`
+	// Undelivered: sent longer ago than Options.UndeliveredAfter without a
+	// delivery receipt (issue 8, webhooks.go).
+	Undelivered int `json:"undelivered"`
 }
 
 type campaignStatusView struct {
@@ -437,9 +440,13 @@ func (s *Server) campaignStatus(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	undelivered, err := s.CampaignUndelivered(r.Context(), tenantFrom(r.Context()).ID, c.ID)
+	if err != nil {
+		return err
+	}
 	writeData(w, http.StatusOK, campaignStatusView{
 		JobID: c.ID, State: c.Status, Progress: c.Counts.Progress(),
-		Result: statusResult{Processed: c.Counts.Sent, Failed: c.Counts.Failed, Total: c.Counts.Total},
+		Result: statusResult{Processed: c.Counts.Sent, Failed: c.Counts.Failed, Total: c.Counts.Total, Undelivered: undelivered},
 	})
 	return nil
 }

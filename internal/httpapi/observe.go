@@ -76,8 +76,7 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, serve http.Hand
 			ctx = tr.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			kind = trace.SpanKindServer
 		}
-		ctx, span = tr.Tracer().Start(ctx, r.Method, trace.WithSpanKind(kind),
-			trace.WithAttributes(attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path)))
+		ctx, span = tr.Tracer().Start(ctx, r.Method, trace.WithSpanKind(kind))
 	}
 	rw := &statusWriter{ResponseWriter: w}
 	req := r.WithContext(ctx)
@@ -103,10 +102,12 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, serve http.Hand
 	s.opts.Metrics.HTTPDuration.WithLabelValues(r.Method, route, status).Observe(time.Since(start).Seconds())
 	if span != nil {
 		span.SetName(route)
-		span.SetAttributes(attribute.String("http.route", route), attribute.Int("http.response.status_code", rw.status))
-		if obs.tenantID != "" {
-			span.SetAttributes(attribute.String("tenant.id", obs.tenantID))
+		attrs := [5]attribute.KeyValue{ // one call: every SetAttributes takes the span's lock
+			attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
+			attribute.String("http.route", route), attribute.Int("http.response.status_code", rw.status),
+			attribute.String("tenant.id", tenantID),
 		}
+		span.SetAttributes(attrs[:]...)
 		if rw.status >= 500 {
 			span.SetStatus(codes.Error, status)
 		}

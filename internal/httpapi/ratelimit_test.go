@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
@@ -330,5 +331,26 @@ func TestAPIKeyCache(t *testing.T) {
 	f.call(t, 0, "10.0.4.2", "PATCH", "/v1/me", key, `{"timezone":"Europe/Lisbon"}`)
 	if r := f.call(t, 0, "10.0.4.2", "GET", "/v1/me", key, ""); dig(r.Body, "data", "tenant", "timezone") != "Europe/Lisbon" {
 		t.Fatalf("GET /v1/me after PATCH: %s", r.Raw)
+	}
+}
+
+func TestWebhookRouteIsLimitedPerInstance(t *testing.T) {
+	t.Parallel()
+	f := setupFleet(t, 1, func(o *limit.APIOptions) { o.WebhookPerMinute, o.ClientPerMinute = 3, 1 })
+	path := "/v1/webhooks/wuzapi/" + uuid.NewString() + "?secret=wrong"
+	for i := range 3 {
+		// Each from another address: the allowance is the instance's, not the
+		// client's (whose allowance here is 1).
+		r := f.call(t, 0, "10.0.5."+strconv.Itoa(i+1), "POST", path, "", `{"type":"ReadReceipt"}`)
+		if r.Status == 429 || r.Header.Get("RateLimit-Limit") != "3" || r.Header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) {
+			t.Fatalf("webhook %d: %d %v %s, want the instance's allowance of 3", i+1, r.Status, r.Header, r.Raw)
+		}
+	}
+	r := f.call(t, 0, "10.0.5.9", "POST", path, "", `{"type":"ReadReceipt"}`)
+	if r.Status != 429 || dig(r.Body, "code") != "RATE_LIMIT_EXCEEDED" || r.Header.Get("Retry-After") != "20" {
+		t.Fatalf("4th webhook: %d %v %s, want 429", r.Status, r.Header, r.Raw)
+	}
+	if got := testutil.ToFloat64(f.metrics[0].RateLimitRejections.WithLabelValues(limit.RejectWebhook)); got != 1 {
+		t.Fatalf("rejections{plan=webhook} = %v, want 1", got)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/httpapi"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/report"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
 )
 
 // sentMessages is a hand-written MessageSender that keeps what was queued.
@@ -57,11 +58,15 @@ func (f fixture) msg(i int) string {
 	return "3EB0" + strings.ToUpper(f.campaignID[len(f.campaignID)-8:]) + fmt.Sprintf("%010X", i)
 }
 
-func newFixture(t *testing.T, b bundle, db *postgres.DB, n int) fixture {
+func newFixture(t testing.TB, db *postgres.DB, n int) fixture {
 	t.Helper()
 	ctx := context.Background()
 	f := fixture{db: db}
-	f.tenantID, f.key = b.newTenant(t, map[string]any{"name": "Receipts"})
+	tn, key, err := db.CreateTenant(ctx, tenant.Tenant{Name: "Receipts", Plan: tenant.PlanEnterprise, DefaultCountry: "BR", Timezone: "UTC"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tenantID, f.key = tn.ID, key
 	hash := sha256.Sum256([]byte("s3cret"))
 	if err := db.Pool.QueryRow(ctx, `INSERT INTO instances (tenant_id, name, base_url, token, webhook_secret_hash)
 		VALUES ($1, 'wa', 'http://wuzapi.test', 'tok', $2) RETURNING id`, f.tenantID, hash[:]).Scan(&f.instanceID); err != nil {
@@ -124,8 +129,8 @@ func TestWuzapiWebhook(t *testing.T) {
 	t.Parallel()
 	var db *postgres.DB
 	b := setup(t, func(o *httpapi.Options) { db = o.DB })
-	f := newFixture(t, b, db, 3)
-	other := newFixture(t, b, db, 1)
+	f := newFixture(t, db, 3)
+	other := newFixture(t, db, 1)
 	hook := "/v1/webhooks/wuzapi/" + f.instanceID + "?secret=s3cret"
 	read := formEvent(fmt.Sprintf(`{"type":"ReadReceipt","state":"Read","event":{"MessageIDs":[%q,%q],"Timestamp":"2026-11-25T12:05:00Z","Type":"read"}}`, f.msg(0), f.msg(1)))
 
@@ -234,7 +239,7 @@ func TestWuzapiWebhookHMAC(t *testing.T) {
 	t.Parallel()
 	var db *postgres.DB
 	b := setup(t, func(o *httpapi.Options) { db = o.DB; o.WebhookHMACKey = strings.Repeat("k", 32) })
-	f := newFixture(t, b, db, 1)
+	f := newFixture(t, db, 1)
 	hook := "/v1/webhooks/wuzapi/" + f.instanceID + "?secret=s3cret"
 	body := formEvent(fmt.Sprintf(`{"type":"ReadReceipt","state":"Delivered","event":{"MessageIDs":[%q]}}`, f.msg(0)))
 	sign := func(key, body string) string {
@@ -272,17 +277,19 @@ func TestWuzapiWebhookHMAC(t *testing.T) {
 func TestReports(t *testing.T) {
 	t.Parallel()
 	var db *postgres.DB
-	env := awstest.NewS3Bucket(t)
+	env := awstest.New(t)
+	bucket := env.Bucket(t)
+	store := blob.New(env.S3, bucket)
 	sender := &sentMessages{}
 	b := setup(t, func(o *httpapi.Options) {
 		db = o.DB
 		o.ReportsQueueURL = "http://sqs.test/reports"
 		o.ReportSender = sender
-		o.ReportLinks = blob.NewLinks(env.Client, env.Bucket)
+		o.ReportLinks = store
 		o.ReportLinkTTL = 2 * time.Minute
 	})
-	f := newFixture(t, b, db, 20)
-	other := newFixture(t, b, db, 1)
+	f := newFixture(t, db, 20)
+	other := newFixture(t, db, 1)
 
 	for _, tt := range []struct {
 		name   string
@@ -325,7 +332,7 @@ func TestReports(t *testing.T) {
 		t.Fatalf("another tenant reads the report: %d", r.Status)
 	}
 
-	gen := &report.Generator{Store: postgres.ReportStore{DB: db}, Sink: blob.Multipart{Client: env.Client, Bucket: env.Bucket},
+	gen := &report.Generator{Store: postgres.ReportStore{DB: db}, Sink: store,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if err := gen.HandleMessage(context.Background(), strings.TrimPrefix(sender.msgs[0], "http://sqs.test/reports "), false); err != nil {
 		t.Fatal(err)
@@ -359,4 +366,29 @@ func TestReports(t *testing.T) {
 			t.Fatalf("reports = %d, want only the first", n)
 		}
 	})
+}
+
+func TestCampaignStatusCountsUndelivered(t *testing.T) {
+	t.Parallel()
+	var db *postgres.DB
+	now := time.Date(2026, 11, 25, 13, 0, 0, 0, time.UTC) // the fixture sent at 12:00
+	b := setup(t, func(o *httpapi.Options) {
+		db = o.DB
+		o.Now = func() time.Time { return now }
+		o.UndeliveredAfter = 30 * time.Minute
+	})
+	f := newFixture(t, db, 4)
+	body := formEvent(fmt.Sprintf(`{"type":"ReadReceipt","state":"Delivered","event":{"MessageIDs":[%q]}}`, f.msg(0)))
+	if r := b.post(t, "/v1/webhooks/wuzapi/"+f.instanceID+"?secret=s3cret", formCT, body); r.Status != 200 {
+		t.Fatalf("receipt: %d %s", r.Status, r.Raw)
+	}
+	r := b.do(t, "GET", "/v1/campaigns/"+f.campaignID+"/status", f.key, nil)
+	if r.Status != 200 || dig(r.Body, "data", "result", "undelivered") != float64(3) {
+		t.Fatalf("status = %d %s; want undelivered 3", r.Status, r.Raw)
+	}
+	now = time.Date(2026, 11, 25, 12, 10, 0, 0, time.UTC) // within the window: none yet
+	r = b.do(t, "GET", "/v1/campaigns/"+f.campaignID+"/status", f.key, nil)
+	if r.Status != 200 || dig(r.Body, "data", "result", "undelivered") != float64(0) {
+		t.Fatalf("status = %d %s; want undelivered 0", r.Status, r.Raw)
+	}
 }

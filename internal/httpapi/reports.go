@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/report"
@@ -18,9 +19,9 @@ type MessageSender interface {
 	Send(ctx context.Context, queueURL string, msg any, delaySeconds int32) error
 }
 
-// ReportLinker presigns a report's download (blob.Links implements it).
+// ReportLinker presigns a report's download (blob.Store implements it).
 type ReportLinker interface {
-	DownloadURL(ctx context.Context, key, fileName string, ttl time.Duration) (string, time.Time, error)
+	PresignGet(ctx context.Context, key string, ttl time.Duration) (blob.Presigned, error)
 }
 
 // defaultReportLinkTTL is how long a downloadUrl works unless configured:
@@ -132,12 +133,11 @@ func (s *Server) getReport(w http.ResponseWriter, r *http.Request) error {
 		if ttl <= 0 {
 			ttl = defaultReportLinkTTL
 		}
-		name := string(rep.Type) + "-report-" + rep.ID + ".csv"
-		u, exp, err := s.opts.ReportLinks.DownloadURL(r.Context(), rep.ObjectKey, name, ttl)
+		p, err := s.opts.ReportLinks.PresignGet(r.Context(), rep.ObjectKey, ttl)
 		if err != nil {
 			return err
 		}
-		out.DownloadURL, out.ExpiresAt = &u, &exp
+		out.DownloadURL, out.ExpiresAt = &p.URL, &p.ExpiresAt
 	}
 	writeData(w, http.StatusOK, out)
 	return nil

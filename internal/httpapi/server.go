@@ -70,6 +70,12 @@ type Options struct {
 
 	// --- imports and contacts (issue 6) ---
 
+	// Uploads presigns the PUT of an import's CSV and the GET of its rejected
+	// rows; the import routes answer UNAVAILABLE without it.
+	Uploads Presigner
+	// ImportMaxBytes is the largest CSV an import reads; importer.DefaultMaxBytes when 0.
+	ImportMaxBytes int64
+
 	// --- telemetry (issue 7) ---
 	// Tracing records a span per request, named by its route pattern; nil
 	// or off: no spans.
@@ -85,7 +91,7 @@ type Options struct {
 	// ReportSender queues report messages (queue.Client); without it POST
 	// /v1/reports answers UNAVAILABLE.
 	ReportSender MessageSender
-	// ReportLinks presigns report downloads (blob.Links); without it a
+	// ReportLinks presigns report downloads (blob.Store); without it a
 	// completed report has no downloadUrl.
 	ReportLinks ReportLinker
 	// ReportLinkTTL is how long a downloadUrl works; 15 minutes when 0.
@@ -201,6 +207,12 @@ func (s *Server) registerRoutes() {
 	s.registerCampaignRoutes()
 
 	// --- imports and contacts (issue 6) ---
+	s.handle("POST /v1/imports", s.tenant(s.createImport))
+	s.handle("GET /v1/imports", s.tenant(s.listImports))
+	s.handle("GET /v1/imports/{id}", s.tenant(s.getImport))
+	s.handle("GET /v1/contacts", s.tenant(s.listContacts))
+	s.handle("POST /v1/contacts", s.tenant(s.upsertContacts))
+	s.handle("DELETE /v1/contacts/{id}", s.tenant(s.deleteContact))
 
 	// --- metrics (issue 7) ---
 	s.handle("GET /metrics", s.metrics)

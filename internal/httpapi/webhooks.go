@@ -33,9 +33,10 @@ type webhookAnswer struct {
 }
 
 // wuzapiWebhook receives WuzAPI's webhook posts (wuzapi-api.md §5, §8). The
-// event is stored before it is answered, so a failure to apply it loses
-// nothing (the scheduler applies stored events that are still unprocessed);
-// every effect is idempotent, so WuzAPI's retries and duplicates are harmless.
+// event is committed before it is answered, together with its effects in
+// one transaction; if applying it fails, the event alone is committed and
+// the scheduler applies it later, so nothing is lost. Every effect is
+// idempotent, so WuzAPI's retries and duplicates are harmless.
 func (s *Server) wuzapiWebhook(w http.ResponseWriter, r *http.Request) error {
 	inst, err := s.webhookInstance(r)
 	if err != nil {
@@ -57,20 +58,19 @@ func (s *Server) wuzapiWebhook(w http.ResponseWriter, r *http.Request) error {
 		return errcode.New(errcode.MalformedJSON, "body is not a WuzAPI webhook event")
 	}
 	sum := sha256.Sum256(body)
-	stored, err := s.opts.DB.RecordWuzapiEvent(r.Context(), inst.ID, inst.TenantID, ev.Type, ev.Payload, sum[:])
+	// Applied even when the client has gone: once stored, the event is ours.
+	ctx := context.WithoutCancel(r.Context())
+	inst2 := receipt.Instance{ID: inst.ID, TenantID: inst.TenantID}
+	stored, applyErr, err := s.opts.DB.RecordAndApplyWuzapiEvent(ctx, inst.ID, inst.TenantID, ev.Type, ev.Payload, sum[:],
+		func(ctx context.Context, st receipt.Store) error {
+			_, err := receipt.Apply(ctx, st, inst2, ev, s.now())
+			return err
+		})
 	if err != nil {
 		return err // not stored: a 500 makes newer WuzAPI servers retry
 	}
-	if !stored.Processed {
-		// Applied even when the client has gone: the event is ours now.
-		ctx := context.WithoutCancel(r.Context())
-		_, applyErr := receipt.Apply(ctx, postgres.ReceiptStore{DB: s.opts.DB}, receipt.Instance{ID: inst.ID, TenantID: inst.TenantID}, ev, s.now())
-		if applyErr != nil {
-			s.log.ErrorContext(ctx, "apply webhook event (kept for retry)", "event_id", stored.ID, "instance_id", inst.ID, "type", ev.Type, "error", applyErr.Error())
-		}
-		if err := s.opts.DB.FinishWuzapiEvent(ctx, stored.ID, applyErr); err != nil {
-			s.log.ErrorContext(ctx, "finish webhook event", "event_id", stored.ID, "error", err.Error())
-		}
+	if applyErr != nil {
+		s.log.ErrorContext(ctx, "apply webhook event (kept for the sweep)", "event_id", stored.ID, "instance_id", inst.ID, "type", ev.Type, "error", applyErr.Error())
 	}
 	writeData(w, http.StatusOK, webhookAnswer{EventID: stored.ID, Type: ev.Type, Kind: ev.Kind.String(), Duplicate: stored.Duplicate})
 	return nil

@@ -116,13 +116,13 @@ type Reader struct {
 	phoneCol int
 	nameCol  int
 	delim    rune
-	records  int
 	line     int // where the last record read started
 }
 
 // NewReader detects the file's encoding and delimiter and reads its header.
-// It fails with ErrEmpty, ErrNotCSV, ErrNoPhoneColumn, ErrRecordTooLarge or
-// the source's read error.
+// It fails with ErrEmpty, ErrNotCSV (binary data, a first line that is no
+// header, or a header over MaxRecordBytes), ErrNoPhoneColumn, or the
+// source's read error.
 func NewReader(src io.Reader, opts Options) (*Reader, error) {
 	if opts.DefaultCountry == "" {
 		opts.DefaultCountry = "BR"
@@ -347,7 +347,6 @@ func (r *Reader) readRecords(n int) ([]record, []Reject, error) {
 		}
 		var perr *csv.ParseError
 		if err != nil && errors.As(err, &perr) {
-			r.records++
 			rejects = append(rejects, Reject{Line: perr.StartLine, Fields: cleanAll(fields), Reason: ReasonMalformedRow})
 			continue
 		}
@@ -360,7 +359,6 @@ func (r *Reader) readRecords(n int) ([]record, []Reject, error) {
 		if blank(fields) {
 			continue
 		}
-		r.records++
 		fields = cleanAll(fields)
 		if len(fields) > len(r.header) {
 			rejects = append(rejects, Reject{Line: line, Fields: fields, Reason: ReasonTooManyFields})

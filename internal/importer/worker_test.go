@@ -106,7 +106,7 @@ type bundle struct {
 	tenant  tenant.Tenant
 }
 
-func setup(t *testing.T) bundle {
+func setup(t testing.TB) bundle {
 	t.Helper()
 	db := pgtest.NewDB(t)
 	env := awstest.New(t)

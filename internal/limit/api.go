@@ -26,6 +26,11 @@ const (
 // counters, and the Redis key's stem (tenant:plan:{id}).
 const PlanCacheKey = "tenant:plan"
 
+// FailOpenCacheKey is the cache_key label under which
+// redis_cache_misses_total counts the checks let through because Redis could
+// not answer (fail open).
+const FailOpenCacheKey = "rate_limit"
+
 // Labels of rate_limit_rejections_total{plan} for requests without a tenant.
 const (
 	RejectClient  = "anonymous" // per client IP
@@ -165,7 +170,8 @@ func NewAPI(opts APIOptions) *API {
 //	ARGV[1] period µs, ARGV[2] allowance per period (tenant: the default)
 //	ARGV[3] plan the caller has (in-process cache, or Postgres when ARGV[5]=1)
 //	ARGV[4] plan version the caller's plan belongs to
-//	ARGV[5] "1": ARGV[3] was just read from Postgres; store it for ARGV[6] s
+//	ARGV[5] "1": ARGV[3] was just read from Postgres; store it for ARGV[6] s;
+//	        "2": Postgres failed, apply ARGV[3] without storing it
 //	ARGV[7..] plan, allowance pairs
 //
 // The caller's in-process plan is used only while the version key still
@@ -187,6 +193,8 @@ if #KEYS == 3 then
     if ver ~= ARGV[4] then return {'stale'} end
     redis.call('SET', KEYS[2], ARGV[3], 'EX', tonumber(ARGV[6]))
     plan, source = ARGV[3], 'db'
+  elseif ARGV[5] == '2' then
+    plan, source = ARGV[3], 'fallback'
   elseif ARGV[3] ~= '' and ARGV[4] == ver then
     plan, source = ARGV[3], 'local'
   else
@@ -228,7 +236,7 @@ return {'ok', 1, math.floor(diff / interval), 0, new_tat - now, plan, ver, sourc
 func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 	hint, hasHint := a.localPlan(tenantID)
 	if a.skipRedis() {
-		return Result{Allowed: true, FailedOpen: true, Plan: hint.plan}
+		return a.skipped(hint.plan)
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
@@ -255,9 +263,15 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 		case "miss":
 			p, err := a.opts.Plans(cctx, tenantID)
 			if err != nil {
-				// Postgres, not Redis, failed: still better to serve than to
-				// refuse a tenant the auth step has just found.
-				return a.failOpen(ctx, fmt.Errorf("load plan of tenant %s: %w", tenantID, err), hint.plan)
+				// Postgres failed, Redis works: limit this request under the
+				// last plan known here (free when none), and store nothing.
+				a.log.WarnContext(ctx, "tenant plan not loaded; limiting under a fallback plan",
+					"tenant_id", tenantID, "error", err.Error())
+				plan, fill = string(tenant.PlanFree), "2"
+				if hint.plan.Valid() {
+					plan = string(hint.plan)
+				}
+				continue
 			}
 			plan, version, fill = string(p), fmt.Sprint(reply[1]), "1"
 			continue
@@ -270,13 +284,15 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 			return a.failOpen(ctx, fmt.Errorf("rate limit tenant %s: %w", tenantID, err), hint.plan)
 		}
 		switch reply[7] {
-		case "db":
+		case "db", "fallback":
 			a.metrics.CacheMisses.WithLabelValues(PlanCacheKey).Inc()
 		default: // "local" or "redis"
 			a.metrics.CacheHits.WithLabelValues(PlanCacheKey).Inc()
 		}
 		res.Plan = tenant.Plan(fmt.Sprint(reply[5]))
-		a.storePlan(tenantID, res.Plan, fmt.Sprint(reply[6]))
+		if reply[7] != "fallback" {
+			a.storePlan(tenantID, res.Plan, fmt.Sprint(reply[6]))
+		}
 		if !res.Allowed {
 			a.metrics.RateLimitRejections.WithLabelValues(string(res.Plan)).Inc()
 		}
@@ -299,7 +315,7 @@ func (a *API) Webhook(ctx context.Context, instanceID string) Result {
 
 func (a *API) check(ctx context.Context, key string, perMinute int, label string) Result {
 	if a.skipRedis() {
-		return Result{Allowed: true, FailedOpen: true}
+		return a.skipped("")
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
@@ -409,6 +425,13 @@ func (a *API) failOpen(ctx context.Context, err error, plan tenant.Plan) Result 
 			a.opts.OnFailOpen(ctx, err)
 		}
 	}
+	return a.skipped(plan)
+}
+
+// skipped is a check let through without Redis, counted as a miss of
+// cache_key="rate_limit" (design §8.2 has no name of its own for it).
+func (a *API) skipped(plan tenant.Plan) Result {
+	a.metrics.CacheMisses.WithLabelValues(FailOpenCacheKey).Inc()
 	return Result{Allowed: true, FailedOpen: true, Plan: plan}
 }
 

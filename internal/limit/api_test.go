@@ -359,6 +359,28 @@ func TestPlanChangeDuringPostgresRead(t *testing.T) {
 	}
 }
 
+func TestPostgresDownDoesNotFailOpen(t *testing.T) {
+	t.Parallel()
+	var alerts atomic.Int64
+	b := setupAPI(t, func(o *limit.APIOptions) {
+		o.OnFailOpen = func(context.Context, error) { alerts.Add(1) }
+		o.Period = time.Hour
+	})
+	id := uuid.NewString() // unknown to the fake Postgres: every read fails
+	for i := 1; i <= 101; i++ {
+		r := b.api.Tenant(context.Background(), id)
+		if r.FailedOpen || r.Limit != 100 || r.Allowed != (i <= 100) {
+			t.Fatalf("check %d without a plan: %+v, want the free allowance applied", i, r)
+		}
+	}
+	if alerts.Load() != 0 || b.misses() != 101 {
+		t.Fatalf("alerts=%d misses=%v, want no fail-open and every check a miss", alerts.Load(), b.misses())
+	}
+	if n := b.opts.Redis.Exists(context.Background(), b.opts.Prefix+"tenant:plan:{"+id+"}").Val(); n != 0 {
+		t.Fatal("a fallback plan was cached")
+	}
+}
+
 func TestFailOpen(t *testing.T) {
 	t.Parallel()
 	srv := limittest.Start(t)
@@ -387,6 +409,9 @@ func TestFailOpen(t *testing.T) {
 	}
 	if calls.Load() != 1 {
 		t.Fatalf("OnFailOpen called %d times, want once per backoff", calls.Load())
+	}
+	if got := testutil.ToFloat64(b.metrics.CacheMisses.WithLabelValues(limit.FailOpenCacheKey)); got != 6 {
+		t.Fatalf("redis_cache_misses_total{cache_key=rate_limit} = %v, want 6 (every check let through)", got)
 	}
 	b.clock.Add(2 * time.Second) // past the backoff: Redis is asked again
 	if r := b.api.Webhook(ctx, id); !r.FailedOpen || calls.Load() != 2 {

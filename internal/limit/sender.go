@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	randv2 "math/rand/v2"
@@ -155,6 +156,9 @@ return {1}
 // frees itself after LeaseTTL). Not granted: RetryAfter and Reason say when
 // and why. An error means Redis could not decide: send nothing.
 func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.Reservation, error) {
+	if p.InstanceID == "" {
+		return campaign.Reservation{}, errors.New("reserve a send: the policy names no instance")
+	}
 	p = withDefaults(p)
 	now := s.opts.Now()
 	local := now.In(p.Location)

@@ -303,6 +303,16 @@ func TestSenderConcurrentWorkers(t *testing.T) {
 	}
 }
 
+func TestSenderNeedsAnInstance(t *testing.T) {
+	t.Parallel()
+	b := setupSender(t)
+	p := policy()
+	p.InstanceID = ""
+	if r, err := b.sender.Reserve(context.Background(), p); err == nil || r.Granted {
+		t.Fatalf("Reserve without an instance = %+v, %v; want an error", r, err)
+	}
+}
+
 func TestSenderFailsClosed(t *testing.T) {
 	t.Parallel()
 	srv := limittest.Start(t)

@@ -130,11 +130,13 @@ func (db *DB) createCampaign(ctx context.Context, nc NewCampaign) (Created, erro
 			}
 		} else {
 			rows := make([][]any, len(nc.Recipients))
-			empty := map[string]string{}
+			empty := []byte("{}") // jsonb takes []byte as JSON text as is
 			for i, r := range nc.Recipients {
-				vars := r.Vars
-				if vars == nil {
-					vars = empty
+				vars := empty
+				if len(r.Vars) > 0 {
+					if vars, err = json.Marshal(r.Vars); err != nil {
+						return fmt.Errorf("encode vars of recipient %d: %w", i, err)
+					}
 				}
 				rows[i] = []any{id, r.Phone, i, r.Name, vars}
 			}

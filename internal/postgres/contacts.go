@@ -93,12 +93,13 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 	if len(contacts) == 0 {
 		return 0, 0, nil
 	}
+	unique := collapse(contacts)
 	if _, err := tx.Exec(ctx, db.q("create-contact-stage")); err != nil {
 		return 0, 0, fmt.Errorf("create contact stage: %w", err)
 	}
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"contact_stage"}, []string{"seq", "phone", "name", "attributes"},
-		pgx.CopyFromSlice(len(contacts), func(i int) ([]any, error) {
-			c := contacts[i]
+		pgx.CopyFromSlice(len(unique), func(i int) ([]any, error) {
+			c := unique[i]
 			attrs := c.Attributes
 			if attrs == nil {
 				attrs = emptyAttributes
@@ -106,12 +107,44 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 			return []any{i, c.Phone, c.Name, attrs}, nil
 		}))
 	if err != nil {
-		return 0, 0, fmt.Errorf("copy %d contacts to stage: %w", len(contacts), err)
+		return 0, 0, fmt.Errorf("copy %d contacts to stage: %w", len(unique), err)
 	}
 	var ins, upd int
 	if err := tx.QueryRow(ctx, db.q("merge-contact-stage"), tenantID, importID).Scan(&ins, &upd); err != nil {
 		return 0, 0, fmt.Errorf("merge %d contacts of tenant %s: %w", n, tenantID, err)
 	}
 	// Rows collapsed into a later row of the same phone count as updated.
-	return ins, int(n) - ins, nil
+	return ins, len(contacts) - ins, nil
+}
+
+// collapse merges the contacts of a repeated phone in order, as if each
+// were upserted after the one before: a later non-empty name wins and
+// attributes merge key by key. So a batch gives what row-by-row upserts
+// would, whichever batch a repeat falls in.
+func collapse(contacts []importer.Contact) []importer.Contact {
+	at := make(map[string]int, len(contacts))
+	out := make([]importer.Contact, 0, len(contacts))
+	for _, c := range contacts {
+		i, seen := at[c.Phone]
+		if !seen {
+			at[c.Phone] = len(out)
+			out = append(out, c)
+			continue
+		}
+		prev := &out[i]
+		if c.Name != "" {
+			prev.Name = c.Name
+		}
+		if len(c.Attributes) > 0 {
+			merged := make(map[string]string, len(prev.Attributes)+len(c.Attributes))
+			for k, v := range prev.Attributes {
+				merged[k] = v
+			}
+			for k, v := range c.Attributes {
+				merged[k] = v
+			}
+			prev.Attributes = merged
+		}
+	}
+	return out
 }

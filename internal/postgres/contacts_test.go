@@ -37,8 +37,8 @@ func TestUpsertContacts(t *testing.T) {
 		t.Fatalf("first upsert = %d new, %d updated, %v; want 2, 1", ins, upd, err)
 	}
 	got, err := db.ContactByPhone(ctx, a.ID, "5511999990001")
-	if err != nil || got.Name != "Ana Souza" || got.Attributes["city"] != "Rio" || got.Attributes["plan"] != nil {
-		t.Fatalf("last row should win: %+v, %v", got, err)
+	if err != nil || got.Name != "Ana Souza" || got.Attributes["city"] != "Rio" || got.Attributes["plan"] != "gold" {
+		t.Fatalf("a repeat in one call should merge as upserts in order do (last name and city, plan kept): %+v, %v", got, err)
 	}
 
 	// Opt one out, then upsert again: it stays opted out; an empty name keeps
@@ -170,5 +170,37 @@ func TestImportStoreClaimAndBatches(t *testing.T) {
 	list, err := db.Imports(ctx, tn.ID, "", 10)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("Imports = %v, %v", list, err)
+	}
+}
+
+// TestCommitBatchIsAtomic: a batch that fails after its contacts were
+// merged (here: two rejects on one line break import_rejects' key) leaves
+// neither contacts nor counts behind.
+func TestCommitBatchIsAtomic(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	store := postgres.ImportStore{DB: db}
+	tn := newTenant(t, db, "Atomic")
+	im, err := db.CreateImport(ctx, tn.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, _, err := store.ClaimImport(ctx, im.ObjectKey, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := importer.Batch{
+		Rows:    []importer.Row{{Line: 2, Contact: importer.Contact{Phone: "5511999990001"}}},
+		Rejects: []importer.Reject{{Line: 3, Fields: []string{"x"}, Reason: "too_short"}, {Line: 3, Fields: []string{"y"}, Reason: "too_short"}},
+	}
+	if _, err := store.CommitBatch(ctx, job, bad, 10, time.Minute); err == nil {
+		t.Fatal("CommitBatch with a broken reject succeeded")
+	}
+	if cs, _ := db.Contacts(ctx, tn.ID, postgres.ContactFilter{}, "", 10); len(cs) != 0 {
+		t.Fatalf("a failed batch merged %d contacts", len(cs))
+	}
+	if got, _ := db.Import(ctx, tn.ID, im.ID); got.RowsTotal != 0 || got.Imported != 0 {
+		t.Fatalf("a failed batch was counted: %+v", got)
 	}
 }

@@ -53,6 +53,46 @@ func (db *DB) RecordWuzapiEvent(ctx context.Context, instanceID, tenantID, typ s
 	return ev, nil
 }
 
+// RecordAndApplyWuzapiEvent stores a webhook event and applies it in one
+// transaction (one commit, so one WAL flush, per webhook). apply runs
+// inside a savepoint: if it fails (after retrying deadlocks), its changes
+// are rolled back but the event is still committed, unprocessed, with the
+// error, for the scheduler's sweep. A body stored before is not stored
+// again; if it was applied, apply is not called. The returned error is a
+// failure to store the event: the webhook must not answer 200 then.
+func (db *DB) RecordAndApplyWuzapiEvent(ctx context.Context, instanceID, tenantID, typ string, payload, bodySHA256 []byte,
+	apply func(ctx context.Context, s receipt.Store) error) (ev StoredEvent, applyErr error, err error) {
+	ev = StoredEvent{InstanceID: instanceID, TenantID: tenantID, Payload: payload}
+	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := tx.QueryRow(ctx, db.q("record-wuzapi-event"), instanceID, tenantID, typ, payload, bodySHA256).
+			Scan(&ev.ID, &ev.Duplicate, &ev.Processed); err != nil {
+			return fmt.Errorf("store %s event of instance %s: %w", typ, instanceID, err)
+		}
+		if ev.Processed {
+			return nil
+		}
+		for range 3 {
+			applyErr = pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { // a savepoint
+				return apply(ctx, ReceiptStore{DB: db, tx: sp})
+			})
+			if !isDeadlock(applyErr) {
+				break
+			}
+		}
+		var msg *string
+		if applyErr != nil {
+			m := applyErr.Error()
+			msg = &m
+		}
+		if _, err := tx.Exec(ctx, db.q("finish-wuzapi-event"), ev.ID, msg); err != nil {
+			return fmt.Errorf("finish wuzapi event %s: %w", ev.ID, err)
+		}
+		ev.Processed = applyErr == nil
+		return nil
+	})
+	return ev, applyErr, err
+}
+
 // FinishWuzapiEvent records the outcome of applying an event: applied when
 // applyErr is nil, else kept unprocessed with the error for a retry.
 func (db *DB) FinishWuzapiEvent(ctx context.Context, id string, applyErr error) error {
@@ -99,7 +139,32 @@ func (db *DB) PurgeWuzapiEvents(ctx context.Context, before time.Time, maxAttemp
 
 // ReceiptStore applies webhook events to the database; it implements
 // receipt.Store.
-type ReceiptStore struct{ DB *DB }
+type ReceiptStore struct {
+	DB *DB
+	tx pgx.Tx // when set, every statement runs in it
+}
+
+// querier is what both the pool and a transaction offer.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func (s ReceiptStore) conn() querier {
+	if s.tx != nil {
+		return s.tx
+	}
+	return s.DB.Pool
+}
+
+// retry runs fn again on a deadlock, outside a transaction only: inside
+// one, the caller rolls back to its savepoint and retries.
+func (s ReceiptStore) retry(fn func() error) error {
+	if s.tx != nil {
+		return fn()
+	}
+	return retryDeadlock(fn)
+}
 
 var _ receipt.Store = ReceiptStore{}
 
@@ -108,8 +173,8 @@ var _ receipt.Store = ReceiptStore{}
 // message ids; ids nobody carries yet are kept in pending_receipts.
 func (s ReceiptStore) ApplyReceipt(ctx context.Context, instanceID string, ids []string, state receipt.State, at time.Time) (int, error) {
 	var n int
-	err := retryDeadlock(func() error {
-		return s.DB.Pool.QueryRow(ctx, s.DB.q("apply-receipt"), instanceID, ids, string(state), at).Scan(&n)
+	err := s.retry(func() error {
+		return s.conn().QueryRow(ctx, s.DB.q("apply-receipt"), instanceID, ids, string(state), at).Scan(&n)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("apply receipt: %w", err)
@@ -120,7 +185,7 @@ func (s ReceiptStore) ApplyReceipt(ctx context.Context, instanceID string, ids [
 // OptOutContact marks the tenant's contact with phone opted out, creating
 // the contact when the tenant has none with that phone.
 func (s ReceiptStore) OptOutContact(ctx context.Context, tenantID, phone string, at time.Time) error {
-	if _, err := s.DB.Pool.Exec(ctx, s.DB.q("opt-out-contact"), tenantID, phone, at); err != nil {
+	if _, err := s.conn().Exec(ctx, s.DB.q("opt-out-contact"), tenantID, phone, at); err != nil {
 		return fmt.Errorf("opt out %s: %w", phone, err)
 	}
 	return nil
@@ -141,7 +206,7 @@ func (s ReceiptStore) BlockInstance(ctx context.Context, instanceID, reason stri
 			why += " until " + until.UTC().Format(time.RFC3339)
 		}
 	}
-	if _, err := s.DB.Pool.Exec(ctx, s.DB.q("block-instance"), instanceID, reason, at, untilArg, why); err != nil {
+	if _, err := s.conn().Exec(ctx, s.DB.q("block-instance"), instanceID, reason, at, untilArg, why); err != nil {
 		return fmt.Errorf("block instance %s: %w", instanceID, err)
 	}
 	return nil
@@ -149,7 +214,7 @@ func (s ReceiptStore) BlockInstance(ctx context.Context, instanceID, reason stri
 
 // UnblockInstance clears the block once WuzAPI reports the instance connected.
 func (s ReceiptStore) UnblockInstance(ctx context.Context, instanceID string) error {
-	if _, err := s.DB.Pool.Exec(ctx, s.DB.q("unblock-instance"), instanceID); err != nil {
+	if _, err := s.conn().Exec(ctx, s.DB.q("unblock-instance"), instanceID); err != nil {
 		return fmt.Errorf("unblock instance %s: %w", instanceID, err)
 	}
 	return nil

@@ -167,9 +167,10 @@ func TestPendingReceiptsApplyWhenTheSendIsRecorded(t *testing.T) {
 		WHERE campaign_id = $1 AND seq = 0`, f.campaignID, t0.Add(-time.Second)); err != nil {
 		t.Fatal(err)
 	}
+	// The trigger of migration 00082 applied them as the id was written.
 	n, err := db.ApplyPendingReceipts(ctx, []string{"3EB0EARLY0"})
-	if err != nil || n != 2 {
-		t.Fatalf("ApplyPendingReceipts = %d, %v; want 2 (delivered and read)", n, err)
+	if err != nil || n != 0 {
+		t.Fatalf("ApplyPendingReceipts = %d, %v; want 0 (already applied by the trigger)", n, err)
 	}
 	got := f.recipient(t, 0)
 	if got.Status != "read" || !sameTime(got.Delivered, &t0) || got.ReadAt == nil || !got.ReadAt.Equal(t0.Add(time.Second)) {
@@ -358,13 +359,15 @@ func TestSweeperAppliesWhatTheWebhookCouldNot(t *testing.T) {
 	if err := db.FinishWuzapiEvent(ctx, ev.ID, fmt.Errorf("connection reset")); err != nil {
 		t.Fatal(err)
 	}
-	// A receipt kept while the worker was writing recipient 1's message id.
+	// A receipt kept while the worker was writing recipient 1's message id:
+	// neither transaction saw the other, so the trigger found nothing kept.
 	s := postgres.ReceiptStore{DB: db}
-	if _, err := s.ApplyReceipt(ctx, f.instanceID, []string{"3EB0LATE"}, receipt.Delivered, now); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET status = 'sent', wuzapi_message_id = '3EB0LATE', sent_at = now()
 		WHERE campaign_id = $1 AND seq = 1`, f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO pending_receipts (instance_id, message_id, state, at) VALUES ($1, '3EB0LATE', 'delivered', $2)`,
+		f.instanceID, now); err != nil {
 		t.Fatal(err)
 	}
 	sw := receipt.Sweeper{Log: postgres.WuzapiEventLog{DB: db}, Store: s, Now: func() time.Time { return now.Add(2 * time.Minute) }}
@@ -379,5 +382,71 @@ func TestSweeperAppliesWhatTheWebhookCouldNot(t *testing.T) {
 	}
 	if evs, _ := db.UnprocessedWuzapiEvents(ctx, now.Add(time.Hour), 5, 10); len(evs) != 0 {
 		t.Fatalf("still unprocessed: %+v", evs)
+	}
+}
+
+func TestStuckSendWithAReceiptIsNotUnknown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, "sending", "sending")
+	at := time.Date(2026, 11, 25, 12, 1, 0, 0, time.UTC)
+	if _, err := (postgres.ReceiptStore{DB: db}).ApplyReceipt(ctx, f.instanceID, []string{f.msg(0)}, receipt.Read, at); err != nil {
+		t.Fatal(err)
+	}
+	// The worker died mid-send: the stuck-send sweep marks both unknown.
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET status = 'unknown', last_error = 'outcome unknown'
+		WHERE campaign_id = $1 AND status = 'sending'`, f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.recipient(t, 0); r.Status != "read" || !sameTime(r.Delivered, &at) {
+		t.Fatalf("recipient with a receipt = %+v, want read", r)
+	}
+	var sentAt *time.Time
+	var lastErr *string
+	if err := db.Pool.QueryRow(ctx, `SELECT sent_at, last_error FROM campaign_recipients WHERE campaign_id = $1 AND seq = 0`, f.campaignID).Scan(&sentAt, &lastErr); err != nil || !sameTime(sentAt, &at) || lastErr != nil {
+		t.Fatalf("sent_at %v, last_error %v (%v); want the receipt time and no error", sentAt, lastErr, err)
+	}
+	if r := f.recipient(t, 1); r.Status != "unknown" {
+		t.Fatalf("recipient without a receipt = %s, want unknown", r.Status)
+	}
+}
+
+func TestRecordAndApplyKeepsTheEventWhenApplyingFails(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, "sent")
+	sum := sha256.Sum256([]byte("stop body"))
+	boom := fmt.Errorf("boom")
+	ev, applyErr, err := db.RecordAndApplyWuzapiEvent(ctx, f.instanceID, f.tenantID, "Message", []byte(`{"type":"Message"}`), sum[:],
+		func(ctx context.Context, s receipt.Store) error {
+			if err := s.OptOutContact(ctx, f.tenantID, "5511955554444", time.Now()); err != nil {
+				return err
+			}
+			return boom // after a change: it must be rolled back
+		})
+	if err != nil || applyErr != boom || ev.Processed || ev.ID == "" {
+		t.Fatalf("ev %+v, applyErr %v, err %v", ev, applyErr, err)
+	}
+	var contacts int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM contacts WHERE tenant_id = $1`, f.tenantID).Scan(&contacts); err != nil || contacts != 0 {
+		t.Fatalf("contacts = %d (%v): the failed application was not rolled back", contacts, err)
+	}
+	evs, err := db.UnprocessedWuzapiEvents(ctx, time.Now().Add(time.Minute), 5, 10)
+	if err != nil || len(evs) != 1 || evs[0].ID != ev.ID {
+		t.Fatalf("unprocessed = %+v, %v; want the event kept", evs, err)
+	}
+	// The retry applies it; a later duplicate is not applied again.
+	calls := 0
+	apply := func(ctx context.Context, s receipt.Store) error {
+		calls++
+		return s.OptOutContact(ctx, f.tenantID, "5511955554444", time.Now())
+	}
+	if ev2, applyErr, err := db.RecordAndApplyWuzapiEvent(ctx, f.instanceID, f.tenantID, "Message", []byte(`{"type":"Message"}`), sum[:], apply); err != nil || applyErr != nil || !ev2.Duplicate || !ev2.Processed {
+		t.Fatalf("retry: %+v, %v, %v", ev2, applyErr, err)
+	}
+	if _, _, err := db.RecordAndApplyWuzapiEvent(ctx, f.instanceID, f.tenantID, "Message", []byte(`{"type":"Message"}`), sum[:], apply); err != nil || calls != 1 {
+		t.Fatalf("applied %d times (%v), want once", calls, err)
 	}
 }

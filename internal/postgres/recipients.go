@@ -236,3 +236,19 @@ func (db *DB) Recipients(ctx context.Context, campaignID, status string, after, 
 	}
 	return out, nil
 }
+
+// AutoPauseInstance pauses every queued or running campaign of the
+// instance with reason, recording an event of type event for each, and
+// returns their ids. For the webhook (LoggedOut, TemporaryBan) and the
+// scheduler's session check.
+func (db *DB) AutoPauseInstance(ctx context.Context, instanceID, event, reason string) ([]string, error) {
+	rows, err := db.Pool.Query(ctx, db.q("auto-pause-instance"), instanceID, event, reason)
+	if err != nil {
+		return nil, fmt.Errorf("auto-pause campaigns of instance %s: %w", instanceID, err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("auto-pause campaigns of instance %s: %w", instanceID, err)
+	}
+	return ids, nil
+}

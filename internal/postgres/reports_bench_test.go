@@ -68,7 +68,8 @@ func benchContactsReport(b *testing.B, n int64) {
 		FROM generate_series(1, $2::int) AS g`, tn.ID, n); err != nil {
 		b.Fatal(err)
 	}
-	env := awstest.NewS3Bucket(b)
+	env := awstest.New(b)
+	bucket := env.Bucket(b)
 	b.ResetTimer()
 	for b.Loop() {
 		rep, err := db.CreateReport(ctx, tn.ID, report.Contacts, postgres.ReportParams{})
@@ -77,8 +78,8 @@ func benchContactsReport(b *testing.B, n int64) {
 		}
 		start := time.Now()
 		cmd := exec.Command(os.Args[0], "-test.run=^TestReportWorkerProcess$", "-test.v")
-		cmd.Env = append(os.Environ(), "REPORT_WORKER_DB="+url, "REPORT_WORKER_S3="+env.Endpoint,
-			"REPORT_WORKER_BUCKET="+env.Bucket, "REPORT_WORKER_ID="+rep.ID)
+		cmd.Env = append(os.Environ(), "REPORT_WORKER_DB="+url, "REPORT_WORKER_S3="+env.URL,
+			"REPORT_WORKER_BUCKET="+bucket, "REPORT_WORKER_ID="+rep.ID)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			b.Fatalf("worker process: %v\n%s", err, out)
@@ -94,7 +95,7 @@ func benchContactsReport(b *testing.B, n int64) {
 		if err != nil || got.Status != report.StatusCompleted || got.Rows != n || f.Rows != n {
 			b.Fatalf("report = %+v (%v), worker figures %+v\n%s", got, err, f, out)
 		}
-		head, err := env.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(env.Bucket), Key: aws.String(rep.ObjectKey)})
+		head, err := env.S3.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(rep.ObjectKey)})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -129,7 +130,7 @@ func TestReportWorkerProcess(t *testing.T) {
 			o.UsePathStyle = true
 			o.DisableLogOutputChecksumValidationSkipped = true
 		})
-	gen := &report.Generator{Store: postgres.ReportStore{DB: db}, Sink: blob.Multipart{Client: client, Bucket: os.Getenv("REPORT_WORKER_BUCKET")},
+	gen := &report.Generator{Store: postgres.ReportStore{DB: db}, Sink: blob.New(client, os.Getenv("REPORT_WORKER_BUCKET")),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 
 	var peak uint64

@@ -22,25 +22,27 @@ import (
 )
 
 type reportEnv struct {
-	db  *postgres.DB
-	s3  awstest.S3Bucket
-	gen *report.Generator
+	db     *postgres.DB
+	s3     *awstest.Env
+	bucket string
+	gen    *report.Generator
 }
 
 func newReportEnv(t *testing.T) reportEnv {
 	t.Helper()
 	db := pgtest.NewDB(t)
-	env := awstest.NewS3Bucket(t)
-	return reportEnv{db: db, s3: env, gen: &report.Generator{
+	env := awstest.New(t)
+	bucket := env.Bucket(t)
+	return reportEnv{db: db, s3: env, bucket: bucket, gen: &report.Generator{
 		Store:  postgres.ReportStore{DB: db},
-		Sink:   blob.Multipart{Client: env.Client, Bucket: env.Bucket},
+		Sink:   blob.New(env.S3, bucket),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}}
 }
 
 func (e reportEnv) object(t *testing.T, key string) [][]string {
 	t.Helper()
-	out, err := e.s3.Client.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(e.s3.Bucket), Key: aws.String(key)})
+	out, err := e.s3.S3.GetObject(context.Background(), &s3.GetObjectInput{Bucket: aws.String(e.bucket), Key: aws.String(key)})
 	if err != nil {
 		t.Fatalf("get %s: %v", key, err)
 	}

@@ -30,7 +30,7 @@ func (c *clock) Add(d time.Duration) {
 
 // testFleet is a Fleet on the local Redis under a prefix of its own, so
 // tests (and other packages') never see each other's keys.
-func testFleet(t *testing.T) (*Fleet, *clock) {
+func testFleet(t testing.TB) (*Fleet, *clock) {
 	t.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 	b := make([]byte, 6)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -149,12 +150,16 @@ func (w *wrapped) start(ctx context.Context, t *Tracing, payload []byte, cold bo
 func (w *wrapped) flush(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
 	defer cancel()
-	var errs []error
+	// Redis and the collector are two round trips: wait for the slower,
+	// not for both in turn.
+	var metricsErr error
+	var wg sync.WaitGroup
 	if w.inv.Flush != nil {
-		errs = append(errs, w.inv.Flush(ctx))
+		wg.Go(func() { metricsErr = w.inv.Flush(ctx) })
 	}
-	errs = append(errs, w.inv.Tracing.Flush(ctx))
-	if err := errors.Join(errs...); err != nil && w.inv.Logger != nil {
+	spansErr := w.inv.Tracing.Flush(ctx)
+	wg.Wait()
+	if err := errors.Join(metricsErr, spansErr); err != nil && w.inv.Logger != nil {
 		w.inv.Logger.WarnContext(ctx, "telemetry flush failed", "error", err.Error())
 	}
 }

@@ -203,3 +203,15 @@ WHERE status = 'sending' AND claimed_at < $1;
 -- name: campaign-events
 SELECT id, tenant_id, campaign_id, type, reason, created_at
 FROM campaign_events WHERE campaign_id = $1 ORDER BY id;
+
+-- name: auto-pause-instance
+-- Every queued or running campaign of an instance that reported it cannot
+-- send (LoggedOut, TemporaryBan, a failed session check), with an event each.
+WITH p AS (
+    UPDATE campaigns SET status = 'paused', reason = $3, updated_at = now()
+    WHERE instance_id = $1 AND status IN ('queued', 'running')
+    RETURNING id, tenant_id
+)
+INSERT INTO campaign_events (tenant_id, campaign_id, type, reason)
+SELECT tenant_id, id, $2, $3 FROM p
+RETURNING campaign_id;

@@ -8,8 +8,8 @@ CREATE TEMP TABLE contact_stage (
 ) ON COMMIT DROP;
 
 -- name: merge-contact-stage
--- The last row of a phone wins (DISTINCT ON with seq DESC), so the INSERT
--- never touches a row twice. A row with an empty name keeps the stored
+-- The caller collapses repeated phones (Go: collapse); DISTINCT ON keeps
+-- the INSERT from touching a row twice regardless. A row with an empty name keeps the stored
 -- name; attributes are merged key by key; opted_out_at is never touched, so
 -- an opted-out contact stays opted out. xmax = 0 tells a new row from an
 -- updated one. $2 NULL (an API upsert) keeps the contact's import.

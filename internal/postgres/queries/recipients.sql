@@ -29,17 +29,28 @@ RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id
 
 -- name: mark-sent
 -- Never backwards: a receipt that came first keeps delivered/read.
+-- Outcomes commit without waiting for the WAL flush (synchronous_commit off
+-- for this statement's transaction only): losing one in a database crash
+-- leaves the recipient in sending, which becomes unknown, never re-sent.
+-- The claim, which is what prevents a second send, stays synchronous.
+WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
 UPDATE campaign_recipients SET
     status = CASE WHEN read_at IS NOT NULL THEN 'read' WHEN delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
     sent_at = COALESCE(sent_at, $3), last_error = NULL, next_attempt_at = NULL
+FROM async
 WHERE campaign_id = $1 AND phone = $2 AND status IN ('sending', 'unknown', 'delivered', 'read');
 
 -- name: retry-later
+-- Asynchronous commit as mark-sent: lost, the recipient becomes unknown.
+WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
 UPDATE campaign_recipients SET status = 'pending', last_error = $3, next_attempt_at = $4, claimed_at = NULL
+FROM async
 WHERE campaign_id = $1 AND phone = $2 AND status = 'sending';
 
 -- name: mark-failed
+WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
 UPDATE campaign_recipients SET status = 'failed', last_error = $3, failed_at = $4, next_attempt_at = NULL
+FROM async
 WHERE campaign_id = $1 AND phone = $2 AND status IN ('sending', 'unknown');
 
 -- name: unclaim

@@ -1,0 +1,360 @@
+package main
+
+// End-to-end tests of campaigns through the local platform: the real api,
+// campaign-worker and scheduler binaries under aws-lambda-rie, SQS on the
+// embedded emulator, and a fake WuzAPI in this process.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wuzapi-manager/wuzapi-manager/infra/local"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapitest"
+)
+
+const (
+	repoRoot = "../.."
+	adminKey = "e2e-admin-key-campaigns-0123456789abcdef"
+)
+
+type e2e struct {
+	p    *local.Platform
+	bin  string
+	fake *wuzapitest.Server
+	key  string
+	inst string
+	db   *pgx.Conn
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+func startE2E(t *testing.T) *e2e {
+	t.Helper()
+	ctx := t.Context()
+	bin := t.TempDir()
+	if err := local.BuildFunctions(ctx, repoRoot, bin); err != nil {
+		t.Fatalf("BuildFunctions: %v", err)
+	}
+	dbName := randomName("wm_e2e_camp_")
+	u, _ := url.Parse(pgtest.ServerURL())
+	u.Path = "/" + dbName
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, pgtest.ServerURL()); err == nil {
+			_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+dbName+" WITH (FORCE)")
+			_ = c.Close(ctx)
+		}
+	})
+	p, err := local.Start(ctx, local.Config{
+		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
+		BinDir:            bin,
+		StackName:         randomName("wm-e2e-camp-"),
+		DatabaseURL:       u.String(),
+		RedisURL:          "redis://127.0.0.1:6379/0",
+		APIAddr:           "127.0.0.1:0",
+		EmulatorAddr:      "127.0.0.1:0",
+		VisibilityTimeout: 2 * time.Second,
+		ScheduleInterval:  time.Second,
+		Parameters:        map[string]string{"AdminApiKey": adminKey, "AllowPrivateWuzapi": "true"},
+		// A recipient left in sending by a killed worker becomes unknown quickly.
+		// and the send limiter's slot it held frees soon.
+		Environment: map[string]string{"CAMPAIGN_STUCK_AFTER": "3s", "SEND_LEASE_TTL": "3s"},
+		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	db, err := pgx.Connect(ctx, u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close(context.Background()) })
+
+	e := &e2e{p: p, bin: bin, fake: wuzapitest.New(t), db: db}
+	e.fake.AddUser("tok", wuzapitest.Ready)
+	_, body := e.call(t, "POST", "/v1/tenants", adminKey, map[string]any{"name": "Acme", "plan": "enterprise"}, 201)
+	e.key = body["data"].(map[string]any)["apiKey"].(string)
+	_, body = e.call(t, "POST", "/v1/instances", e.key, map[string]any{"name": "main", "baseUrl": e.fake.URL, "token": "tok",
+		"minDelayMs": 0, "maxDelayMs": 0, "messagesPerMinute": 1000, "hourlyCap": 100000, "dailyCap": 100000, "warmupDays": 0}, 201)
+	e.inst = body["data"].(map[string]any)["id"].(string)
+	return e
+}
+
+func (e *e2e) call(t *testing.T, method, path, key string, in any, want int) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if in != nil {
+		b, _ := json.Marshal(in)
+		rd = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), method, e.p.APIURL+path, rd)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	if want != 0 && resp.StatusCode != want {
+		t.Fatalf("%s %s = %d %s, want %d", method, path, resp.StatusCode, raw, want)
+	}
+	return resp.StatusCode, out
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %s", what, timeout)
+		}
+		<-tick.C
+	}
+}
+
+func (e *e2e) create(t *testing.T, msg string, contacts []any, extra map[string]any) string {
+	t.Helper()
+	body := map[string]any{"instanceId": e.inst, "message": msg, "contacts": contacts}
+	for k, v := range extra {
+		body[k] = v
+	}
+	_, out := e.call(t, "POST", "/v1/campaigns", e.key, body, 202)
+	return out["data"].(map[string]any)["jobId"].(string)
+}
+
+// state reads the campaign's state and its recipients by status straight
+// from the database (polling through the API would spend the tenant's rate
+// limit).
+func (e *e2e) state(t *testing.T, id string) (string, map[string]any) {
+	t.Helper()
+	var st string
+	if err := e.db.QueryRow(t.Context(), "SELECT status FROM campaigns WHERE id = $1", id).Scan(&st); err != nil {
+		t.Fatal(err)
+	}
+	counts := map[string]any{"pending": 0.0, "sending": 0.0}
+	rows, err := e.db.Query(t.Context(), "SELECT status, count(*)::float8 FROM campaign_recipients WHERE campaign_id = $1 GROUP BY status", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s string
+		var n float64
+		if err := rows.Scan(&s, &n); err != nil {
+			t.Fatal(err)
+		}
+		counts[s] = n
+	}
+	return st, counts
+}
+
+func (e *e2e) recipientStatus(t *testing.T, id, phone string) string {
+	t.Helper()
+	var st string
+	if err := e.db.QueryRow(t.Context(), "SELECT status FROM campaign_recipients WHERE campaign_id = $1 AND phone = $2", id, phone).Scan(&st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func phonesE2E(prefix, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("55119%03d%05d", prefix, i)
+	}
+	return out
+}
+
+func toAny(ps []string) []any {
+	out := make([]any, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
+}
+
+func assertOnce(t *testing.T, fake *wuzapitest.Server, ps []string) {
+	t.Helper()
+	got := fake.Delivered()
+	for _, p := range ps {
+		if len(got[p]) != 1 {
+			t.Fatalf("%s received %d messages, want exactly 1", p, len(got[p]))
+		}
+	}
+}
+
+// workerPIDs are the running campaign-worker processes this test started.
+func (e *e2e) workerPIDs(t *testing.T) []int {
+	t.Helper()
+	want := filepath.Join(e.bin, "campaign-worker", "bootstrap")
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, en := range entries {
+		var pid int
+		if _, err := fmt.Sscanf(en.Name(), "%d", &pid); err != nil {
+			continue
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == want {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func TestCampaignsEndToEnd(t *testing.T) {
+	e := startE2E(t)
+
+	t.Run("20 contacts delivered once with the right text", func(t *testing.T) {
+		ps := phonesE2E(1, 20)
+		contacts := make([]any, len(ps))
+		for i, p := range ps {
+			contacts[i] = map[string]any{"phone": p, "name": fmt.Sprintf("Cliente %d", i)}
+		}
+		msg := "{Oi|Olá} {{name}}!"
+		id := e.create(t, msg, contacts, nil)
+		eventually(t, 60*time.Second, "campaign completed", func() bool { st, _ := e.state(t, id); return st == "completed" })
+		assertOnce(t, e.fake, ps)
+		tpl := campaign.ParseTemplate(msg)
+		for i, p := range ps {
+			s := e.fake.Delivered()[p][0]
+			want, _ := tpl.Render(campaign.Recipient{Phone: p, Name: fmt.Sprintf("Cliente %d", i)}, campaign.SeedKey(id, p))
+			if s.Body != want || s.ID != campaign.MessageID(id, p, 0) {
+				t.Fatalf("%s got %q (%s), want %q (%s)", p, s.Body, s.ID, want, campaign.MessageID(id, p, 0))
+			}
+		}
+		_, out := e.call(t, "GET", "/v1/campaigns/"+id+"/status", e.key, nil, 200)
+		d := out["data"].(map[string]any)
+		if d["progress"] != 100.0 || d["result"].(map[string]any)["processed"] != 20.0 {
+			t.Fatalf("status = %v", d)
+		}
+	})
+
+	t.Run("transient retried, permanent failed once", func(t *testing.T) {
+		ps := phonesE2E(2, 3)
+		e.fake.Script(ps[0], wuzapitest.Reply{Status: 500, Error: "error sending message: server returned error 503"})
+		e.fake.Script(ps[1], wuzapitest.Reply{Status: 400, Error: "could not parse Phone"})
+		id := e.create(t, "hi", toAny(ps), nil)
+		eventually(t, 90*time.Second, "campaign completed", func() bool { st, _ := e.state(t, id); return st == "completed" })
+		sends := map[string]int{}
+		for _, s := range e.fake.Sends() {
+			sends[s.Phone]++
+		}
+		if sends[ps[0]] != 2 || sends[ps[1]] != 1 || sends[ps[2]] != 1 {
+			t.Fatalf("attempts per phone = %v", sends)
+		}
+		if e.recipientStatus(t, id, ps[0]) != "sent" || e.recipientStatus(t, id, ps[1]) != "failed" {
+			t.Fatal("wrong recipient outcomes")
+		}
+	})
+
+	t.Run("pause freezes sends", func(t *testing.T) {
+		ps := phonesE2E(3, 20)
+		var once sync.Once
+		paused := make(chan struct{})
+		var id string
+		idReady := make(chan struct{})
+		e.fake.OnSend(func(s wuzapitest.Send) {
+			if !strings.HasPrefix(s.Phone, "55119003") {
+				return
+			}
+			once.Do(func() {
+				<-idReady
+				e.call(t, "POST", "/v1/campaigns/"+id+"/pause", e.key, nil, 200)
+				close(paused)
+			})
+		})
+		t.Cleanup(func() { e.fake.OnSend(nil) })
+		id = e.create(t, "hi", toAny(ps), nil)
+		close(idReady)
+		<-paused
+		eventually(t, 30*time.Second, "nothing in flight", func() bool {
+			st, c := e.state(t, id)
+			return st == "paused" && c["sending"] == 0.0
+		})
+		frozen := len(e.fake.Delivered())
+		_, c := e.state(t, id)
+		if c["pending"].(float64) < 15 {
+			t.Fatalf("pause did not stop the chunk: counts %v", c)
+		}
+		// A chunk redelivered while paused sends nothing.
+		e.call(t, "POST", "/v1/campaigns/"+id+"/resume", e.key, nil, 200)
+		eventually(t, 60*time.Second, "campaign completed after resume", func() bool { st, _ := e.state(t, id); return st == "completed" })
+		assertOnce(t, e.fake, ps)
+		if frozen >= len(e.fake.Delivered()) {
+			t.Fatal("resume sent nothing")
+		}
+	})
+
+	t.Run("worker killed mid-chunk: at most one send per recipient", func(t *testing.T) {
+		ps := phonesE2E(4, 20)
+		hold := make(chan struct{})
+		inSend := make(chan string, 1)
+		var once sync.Once
+		e.fake.OnSend(func(s wuzapitest.Send) {
+			if s.Phone == ps[5] {
+				once.Do(func() { inSend <- s.Phone; <-hold })
+			}
+		})
+		t.Cleanup(func() { e.fake.OnSend(nil) })
+		id := e.create(t, "hi", toAny(ps), nil)
+		victim := <-inSend
+		pids := e.workerPIDs(t)
+		if len(pids) == 0 {
+			t.Fatal("no campaign-worker process found")
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		close(hold)
+		eventually(t, 90*time.Second, "campaign completed after the crash", func() bool { st, _ := e.state(t, id); return st == "completed" })
+		assertOnce(t, e.fake, ps) // the victim's one send counts: it reached WuzAPI
+		if st := e.recipientStatus(t, id, victim); st != "unknown" {
+			t.Fatalf("killed send's recipient is %s, want unknown", st)
+		}
+	})
+
+	t.Run("scheduled campaign released on time", func(t *testing.T) {
+		ps := phonesE2E(5, 2)
+		at := time.Now().Add(4 * time.Second).Truncate(time.Second)
+		id := e.create(t, "hi", toAny(ps), map[string]any{"scheduledAt": at.UTC().Format(time.RFC3339)})
+		eventually(t, 60*time.Second, "campaign completed", func() bool { st, _ := e.state(t, id); return st == "completed" })
+		for _, p := range ps {
+			d := e.fake.Delivered()[p]
+			if len(d) != 1 || d[0].At.Before(at) {
+				t.Fatalf("%s delivered %d times, first at %v; scheduled %v", p, len(d), d, at)
+			}
+		}
+	})
+}

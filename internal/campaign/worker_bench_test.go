@@ -1,0 +1,72 @@
+package campaign_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+)
+
+// BenchmarkWorkerThroughput measures the worker's own overhead (claim,
+// render, send to the fake WuzAPI over HTTP, mark) with limits disabled:
+// 2,000 recipients in 20 chunks, ten chunk invocations at a time (the
+// template's MaximumConcurrency), maxInFlight 4. Target: ≥ 2,000 sends/s.
+func BenchmarkWorkerThroughput(b *testing.B) {
+	const n = 2000
+	const invocations = 10 // the template's MaximumConcurrency
+	e := setupWorkerTB(b, 4)
+	e.worker.Now = time.Now
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = fmt.Sprintf("551198%07d", i)
+	}
+	var sent int
+	var elapsed time.Duration
+	for b.Loop() {
+		b.StopTimer()
+		id := e.campaignTB(b, "{Oi|Olá} {{name}}, #{{i}}", ps)
+		b.StartTimer()
+		start := time.Now()
+		chunks := make(chan int, 20)
+		for c := range 20 {
+			chunks <- c
+		}
+		close(chunks)
+		var wg sync.WaitGroup
+		for range invocations {
+			wg.Go(func() {
+				for c := range chunks {
+					if err := e.worker.HandleChunk(context.Background(), id, c); err != nil {
+						b.Error(err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		elapsed += time.Since(start)
+		sent += n
+	}
+	b.ReportMetric(float64(sent)/elapsed.Seconds(), "sends/s")
+	if got := len(e.fake.Delivered()); got != n {
+		b.Fatalf("%d phones delivered, want %d", got, n)
+	}
+}
+
+func (e *env) campaignTB(tb testing.TB, msg string, ps []string) string {
+	recs := make([]postgres.NewRecipient, len(ps))
+	for i, p := range ps {
+		recs[i] = postgres.NewRecipient{Phone: p, Name: fmt.Sprintf("N%d", i), Vars: map[string]string{"i": fmt.Sprint(i)}}
+	}
+	c, err := e.db.CreateCampaign(context.Background(), postgres.NewCampaign{
+		Campaign:   campaign.Campaign{TenantID: e.tenant.ID, InstanceID: e.inst.ID, Message: msg, Status: campaign.Queued, ChunkSize: 100},
+		Recipients: recs,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c.ID
+}

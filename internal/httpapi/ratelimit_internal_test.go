@@ -1,0 +1,159 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
+)
+
+func testPrefix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "test:" + hex.EncodeToString(b) + ":"
+}
+
+func TestIsTenantRoute(t *testing.T) {
+	t.Parallel()
+	tests := map[string]bool{
+		"/v1/me": true, "/v1/campaigns/{id}/status": true, "/v1/instances": true,
+		"/v1/tenants": false, "/v1/tenants/{id}": false, "/v1/tenants/{id}/api-keys": false,
+		"/v1/api-keys/{id}": false, "/v1/webhooks/wuzapi/{instanceId}": false,
+		"/health": false, "/metrics": false, "/openapi.json": false, "": false,
+	}
+	for path, want := range tests {
+		if got := isTenantRoute(path); got != want {
+			t.Errorf("isTenantRoute(%q) = %v, want %v", path, got, want)
+		}
+	}
+}
+
+// The webhook route belongs to another area; its limit is decided before
+// routing from the pattern alone, which is what is tested here.
+func TestWebhookLimitPerInstance(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() { _ = rdb.Close() })
+	s := New(Options{
+		Logger: slog.New(slog.DiscardHandler),
+		Limiter: limit.NewAPI(limit.APIOptions{
+			Redis: rdb, Plans: func(context.Context, string) (tenant.Plan, error) { return tenant.PlanFree, nil },
+			Prefix: testPrefix(), WebhookPerMinute: 3, ClientPerMinute: 2, Timeout: 10 * time.Second,
+		}),
+	})
+	const pattern = "POST /v1/webhooks/wuzapi/{instanceId}"
+	hook := func(instance, ip string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("POST", "/v1/webhooks/wuzapi/"+instance+"?secret=x", nil)
+		req.RemoteAddr = ip + ":1"
+		rec := httptest.NewRecorder()
+		if answered := s.preLimit(rec, req, pattern); answered != (rec.Code == http.StatusTooManyRequests && rec.Body.Len() > 0) {
+			t.Fatalf("preLimit answered=%v but wrote %d %q", answered, rec.Code, rec.Body.String())
+		}
+		return rec
+	}
+	busy, quiet := uuid.NewString(), uuid.NewString()
+	for i := range 3 {
+		// From a different address each time: the allowance is the instance's.
+		if rec := hook(busy, "192.0.2."+string(rune('1'+i))); rec.Code != 200 || rec.Header().Get("RateLimit-Limit") != "3" {
+			t.Fatalf("webhook %d: %d %v", i+1, rec.Code, rec.Header())
+		}
+	}
+	if rec := hook(busy, "192.0.2.9"); rec.Code != 429 || rec.Header().Get("Retry-After") != "20" {
+		t.Fatalf("4th webhook of the instance: %d %v, want 429 retry in 20 s", rec.Code, rec.Header())
+	}
+	if rec := hook(quiet, "192.0.2.9"); rec.Code != 200 {
+		t.Fatalf("another instance: %d, want its own allowance", rec.Code)
+	}
+	// A made-up instance id counts against the client's address.
+	for i, want := range []int{200, 200, 429} {
+		if rec := hook("not-a-uuid", "198.51.100.1"); rec.Code != want || rec.Header().Get("RateLimit-Limit") != "2" {
+			t.Fatalf("made-up instance %d: %d %v, want %d under the client limit", i+1, rec.Code, rec.Header(), want)
+		}
+	}
+}
+
+// BenchmarkAuthAndLimit measures what authentication and the rate limit add
+// to a tenant route: each iteration serves GET /v1/me once through the whole
+// server (key lookup from the in-process cache, one Redis round trip for
+// the limit) and once as the bare handler with the tenant already in the
+// context, and reports both medians and their difference.
+func BenchmarkAuthAndLimit(b *testing.B) {
+	for _, cached := range []bool{true, false} {
+		name := map[bool]string{true: "key-cache", false: "no-key-cache"}[cached]
+		b.Run(name, func(b *testing.B) {
+			rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+			b.Cleanup(func() { _ = rdb.Close() })
+			db := pgtest.NewDB(b)
+			opts := Options{
+				DB: db, Redis: rdb, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+				Limiter: limit.NewAPI(limit.APIOptions{
+					Redis: rdb, Plans: db.TenantPlan, Prefix: testPrefix(),
+					PerMinute: func(tenant.Plan) int { return 1 << 30 }, // measure the allowed path
+				}),
+			}
+			if cached {
+				opts.AuthCacheTTL = time.Hour
+			}
+			s := New(opts)
+			ten, key, err := db.CreateTenant(context.Background(), tenant.Tenant{Name: "Bench", Plan: tenant.PlanFree, DefaultCountry: "BR", Timezone: "UTC"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			full := func() {
+				req := httptest.NewRequest("GET", "/v1/me", nil)
+				req.Header.Set("Authorization", "Bearer "+key)
+				rec := httptest.NewRecorder()
+				s.ServeHTTP(rec, req)
+				if rec.Code != 200 {
+					b.Fatalf("GET /v1/me: %d %s", rec.Code, rec.Body.String())
+				}
+			}
+			bare := func() {
+				req := httptest.NewRequest("GET", "/v1/me", nil)
+				req = req.WithContext(context.WithValue(req.Context(), tenantKey{}, ten))
+				rec := httptest.NewRecorder()
+				if err := s.getMe(rec, req); err != nil || rec.Code != 200 {
+					b.Fatalf("bare handler: %v %d", err, rec.Code)
+				}
+			}
+			full() // warm the caches and the script
+			fulls := make([]time.Duration, 0, b.N)
+			bares := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				t0 := time.Now()
+				bare()
+				t1 := time.Now()
+				full()
+				fulls = append(fulls, time.Since(t1))
+				bares = append(bares, t1.Sub(t0))
+			}
+			b.StopTimer()
+			pf, pb := median(fulls), median(bares)
+			b.ReportMetric(float64(pb.Microseconds()), "bare-p50-µs")
+			b.ReportMetric(float64(pf.Microseconds()), "auth+limit-p50-µs")
+			b.ReportMetric(float64((pf - pb).Microseconds()), "delta-p50-µs")
+		})
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[len(d)/2]
+}

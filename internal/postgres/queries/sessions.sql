@@ -1,0 +1,21 @@
+-- Queries of the scheduler's session check and alerts (issue 7). They read
+-- across tenants on purpose: the operator's monitor watches every instance,
+-- and nothing here is ever answered to a tenant.
+
+-- name: session-instances
+SELECT id, tenant_id, name, base_url, token FROM instances ORDER BY id;
+
+-- name: record-session-status
+-- The last known WuzAPI session state; updated_at is left alone, it tracks
+-- the tenant's own changes.
+UPDATE instances SET connected = $2, logged_in = $3, status_checked_at = $4 WHERE id = $1;
+
+-- name: stalled-instances
+-- Instances that cannot send (not connected, not logged in, or never
+-- checked) while a campaign of theirs waits on them.
+SELECT i.id, i.tenant_id, i.name, count(c.id) AS campaigns
+FROM instances i
+JOIN campaigns c ON c.instance_id = i.id AND c.status IN ('queued', 'running', 'paused')
+WHERE NOT (coalesce(i.connected, false) AND coalesce(i.logged_in, false))
+GROUP BY i.id, i.tenant_id, i.name
+ORDER BY i.id;

@@ -1,0 +1,67 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// SessionInstance is what the session check needs of an instance.
+type SessionInstance struct {
+	ID, TenantID, Name, BaseURL string
+	Token                       string // the WuzAPI user token: never logged
+}
+
+// SessionInstances lists every instance of every tenant, for the
+// scheduler's session check.
+func (db *DB) SessionInstances(ctx context.Context) ([]SessionInstance, error) {
+	rows, err := db.Pool.Query(ctx, db.q("session-instances"))
+	if err != nil {
+		return nil, fmt.Errorf("list instances for the session check: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (SessionInstance, error) {
+		var s SessionInstance
+		err := r.Scan(&s.ID, &s.TenantID, &s.Name, &s.BaseURL, &s.Token)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read instances for the session check: %w", err)
+	}
+	return out, nil
+}
+
+// RecordSessionStatus stores an instance's WuzAPI session state as checked
+// at at.
+func (db *DB) RecordSessionStatus(ctx context.Context, id string, connected, loggedIn bool, at time.Time) error {
+	if _, err := db.Pool.Exec(ctx, db.q("record-session-status"), id, connected, loggedIn, at); err != nil {
+		return fmt.Errorf("record session status of instance %s: %w", id, err)
+	}
+	return nil
+}
+
+// StalledInstance is an instance that cannot send while campaigns wait.
+type StalledInstance struct {
+	ID, TenantID, Name string
+	Campaigns          int // queued, running or paused campaigns on it
+}
+
+// StalledInstances lists the instances that are not connected and logged
+// in (or were never checked) while one of their campaigns is queued,
+// running or paused.
+func (db *DB) StalledInstances(ctx context.Context) ([]StalledInstance, error) {
+	rows, err := db.Pool.Query(ctx, db.q("stalled-instances"))
+	if err != nil {
+		return nil, fmt.Errorf("list stalled instances: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (StalledInstance, error) {
+		var s StalledInstance
+		err := r.Scan(&s.ID, &s.TenantID, &s.Name, &s.Campaigns)
+		return s, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read stalled instances: %w", err)
+	}
+	return out, nil
+}
