@@ -69,10 +69,11 @@ func main() {
 			Fleet:   d.Fleet,
 
 			// --- reports, webhooks (issue 8) ---
-			ReportsQueueURL: d.Config.ReportsQueueURL,
-			ReportSender:    d.Queue,
-			ReportLinks:     blob.New(d.S3, d.Config.BucketName),
-			WebhookHMACKey:  os.Getenv("WUZAPI_WEBHOOK_HMAC_KEY"),
+			ReportsQueueURL:  d.Config.ReportsQueueURL,
+			ReportSender:     d.Queue,
+			ReportLinks:      blob.New(d.S3, d.Config.BucketName),
+			WebhookHMACKey:   os.Getenv("WUZAPI_WEBHOOK_HMAC_KEY"),
+			UndeliveredAfter: durationEnv("UNDELIVERED_AFTER"), // e.g. "6h"; 24 h when unset
 		})
 		return apigw.Handler(srv), nil
 	})
@@ -85,4 +86,11 @@ func chunks(d *app.Deps) campaign.Enqueuer {
 		return nil
 	}
 	return queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL}
+}
+
+// durationEnv reads a Go duration ("90m") from the environment; 0 (the
+// option's default) when unset or unreadable.
+func durationEnv(name string) time.Duration {
+	d, _ := time.ParseDuration(os.Getenv(name))
+	return d
 }

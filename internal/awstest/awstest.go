@@ -1,6 +1,11 @@
-// Env and its helpers (buckets, queues, S3 notifications) are the
-// in-process kumo of kumo_s3.go with SQS as well as S3 clients.
-
+// Package awstest runs kumo (an AWS emulator) in-process for tests and
+// points real SDK clients at it: Env and its helpers (buckets, queues, S3
+// notifications). Imported only by tests.
+//
+// kumo keeps its services in package state, so two servers in one process
+// share (and race on) them: one server serves the whole test binary, and
+// each test creates uniquely named buckets and queues instead of counting
+// on a clean slate.
 package awstest
 
 import (
@@ -9,6 +14,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,7 +24,20 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/sivchari/kumo"
 )
+
+var (
+	once sync.Once
+	srv  *kumo.Server
+)
+
+// Emulator returns the URL of the process's one kumo, started by the first
+// call and stopped when the process exits.
+func Emulator() string {
+	once.Do(func() { srv = kumo.NewServer() })
+	return srv.URL
+}
 
 // Env is an in-process kumo with clients on it.
 type Env struct {

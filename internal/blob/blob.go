@@ -1,13 +1,12 @@
-// Store: streaming reads, streaming (multipart) and small writes, and
-// presigned URLs for clients, on one bucket (the package comment is in
-// multipart.go).
+// Package blob is the S3 side of the functions: blob.Store streams reads,
+// streaming (multipart) and small writes, and presigns URLs for clients, on
+// one bucket.
 //
 // Limits: a presigned PUT cannot bound the size of what a client uploads
 // (only a presigned POST policy can, and the API hands out PUTs), so readers
 // of uploads check the object's size before reading (see importer). Uploads
 // of unknown length go in 5 MiB parts, so memory stays at about 10 MiB per
 // upload whatever the object's size.
-
 package blob
 
 import (

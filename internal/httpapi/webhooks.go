@@ -60,10 +60,10 @@ func (s *Server) wuzapiWebhook(w http.ResponseWriter, r *http.Request) error {
 	sum := sha256.Sum256(body)
 	// Applied even when the client has gone: once stored, the event is ours.
 	ctx := context.WithoutCancel(r.Context())
-	inst2 := receipt.Instance{ID: inst.ID, TenantID: inst.TenantID}
+	source := receipt.Instance{ID: inst.ID, TenantID: inst.TenantID}
 	stored, applyErr, err := s.opts.DB.RecordAndApplyWuzapiEvent(ctx, inst.ID, inst.TenantID, ev.Type, ev.Payload, sum[:],
 		func(ctx context.Context, st receipt.Store) error {
-			_, err := receipt.Apply(ctx, st, inst2, ev, s.now())
+			_, err := receipt.Apply(ctx, st, source, ev, s.now())
 			return err
 		})
 	if err != nil {

@@ -257,6 +257,17 @@ func TestOptOutAndBlock(t *testing.T) {
 	if err := s.OptOutContact(ctx, f.tenantID, "5511977776666", t0); err != nil {
 		t.Fatal(err)
 	}
+	// A pending recipient of a running campaign is skipped; a sent one stays.
+	pend := newCampaign(t, db, "pending", "sent")
+	if err := s.OptOutContact(ctx, pend.tenantID, phone(0), t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.OptOutContact(ctx, pend.tenantID, phone(1), t0); err != nil {
+		t.Fatal(err)
+	}
+	if r0, r1 := pend.recipient(t, 0), pend.recipient(t, 1); r0.Status != "skipped" || r1.Status != "sent" {
+		t.Fatalf("after opt-outs: recipient 0 %s, 1 %s; want skipped, sent", r0.Status, r1.Status)
+	}
 	var name string
 	var opted time.Time
 	if err := db.Pool.QueryRow(ctx, `SELECT name, opted_out_at FROM contacts WHERE tenant_id = $1 AND phone = '5511988887777'`, f.tenantID).Scan(&name, &opted); err != nil || name != "Ana" || !opted.Equal(t0) {

@@ -53,12 +53,21 @@ DELETE FROM pending_receipts WHERE received_at < $1;
 
 -- name: opt-out-contact
 -- An unknown sender becomes an opted-out contact, so no later campaign of the
--- tenant messages that phone either.
-INSERT INTO contacts (tenant_id, phone, opted_out_at)
-VALUES ($1, $2, $3)
-ON CONFLICT (tenant_id, phone) DO UPDATE SET
-    opted_out_at = LEAST(contacts.opted_out_at, EXCLUDED.opted_out_at),
-    updated_at   = CASE WHEN contacts.opted_out_at IS NULL THEN now() ELSE contacts.updated_at END;
+-- tenant messages that phone either; the tenant's unfinished campaigns skip
+-- the phone's recipients that are still pending.
+WITH contact AS (
+    INSERT INTO contacts (tenant_id, phone, opted_out_at)
+    VALUES ($1, $2, $3)
+    ON CONFLICT (tenant_id, phone) DO UPDATE SET
+        opted_out_at = LEAST(contacts.opted_out_at, EXCLUDED.opted_out_at),
+        updated_at   = CASE WHEN contacts.opted_out_at IS NULL THEN now() ELSE contacts.updated_at END
+    RETURNING id
+)
+UPDATE campaign_recipients cr SET status = 'skipped', last_error = 'opted out'
+FROM campaigns c
+WHERE c.tenant_id = $1 AND c.status IN ('scheduled', 'queued', 'running', 'paused')
+  AND cr.campaign_id = c.id AND cr.phone = $2 AND cr.status = 'pending'
+  AND EXISTS (SELECT 1 FROM contact);
 
 -- name: block-instance
 -- Stop the instance's sending at once: flag it (the worker checks before each
