@@ -100,6 +100,19 @@ test('real: an instance whose WuzAPI cannot be reached says so', async () => {
   await shot('real-02-instance')
 })
 
+test('real: a CSV goes straight to the emulated S3; the import worker reports its counts', async () => {
+  await page.getByRole('link', { name: 'Contatos' }).click()
+  const csv = 'telefone,nome,cidade\n11 97777-0001,Ana,Recife\n11 97777-0002,Bia,Olinda\n123,Curto,Recife\n11 97777-0001,Ana Maria,Recife\n'
+  await page.locator('input[type=file]').setInputFiles({ name: 'clientes.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) })
+  await page.getByText('Arquivo enviado; a importação começou.').waitFor({ timeout: 15000 })
+  await page.getByText('Concluída').first().waitFor({ timeout: 30000 })
+  assert((await page.getByTestId('import-total').textContent()) === '4', 'four rows')
+  assert((await page.getByTestId('import-imported').textContent()) === '2', 'two new contacts (the repeat is an update)')
+  await page.getByRole('link', { name: 'Baixar linhas rejeitadas' }).waitFor()
+  await page.getByText('+5511977770002').waitFor()
+  await shot('real-08-import')
+})
+
 test('real: a campaign from pasted phones with preview; pause, resume, cancel', async () => {
   await page.getByRole('link', { name: 'Campanhas' }).click()
   await page.getByRole('link', { name: 'Nova campanha' }).click()
