@@ -61,6 +61,10 @@ web-install: $(WEB_STAMP) ## Install the dashboard's packages from web/package-l
 web-build: web-install ## Build the dashboard into web/dist (type check, bundle, service worker)
 	@cd web && npm run --silent build && { node scripts/budget.mjs | sed -n 1p || true; }
 
+.PHONY: demo
+demo: build-local web-build ## Like run, plus a fake WuzAPI and a demo tenant and instance on it (prints the keys)
+	@node web/scripts/demo.mjs
+
 .PHONY: chromium
 chromium: ## Install Debian's Chromium for the browser tests when missing (needs root)
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium > /dev/null; }

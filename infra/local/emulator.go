@@ -39,7 +39,7 @@ func startEmulator(l net.Listener, log *slog.Logger) *emulator {
 	}
 	e := &emulator{
 		kumo:   k,
-		server: &http.Server{Handler: proxy, ReadHeaderTimeout: 10 * time.Second},
+		server: &http.Server{Handler: withBucketCORS(proxy), ReadHeaderTimeout: 10 * time.Second},
 		url:    "http://" + l.Addr().String(),
 		done:   make(chan struct{}),
 	}

@@ -22,14 +22,18 @@ export default function TimelineChart(props: {
       props.points.map((p) => p.read),
       props.points.map((p) => p.failed),
     ]
+    // uPlot's auto range stretches a single bucket over years: pad short spans to a few minutes.
+    const now = Date.now() / 1000
+    const lo = xs.length ? Math.min(...xs) : now - 300
+    const hi = xs.length ? Math.max(...xs) : now
+    const span: [number, number] = hi - lo < 600 ? [lo - 300, hi + 300] : [lo, hi]
     const width = Math.max(280, el.clientWidth || 600)
     const plot = new uPlot(
       {
         width,
         height: 240,
         tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), props.zone),
-        // One bucket alone would stretch the axis over years: pad it to a few minutes.
-        scales: { x: { time: true, range: (_u, min, max) => (max - min < 300 ? [min - 150, max + 150] : [min, max]) } },
+        scales: { x: { time: true, range: () => span } },
         series: [
           { label: props.labels.time },
           { label: props.labels.sent, stroke: '#0369a1', width: 2 },

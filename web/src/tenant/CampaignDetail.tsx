@@ -117,19 +117,22 @@ export function CampaignDetail() {
         <h2>{t('report.title')}</h2>
         <ReportJob request={{ type: 'campaign', campaignId: c.id }} label={t('report.generate')} />
       </div>
-      <RecipientsTable id={c.id} />
+      <RecipientsTable id={c.id} state={c.state} />
     </section>
   )
 }
 
-function RecipientsTable({ id }: { id: string }) {
+/** The recipients of a campaign, by status. Not polled (the detail page's
+ * budget is one request per 2 s): it reloads when the campaign changes state
+ * and on the refresh button. */
+function RecipientsTable({ id, state }: { id: string; state: string }) {
   const { t, lang } = useI18n()
   const zone = useZone()
   const [status, setStatus] = useState<RecipientStatus | ''>('')
   const [cursors, setCursors] = useState<(string | null)[]>([null])
   const cursor = cursors[cursors.length - 1] ?? null
   const page = useQuery({
-    queryKey: ['recipients', id, status, cursor],
+    queryKey: ['recipients', id, status, cursor, state],
     queryFn: () => api<Page<Recipient>>('GET', withQuery(`/v1/campaigns/${id}/recipients`, { status, cursor, limit: 50 })),
     placeholderData: (prev) => prev,
   })
@@ -141,6 +144,10 @@ function RecipientsTable({ id }: { id: string }) {
         <option value="">{t('recipients.all')}</option>
         {STATUSES.map((s) => <option key={s} value={s}>{t(`count.${s}`)}</option>)}
       </select>
+      {' '}
+      <button type="button" className="secondary" disabled={page.isFetching} onClick={() => void page.refetch()}>
+        {t('recipients.refresh')}
+      </button>
       <ErrorMessage error={page.error} />
       {page.data && (
         <div className="table-wrap">

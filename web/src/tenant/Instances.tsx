@@ -13,13 +13,14 @@ const int = (min: number, max: number) => z.number({ error: 'form.number' }).int
 
 const limitsSchema = z
   .object({
-    messagesPerMinute: int(1, 60),
+    // The API's bounds (internal/httpapi/instances.go); the safe values are the defaults, not the limits.
+    messagesPerMinute: int(1, 1000),
     minDelayMs: int(0, 3_600_000),
     maxDelayMs: int(0, 3_600_000),
-    hourlyCap: int(1, 10_000),
-    dailyCap: int(1, 100_000),
-    warmupDays: int(0, 90),
-    maxInFlight: int(1, 20),
+    hourlyCap: int(1, 1_000_000),
+    dailyCap: int(1, 10_000_000),
+    warmupDays: int(0, 365),
+    maxInFlight: int(1, 100),
   })
   .refine((v) => v.minDelayMs <= v.maxDelayMs, { path: ['maxDelayMs'], message: 'instances.maxBelowMin' })
 

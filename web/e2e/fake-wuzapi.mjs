@@ -1,0 +1,78 @@
+// A small fake WuzAPI (wuzapi-api.md; the same answers as internal/wuzapitest)
+// for the browser tests on the real platform: Token auth, the
+// {code, data, success} envelope, connect → QR → logged in after the first QR
+// is fetched (the phone "scans" it), sends that succeed, webhook settings.
+import { createServer } from 'node:http'
+import { randomBytes } from 'node:crypto'
+
+/** sendDelayMs: how long a send takes (a campaign then lasts long enough to pause it). */
+export async function startFakeWuzapi({ sendDelayMs = 0, port = 0 } = {}) {
+  const users = new Map() // token -> {connected, loggedIn, webhook, events, qrShown}
+  const sends = []
+  const user = (token) => {
+    if (!users.has(token)) users.set(token, { connected: false, loggedIn: false, webhook: '', events: [], qrShown: false })
+    return users.get(token)
+  }
+  const respond = (res, status, data, error) => {
+    res.writeHead(status, { 'Content-Type': 'application/json' })
+    res.end(JSON.stringify(status < 400 ? { code: status, success: true, data } : { code: status, success: false, error }))
+  }
+  const server = createServer(async (req, res) => {
+    const chunks = []
+    for await (const c of req) chunks.push(c)
+    let body = {}
+    try {
+      body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString('utf8')) : {}
+    } catch {
+      return respond(res, 400, null, 'could not decode Payload')
+    }
+    const url = new URL(req.url, 'http://x')
+    const token = req.headers.token ?? url.searchParams.get('token')
+    if (!token) return respond(res, 401, null, 'unauthorized')
+    const u = user(token)
+    const route = `${req.method} ${url.pathname}`
+    switch (route) {
+      case 'POST /session/connect':
+        if (u.connected) return respond(res, 500, null, 'already connected')
+        u.connected = true
+        u.events = body.Subscribe ?? []
+        return respond(res, 200, { details: 'Connected!', events: u.events.join(','), jid: '', webhook: u.webhook })
+      case 'GET /session/status':
+        return respond(res, 200, { id: token, name: token, connected: u.connected, loggedIn: u.loggedIn, jid: u.loggedIn ? '5511999990000@s.whatsapp.net' : '', webhook: u.webhook, events: u.events.join(','), qrcode: '' })
+      case 'GET /session/qr':
+        if (u.loggedIn) return respond(res, 500, null, 'already logged in')
+        if (!u.connected) return respond(res, 500, null, 'not connected')
+        if (!u.qrShown) setTimeout(() => (u.loggedIn = true), 500) // the phone scans the first code shown
+        u.qrShown = true
+        return respond(res, 200, { QRCode: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==' })
+      case 'POST /chat/send/text': {
+        if (!body.Phone) return respond(res, 400, null, 'missing Phone in Payload')
+        if (!body.Body) return respond(res, 400, null, 'missing Body in Payload')
+        if (!u.loggedIn) return respond(res, 500, null, "error sending message: the store doesn't contain a device JID")
+        const id = body.Id || '3EB0' + randomBytes(9).toString('hex').toUpperCase()
+        if (sendDelayMs) await new Promise((r) => setTimeout(r, sendDelayMs))
+        sends.push({ token, phone: body.Phone, body: body.Body, id })
+        return respond(res, 200, { Details: 'Sent', Id: id, Timestamp: Math.floor(Date.now() / 1000) })
+      }
+      case 'POST /user/check':
+        return respond(res, 200, { Users: (body.Phone ?? []).map((p) => ({ Query: p, IsInWhatsapp: true, JID: `${String(p).replace('+', '')}@s.whatsapp.net`, VerifiedName: '' })) })
+      case 'POST /webhook':
+        u.webhook = body.webhookURL ?? body.WebhookURL ?? ''
+        if (body.events) u.events = body.events
+        return respond(res, 200, { webhook: u.webhook })
+      case 'GET /webhook':
+        return respond(res, 200, { webhook: u.webhook, subscribe: u.events })
+      default:
+        res.writeHead(404, { 'Content-Type': 'text/plain' }).end('404 page not found\n')
+    }
+  })
+  await new Promise((r) => server.listen(port, '127.0.0.1', r))
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    sends,
+    close: () => new Promise((r) => {
+      server.closeAllConnections?.()
+      server.close(r)
+    }),
+  }
+}
