@@ -89,11 +89,9 @@ func (r *otlpReceiver) inTrace(traceID string) []receivedSpan {
 // campaigns queue and campaign-worker to the fake WuzAPI's send, and
 // GET /metrics shows the send, counted by the worker's instance.
 func TestOneTraceAcrossTheFunctions(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
-	bin := t.TempDir()
-	if err := BuildFunctions(ctx, repoRoot, bin); err != nil {
-		t.Fatalf("BuildFunctions: %v", err)
-	}
+	bin := functionBinaries(t)
 	receiver := newOTLPReceiver(t)
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)

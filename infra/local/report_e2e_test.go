@@ -27,11 +27,9 @@ import (
 // presigned URL, a STOP reply opting a contact out of the next campaign, a
 // wrong webhook secret refused, and compression on and off.
 func TestReportsAndReceiptsEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
-	bin := t.TempDir()
-	if err := BuildFunctions(ctx, repoRoot, bin); err != nil {
-		t.Fatalf("BuildFunctions: %v", err)
-	}
+	bin := functionBinaries(t)
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
 	dbURL := newTestDatabase(t)
