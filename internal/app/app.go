@@ -34,6 +34,7 @@ type Config struct {
 	ServiceVersion     string // SERVICE_VERSION (else the binary's VCS revision)
 	DatabaseURL        string // DATABASE_URL
 	RedisURL           string // REDIS_URL
+	RedisKeyPrefix     string // REDIS_KEY_PREFIX: before every limiter key, so stacks can share a Redis
 	AdminAPIKey        string // ADMIN_API_KEY
 	MetricsToken       string // METRICS_TOKEN
 	PublicBaseURL      string // PUBLIC_BASE_URL
@@ -60,6 +61,7 @@ func FromEnv() (Config, error) {
 		ServiceVersion:     envOr("SERVICE_VERSION", buildVersion()),
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
 		RedisURL:           os.Getenv("REDIS_URL"),
+		RedisKeyPrefix:     os.Getenv("REDIS_KEY_PREFIX"),
 		AdminAPIKey:        os.Getenv("ADMIN_API_KEY"),
 		MetricsToken:       os.Getenv("METRICS_TOKEN"),
 		PublicBaseURL:      strings.TrimRight(envOr("PUBLIC_BASE_URL", "http://127.0.0.1:8080"), "/"),
