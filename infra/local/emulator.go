@@ -9,6 +9,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sivchari/kumo"
@@ -19,15 +20,20 @@ import (
 // random port, while the functions, the aws CLI and S3's callbacks want one
 // known address.
 type emulator struct {
-	kumo   *kumo.Server
 	server *http.Server
 	url    string
 	done   chan struct{}
 }
 
+// processKumo is the one kumo server of this process. kumo keeps its state
+// in package globals (two servers share it anyway) and its constructor writes
+// them without a lock, so platforms started at once in one process (parallel
+// tests) share one server, started on first use and kept until exit.
+var processKumo = sync.OnceValue(kumo.NewServer)
+
 // startEmulator serves kumo on l.
 func startEmulator(l net.Listener, log *slog.Logger) *emulator {
-	k := kumo.NewServer()
+	k := processKumo()
 	target := &url.URL{Scheme: "http", Host: strings.TrimPrefix(k.URL, "http://")}
 	proxy := httputil.NewSingleHostReverseProxy(target)
 	proxy.FlushInterval = -1
@@ -38,7 +44,6 @@ func startEmulator(l net.Listener, log *slog.Logger) *emulator {
 		w.WriteHeader(http.StatusBadGateway)
 	}
 	e := &emulator{
-		kumo:   k,
 		server: &http.Server{Handler: withBucketCORS(proxy), ReadHeaderTimeout: 10 * time.Second},
 		url:    "http://" + l.Addr().String(),
 		done:   make(chan struct{}),
@@ -55,5 +60,4 @@ func startEmulator(l net.Listener, log *slog.Logger) *emulator {
 func (e *emulator) close(ctx context.Context) {
 	_ = e.server.Shutdown(ctx)
 	<-e.done
-	e.kumo.Close()
 }
