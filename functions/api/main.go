@@ -25,6 +25,7 @@ func main() {
 
 		// --- limits (issue 5) ---
 		limiter := limit.NewAPI(limit.APIOptions{
+			Prefix:  d.Config.RedisKeyPrefix,
 			Redis:   d.Redis,
 			Plans:   d.DB.TenantPlan,
 			Metrics: d.Metrics,

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -33,6 +34,24 @@ func main() {
 				return nil, fmt.Errorf("SEND_LEASE_TTL=%q is not a positive duration", v)
 			}
 		}
+		// CAMPAIGN_FAILURE_WINDOW / CAMPAIGN_FAILURE_SHARE: auto-pause a
+		// campaign when more than SHARE of its last WINDOW settled sends
+		// failed (defaults 20 and 0.5).
+		window, share := 0, 0.0
+		if v := os.Getenv("CAMPAIGN_FAILURE_WINDOW"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, fmt.Errorf("CAMPAIGN_FAILURE_WINDOW=%q is not a positive integer", v)
+			}
+			window = n
+		}
+		if v := os.Getenv("CAMPAIGN_FAILURE_SHARE"); v != "" {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil || f <= 0 || f >= 1 {
+				return nil, fmt.Errorf("CAMPAIGN_FAILURE_SHARE=%q is not a fraction between 0 and 1", v)
+			}
+			share = f
+		}
 		guard := wuzapi.Guard{AllowPrivate: d.Config.AllowPrivateWuzapi}
 		w := &campaign.Worker{
 			Store:     d.DB,
@@ -43,6 +62,9 @@ func main() {
 			Queue:   queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL},
 			Logger:  d.Logger,
 			Record:  func(status string) { d.Metrics.CampaignMessages.WithLabelValues(status).Inc() },
+
+			FailureWindow: window,
+			FailureShare:  share,
 		}
 		router := queue.NewRouter(d.Logger)
 		router.Handle(campaign.ChunkType, func(ctx context.Context, msg events.SQSMessage) error {

@@ -23,7 +23,7 @@ func newMonitor(d *app.Deps) *alert.Monitor {
 		HTTP: telemetry.HTTPClient(wuzapi.Guard{AllowPrivate: c.AllowPrivateWuzapi}.HTTPClient(10 * time.Second)),
 		Notifier: &alert.Notifier{
 			WebhookURL: c.AlertWebhookURL, Redis: d.Redis, Logger: d.Logger,
-			Service: telemetry.ServiceName, Environment: c.Environment,
+			Service: telemetry.ServiceName, Environment: c.Environment, Prefix: "wm:alert:" + c.Environment + ":",
 		},
 	}
 }

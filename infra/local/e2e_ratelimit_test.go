@@ -20,11 +20,9 @@ import (
 // minute is refused with the headers and body of the design, and after the
 // admin moves the tenant to pro its next request passes.
 func TestRateLimitEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
-	bin := t.TempDir()
-	if err := BuildFunctions(ctx, repoRoot, bin); err != nil {
-		t.Fatalf("BuildFunctions: %v", err)
-	}
+	bin := functionBinaries(t)
 	p, err := Start(ctx, Config{
 		TemplatePath: filepath.Join(repoRoot, "template.yaml"),
 		BinDir:       bin,

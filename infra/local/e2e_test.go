@@ -51,11 +51,9 @@ func newTestDatabase(t *testing.T) string {
 // TestEndToEnd runs the real function binaries on the local platform:
 // gateway -> api, and a poison message through campaign-worker to the DLQ.
 func TestEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
-	bin := t.TempDir()
-	if err := BuildFunctions(ctx, repoRoot, bin); err != nil {
-		t.Fatalf("BuildFunctions: %v", err)
-	}
+	bin := functionBinaries(t)
 	p, err := Start(ctx, Config{
 		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
 		BinDir:            bin,

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -72,4 +73,28 @@ func eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx 
 		case <-tick.C:
 		}
 	}
+}
+
+// binaries holds the real function binaries, built once per test run and
+// shared by every end-to-end test of the package.
+var binaries struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// functionBinaries returns a directory with every function's bootstrap,
+// built by BuildFunctions on first use; TestMain removes it.
+func functionBinaries(t *testing.T) string {
+	t.Helper()
+	binaries.once.Do(func() {
+		if binaries.dir, binaries.err = os.MkdirTemp("", "wm-functions-"); binaries.err != nil {
+			return
+		}
+		binaries.err = BuildFunctions(context.Background(), repoRoot, binaries.dir)
+	})
+	if binaries.err != nil {
+		t.Fatalf("BuildFunctions: %v", binaries.err)
+	}
+	return binaries.dir
 }

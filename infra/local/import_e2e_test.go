@@ -24,11 +24,9 @@ import (
 // import-worker binary, and the API reports the counts. The same event
 // delivered again changes nothing.
 func TestImportEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
-	bin := t.TempDir()
-	if err := BuildFunctions(ctx, repoRoot, bin); err != nil {
-		t.Fatalf("BuildFunctions: %v", err)
-	}
+	bin := functionBinaries(t)
 	p, err := Start(ctx, Config{
 		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
 		BinDir:            bin,

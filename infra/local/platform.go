@@ -324,6 +324,9 @@ func (p *Platform) environment(tpl *samtpl.Template, f samtpl.Function, scope sa
 		}
 		vars[name] = s
 	}
+	// Several stacks may share one Redis (parallel tests, two local runs):
+	// each keeps its limiter keys apart unless told otherwise.
+	vars["REDIS_KEY_PREFIX"] = p.cfg.StackName + ":"
 	for k, v := range p.cfg.Environment {
 		vars[k] = v
 	}

@@ -26,8 +26,10 @@ var testfn fixture
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if testfn.dir != "" {
-		os.RemoveAll(testfn.dir)
+	for _, dir := range []string{testfn.dir, binaries.dir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }

@@ -27,20 +27,20 @@ import (
 // presigned URL, a STOP reply opting a contact out of the next campaign, a
 // wrong webhook secret refused, and compression on and off.
 func TestReportsAndReceiptsEndToEnd(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
-	bin := t.TempDir()
-	if err := BuildFunctions(ctx, repoRoot, bin); err != nil {
-		t.Fatalf("BuildFunctions: %v", err)
-	}
+	bin := functionBinaries(t)
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
 	dbURL := newTestDatabase(t)
 	p, err := Start(ctx, Config{
-		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
-		BinDir:            bin,
-		StackName:         randomName("wm-e2e8-"),
-		DatabaseURL:       dbURL,
-		RedisURL:          testRedisURL,
+		TemplatePath: filepath.Join(repoRoot, "template.yaml"),
+		BinDir:       bin,
+		StackName:    randomName("wm-e2e8-"),
+		DatabaseURL:  dbURL,
+		// A Redis database of its own: the API rate limits count per client
+		// IP, and every test on this machine calls from 127.0.0.1.
+		RedisURL:          "redis://127.0.0.1:6379/11",
 		APIAddr:           "127.0.0.1:0",
 		EmulatorAddr:      "127.0.0.1:0",
 		VisibilityTimeout: e2eVisibility,
@@ -67,7 +67,7 @@ func TestReportsAndReceiptsEndToEnd(t *testing.T) {
 	}
 
 	var tenantKey string
-	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, `{"name":"Reports e2e"}`)
+	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, `{"name":"Reports e2e","plan":"enterprise"}`)
 	mustStatus(t, "create tenant", status, body, 201)
 	tenantKey = jsonField(t, body, "data", "apiKey")
 

@@ -34,6 +34,7 @@ type Config struct {
 	ServiceVersion     string // SERVICE_VERSION (else the binary's VCS revision)
 	DatabaseURL        string // DATABASE_URL
 	RedisURL           string // REDIS_URL
+	RedisKeyPrefix     string // REDIS_KEY_PREFIX: before every limiter key, so stacks can share a Redis
 	AdminAPIKey        string // ADMIN_API_KEY
 	MetricsToken       string // METRICS_TOKEN
 	PublicBaseURL      string // PUBLIC_BASE_URL
@@ -60,6 +61,7 @@ func FromEnv() (Config, error) {
 		ServiceVersion:     envOr("SERVICE_VERSION", buildVersion()),
 		DatabaseURL:        os.Getenv("DATABASE_URL"),
 		RedisURL:           os.Getenv("REDIS_URL"),
+		RedisKeyPrefix:     os.Getenv("REDIS_KEY_PREFIX"),
 		AdminAPIKey:        os.Getenv("ADMIN_API_KEY"),
 		MetricsToken:       os.Getenv("METRICS_TOKEN"),
 		PublicBaseURL:      strings.TrimRight(envOr("PUBLIC_BASE_URL", "http://127.0.0.1:8080"), "/"),
@@ -155,7 +157,8 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 	}
 	pgOpts := postgres.Options{MaxConns: 4}
 	if tracing.Enabled() {
-		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), otelpgx.WithTrimSQLInSpanName())
+		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), otelpgx.WithTrimSQLInSpanName(),
+			otelpgx.WithDisableAcquireTracer()) // a span per pool checkout is noise beside the query's
 	}
 	db, err := postgres.Open(ctx, c.DatabaseURL, pgOpts)
 	if err != nil {
@@ -166,6 +169,9 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 		db.Close()
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
+	// Honour context deadlines (the invocation's, the rate limiter's 100 ms)
+	// instead of waiting out ReadTimeout (issue 5).
+	ropts.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(ropts)
 	if tracing.Enabled() {
 		if err := redisotel.InstrumentTracing(rdb, redisotel.WithTracerProvider(tracing.ChildOnly())); err != nil {
@@ -195,7 +201,9 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 		q.Attributes = tracing.MessageAttributes
 	}
 	metrics := telemetry.NewMetrics()
-	fleet := &telemetry.Fleet{Redis: rdb}
+	// Per environment: a staging and a production stack sharing one Redis
+	// keep their totals apart.
+	fleet := &telemetry.Fleet{Redis: rdb, Prefix: telemetry.DefaultPrefix + c.Environment + ":"}
 	return &Deps{
 		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c, Queue: q,
 		Metrics: metrics, Fleet: fleet, Flusher: fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio),

@@ -21,6 +21,9 @@ type Job struct {
 	Instance         Instance
 	Location         *time.Location     // the tenant's time zone
 	TenantQuietHours *tenant.QuietHours // the tenant's default quiet hours
+	// InstanceBlocked is why the instance must not send ("logged_out",
+	// "temporary_ban", set by its webhook events), "" when it may.
+	InstanceBlocked string
 }
 
 // Claimed is a recipient a worker has moved pending → sending.
@@ -210,6 +213,13 @@ func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int) erro
 	c := job.Campaign
 	if c.Status != Queued && c.Status != Running {
 		return nil // paused, cancelled or done: resume re-enqueues what is left
+	}
+	if job.InstanceBlocked != "" {
+		// Resumed (or still queued) while the number is logged out or banned.
+		if _, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", "auto-paused: the instance is blocked ("+job.InstanceBlocked+")"); err != nil {
+			return fmt.Errorf("pause campaign %s of a blocked instance: %w", campaignID, err)
+		}
+		return nil
 	}
 	now := w.now()
 	if c.ScheduledAt != nil && c.ScheduledAt.After(now.Add(time.Second)) {

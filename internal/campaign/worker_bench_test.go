@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -25,12 +26,12 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 		ps[i] = fmt.Sprintf("551198%07d", i)
 	}
 	var sent int
-	var elapsed time.Duration
+	var elapsed, cpu time.Duration
 	for b.Loop() {
 		b.StopTimer()
 		id := e.campaignTB(b, "{Oi|Olá} {{name}}, #{{i}}", ps)
 		b.StartTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		chunks := make(chan int, 20)
 		for c := range 20 {
 			chunks <- c
@@ -48,9 +49,13 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 		}
 		wg.Wait()
 		elapsed += time.Since(start)
+		cpu += processCPU() - cpu0
 		sent += n
 	}
 	b.ReportMetric(float64(sent)/elapsed.Seconds(), "sends/s")
+	// CPU of this process (worker and fake WuzAPI, not PostgreSQL) per
+	// send: independent of how busy the shared machine is.
+	b.ReportMetric(float64(cpu.Microseconds())/float64(sent), "cpu-µs/send")
 	if got := len(e.fake.Delivered()); got != n {
 		b.Fatalf("%d phones delivered, want %d", got, n)
 	}
@@ -69,4 +74,11 @@ func (e *env) campaignTB(tb testing.TB, msg string, ps []string) string {
 		tb.Fatal(err)
 	}
 	return c.ID
+}
+
+// processCPU is the user+system CPU time this process used so far.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapitest"
 )
 
@@ -94,7 +95,7 @@ func setupWorkerTB(t testing.TB, maxInFlight int) *env {
 	e := &env{db: db, fake: fake, queue: &queue{}, clock: &clock{t: time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)},
 		tenant: tn, inst: inst, counts: map[string]int{}, mu: &sync.Mutex{}}
 	e.worker = &campaign.Worker{
-		Store: db, Messenger: campaign.WuzapiMessenger{}, Limiter: campaign.Unlimited{}, Queue: e.queue,
+		Store: db, Messenger: campaign.WuzapiMessenger{HTTP: wuzapi.Guard{AllowPrivate: true}.HTTPClient(10 * time.Second)}, Limiter: campaign.Unlimited{}, Queue: e.queue,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: e.clock.Now,
 		Record: func(s string) { e.mu.Lock(); e.counts[s]++; e.mu.Unlock() },
 	}
@@ -639,4 +640,31 @@ func TestAutoPauseInstance(t *testing.T) {
 	if ev, _ := e.db.CampaignEvents(ctx, a); len(ev) != 1 || ev[0].Type != "logged_out" {
 		t.Fatalf("events = %+v", ev)
 	}
+}
+
+func TestWorkerRespectsInstanceBlock(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	ctx := context.Background()
+	id := e.campaign(t, "hi", phones(3))
+	if _, err := e.db.Pool.Exec(ctx, "UPDATE instances SET blocked_reason = 'temporary_ban', blocked_at = now() WHERE id = $1", e.inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, id, 0)
+	c := e.get(t, id)
+	if len(e.fake.Sends()) != 0 || c.Status != campaign.Paused || *c.Reason != "auto-paused: the instance is blocked (temporary_ban)" {
+		t.Fatalf("blocked instance: %d sends, campaign %s %v", len(e.fake.Sends()), c.Status, c.Reason)
+	}
+	// A campaign already running when the block lands: the claim refuses too.
+	if _, err := e.db.Pool.Exec(ctx, "UPDATE campaigns SET status = 'running' WHERE id = $1", id); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := e.db.Claim(ctx, id, 0, 100, e.clock.Now()); err != nil || ok {
+		t.Fatalf("claim on a blocked instance = %v, %v", ok, err)
+	}
+	if _, err := e.db.Pool.Exec(ctx, "UPDATE instances SET blocked_reason = NULL WHERE id = $1", e.inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.run(t, id, 0)
+	assertOnce(t, e.fake, phones(3))
 }

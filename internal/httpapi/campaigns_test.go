@@ -357,3 +357,41 @@ func setupCampaignsFor(t *testing.T, b campaignBundle, key string) string {
 	}
 	return dig(r.Body, "data", "id").(string)
 }
+
+func TestResendCampaign(t *testing.T) {
+	t.Parallel()
+	var db *postgres.DB
+	b := setupCampaigns(t, func(o *httpapi.Options) { db = o.DB })
+	inst := b.newInstance(t, nil)["id"].(string)
+	r := b.do(t, "POST", "/v1/campaigns", b.key, map[string]any{"instanceId": inst, "message": "hi", "contacts": []string{"11999990001", "11999990002", "11999990003"}})
+	id := dig(r.Body, "data", "jobId").(string)
+	ctx := context.Background()
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET status = CASE phone WHEN '5511999990001' THEN 'failed' WHEN '5511999990002' THEN 'unknown' ELSE 'sent' END,
+		wuzapi_message_id = 'x' || phone WHERE campaign_id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaigns SET status = 'completed', finished_at = now() WHERE id = $1`, id); err != nil {
+		t.Fatal(err)
+	}
+	r = b.do(t, "POST", "/v1/campaigns/"+id+"/resend", b.key, `{"statuses":["unknown"]}`)
+	if r.Status != 202 || dig(r.Body, "data", "resent") != 1.0 || dig(r.Body, "data", "status") != "queued" || dig(r.Body, "data", "jobId") != id {
+		t.Fatalf("resend = %d %s", r.Status, r.Raw)
+	}
+	if chunks, _ := b.queue.of(id); len(chunks) != 2 {
+		t.Fatalf("resend did not enqueue: %v", chunks)
+	}
+	r = b.do(t, "GET", "/v1/campaigns/"+id+"/recipients?status=pending", b.key, nil)
+	items, _ := dig(r.Body, "data", "items").([]any)
+	if len(items) != 1 || dig(items[0], "phone") != "5511999990002" || dig(items[0], "messageId") != nil || dig(items[0], "attempts") != 0.0 {
+		t.Fatalf("pending after resend = %s", r.Raw)
+	}
+	r = b.do(t, "GET", "/v1/campaigns/"+id, b.key, nil)
+	if dig(r.Body, "data", "state") != "queued" || dig(r.Body, "data", "finishedAt") != nil || dig(r.Body, "data", "counts", "failed") != 1.0 {
+		t.Fatalf("campaign after resend = %s", r.Raw)
+	}
+	// Nothing left of that status: 202 with 0, state unchanged.
+	r = b.do(t, "POST", "/v1/campaigns/"+id+"/resend", b.key, `{"statuses":["unknown"]}`)
+	if r.Status != 202 || dig(r.Body, "data", "resent") != 0.0 || dig(r.Body, "data", "status") != "queued" {
+		t.Fatalf("empty resend = %d %s", r.Status, r.Raw)
+	}
+}

@@ -25,7 +25,8 @@ import (
 // machine's noise hits them alike:
 //
 //	bare        the handler without observe (no metrics, no spans)
-//	off         ServeHTTP: metrics recorded, tracing off (no endpoint)
+//	off         ServeHTTP: metrics recorded, no Tracing
+//	noop        ServeHTTP: metrics recorded, Tracing off (app.Open without an endpoint)
 //	on          ServeHTTP: metrics and a route span per request, the span
 //	            buffer flushed after each request as an invocation does
 //
@@ -43,6 +44,8 @@ func BenchmarkObservability(b *testing.B) {
 	b.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
 	opts := Options{DB: db, Redis: rdb, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), AdminAPIKey: "bench-admin"}
 	off := New(opts)
+	opts.Tracing = telemetry.Off()
+	noop := New(opts)
 	opts.Tracing = tr
 	on := New(opts)
 
@@ -64,6 +67,7 @@ func BenchmarkObservability(b *testing.B) {
 	}{
 		{name: "bare", serve: off.handler.ServeHTTP},
 		{name: "off", serve: off.ServeHTTP},
+		{name: "noop", serve: noop.ServeHTTP},
 		{name: "on", serve: on.ServeHTTP, after: func() { _ = tr.Flush(context.Background()) }},
 	}
 	run := func(h http.HandlerFunc) time.Duration {
@@ -100,6 +104,7 @@ func BenchmarkObservability(b *testing.B) {
 		b.ReportMetric(p50[v.name], v.name+"-p50-µs")
 	}
 	b.ReportMetric(100*(p50["off"]-p50["bare"])/p50["bare"], "metrics-%")
+	b.ReportMetric(100*(p50["noop"]-p50["off"])/p50["off"], "tracing-off-%")
 	b.ReportMetric(100*(p50["on"]-p50["bare"])/p50["bare"], "metrics+tracing-%")
 }
 

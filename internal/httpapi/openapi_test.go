@@ -328,4 +328,7 @@ func TestOpenAPIMatchesLiveAnswers(t *testing.T) {
 	schemas.check("GET /v1/instances", b.do(t, "GET", "/v1/instances", f.key, nil))
 	schemas.check("POST /v1/campaigns/{id}/pause", b.do(t, "POST", "/v1/campaigns/"+f.campaignID+"/pause", f.key, nil))
 	schemas.check("POST /v1/campaigns/{id}/pause", b.do(t, "POST", "/v1/campaigns/"+f.campaignID+"/pause", f.key, nil))
+	schemas.check("POST /v1/contacts", b.do(t, "POST", "/v1/contacts", f.key, `{"contacts":[{"phone":"5511999998888","name":"Ana","city":"Rio"},{"phone":"12"}]}`))
+	schemas.check("GET /v1/contacts", b.do(t, "GET", "/v1/contacts", f.key, nil))
+	schemas.check("DELETE /v1/contacts/{id}", b.do(t, "DELETE", "/v1/contacts/00000000-0000-0000-0000-000000000000", f.key, nil))
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -250,12 +251,15 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 		plan, version = string(hint.plan), hint.version
 	}
 	// A plan change between our Postgres read and our write is answered
-	// "stale" and retried.
-	// miss, stale, miss, ok is the longest sensible exchange.
+	// "stale" and retried: miss, stale, miss, ok is the longest sensible
+	// exchange.
 	for range 5 {
 		args := append([]any{int64(a.opts.Period / time.Microsecond), a.freeLimit, plan, version, fill,
 			int64(a.opts.RedisPlanTTL / time.Second)}, a.planArgs...)
 		reply, err := gcraScript.Run(cctx, a.opts.Redis, keys, args...).Slice()
+		if err == nil && len(reply) == 0 {
+			err = errors.New("empty script reply")
+		}
 		if err != nil {
 			return a.failOpen(ctx, fmt.Errorf("rate limit tenant %s: %w", tenantID, err), hint.plan)
 		}
@@ -302,9 +306,25 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 }
 
 // Client checks one request without a tenant against its client IP's
-// allowance (ClientPerMinute). Fails open like Tenant.
+// allowance (ClientPerMinute). An IPv6 client is counted by its /64, the
+// block one subscriber gets, so rotating addresses inside it gains nothing.
+// Fails open like Tenant.
 func (a *API) Client(ctx context.Context, ip string) Result {
-	return a.check(ctx, "rate:ip:{"+ip+"}", a.opts.ClientPerMinute, RejectClient)
+	return a.check(ctx, "rate:ip:{"+clientKey(ip)+"}", a.opts.ClientPerMinute, RejectClient)
+}
+
+// clientKey is the address a client's allowance is kept under.
+func clientKey(ip string) string {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	addr = addr.Unmap().WithZone("")
+	if addr.Is6() {
+		p, _ := addr.Prefix(64)
+		return p.String()
+	}
+	return addr.String()
 }
 
 // Webhook checks one WuzAPI webhook call against its instance's allowance
@@ -439,7 +459,8 @@ func (a *API) skipped(plan tenant.Plan) Result {
 // passes. go-redis ignores deadlines (waiting out ReadTimeout, 3 s by default)
 // unless ContextTimeoutEnabled is set, and a limiter that must answer within
 // its Timeout cannot wait that long; so a client without it gets a twin that
-// has it, sharing nothing but the settings.
+// has it, sharing nothing but the settings (not its hooks: the functions'
+// shared client, built by app.Open, has the setting and is used as it is).
 func honourDeadlines(c redis.UniversalClient) redis.UniversalClient {
 	rc, ok := c.(*redis.Client)
 	if !ok || rc.Options().ContextTimeoutEnabled {

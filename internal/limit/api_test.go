@@ -227,6 +227,31 @@ func TestClientAndWebhookAllowances(t *testing.T) {
 	}
 }
 
+func TestClientAddresses(t *testing.T) {
+	t.Parallel()
+	b := setupAPI(t, func(o *limit.APIOptions) { o.ClientPerMinute, o.Period = 2, time.Hour })
+	ctx := context.Background()
+	tests := []struct {
+		name    string
+		a, b    string
+		sharing bool
+	}{
+		{"one IPv6 /64", "2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true},
+		{"two IPv6 /64s", "2001:db8:1:3::1", "2001:db8:1:4::1", false},
+		{"IPv4-mapped is IPv4", "::ffff:192.0.2.77", "192.0.2.77", true},
+		{"two IPv4 addresses", "192.0.2.78", "192.0.2.79", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b.api.Client(ctx, tt.a)
+			r := b.api.Client(ctx, tt.b)
+			if want := map[bool]int{true: 0, false: 1}[tt.sharing]; r.Remaining != want {
+				t.Fatalf("%s after %s: %d remaining, want %d (sharing=%v)", tt.b, tt.a, r.Remaining, want, tt.sharing)
+			}
+		})
+	}
+}
+
 func TestResultFields(t *testing.T) {
 	t.Parallel()
 	// An hour's window, so no refill happens between the checks below.

@@ -99,3 +99,22 @@ func BenchmarkSenderReserve(b *testing.B) {
 	b.StopTimer()
 	reportLatency(b, lat)
 }
+
+// BenchmarkRedisPing is the floor the checks above stand on: one PING
+// round trip on the same client, so a loaded machine's tail can be told
+// from the limiter's own.
+func BenchmarkRedisPing(b *testing.B) {
+	rdb := sharedRedis(b)
+	ctx := context.Background()
+	lat := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		if err := rdb.Ping(ctx).Err(); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(t0))
+	}
+	b.StopTimer()
+	reportLatency(b, lat)
+}

@@ -243,7 +243,23 @@ func TestSenderConcurrentWorkers(t *testing.T) {
 		inFlight atomic.Int64
 		overlap  atomic.Int64
 		wg       sync.WaitGroup
+		// released is closed (and replaced) at every release, so a worker
+		// refused for in_flight waits for the slot instead of jumping the
+		// clock past the send that holds it.
+		relMu    sync.Mutex
+		released = make(chan struct{})
 	)
+	releasedCh := func() chan struct{} {
+		relMu.Lock()
+		defer relMu.Unlock()
+		return released
+	}
+	signalRelease := func() {
+		relMu.Lock()
+		defer relMu.Unlock()
+		close(released)
+		released = make(chan struct{})
+	}
 	ctx := context.Background()
 	for range 4 {
 		// Each worker is its own function instance with its own Sender,
@@ -260,12 +276,17 @@ func TestSenderConcurrentWorkers(t *testing.T) {
 				if now.Sub(start) >= horizon {
 					return
 				}
+				wake := releasedCh() // before Reserve: a release after it is seen
 				r, err := s.Reserve(ctx, p)
 				if err != nil {
 					t.Error(err)
 					return
 				}
 				if !r.Granted {
+					if r.Reason == limit.ReasonInFlight {
+						<-wake
+						continue
+					}
 					vc.advanceTo(now.Add(r.RetryAfter))
 					continue
 				}
@@ -279,6 +300,7 @@ func TestSenderConcurrentWorkers(t *testing.T) {
 				vc.advanceTo(at.Add(300 * time.Millisecond)) // the send itself
 				inFlight.Add(-1)
 				r.Release(ctx)
+				signalRelease()
 			}
 		})
 	}
@@ -297,6 +319,7 @@ func TestSenderConcurrentWorkers(t *testing.T) {
 			t.Fatalf("%d sends in the 60 s from %v, want at most %d", n, grants[i].Sub(start), p.MessagesPerMinute)
 		}
 	}
+	t.Logf("%d sends in %v by 4 workers", len(grants), horizon)
 	// Not only safe but live: the workers used the allowance.
 	if want := int(horizon/time.Minute) * p.MessagesPerMinute; len(grants) < want*9/10 || len(grants) > want+p.MessagesPerMinute {
 		t.Fatalf("%d sends in %v, want about %d", len(grants), horizon, want)

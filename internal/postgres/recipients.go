@@ -26,7 +26,7 @@ func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, er
 	i := &j.Instance
 	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID),
 		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
-		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.CreatedAt, &tz, &tquiet)
+		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked)
 	if err != nil {
 		return j, notFound(err, "campaign")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"reflect"
 	"sync"
@@ -111,6 +112,18 @@ func (w *wrapped) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		ctx = WithTracing(ctx, t)
 		ctx, span = w.start(ctx, t, payload, cold)
 	}
+	defer func() {
+		// The runtime library turns a panic into an invocation error; the
+		// span and the counts of the invocation still go out first.
+		if v := recover(); v != nil {
+			if span != nil {
+				span.SetStatus(codes.Error, fmt.Sprintf("panic: %v", v))
+				span.End()
+			}
+			w.flush(ctx)
+			panic(v)
+		}
+	}()
 	out, err := w.inner.Invoke(ctx, payload)
 	if span != nil {
 		if err != nil {

@@ -1,6 +1,14 @@
-// Package telemetry holds the Prometheus metrics of design §8.2 (names and
-// labels are the origin design's contract) and, later, the OpenTelemetry
-// provider. Metrics live on a registry of their own, never the global one.
+// Package telemetry is the functions' observability (design §8): the
+// Prometheus metrics of §8.2 (names and labels are the origin design's
+// contract) on a registry of their own, never the global one; their
+// fleet-wide totals in Redis (fleet.go); the OpenTelemetry tracer provider
+// (tracing.go); the Lambda invocation wrapper that opens the invocation's
+// span and flushes spans and metrics before it returns (lambda.go); and the
+// trace propagation through SQS (sqs.go) and outgoing HTTP (httpclient.go).
+//
+// Limits: every flush walks all of the instance's series (a few hundred
+// per API instance; more with many tenants, as tenant_id is a label), and
+// spans are exported only when an invocation ends or 512 have piled up.
 package telemetry
 
 import "github.com/prometheus/client_golang/prometheus"

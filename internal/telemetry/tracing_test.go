@@ -313,3 +313,23 @@ func TestChildOnlyProviderStartsNoRootSpans(t *testing.T) {
 		t.Fatalf("spans = %v, want [redis GET request]", got)
 	}
 }
+
+func TestPanickingInvocationStillFlushes(t *testing.T) {
+	t.Parallel()
+	tr, exp := memTracing(t)
+	var flushed int
+	h := telemetry.Wrap(func(context.Context, events.SQSEvent) (events.SQSEventResponse, error) { panic("boom") },
+		telemetry.Invocations{Function: "campaign-worker", Tracing: tr, Flush: func(context.Context) error { flushed++; return nil }})
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Errorf("recovered %v, want the handler's panic", v)
+			}
+		}()
+		_, _ = h.Invoke(context.Background(), []byte(`{"Records":[]}`))
+	}()
+	spans := exp.GetSpans()
+	if flushed != 1 || len(spans) != 1 || spans[0].Status.Description != "panic: boom" {
+		t.Fatalf("after a panic: %d flushes, spans %v; want 1 flush and the invocation span with the panic", flushed, names(spans))
+	}
+}

@@ -8,13 +8,15 @@ SELECT EXISTS (
 -- name: claim-recipient
 -- Exactly-once: one statement moves one due pending recipient to sending
 -- (SKIP LOCKED: concurrent workers of the same chunk take different rows),
--- only while the campaign is running, and writes the message id before the
--- send. The id formula is campaign.MessageID's.
+-- only while the campaign is running and its instance is not blocked (a
+-- LoggedOut/TemporaryBan webhook, issue 8), and writes the message id before
+-- the send. The id formula is campaign.MessageID's.
 WITH next AS (
     SELECT r.phone FROM campaign_recipients r
     WHERE r.campaign_id = $1 AND r.seq >= $2 AND r.seq < $3 AND r.status = 'pending'
       AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $4)
-      AND EXISTS (SELECT 1 FROM campaigns c WHERE c.id = $1 AND c.status = 'running')
+      AND EXISTS (SELECT 1 FROM campaigns c JOIN instances i ON i.id = c.instance_id
+                  WHERE c.id = $1 AND c.status = 'running' AND i.blocked_reason IS NULL)
     ORDER BY r.seq
     LIMIT 1
     FOR UPDATE SKIP LOCKED
