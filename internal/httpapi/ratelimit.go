@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"crypto/subtle"
 	"net"
 	"net/http"
 	"strconv"
@@ -19,8 +20,8 @@ import (
 // The API limits of design §7 are applied in two places:
 //   - before routing (preLimit), for requests that are not a tenant's: per
 //     WuzAPI instance on the webhook route, per client IP elsewhere (admin
-//     routes, /metrics, /openapi.json, unknown routes); /health is never
-//     limited;
+//     routes, /openapi.json, unknown routes, /metrics without a valid
+//     METRICS_TOKEN); /health and authenticated scrapes are never limited;
 //   - after authentication (s.tenant), per tenant by plan; a request whose
 //     tenant key is missing or wrong counts against its client IP instead, so
 //     guessing keys is limited too.
@@ -43,6 +44,10 @@ func (s *Server) preLimit(w http.ResponseWriter, r *http.Request, pattern string
 	switch {
 	case path == "/health":
 		return false
+	case path == "/metrics" && s.scrapeAuthorized(r):
+		// An authenticated scrape is trusted like a webhook's secret (and
+		// polled by monitors); an open /metrics is limited per client IP.
+		return false
 	case strings.HasPrefix(path, webhookPrefix):
 		id := strings.TrimPrefix(r.URL.Path, webhookPrefix)
 		if uuid.Validate(id) == nil {
@@ -55,6 +60,14 @@ func (s *Server) preLimit(w http.ResponseWriter, r *http.Request, pattern string
 	default:
 		return !s.applyLimit(w, r, s.opts.Limiter.Client(r.Context(), clientIP(r)))
 	}
+}
+
+// scrapeAuthorized reports whether r carries the METRICS_TOKEN (when one is
+// set), compared in constant time.
+func (s *Server) scrapeAuthorized(r *http.Request) bool {
+	key, ok := bearer(r)
+	return ok && s.opts.MetricsToken != "" &&
+		subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.MetricsToken)) == 1
 }
 
 // isTenantRoute reports whether a route pattern's path is a tenant route of

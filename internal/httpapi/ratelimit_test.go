@@ -122,7 +122,7 @@ func (f *fleet) call(t *testing.T, i int, ip, method, path, key, body string) re
 	rec := httptest.NewRecorder()
 	f.servers[i].ServeHTTP(rec, req)
 	out := reply{Status: rec.Code, Header: rec.Header(), Raw: rec.Body.String()}
-	if rec.Body.Len() > 0 {
+	if rec.Body.Len() > 0 && strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		if err := json.Unmarshal(rec.Body.Bytes(), &out.Body); err != nil {
 			t.Fatalf("%s %s: body is not JSON: %q", method, path, rec.Body.String())
 		}
@@ -331,6 +331,29 @@ func TestAPIKeyCache(t *testing.T) {
 	f.call(t, 0, "10.0.4.2", "PATCH", "/v1/me", key, `{"timezone":"Europe/Lisbon"}`)
 	if r := f.call(t, 0, "10.0.4.2", "GET", "/v1/me", key, ""); dig(r.Body, "data", "tenant", "timezone") != "Europe/Lisbon" {
 		t.Fatalf("GET /v1/me after PATCH: %s", r.Raw)
+	}
+}
+
+func TestMetricsScrapes(t *testing.T) {
+	t.Parallel()
+	f := setupFleet(t, 0, func(o *limit.APIOptions) { o.ClientPerMinute = 2 })
+	m := telemetry.NewMetrics()
+	lo := f.lopts
+	lo.Metrics = m
+	f.servers = append(f.servers, httpapi.New(httpapi.Options{
+		DB: f.db, Redis: f.rdb, Logger: slog.New(slog.DiscardHandler), Metrics: m,
+		Limiter: limit.NewAPI(lo), MetricsToken: "scrape-token",
+	}))
+	f.metrics = append(f.metrics, m)
+	for i := range 5 {
+		if r := f.call(t, 0, "10.0.6.1", "GET", "/metrics", "scrape-token", ""); r.Status != 200 || r.Header.Get("RateLimit-Limit") != "" {
+			t.Fatalf("authenticated scrape %d: %d %v, want 200 unlimited", i+1, r.Status, r.Header)
+		}
+	}
+	for i, want := range []int{401, 401, 429} {
+		if r := f.call(t, 0, "10.0.6.2", "GET", "/metrics", "wrong", ""); r.Status != want {
+			t.Fatalf("scrape %d with a wrong token: %d, want %d (limited per IP)", i+1, r.Status, want)
+		}
 	}
 }
 
