@@ -58,10 +58,12 @@ func main() {
 			Messenger: campaign.WuzapiMessenger{HTTP: telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))},
 			// The fleet-wide send limiter of design §7 (issue 5); it fails
 			// closed: with Redis down nothing is sent.
-			Limiter: limit.NewSender(limit.SenderOptions{Redis: d.Redis, Logger: d.Logger, LeaseTTL: leaseTTL}),
-			Queue:   queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL},
-			Logger:  d.Logger,
-			Record:  func(status string) { d.Metrics.CampaignMessages.WithLabelValues(status).Inc() },
+			Limiter: limit.NewSender(limit.SenderOptions{
+				Prefix: d.Config.RedisKeyPrefix, Redis: d.Redis, Logger: d.Logger, LeaseTTL: leaseTTL,
+			}),
+			Queue:  queue.Chunks{Client: d.Queue, URL: d.Config.CampaignsQueueURL},
+			Logger: d.Logger,
+			Record: func(status string) { d.Metrics.CampaignMessages.WithLabelValues(status).Inc() },
 
 			FailureWindow: window,
 			FailureShare:  share,

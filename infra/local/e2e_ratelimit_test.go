@@ -1,10 +1,5 @@
 package local
 
-// This file sorts before e2e_test.go on purpose: kumo keeps its S3 service
-// in package state, so a platform started after another one has stored an
-// S3 object races with that object's notification goroutines (a kumo bug).
-// Starting this platform first keeps the race detector quiet.
-
 import (
 	"encoding/json"
 	"io"
