@@ -34,7 +34,7 @@ type Config struct {
 	ServiceVersion     string // SERVICE_VERSION (else the binary's VCS revision)
 	DatabaseURL        string // DATABASE_URL
 	RedisURL           string // REDIS_URL
-	RedisKeyPrefix     string // REDIS_KEY_PREFIX: before every limiter key, so stacks can share a Redis
+	RedisKeyPrefix     string // REDIS_KEY_PREFIX: before every limiter and metrics key, so stacks can share a Redis
 	AdminAPIKey        string // ADMIN_API_KEY
 	MetricsToken       string // METRICS_TOKEN
 	PublicBaseURL      string // PUBLIC_BASE_URL
@@ -203,7 +203,7 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 	metrics := telemetry.NewMetrics()
 	// Per environment: a staging and a production stack sharing one Redis
 	// keep their totals apart.
-	fleet := &telemetry.Fleet{Redis: rdb, Prefix: telemetry.DefaultPrefix + c.Environment + ":"}
+	fleet := &telemetry.Fleet{Redis: rdb, Prefix: c.RedisKeyPrefix + telemetry.DefaultPrefix + c.Environment + ":"}
 	return &Deps{
 		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c, Queue: q,
 		Metrics: metrics, Fleet: fleet, Flusher: fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio),
