@@ -80,7 +80,7 @@ web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budg
 
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures
-	@go test -run '^$$' -bench . -benchmem -count 1 ./...
+	@go test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
 
 .PHONY: lint
 lint: ## gofmt and go vet
