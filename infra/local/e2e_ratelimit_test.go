@@ -2,7 +2,6 @@ package local
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -83,29 +82,4 @@ func TestRateLimitEndToEnd(t *testing.T) {
 	if status != http.StatusOK || h.Get("RateLimit-Limit") != "500" || !strings.Contains(string(body), `"plan":"pro"`) {
 		t.Fatalf("GET /v1/me after the plan change = %d %v %s, want 200 under pro's 500/min", status, h, body)
 	}
-}
-
-// callHeaders sends one request and returns the status, body and headers.
-func callHeaders(t *testing.T, base, method, path, bearer, body string) (int, []byte, http.Header) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, base+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatalf("read %s %s: %v", method, path, err)
-	}
-	return resp.StatusCode, b, resp.Header
 }
