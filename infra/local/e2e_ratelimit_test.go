@@ -3,7 +3,6 @@ package local
 import (
 	"encoding/json"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,18 +15,9 @@ import (
 func TestRateLimitEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	bin := functionBinaries(t)
-	p, err := Start(ctx, Config{
-		TemplatePath: filepath.Join(repoRoot, "template.yaml"),
-		BinDir:       bin,
-		StackName:    randomName("wm-rl-"),
-		DatabaseURL:  newTestDatabase(t),
-		RedisURL:     testRedisURL,
-		APIAddr:      "127.0.0.1:0",
-		EmulatorAddr: "127.0.0.1:0",
-		Parameters:   map[string]string{"AdminApiKey": e2eAdminKey},
-		Logger:       testLogger(t),
-	})
+	cfg := e2eConfig(t, "wm-rl-")
+	cfg.VisibilityTimeout = 0 // the template's own: no queue work here
+	p, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

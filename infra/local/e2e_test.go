@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -52,20 +51,9 @@ func newTestDatabase(t *testing.T) string {
 func TestEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	bin := functionBinaries(t)
-	p, err := Start(ctx, Config{
-		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
-		BinDir:            bin,
-		StackName:         randomName("wm-e2e-"),
-		DatabaseURL:       newTestDatabase(t),
-		RedisURL:          testRedisURL,
-		APIAddr:           "127.0.0.1:0",
-		EmulatorAddr:      "127.0.0.1:0",
-		VisibilityTimeout: e2eVisibility,
-		ScheduleInterval:  2 * time.Second,
-		Parameters:        map[string]string{"AdminApiKey": e2eAdminKey},
-		Logger:            testLogger(t),
-	})
+	cfg := e2eConfig(t, "wm-e2e-")
+	cfg.ScheduleInterval = 2 * time.Second
+	p, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

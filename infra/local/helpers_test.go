@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -123,4 +124,24 @@ func callHeaders(t *testing.T, base, method, path, bearer, body string) (int, []
 		t.Fatalf("read %s %s: %v", method, path, err)
 	}
 	return resp.StatusCode, b, resp.Header
+}
+
+// e2eConfig is the platform every end-to-end test starts from: the real
+// binaries and template, a fresh database, random ports and stack name, a
+// short visibility timeout and the test admin key. Tests change what they
+// need before Start.
+func e2eConfig(t *testing.T, stackPrefix string) Config {
+	t.Helper()
+	return Config{
+		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
+		BinDir:            functionBinaries(t),
+		StackName:         randomName(stackPrefix),
+		DatabaseURL:       newTestDatabase(t),
+		RedisURL:          testRedisURL,
+		APIAddr:           "127.0.0.1:0",
+		EmulatorAddr:      "127.0.0.1:0",
+		VisibilityTimeout: e2eVisibility,
+		Parameters:        map[string]string{"AdminApiKey": e2eAdminKey},
+		Logger:            testLogger(t),
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -26,20 +25,9 @@ import (
 func TestImportEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	bin := functionBinaries(t)
-	p, err := Start(ctx, Config{
-		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
-		BinDir:            bin,
-		StackName:         randomName("wm-imp-"),
-		DatabaseURL:       newTestDatabase(t),
-		RedisURL:          testRedisURL,
-		APIAddr:           "127.0.0.1:0",
-		EmulatorAddr:      "127.0.0.1:0",
-		VisibilityTimeout: e2eVisibility,
-		ScheduleInterval:  time.Minute,
-		Parameters:        map[string]string{"AdminApiKey": e2eAdminKey},
-		Logger:            testLogger(t),
-	})
+	cfg := e2eConfig(t, "wm-imp-")
+	cfg.ScheduleInterval = time.Minute
+	p, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,26 +90,15 @@ func (r *otlpReceiver) inTrace(traceID string) []receivedSpan {
 func TestOneTraceAcrossTheFunctions(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	bin := functionBinaries(t)
 	receiver := newOTLPReceiver(t)
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
-	p, err := Start(ctx, Config{
-		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
-		BinDir:            bin,
-		StackName:         randomName("wm-obs-"),
-		DatabaseURL:       newTestDatabase(t),
-		RedisURL:          testRedisURL,
-		APIAddr:           "127.0.0.1:0",
-		EmulatorAddr:      "127.0.0.1:0",
-		VisibilityTimeout: e2eVisibility,
-		ScheduleInterval:  time.Hour, // the scheduler stays out of this trace
-		Parameters: map[string]string{
-			"AdminApiKey": e2eAdminKey, "OtelExporterOtlpEndpoint": receiver.srv.URL,
-			"AllowPrivateWuzapi": "true", "MetricsToken": "e2e-scrape",
-		},
-		Logger: testLogger(t),
-	})
+	cfg := e2eConfig(t, "wm-obs-")
+	cfg.ScheduleInterval = time.Hour // the scheduler stays out of this trace
+	cfg.Parameters["OtelExporterOtlpEndpoint"] = receiver.srv.URL
+	cfg.Parameters["AllowPrivateWuzapi"] = "true"
+	cfg.Parameters["MetricsToken"] = "e2e-scrape"
+	p, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

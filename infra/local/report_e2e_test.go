@@ -9,7 +9,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -29,25 +28,13 @@ import (
 func TestReportsAndReceiptsEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	bin := functionBinaries(t)
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
-	dbURL := newTestDatabase(t)
-	p, err := Start(ctx, Config{
-		TemplatePath: filepath.Join(repoRoot, "template.yaml"),
-		BinDir:       bin,
-		StackName:    randomName("wm-e2e8-"),
-		DatabaseURL:  dbURL,
-		// A Redis database of its own: the API rate limits count per client
-		// IP, and every test on this machine calls from 127.0.0.1.
-		RedisURL:          "redis://127.0.0.1:6379/11",
-		APIAddr:           "127.0.0.1:0",
-		EmulatorAddr:      "127.0.0.1:0",
-		VisibilityTimeout: e2eVisibility,
-		ScheduleInterval:  2 * time.Second,
-		Parameters:        map[string]string{"AdminApiKey": e2eAdminKey, "AllowPrivateWuzapi": "true"},
-		Logger:            testLogger(t),
-	})
+	cfg := e2eConfig(t, "wm-e2e8-")
+	dbURL := cfg.DatabaseURL
+	cfg.ScheduleInterval = 2 * time.Second
+	cfg.Parameters["AllowPrivateWuzapi"] = "true"
+	p, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}
