@@ -53,6 +53,14 @@ func Normalize(raw, defaultCountry string) (digits string, code string, err erro
 	if region == "" {
 		region = "ZZ" // unknown region: only international numbers parse
 	}
+	if digits, ok := fastNormalize(s, region); ok {
+		return digits, "", nil
+	}
+	return parse(s, region)
+}
+
+// parse is Normalize by the library alone, for what fastNormalize leaves.
+func parse(s, region string) (digits string, code string, err error) {
 	num, perr := phonenumbers.Parse(s, region)
 	if perr != nil {
 		return "", parseCode(perr), fmt.Errorf("%w: %v", ErrInvalid, perr)
