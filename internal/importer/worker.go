@@ -51,9 +51,9 @@ type Job struct {
 	// Token fences the claim: every write of the job names it, and a worker
 	// whose lease was taken over can no longer write.
 	Token string
-	// RowsDone are the records already merged by an earlier, interrupted
-	// claim: the job resumes after them.
-	RowsDone int
+	// Merged are the counts of the records already merged by an earlier,
+	// interrupted claim: the job resumes after Merged.RowsTotal records.
+	Merged Counts
 	// ETag is the object's ETag recorded by the first claim ("" before).
 	ETag string
 	// Header is the file's header as recorded by the first claim.
@@ -76,9 +76,26 @@ const (
 	Busy                        // another worker holds a live lease
 )
 
+// StagedBatch is a batch written in an open transaction.
+type StagedBatch interface {
+	// Commit adds the batch's counts to the import and commits, renewing the
+	// lease. It is fenced by the claim token (ErrLeaseLost) and by
+	// rowsBefore, the rows the caller knows merged before this batch
+	// (ErrCursorMoved). It returns the import's counts after the batch; on
+	// an error the batch is rolled back.
+	Commit(ctx context.Context, rowsBefore int, bytesDone int64, lease time.Duration) (Counts, error)
+	// Rollback abandons the batch.
+	Rollback(ctx context.Context)
+}
+
 // ErrLeaseLost is returned by Store writes fenced by a token that no longer
 // holds the import.
 var ErrLeaseLost = errors.New("the import's lease was taken over")
+
+// ErrCursorMoved is returned by StagedBatch.Commit when the import's merged
+// rows are not those the worker counted on; a retry resumes from the
+// stored cursor.
+var ErrCursorMoved = errors.New("the import's merged rows moved")
 
 // ErrObjectNotFound and ErrObjectChanged are returned by Objects.Open.
 var (
@@ -94,10 +111,11 @@ type Store interface {
 	// SetImportObject records the object's size, ETag and header on the
 	// first claim.
 	SetImportObject(ctx context.Context, job Job, size int64, etag string, header []string) error
-	// CommitBatch merges a batch's rows into contacts, stores its rejects and
-	// adds its counts, in one transaction, renewing the lease. It returns the
-	// import's counts after the batch.
-	CommitBatch(ctx context.Context, job Job, b Batch, bytesDone int64, lease time.Duration) (Counts, error)
+	// StageBatch merges a batch's rows into contacts and stores its rejects
+	// in a transaction it leaves open: the batch counts once its Commit
+	// succeeds. The worker stages the next batch while the one before it is
+	// committed, on another connection, and commits in file order.
+	StageBatch(ctx context.Context, job Job, b Batch) (StagedBatch, error)
 	// RejectedRows calls fn for every stored reject of the import, in file order.
 	RejectedRows(ctx context.Context, job Job, fn func(Reject) error) error
 	// CompleteImport marks the import completed (with the key of its rejected
@@ -278,8 +296,8 @@ func (w *Worker) Run(ctx context.Context, key string) error {
 		return ErrBusy
 	}
 	log = log.With("import_id", job.ImportID, "tenant_id", job.TenantID)
-	if job.RowsDone > 0 {
-		log.InfoContext(ctx, "resuming import", "rows_done", job.RowsDone)
+	if job.Merged.RowsTotal > 0 {
+		log.InfoContext(ctx, "resuming import", "rows_done", job.Merged.RowsTotal)
 	}
 	err = w.run(ctx, job, log)
 	var fail failure
@@ -343,11 +361,11 @@ func (w *Worker) run(ctx context.Context, job Job, log *slog.Logger) error {
 	}
 	log.InfoContext(ctx, "import reading", "encoding_guess", r.Encoding(), "delimiter", string(r.Delimiter()), "size", obj.Size)
 
-	for skipped := 0; skipped < job.RowsDone; {
-		n, err := r.Skip(min(w.batchSize(), job.RowsDone-skipped))
+	for skipped := 0; skipped < job.Merged.RowsTotal; {
+		n, err := r.Skip(min(w.batchSize(), job.Merged.RowsTotal-skipped))
 		skipped += n
-		if err != nil && (!errors.Is(err, io.EOF) || skipped < job.RowsDone) {
-			return fmt.Errorf("skip %d merged rows (at %d): %w", job.RowsDone, skipped, err)
+		if err != nil && (!errors.Is(err, io.EOF) || skipped < job.Merged.RowsTotal) {
+			return fmt.Errorf("skip %d merged rows (at %d): %w", job.Merged.RowsTotal, skipped, err)
 		}
 	}
 
@@ -375,25 +393,31 @@ func (w *Worker) run(ctx context.Context, job Job, log *slog.Logger) error {
 			}
 		}
 	}()
-	counts := Counts{RowsTotal: job.RowsDone}
+	m := &merger{w: w, job: job, counts: job.Merged}
+	defer m.abandon(ctx)
 	for n := range batches {
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < w.reserve() {
-			return fmt.Errorf("%w after %d rows; a retry resumes", errOutOfTime, counts.RowsTotal)
+			if err := m.flush(ctx); err != nil {
+				return err
+			}
+			return fmt.Errorf("%w after %d rows; a retry resumes", errOutOfTime, m.counts.RowsTotal)
 		}
 		if n.b.Len() > 0 {
-			before := counts
-			counts, err = w.Store.CommitBatch(ctx, job, n.b, n.bytes, w.lease())
-			if err != nil {
-				return fmt.Errorf("merge batch ending at line %d: %w", lastLine(n.b), err)
+			if err := m.add(ctx, n.b, n.bytes); err != nil {
+				return err
 			}
-			w.count(counts, before)
+		}
+		if n.err == nil {
+			continue
+		}
+		if err := m.flush(ctx); err != nil {
+			return err
 		}
 		switch {
-		case n.err == nil:
 		case errors.Is(n.err, io.EOF):
-			return w.finish(ctx, job, counts)
+			return w.finish(ctx, job, m.counts)
 		case errors.Is(n.err, ErrRecordTooLarge):
-			return fail("%s; the %d rows before it were imported", n.err.Error(), counts.RowsTotal)
+			return fail("%s; the %d rows before it were imported", n.err.Error(), m.counts.RowsTotal)
 		default:
 			return fmt.Errorf("read object: %w", n.err)
 		}

@@ -324,15 +324,38 @@ type flakyStore struct {
 
 var errInjected = errors.New("injected commit failure")
 
-func (f *flakyStore) CommitBatch(ctx context.Context, job importer.Job, b importer.Batch, n int64, lease time.Duration) (importer.Counts, error) {
-	f.mu.Lock()
-	f.commits++
-	fail := f.commits == f.failAt
-	f.mu.Unlock()
+func (f *flakyStore) StageBatch(ctx context.Context, job importer.Job, b importer.Batch) (importer.StagedBatch, error) {
+	staged, err := f.Store.StageBatch(ctx, job, b)
+	if err != nil {
+		return nil, err
+	}
+	return flakyBatch{staged, f}, nil
+}
+
+type flakyBatch struct {
+	importer.StagedBatch
+	f *flakyStore
+}
+
+func (b flakyBatch) Commit(ctx context.Context, rowsBefore int, n int64, lease time.Duration) (importer.Counts, error) {
+	b.f.mu.Lock()
+	b.f.commits++
+	fail := b.f.commits == b.f.failAt
+	b.f.mu.Unlock()
 	if fail {
+		b.Rollback(ctx)
 		return importer.Counts{}, errInjected
 	}
-	return f.Store.CommitBatch(ctx, job, b, n, lease)
+	return b.StagedBatch.Commit(ctx, rowsBefore, n, lease)
+}
+
+// commitBatch stages b and commits it, as the worker does.
+func commitBatch(ctx context.Context, store importer.Store, job importer.Job, b importer.Batch, rowsBefore int, bytes int64, lease time.Duration) (importer.Counts, error) {
+	staged, err := store.StageBatch(ctx, job, b)
+	if err != nil {
+		return importer.Counts{}, err
+	}
+	return staged.Commit(ctx, rowsBefore, bytes, lease)
 }
 
 func TestWorkerResumesWithoutDoubleCounting(t *testing.T) {
@@ -377,7 +400,7 @@ func TestWorkerResumesWithoutDoubleCounting(t *testing.T) {
 	if err := store.SetImportObject(ctx, dead, 0, "", r.Header()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := store.CommitBatch(ctx, dead, first, 10, -time.Second); err != nil {
+	if _, err := commitBatch(ctx, store, dead, first, 0, 10, -time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := b.worker.HandleMessage(ctx, event2); err != nil {
@@ -387,7 +410,50 @@ func TestWorkerResumesWithoutDoubleCounting(t *testing.T) {
 	if got.Status != importer.StatusCompleted || counts(got) != want {
 		t.Fatalf("after takeover: %s %+v; want completed %+v", got.Status, counts(got), want)
 	}
-	if _, err := store.CommitBatch(ctx, dead, first, 10, time.Minute); !errors.Is(err, importer.ErrLeaseLost) {
+	if _, err := commitBatch(ctx, store, dead, first, 3, 10, time.Minute); !errors.Is(err, importer.ErrLeaseLost) {
 		t.Fatalf("the dead worker's token still writes: %v", err)
+	}
+}
+
+// TestWorkerRepeatsAcrossOverlappingBatches: the worker stages a batch while
+// the one before it commits; a phone repeated in the next batch must still
+// end with the later row, counted as updated, and the two transactions must
+// not wait on each other (a deadlock would hang this test).
+func TestWorkerRepeatsAcrossOverlappingBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	// Batches of 3 rows; every phone appears again two rows later, in the
+	// next batch more often than not, and there are runs with no repeats.
+	var body strings.Builder
+	body.WriteString("phone,name\n")
+	const phones = 60
+	rows := 0
+	for i := range phones {
+		fmt.Fprintf(&body, "11 99999-%04d,first %d\n", i, i)
+		rows++
+		if i%3 != 2 {
+			fmt.Fprintf(&body, "11 99999-%04d,last %d\n", i, i)
+			rows++
+		}
+	}
+	im, event := b.upload(t, body.String())
+	if err := b.worker.HandleMessage(ctx, event); err != nil {
+		t.Fatal(err)
+	}
+	repeated := phones - phones/3
+	want := importer.Counts{RowsTotal: rows, Imported: phones, Updated: repeated}
+	if got := b.importNow(t, im.ID); got.Status != importer.StatusCompleted || counts(got) != want {
+		t.Fatalf("import %s %+v; want completed %+v", got.Status, counts(got), want)
+	}
+	for i := range phones {
+		c, err := b.db.ContactByPhone(ctx, b.tenant.ID, fmt.Sprintf("551199999%04d", i))
+		wantName := fmt.Sprintf("last %d", i)
+		if i%3 == 2 {
+			wantName = fmt.Sprintf("first %d", i)
+		}
+		if err != nil || c.Name != wantName {
+			t.Fatalf("contact %d = %+v, %v; want name %q", i, c, err, wantName)
+		}
 	}
 }

@@ -125,9 +125,9 @@ func TestImportStoreClaimAndBatches(t *testing.T) {
 		},
 		Rejects: []importer.Reject{{Line: 5, Fields: []string{"12", "x"}, Reason: "too_short"}},
 	}
-	c, err := store.CommitBatch(ctx, job, batch, 500, time.Minute)
+	c, err := commitBatch(ctx, store, job, batch, 0, 500, time.Minute)
 	if err != nil || c != (importer.Counts{RowsTotal: 4, Imported: 2, Updated: 1, Rejected: 1}) {
-		t.Fatalf("CommitBatch = %+v, %v", c, err)
+		t.Fatalf("commit = %+v, %v", c, err)
 	}
 	got, _ := db.Import(ctx, tn.ID, im.ID)
 	if got.Status != importer.StatusRunning || got.Progress() != 50 {
@@ -140,10 +140,10 @@ func TestImportStoreClaimAndBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	job2, res, err := store.ClaimImport(ctx, im.ObjectKey, time.Minute)
-	if err != nil || res != importer.Claimed || job2.RowsDone != 4 || job2.ETag != "etag1" || len(job2.Header) != 2 {
+	if err != nil || res != importer.Claimed || job2.Merged != (importer.Counts{RowsTotal: 4, Imported: 2, Updated: 1, Rejected: 1}) || job2.ETag != "etag1" || len(job2.Header) != 2 {
 		t.Fatalf("reclaim = %+v, %v, %v; want rows done 4, etag1, header", job2, res, err)
 	}
-	if _, err := store.CommitBatch(ctx, job, batch, 600, time.Minute); !errors.Is(err, importer.ErrLeaseLost) {
+	if _, err := commitBatch(ctx, store, job, batch, 4, 600, time.Minute); !errors.Is(err, importer.ErrLeaseLost) {
 		t.Fatalf("commit with the old token: %v, want ErrLeaseLost", err)
 	}
 	var lines []int
@@ -173,10 +173,10 @@ func TestImportStoreClaimAndBatches(t *testing.T) {
 	}
 }
 
-// TestCommitBatchIsAtomic: a batch that fails after its contacts were
+// TestBatchIsAtomic: a batch that fails after its contacts were
 // merged (here: two rejects on one line break import_rejects' key) leaves
 // neither contacts nor counts behind.
-func TestCommitBatchIsAtomic(t *testing.T) {
+func TestBatchIsAtomic(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
@@ -194,13 +194,98 @@ func TestCommitBatchIsAtomic(t *testing.T) {
 		Rows:    []importer.Row{{Line: 2, Contact: importer.Contact{Phone: "5511999990001"}}},
 		Rejects: []importer.Reject{{Line: 3, Fields: []string{"x"}, Reason: "too_short"}, {Line: 3, Fields: []string{"y"}, Reason: "too_short"}},
 	}
-	if _, err := store.CommitBatch(ctx, job, bad, 10, time.Minute); err == nil {
-		t.Fatal("CommitBatch with a broken reject succeeded")
+	if _, err := commitBatch(ctx, store, job, bad, 0, 10, time.Minute); err == nil {
+		t.Fatal("a batch with a broken reject committed")
 	}
 	if cs, _ := db.Contacts(ctx, tn.ID, postgres.ContactFilter{}, "", 10); len(cs) != 0 {
 		t.Fatalf("a failed batch merged %d contacts", len(cs))
 	}
 	if got, _ := db.Import(ctx, tn.ID, im.ID); got.RowsTotal != 0 || got.Imported != 0 {
 		t.Fatalf("a failed batch was counted: %+v", got)
+	}
+}
+
+// commitBatch stages b and commits it, as the import worker does.
+func commitBatch(ctx context.Context, store postgres.ImportStore, job importer.Job, b importer.Batch, rowsBefore int, bytes int64, lease time.Duration) (importer.Counts, error) {
+	staged, err := store.StageBatch(ctx, job, b)
+	if err != nil {
+		return importer.Counts{}, err
+	}
+	return staged.Commit(ctx, rowsBefore, bytes, lease)
+}
+
+// TestStagedBatches: two batches staged at once on two connections commit
+// in order; a commit that does not follow the rows the worker counted on
+// is refused and rolled back.
+func TestStagedBatches(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	store := postgres.ImportStore{DB: db}
+	tn := newTenant(t, db, "Staged")
+	im, err := db.CreateImport(ctx, tn.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, _, err := store.ClaimImport(ctx, im.ObjectKey, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := func(phones ...string) importer.Batch {
+		var b importer.Batch
+		for i, p := range phones {
+			b.Rows = append(b.Rows, importer.Row{Line: i + 2, Contact: importer.Contact{Phone: p}})
+		}
+		return b
+	}
+	stage := func(b importer.Batch) importer.StagedBatch {
+		staged, err := store.StageBatch(ctx, job, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { staged.Rollback(ctx) }) // a no-op once committed; frees the pool's connection
+		return staged
+	}
+	first := stage(batch("5511999990001", "5511999990002"))
+	second := stage(batch("5511999990003"))
+	if cs, _ := db.Contacts(ctx, tn.ID, postgres.ContactFilter{}, "", 10); len(cs) != 0 {
+		t.Fatalf("staged batches are visible before they commit: %d contacts", len(cs))
+	}
+	if _, err := second.Commit(ctx, 2, 10, time.Minute); !errors.Is(err, importer.ErrCursorMoved) {
+		t.Fatalf("the second batch committed before the first: %v, want ErrCursorMoved", err)
+	}
+	if c, err := first.Commit(ctx, 0, 10, time.Minute); err != nil || c != (importer.Counts{RowsTotal: 2, Imported: 2}) {
+		t.Fatalf("first commit = %+v, %v", c, err)
+	}
+	if cs, _ := db.Contacts(ctx, tn.ID, postgres.ContactFilter{}, "", 10); len(cs) != 2 {
+		t.Fatalf("after the first commit: %d contacts, want 2 (the refused batch rolled back)", len(cs))
+	}
+	third := stage(batch("5511999990003", "5511999990001"))
+	if c, err := third.Commit(ctx, 2, 20, time.Minute); err != nil || c != (importer.Counts{RowsTotal: 4, Imported: 3, Updated: 1}) {
+		t.Fatalf("third commit = %+v, %v", c, err)
+	}
+}
+
+// TestDeletingATenantDeletesItsContacts: contacts have no foreign key to
+// tenants (it slowed imports down); a trigger keeps the cascade.
+func TestDeletingATenantDeletesItsContacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	gone, kept := newTenant(t, db, "Gone"), newTenant(t, db, "Kept")
+	for _, tn := range []tenant.Tenant{gone, kept} {
+		if _, _, err := db.UpsertContacts(ctx, tn.ID, []importer.Contact{{Phone: "5511999990001"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, "DELETE FROM tenants WHERE id = $1", gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	var left int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM contacts WHERE tenant_id = $1", gone.ID).Scan(&left); err != nil || left != 0 {
+		t.Fatalf("contacts of the deleted tenant: %d, %v; want 0", left, err)
+	}
+	if cs, _ := db.Contacts(ctx, kept.ID, postgres.ContactFilter{}, "", 10); len(cs) != 1 {
+		t.Fatalf("the other tenant's contacts: %d, want 1", len(cs))
 	}
 }

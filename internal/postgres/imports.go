@@ -100,7 +100,7 @@ func (s ImportStore) ClaimImport(ctx context.Context, objectKey string, lease ti
 	var status string
 	var claimed bool
 	err = s.DB.Pool.QueryRow(ctx, s.DB.q("claim-import"), objectKey, job.Token, lease.Milliseconds()).
-		Scan(&job.ImportID, &job.TenantID, &job.DefaultCountry, &status, &job.RowsDone, &job.ETag, &job.Header, &claimed)
+		Scan(&job.ImportID, &job.TenantID, &job.DefaultCountry, &status, &job.Merged.RowsTotal, &job.Merged.Imported, &job.Merged.Updated, &job.Merged.Rejected, &job.ETag, &job.Header, &claimed)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return importer.Job{}, importer.NotFound, nil
@@ -158,46 +158,102 @@ func (s ImportStore) fenced(ctx context.Context, job importer.Job, query string,
 	return nil
 }
 
-// CommitBatch implements importer.Store: in one transaction, fence the
-// claim, merge the rows, store the rejects and add the counts, so a batch
-// is either wholly counted and merged or not at all, and a resumed import
-// continues after the last committed batch.
-func (s ImportStore) CommitBatch(ctx context.Context, job importer.Job, b importer.Batch, bytesDone int64, lease time.Duration) (importer.Counts, error) {
+// StageBatch implements importer.Store: it merges the batch's contacts and
+// stores its rejects in a transaction it leaves open for Commit, so the
+// next batch can be staged on another connection meanwhile. Nothing is
+// locked on the import itself until Commit.
+func (s ImportStore) StageBatch(ctx context.Context, job importer.Job, b importer.Batch) (importer.StagedBatch, error) {
+	tx, err := s.DB.Pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin batch of import %s: %w", job.ImportID, err)
+	}
+	sb := &stagedBatch{db: s.DB, tx: tx, job: job, rejected: len(b.Rejects)}
+	if err := sb.fence(ctx); err != nil {
+		sb.Rollback(ctx)
+		return nil, err
+	}
+	if err := sb.write(ctx, b); err != nil {
+		sb.Rollback(ctx)
+		return nil, err
+	}
+	return sb, nil
+}
+
+// stagedBatch is an open batch transaction (importer.StagedBatch).
+type stagedBatch struct {
+	db                          *DB
+	tx                          pgx.Tx
+	job                         importer.Job
+	inserted, updated, rejected int
+}
+
+// fence stops a worker that lost its claim before it writes anything; it
+// locks nothing, so that two batches can be staged at once. Commit fences
+// again, under the import's row lock.
+func (sb *stagedBatch) fence(ctx context.Context) error {
+	var holds bool
+	if err := sb.tx.QueryRow(ctx, sb.db.q("import-claim-holds"), sb.job.ImportID, sb.job.Token).Scan(&holds); err != nil {
+		return fmt.Errorf("check the claim of import %s: %w", sb.job.ImportID, err)
+	}
+	if !holds {
+		return importer.ErrLeaseLost
+	}
+	return nil
+}
+
+func (sb *stagedBatch) write(ctx context.Context, b importer.Batch) error {
+	contacts := make([]importer.Contact, len(b.Rows))
+	for i, r := range b.Rows {
+		contacts[i] = r.Contact
+	}
+	var err error
+	sb.inserted, sb.updated, err = sb.db.mergeContacts(ctx, sb.tx, sb.job.TenantID, &sb.job.ImportID, contacts)
+	if err != nil {
+		return err
+	}
+	if len(b.Rejects) > 0 {
+		_, err := sb.tx.CopyFrom(ctx, pgx.Identifier{"import_rejects"}, []string{"import_id", "line", "fields", "reason"},
+			pgx.CopyFromSlice(len(b.Rejects), func(i int) ([]any, error) {
+				r := b.Rejects[i]
+				return []any{sb.job.ImportID, r.Line, r.Fields, r.Reason}, nil
+			}))
+		if err != nil {
+			return fmt.Errorf("store rejects of import %s: %w", sb.job.ImportID, err)
+		}
+	}
+	return nil
+}
+
+// Commit implements importer.StagedBatch: it adds the batch's counts to the
+// import, fenced by the claim token and by the rows committed before it,
+// and commits; on any failure the batch is rolled back.
+func (sb *stagedBatch) Commit(ctx context.Context, rowsBefore int, bytesDone int64, lease time.Duration) (importer.Counts, error) {
 	var c importer.Counts
-	err := pgx.BeginFunc(ctx, s.DB.Pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, s.DB.q("lock-claimed-import"), job.ImportID, job.Token).Scan(&c.RowsTotal, &c.Imported, &c.Updated, &c.Rejected)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return importer.ErrLeaseLost
-		}
-		if err != nil {
-			return fmt.Errorf("lock import %s: %w", job.ImportID, err)
-		}
-		contacts := make([]importer.Contact, len(b.Rows))
-		for i, r := range b.Rows {
-			contacts[i] = r.Contact
-		}
-		inserted, updated, err := s.DB.mergeContacts(ctx, tx, job.TenantID, &job.ImportID, contacts)
-		if err != nil {
-			return err
-		}
-		if len(b.Rejects) > 0 {
-			_, err := tx.CopyFrom(ctx, pgx.Identifier{"import_rejects"}, []string{"import_id", "line", "fields", "reason"},
-				pgx.CopyFromSlice(len(b.Rejects), func(i int) ([]any, error) {
-					r := b.Rejects[i]
-					return []any{job.ImportID, r.Line, r.Fields, r.Reason}, nil
-				}))
-			if err != nil {
-				return fmt.Errorf("store rejects of import %s: %w", job.ImportID, err)
-			}
-		}
-		err = tx.QueryRow(ctx, s.DB.q("add-import-counts"), job.ImportID, job.Token, inserted, updated, len(b.Rejects),
-			bytesDone, lease.Milliseconds()).Scan(&c.RowsTotal, &c.Imported, &c.Updated, &c.Rejected)
-		if err != nil {
-			return fmt.Errorf("count batch of import %s: %w", job.ImportID, err)
-		}
-		return nil
-	})
-	return c, err
+	err := sb.tx.QueryRow(ctx, sb.db.q("add-import-counts"), sb.job.ImportID, sb.job.Token, sb.inserted, sb.updated, sb.rejected,
+		bytesDone, lease.Milliseconds()).Scan(&c.RowsTotal, &c.Imported, &c.Updated, &c.Rejected)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		err = importer.ErrLeaseLost
+	case err != nil:
+		err = fmt.Errorf("count batch of import %s: %w", sb.job.ImportID, err)
+	case c.RowsTotal-sb.inserted-sb.updated-sb.rejected != rowsBefore:
+		err = fmt.Errorf("%w: import %s has %d rows merged, this worker expected %d",
+			importer.ErrCursorMoved, sb.job.ImportID, c.RowsTotal-sb.inserted-sb.updated-sb.rejected, rowsBefore)
+	default:
+		err = sb.tx.Commit(ctx)
+	}
+	if err != nil {
+		sb.Rollback(ctx)
+		return importer.Counts{}, err
+	}
+	return c, nil
+}
+
+// Rollback implements importer.StagedBatch.
+func (sb *stagedBatch) Rollback(ctx context.Context) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	_ = sb.tx.Rollback(rctx) // a failed rollback closes the connection, which rolls back too
 }
 
 // RejectedRows implements importer.Store.

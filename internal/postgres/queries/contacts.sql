@@ -1,25 +1,22 @@
 -- name: create-contact-stage
 -- One staging table per merge transaction; COPY fills it.
 CREATE TEMP TABLE contact_stage (
-    seq        integer NOT NULL,
+    id         uuid    NOT NULL,
     phone      text    NOT NULL,
     name       text    NOT NULL,
     attributes jsonb   NOT NULL
 ) ON COMMIT DROP;
 
 -- name: merge-contact-stage
--- The caller collapses repeated phones (Go: collapse); DISTINCT ON keeps
--- the INSERT from touching a row twice regardless. A row with an empty name keeps the stored
--- name; attributes are merged key by key; opted_out_at is never touched, so
--- an opted-out contact stays opted out. xmax = 0 tells a new row from an
--- updated one. $2 NULL (an API upsert) keeps the contact's import.
-WITH src AS (
-    SELECT DISTINCT ON (phone) phone, name, attributes
-    FROM contact_stage
-    ORDER BY phone, seq DESC
-), merged AS (
-    INSERT INTO contacts AS c (tenant_id, phone, name, attributes, import_id)
-    SELECT $1, phone, name, attributes, $2 FROM src
+-- The caller collapses repeated phones (Go: collapse), so no row is touched
+-- twice (Postgres would refuse the statement if one were). A row with an
+-- empty name keeps the stored name; attributes are merged key by key;
+-- opted_out_at is never touched, so an opted-out contact stays opted out.
+-- id is used only by a new row. xmax = 0 tells a new row from an updated
+-- one. $2 NULL (an API upsert) keeps the contact's import.
+WITH merged AS (
+    INSERT INTO contacts AS c (id, tenant_id, phone, name, attributes, import_id)
+    SELECT id, $1, phone, name, attributes, $2 FROM contact_stage
     ON CONFLICT (tenant_id, phone) DO UPDATE SET
         name       = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE c.name END,
         attributes = c.attributes || EXCLUDED.attributes,
@@ -27,7 +24,7 @@ WITH src AS (
         updated_at = now()
     RETURNING (xmax = 0) AS inserted
 )
-SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged;
+SELECT count(*) FILTER (WHERE inserted) FROM merged;
 
 -- name: list-contacts
 SELECT id, phone, name, attributes, import_id, opted_out_at, created_at, updated_at

@@ -37,19 +37,16 @@ WITH cur AS (
       AND (cur.status = 'pending' OR (cur.status = 'running' AND cur.lease_until < now()))
     RETURNING i.id
 )
-SELECT cur.id, i.tenant_id, t.default_country, cur.status, i.rows_total,
+SELECT cur.id, i.tenant_id, t.default_country, cur.status, i.rows_total, i.imported, i.updated, i.rejected,
        COALESCE(i.object_etag, ''), COALESCE(i.header, '{}'), EXISTS (SELECT 1 FROM claimed)
 FROM cur JOIN imports i ON i.id = cur.id JOIN tenants t ON t.id = i.tenant_id;
-
--- name: lock-claimed-import
--- The fence every write of a claimed import starts with.
-SELECT rows_total, imported, updated, rejected FROM imports
-WHERE id = $1 AND claim_token = $2 AND status = 'running'
-FOR UPDATE;
 
 -- name: set-import-object
 UPDATE imports SET bytes_total = $3, object_etag = $4, header = $5, updated_at = now()
 WHERE id = $1 AND claim_token = $2 AND status = 'running';
+
+-- name: import-claim-holds
+SELECT EXISTS (SELECT 1 FROM imports WHERE id = $1 AND claim_token = $2 AND status = 'running');
 
 -- name: add-import-counts
 UPDATE imports SET
@@ -60,7 +57,7 @@ UPDATE imports SET
     bytes_done  = GREATEST(bytes_done, $6),
     lease_until = now() + $7 * interval '1 millisecond',
     updated_at  = now()
-WHERE id = $1 AND claim_token = $2
+WHERE id = $1 AND claim_token = $2 AND status = 'running'
 RETURNING rows_total, imported, updated, rejected;
 
 -- name: import-rejects
