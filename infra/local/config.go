@@ -27,6 +27,10 @@ const (
 	ParamDatabaseURL   = "DatabaseUrl"
 	ParamRedisURL      = "RedisUrl"
 	ParamPublicBaseURL = "PublicBaseUrl"
+	// ParamRedisKeyPrefix defaults to "<StackName>:": several stacks may
+	// share one Redis (parallel tests, two local runs), and each keeps its
+	// limiter and metrics keys apart unless told otherwise.
+	ParamRedisKeyPrefix = "RedisKeyPrefix"
 )
 
 // Config configures Start. DatabaseURL, RedisURL and BinDir are required;
@@ -62,8 +66,8 @@ type Config struct {
 	// that is the invocations a function runs at once.
 	Concurrency int
 	// Parameters are template parameter values by name. DatabaseUrl,
-	// RedisUrl and PublicBaseUrl default to DatabaseURL, RedisURL and the
-	// API URL.
+	// RedisUrl, PublicBaseUrl and RedisKeyPrefix default to DatabaseURL,
+	// RedisURL, the API URL and "<StackName>:".
 	Parameters map[string]string
 	// Environment is set in every function's environment over the
 	// template's variables.

@@ -224,9 +224,10 @@ func (p *Platform) checkDependencies(ctx context.Context) error {
 func (p *Platform) parameters() map[string]string {
 	params := p.cfg.Parameters
 	fill := map[string]string{
-		ParamDatabaseURL:   p.cfg.DatabaseURL,
-		ParamRedisURL:      p.cfg.RedisURL,
-		ParamPublicBaseURL: p.APIURL,
+		ParamDatabaseURL:    p.cfg.DatabaseURL,
+		ParamRedisURL:       p.cfg.RedisURL,
+		ParamPublicBaseURL:  p.APIURL,
+		ParamRedisKeyPrefix: p.cfg.StackName + ":",
 	}
 	for name, v := range fill {
 		if _, declared := p.Template.Parameter(name); !declared {
@@ -324,9 +325,6 @@ func (p *Platform) environment(tpl *samtpl.Template, f samtpl.Function, scope sa
 		}
 		vars[name] = s
 	}
-	// Several stacks may share one Redis (parallel tests, two local runs):
-	// each keeps its limiter keys apart unless told otherwise.
-	vars["REDIS_KEY_PREFIX"] = p.cfg.StackName + ":"
 	for k, v := range p.cfg.Environment {
 		vars[k] = v
 	}

@@ -67,6 +67,9 @@ func TestStartFailsClearly(t *testing.T) {
 		{"bad Redis URL", func(c *Config) { c.RedisURL = "http://nope" }, []string{"REDIS_URL is not a Redis URL"}},
 		{"short admin key", func(c *Config) { c.Parameters = map[string]string{"AdminApiKey": "short"} },
 			[]string{"parameter AdminApiKey must be at least 32 characters long", "ADMIN_API_KEY"}},
+		{"failure share out of range", func(c *Config) {
+			c.Parameters = map[string]string{"AdminApiKey": e2eAdminKey, "CampaignFailureShare": "1.5"}
+		}, []string{`parameter CampaignFailureShare is "1.5": does not match AllowedPattern`, "CAMPAIGN_FAILURE_SHARE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

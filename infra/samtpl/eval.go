@@ -74,8 +74,8 @@ func (e *ParameterError) Error() string { return "parameter " + e.Name + " " + e
 
 // CheckParameters checks supplied values against the template: every
 // parameter without a default must be supplied, and each value must satisfy
-// AllowedValues and MinLength. The error joins one *ParameterError per
-// problem, in parameter order.
+// AllowedValues, AllowedPattern and MinLength. The error joins one
+// *ParameterError per problem, in parameter order.
 func (t *Template) CheckParameters(supplied map[string]string) error {
 	var errs []error
 	names := make([]string, 0, len(supplied))
@@ -99,6 +99,13 @@ func (t *Template) CheckParameters(supplied map[string]string) error {
 		}
 		if len(p.AllowedValues) > 0 && !slices.Contains(p.AllowedValues, v) {
 			errs = append(errs, &ParameterError{Name: p.Name, Problem: fmt.Sprintf("is %q: want one of %s", v, strings.Join(p.AllowedValues, ", "))})
+		}
+		if p.pattern != nil && !p.pattern.MatchString(v) {
+			shown := fmt.Sprintf("%q", v)
+			if p.NoEcho {
+				shown = "the value"
+			}
+			errs = append(errs, &ParameterError{Name: p.Name, Problem: fmt.Sprintf("is %s: does not match AllowedPattern %s", shown, p.AllowedPattern)})
 		}
 		if len(v) < p.MinLength {
 			errs = append(errs, &ParameterError{Name: p.Name, Problem: fmt.Sprintf("must be at least %d characters long", p.MinLength)})

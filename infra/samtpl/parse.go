@@ -118,6 +118,16 @@ func (p *parser) parameters(params node) error {
 		if prm.Description, err = p.str(kv.val, "Description", ""); err != nil {
 			return err
 		}
+		if prm.AllowedPattern, err = p.str(kv.val, "AllowedPattern", ""); err != nil {
+			return err
+		}
+		if prm.AllowedPattern != "" {
+			// CloudFormation matches the pattern against the whole value.
+			if prm.pattern, err = regexp.Compile(`^(?:` + prm.AllowedPattern + `)$`); err != nil {
+				ap, _ := kv.val.get("AllowedPattern")
+				return p.errorf(ap, "AllowedPattern is not a regular expression: %v", err)
+			}
+		}
 		if av, ok := kv.val.get("AllowedValues"); ok {
 			for _, it := range av.items() {
 				s, lit := it.literal()

@@ -29,6 +29,7 @@ func TestParseMalformed(t *testing.T) {
 		{"big-batch-no-window.yaml", []string{"BatchSize 100 over 10 needs MaximumBatchingWindowInSeconds"}},
 		{"bad-depends-on.yaml", []string{"DependsOn Missing: no such resource"}},
 		{"top-level-list.yaml", []string{"want a mapping at the top level"}},
+		{"bad-pattern.yaml", []string{"bad-pattern.yaml:4:", "AllowedPattern is not a regular expression"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
@@ -185,6 +186,9 @@ func TestCheckParameters(t *testing.T) {
 		{"too short", map[string]string{"Secret": "short"}, []string{"Secret"}},
 		{"not allowed", map[string]string{"Secret": "longenough", "Env": "qa"}, []string{"Env"}},
 		{"undeclared", map[string]string{"Secret": "longenough", "Nope": "x"}, []string{"Nope"}},
+		{"pattern matched", map[string]string{"Secret": "longenough", "Wait": "1h30m"}, nil},
+		{"pattern not matched", map[string]string{"Secret": "longenough", "Wait": "soon"}, []string{"Wait"}},
+		{"pattern matches the whole value", map[string]string{"Secret": "longenough", "Wait": "x5m"}, []string{"Wait"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

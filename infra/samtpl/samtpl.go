@@ -16,6 +16,7 @@ package samtpl
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -56,8 +57,13 @@ type Parameter struct {
 	HasDefault    bool
 	NoEcho        bool
 	AllowedValues []string
-	MinLength     int
-	Description   string
+	// AllowedPattern is the regular expression the whole value must match
+	// (CloudFormation's rule); "" allows any value.
+	AllowedPattern string
+	MinLength      int
+	Description    string
+
+	pattern *regexp.Regexp // AllowedPattern, anchored
 }
 
 // Function is an AWS::Serverless::Function with Globals applied.

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/wuzapi-manager/wuzapi-manager/infra/samtpl"
@@ -167,23 +168,47 @@ func TestProjectTemplate(t *testing.T) {
 	t.Run("parameters and their environment twins", func(t *testing.T) {
 		for _, want := range []string{"DatabaseUrl", "RedisUrl", "AdminApiKey", "MetricsToken", "PublicBaseUrl",
 			"AllowPrivateWuzapi", "OtelExporterOtlpEndpoint", "AlertWebhookUrl", "DeploymentEnvironment"} {
-			p, ok := tpl.Parameter(want)
-			if !ok {
+			if _, ok := tpl.Parameter(want); !ok {
 				t.Errorf("parameter %s missing", want)
-				continue
 			}
-			f, _ := tpl.Function("ApiFunction")
-			v, ok := f.Environment[samtpl.EnvName(want)]
-			if id, _, isRef := v.Target(); !ok || !isRef || id != want {
-				t.Errorf("%s is not set from !Ref %s", samtpl.EnvName(want), want)
+		}
+		for _, p := range tpl.Parameters {
+			if p.Name == "AlarmTopicArn" {
+				continue // the alarms' actions, no function's setting
 			}
-			secret := want == "DatabaseUrl" || want == "RedisUrl" || want == "AdminApiKey" || want == "MetricsToken"
+			env, used := samtpl.EnvName(p.Name), false
+			for _, f := range tpl.Functions {
+				v, ok := f.Environment[env]
+				if !ok {
+					continue
+				}
+				used = true
+				if id, _, isRef := v.Target(); !isRef || id != p.Name {
+					t.Errorf("%s: %s is not set from !Ref %s", f.LogicalID, env, p.Name)
+				}
+			}
+			if !used {
+				t.Errorf("parameter %s reaches no function as %s", p.Name, env)
+			}
+			secret := slices.Contains([]string{"DatabaseUrl", "RedisUrl", "AdminApiKey", "MetricsToken", "WuzapiWebhookHmacKey"}, p.Name)
 			if secret && !p.NoEcho {
-				t.Errorf("parameter %s holds a secret but is not NoEcho", want)
+				t.Errorf("parameter %s holds a secret but is not NoEcho", p.Name)
 			}
 		}
 		if p, _ := tpl.Parameter("AllowPrivateWuzapi"); p.Default != "false" {
 			t.Errorf("AllowPrivateWuzapi default = %q, want false", p.Default)
+		}
+	})
+
+	t.Run("defaults pass their own constraints", func(t *testing.T) {
+		supplied := map[string]string{}
+		for _, p := range tpl.Parameters {
+			if !p.HasDefault {
+				supplied[p.Name] = strings.Repeat("x", max(p.MinLength, 1))
+			}
+		}
+		if err := tpl.CheckParameters(supplied); err != nil {
+			t.Errorf("CheckParameters with every default: %v", err)
 		}
 	})
 }

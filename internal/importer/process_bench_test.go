@@ -1,14 +1,9 @@
 package importer_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/awstest"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/benchproc"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer/csvgen"
@@ -69,20 +65,10 @@ func benchImportProcess(b *testing.B, rows int) {
 			b.Fatal(err)
 		}
 		b.StartTimer()
-		cmd := exec.Command(os.Args[0], "-test.run=^TestImportWorkerProcess$", "-test.v")
-		cmd.Env = append(os.Environ(), "IMPORT_WORKER_DB="+url, "IMPORT_WORKER_S3="+s3b.Endpoint,
-			"IMPORT_WORKER_BUCKET="+s3b.Bucket, "IMPORT_WORKER_KEY="+im.ObjectKey)
-		out, err := cmd.CombinedOutput()
-		b.StopTimer()
-		if err != nil {
-			b.Fatalf("worker process: %v\n%s", err, out)
-		}
 		var f importFigures
-		for _, line := range strings.Split(string(out), "\n") {
-			if j, ok := strings.CutPrefix(line, "FIGURES "); ok {
-				_ = json.Unmarshal([]byte(j), &f)
-			}
-		}
+		out := benchproc.Run(b, "TestImportWorkerProcess", []string{"IMPORT_WORKER_DB=" + url, "IMPORT_WORKER_S3=" + s3b.Endpoint,
+			"IMPORT_WORKER_BUCKET=" + s3b.Bucket, "IMPORT_WORKER_KEY=" + im.ObjectKey}, &f)
+		b.StopTimer()
 		got, err := db.Import(ctx, tn.ID, im.ID)
 		if err != nil || got.Status != importer.StatusCompleted || got.RowsTotal != rows || f.VmHWMKiB == 0 {
 			b.Fatalf("import = %+v (%v), worker figures %+v\n%s", got, err, f, out)
@@ -119,25 +105,5 @@ func TestImportWorkerProcess(t *testing.T) {
 	if err := w.Run(ctx, os.Getenv("IMPORT_WORKER_KEY")); err != nil {
 		t.Fatal(err)
 	}
-	f := importFigures{Seconds: time.Since(start).Seconds(), VmHWMKiB: vmHWM(t)}
-	j, _ := json.Marshal(f)
-	fmt.Printf("FIGURES %s\n", j)
-}
-
-// vmHWM is this process's peak resident set size in KiB (Linux).
-func vmHWM(t *testing.T) int64 {
-	fh, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fh.Close()
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
-		}
-	}
-	t.Fatal("no VmHWM in /proc/self/status")
-	return 0
+	benchproc.Report(t, importFigures{Seconds: time.Since(start).Seconds(), VmHWMKiB: benchproc.VmHWM(t)})
 }

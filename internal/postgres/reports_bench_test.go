@@ -1,17 +1,12 @@
 package postgres_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"runtime"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/awstest"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/benchproc"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
@@ -77,20 +73,10 @@ func benchContactsReport(b *testing.B, n int64) {
 			b.Fatal(err)
 		}
 		start := time.Now()
-		cmd := exec.Command(os.Args[0], "-test.run=^TestReportWorkerProcess$", "-test.v")
-		cmd.Env = append(os.Environ(), "REPORT_WORKER_DB="+url, "REPORT_WORKER_S3="+env.URL,
-			"REPORT_WORKER_BUCKET="+bucket, "REPORT_WORKER_ID="+rep.ID)
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			b.Fatalf("worker process: %v\n%s", err, out)
-		}
-		wall := time.Since(start)
 		var f workerFigures
-		for _, line := range strings.Split(string(out), "\n") {
-			if j, ok := strings.CutPrefix(line, "FIGURES "); ok {
-				_ = json.Unmarshal([]byte(j), &f)
-			}
-		}
+		out := benchproc.Run(b, "TestReportWorkerProcess", []string{"REPORT_WORKER_DB=" + url, "REPORT_WORKER_S3=" + env.URL,
+			"REPORT_WORKER_BUCKET=" + bucket, "REPORT_WORKER_ID=" + rep.ID}, &f)
+		wall := time.Since(start)
 		got, err := db.Report(ctx, tn.ID, rep.ID)
 		if err != nil || got.Status != report.StatusCompleted || got.Rows != n || f.Rows != n {
 			b.Fatalf("report = %+v (%v), worker figures %+v\n%s", got, err, f, out)
@@ -164,23 +150,5 @@ func TestReportWorkerProcess(t *testing.T) {
 	if err := db.Pool.QueryRow(ctx, `SELECT rows FROM reports WHERE id = $1`, id).Scan(&rows); err != nil {
 		t.Fatal(err)
 	}
-	b, _ := json.Marshal(workerFigures{Rows: rows, Seconds: secs, VmHWMKiB: vmHWM(t), PeakHeapB: peak})
-	fmt.Println("FIGURES " + string(b))
-}
-
-// vmHWM is this process's peak resident set size in KiB (/proc/self/status).
-func vmHWM(t *testing.T) int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			return n
-		}
-	}
-	return 0
+	benchproc.Report(t, workerFigures{Rows: rows, Seconds: secs, VmHWMKiB: benchproc.VmHWM(t), PeakHeapB: peak})
 }
