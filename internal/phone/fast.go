@@ -148,14 +148,6 @@ func (r *regionRules) tooLong(number string) bool {
 	return lengths[0] != -1 && !slices.Contains(r.generalLocal, n) && n > lengths[len(lengths)-1]
 }
 
-// mainRegion is phonenumbers.GetRegionCodeForCountryCode.
-func mainRegion(callingCode int) string {
-	if regions := phonenumbers.GetRegionCodesForCountryCode(callingCode); len(regions) > 0 {
-		return regions[0]
-	}
-	return ""
-}
-
 // canonicalDigits keeps the digits of s when s is only ASCII digits,
 // spaces, '-', '.', '/', '(' and ')' with at most one '+' before the first
 // digit; ok is false for anything else.
@@ -212,7 +204,7 @@ func fastNormalize(s, defaultRegion string) (e164 string, ok bool) {
 		if callingCode == 0 {
 			return "", false
 		}
-		rules = rulesFor(mainRegion(callingCode))
+		rules = rulesFor(phonenumbers.GetRegionCodeForCountryCode(callingCode))
 	} else {
 		def := rulesFor(defaultRegion)
 		if def == nil || def.idd.matchesPrefix(digits) {
@@ -228,7 +220,7 @@ func fastNormalize(s, defaultRegion string) (e164 string, ok bool) {
 			}
 			if (!def.general.pattern.matchesAll(digits) && def.general.pattern.matchesAll(rest)) || def.tooLong(digits) {
 				national = rest
-				rules = rulesFor(mainRegion(callingCode))
+				rules = rulesFor(phonenumbers.GetRegionCodeForCountryCode(callingCode))
 			}
 		}
 	}

@@ -182,14 +182,7 @@ func TestBatchIsAtomic(t *testing.T) {
 	db := pgtest.NewDB(t)
 	store := postgres.ImportStore{DB: db}
 	tn := newTenant(t, db, "Atomic")
-	im, err := db.CreateImport(ctx, tn.ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, _, err := store.ClaimImport(ctx, im.ObjectKey, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	im, job := claimedImport(t, store, tn)
 	bad := importer.Batch{
 		Rows:    []importer.Row{{Line: 2, Contact: importer.Contact{Phone: "5511999990001"}}},
 		Rejects: []importer.Reject{{Line: 3, Fields: []string{"x"}, Reason: "too_short"}, {Line: 3, Fields: []string{"y"}, Reason: "too_short"}},
@@ -203,6 +196,21 @@ func TestBatchIsAtomic(t *testing.T) {
 	if got, _ := db.Import(ctx, tn.ID, im.ID); got.RowsTotal != 0 || got.Imported != 0 {
 		t.Fatalf("a failed batch was counted: %+v", got)
 	}
+}
+
+// claimedImport creates an import for tn and claims it.
+func claimedImport(t *testing.T, store postgres.ImportStore, tn tenant.Tenant) (postgres.Import, importer.Job) {
+	t.Helper()
+	ctx := context.Background()
+	im, err := store.DB.CreateImport(ctx, tn.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, _, err := store.ClaimImport(ctx, im.ObjectKey, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im, job
 }
 
 // commitBatch stages b and commits it, as the import worker does.
@@ -223,14 +231,7 @@ func TestStagedBatches(t *testing.T) {
 	db := pgtest.NewDB(t)
 	store := postgres.ImportStore{DB: db}
 	tn := newTenant(t, db, "Staged")
-	im, err := db.CreateImport(ctx, tn.ID, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	job, _, err := store.ClaimImport(ctx, im.ObjectKey, time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, job := claimedImport(t, store, tn)
 	batch := func(phones ...string) importer.Batch {
 		var b importer.Batch
 		for i, p := range phones {
