@@ -49,7 +49,7 @@ func (s *Server) tenant(fn apiFunc) apiFunc {
 			}
 			return err
 		}
-		observeTenant(r.Context(), t.ID)
+		observeTenant(w, t.ID)
 		r, ok = s.limitTenant(w, r, t)
 		if !ok {
 			return nil

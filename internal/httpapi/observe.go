@@ -1,11 +1,12 @@
 package httpapi
 
 import (
-	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
@@ -22,35 +23,25 @@ const (
 	noTenant      = "unknown" // the origin design's value for requests without a tenant
 )
 
-// observation is the per-request holder that handlers deeper in the chain
-// fill: the tenant wrapper sets the tenant id once it has authenticated the
-// key, which the metrics only learn after the handler returned.
-type observation struct{ tenantID string }
-
-type observationKey struct{}
-
-// observeTenant records the authenticated tenant for the request's metrics
-// and span.
-func observeTenant(ctx context.Context, tenantID string) {
-	if o, ok := ctx.Value(observationKey{}).(*observation); ok {
-		o.tenantID = tenantID
-	}
-}
-
-// statusWriter remembers the status a handler answered.
-type statusWriter struct {
+// observedWriter is the response writer observe hands down the chain: it
+// remembers the status the handler answered and the tenant the tenant
+// wrapper authenticated, which the metrics and the span only learn once the
+// handler has returned. Carrying both here, rather than in a context value,
+// keeps an untraced request from copying its *http.Request.
+type observedWriter struct {
 	http.ResponseWriter
-	status int
+	status   int
+	tenantID string
 }
 
-func (w *statusWriter) WriteHeader(code int) {
+func (w *observedWriter) WriteHeader(code int) {
 	if w.status == 0 {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
+func (w *observedWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
@@ -58,7 +49,58 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // Unwrap lets http.ResponseController reach the underlying writer.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *observedWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observeTenant records the authenticated tenant for the request's metrics
+// and span. w is the writer the handler got: observe's own, or one that
+// wraps it (compression), found through Unwrap.
+func observeTenant(w http.ResponseWriter, tenantID string) {
+	for w != nil {
+		if o, ok := w.(*observedWriter); ok {
+			o.tenantID = tenantID
+			return
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return
+		}
+		w = u.Unwrap()
+	}
+}
+
+// requestSeries caches the series of http_requests_total and
+// http_request_duration_seconds by label values: a map lookup on a struct
+// key instead of the client library's hashing and locking on every request.
+// The label sets are bounded (route patterns, status codes, tenants), and
+// nothing deletes a series, so a cached series stays the one exported.
+type requestSeries struct {
+	metrics   *telemetry.Metrics
+	counters  sync.Map // requestLabels → prometheus.Counter
+	durations sync.Map // requestLabels without tenantID → prometheus.Observer
+}
+
+type requestLabels struct{ method, route, status, tenantID string }
+
+func (c *requestSeries) record(l requestLabels, seconds float64) {
+	counter, ok := c.counters.Load(l)
+	if !ok {
+		counter, _ = c.counters.LoadOrStore(l, c.metrics.HTTPRequests.WithLabelValues(l.method, l.route, l.status, l.tenantID))
+	}
+	counter.(prometheus.Counter).Inc()
+	l.tenantID = ""
+	duration, ok := c.durations.Load(l)
+	if !ok {
+		duration, _ = c.durations.LoadOrStore(l, c.metrics.HTTPDuration.WithLabelValues(l.method, l.route, l.status))
+	}
+	duration.(prometheus.Observer).Observe(seconds)
+}
+
+// Span start options, built once: each request would otherwise allocate
+// them.
+var (
+	serverSpan   = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServer)}
+	internalSpan = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
+)
 
 // observe serves r with serve and records it: http_requests_total and
 // http_request_duration_seconds by route pattern (design §8.2) and, when
@@ -67,20 +109,22 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 // none. The Untraced paths (/health, /metrics) are counted but never traced.
 func (s *Server) observe(w http.ResponseWriter, r *http.Request, serve http.HandlerFunc) {
 	start := time.Now()
-	obs := &observation{}
-	ctx := context.WithValue(r.Context(), observationKey{}, obs)
+	ow := &observedWriter{ResponseWriter: w}
+	req := r
 	var span trace.Span
 	if tr := s.opts.Tracing; tr.Enabled() && !telemetry.Untraced[r.URL.Path] {
-		kind := trace.SpanKindInternal
+		ctx := r.Context()
+		opts := internalSpan
 		if !trace.SpanContextFromContext(ctx).IsValid() {
-			ctx = tr.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
-			kind = trace.SpanKindServer
+			if r.Header.Get("Traceparent") != "" {
+				ctx = tr.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
+			}
+			opts = serverSpan
 		}
-		ctx, span = tr.Tracer().Start(ctx, r.Method, trace.WithSpanKind(kind))
+		ctx, span = tr.Tracer().Start(ctx, r.Method, opts...)
+		req = r.WithContext(ctx)
 	}
-	rw := &statusWriter{ResponseWriter: w}
-	req := r.WithContext(ctx)
-	serve(rw, req)
+	serve(ow, req)
 
 	route := req.Pattern // set by the mux on the request it routed
 	if route == "" {
@@ -90,27 +134,45 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, serve http.Hand
 			route = unroutedRoute
 		}
 	}
-	if rw.status == 0 {
-		rw.status = http.StatusOK
+	if ow.status == 0 {
+		ow.status = http.StatusOK
 	}
-	status := strconv.Itoa(rw.status)
-	tenantID := obs.tenantID
+	status := statusLabel(ow.status)
+	tenantID := ow.tenantID
 	if tenantID == "" {
 		tenantID = noTenant
 	}
-	s.opts.Metrics.HTTPRequests.WithLabelValues(r.Method, route, status, tenantID).Inc()
-	s.opts.Metrics.HTTPDuration.WithLabelValues(r.Method, route, status).Observe(time.Since(start).Seconds())
+	s.series.record(requestLabels{r.Method, route, status, tenantID}, time.Since(start).Seconds())
 	if span != nil {
 		span.SetName(route)
 		attrs := [5]attribute.KeyValue{ // one call: every SetAttributes takes the span's lock
 			attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
-			attribute.String("http.route", route), attribute.Int("http.response.status_code", rw.status),
+			attribute.String("http.route", route), attribute.Int("http.response.status_code", ow.status),
 			attribute.String("tenant.id", tenantID),
 		}
 		span.SetAttributes(attrs[:]...)
-		if rw.status >= 500 {
+		if ow.status >= 500 {
 			span.SetStatus(codes.Error, status)
 		}
 		span.End()
 	}
+}
+
+// statusLabels are the status_code label values of the statuses this API
+// answers, so recording one does not format a number.
+var statusLabels = func() map[int]string {
+	m := map[int]string{}
+	for code := 100; code < 600; code++ {
+		if http.StatusText(code) != "" {
+			m[code] = strconv.Itoa(code)
+		}
+	}
+	return m
+}()
+
+func statusLabel(code int) string {
+	if l, ok := statusLabels[code]; ok {
+		return l
+	}
+	return strconv.Itoa(code)
 }

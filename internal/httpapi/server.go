@@ -111,8 +111,9 @@ type Server struct {
 	now     func() time.Time
 	mux     *http.ServeMux
 	routes  []string
-	keys    keyCache     // API key → tenant (ratelimit.go)
-	handler http.Handler // route wrapped by compression
+	keys    keyCache       // API key → tenant (ratelimit.go)
+	series  *requestSeries // request metrics by label values (observe.go)
+	handler http.Handler   // route wrapped by compression
 }
 
 // New builds a Server with every route registered.
@@ -124,6 +125,7 @@ func New(opts Options) *Server {
 	if s.opts.Metrics == nil {
 		s.opts.Metrics = telemetry.NewMetrics()
 	}
+	s.series = &requestSeries{metrics: s.opts.Metrics}
 	s.registerRoutes()
 	s.handler = compress(http.HandlerFunc(s.route))
 	return s
