@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -145,12 +144,7 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, serve http.Hand
 	s.series.record(requestLabels{r.Method, route, status, tenantID}, time.Since(start).Seconds())
 	if span != nil {
 		span.SetName(route)
-		attrs := [5]attribute.KeyValue{ // one call: every SetAttributes takes the span's lock
-			attribute.String("http.request.method", r.Method), attribute.String("url.path", r.URL.Path),
-			attribute.String("http.route", route), attribute.Int("http.response.status_code", ow.status),
-			attribute.String("tenant.id", tenantID),
-		}
-		span.SetAttributes(attrs[:]...)
+		telemetry.SetHTTPServerAttributes(span, r.Method, r.URL.Path, route, ow.status, tenantID)
 		if ow.status >= 500 {
 			span.SetStatus(codes.Error, status)
 		}

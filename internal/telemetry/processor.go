@@ -13,11 +13,15 @@ import (
 // process (tests, a local server) still exports as it goes.
 const maxBuffered = 512
 
-// invocationProcessor buffers ended spans in memory and exports them on
-// ForceFlush, which the invocation wrapper calls before every invocation
-// returns. Unlike the SDK's batch processor it has no goroutine woken per
-// span: ending a span is an append under a mutex, which keeps a traced
-// request within a few percent of an untraced one.
+// bufferCap is the buffer's starting capacity: an invocation's spans fit
+// without growing it.
+const bufferCap = 16
+
+// invocationProcessor buffers ended spans in memory — the SDK's, and the
+// recorder's (span.go) — and exports them on ForceFlush, which the
+// invocation wrapper calls before every invocation returns. Unlike the SDK's
+// batch processor it has no goroutine woken per span: ending a span is an
+// append under a mutex.
 type invocationProcessor struct {
 	exp sdktrace.SpanExporter
 
@@ -31,7 +35,7 @@ type invocationProcessor struct {
 var _ sdktrace.SpanProcessor = (*invocationProcessor)(nil)
 
 func newInvocationProcessor(exp sdktrace.SpanExporter) *invocationProcessor {
-	return &invocationProcessor{exp: exp, buf: make([]sdktrace.ReadOnlySpan, 0, 64)}
+	return &invocationProcessor{exp: exp, buf: make([]sdktrace.ReadOnlySpan, 0, bufferCap)}
 }
 
 func (p *invocationProcessor) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
@@ -40,35 +44,51 @@ func (p *invocationProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if !s.SpanContext().IsSampled() {
 		return
 	}
+	p.buffer(s)
+}
+
+// record buffers an ended recorder span (always a sampled one): its data is
+// the ReadOnlySpan, nothing is copied.
+func (p *invocationProcessor) record(s *span) {
+	p.buffer(&s.d)
+}
+
+// buffer keeps an ended span for the next flush; a full buffer goes out in
+// the background.
+func (p *invocationProcessor) buffer(s sdktrace.ReadOnlySpan) {
 	p.mu.Lock()
-	if p.stopped {
+	if !p.stopped {
+		p.buf = append(p.buf, s)
+	}
+	if len(p.buf) < maxBuffered {
 		p.mu.Unlock()
 		return
 	}
-	p.buf = append(p.buf, s)
-	var full []sdktrace.ReadOnlySpan
-	if len(p.buf) >= maxBuffered {
-		full, p.buf = p.buf, make([]sdktrace.ReadOnlySpan, 0, 64)
-		p.inflight.Add(1)
-	}
+	spans := p.take()
+	p.inflight.Add(1)
 	p.mu.Unlock()
-	if full != nil {
-		go func() {
-			defer p.inflight.Done()
-			if err := p.exp.ExportSpans(context.Background(), full); err != nil {
-				p.mu.Lock()
-				p.lastErr = err
-				p.mu.Unlock()
-			}
-		}()
-	}
+	go func() {
+		defer p.inflight.Done()
+		if err := p.exp.ExportSpans(context.Background(), spans); err != nil {
+			p.mu.Lock()
+			p.lastErr = err
+			p.mu.Unlock()
+		}
+	}()
+}
+
+// take hands the buffered spans over to an export; p.mu is held. The
+// exporter may keep the slice, so the buffer starts afresh.
+func (p *invocationProcessor) take() []sdktrace.ReadOnlySpan {
+	spans := p.buf
+	p.buf = make([]sdktrace.ReadOnlySpan, 0, bufferCap)
+	return spans
 }
 
 // ForceFlush exports every buffered span and waits for background exports.
 func (p *invocationProcessor) ForceFlush(ctx context.Context) error {
 	p.mu.Lock()
-	spans := p.buf
-	p.buf = make([]sdktrace.ReadOnlySpan, 0, max(64, len(spans)))
+	spans := p.take()
 	bgErr := p.lastErr
 	p.lastErr = nil
 	p.mu.Unlock()

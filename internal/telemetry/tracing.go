@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -20,8 +21,8 @@ import (
 // ServiceName is the service.name of every span (design §8.1).
 const ServiceName = "wuzapi-manager"
 
-// instrumentation is the tracer name of the spans this package starts.
-const instrumentation = "github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
+// tracerName is the tracer name of the spans this package starts.
+const tracerName = "github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 
 // TracingConfig chooses where spans go.
 type TracingConfig struct {
@@ -57,7 +58,7 @@ type Tracing struct {
 // Off is tracing switched off.
 func Off() *Tracing {
 	p := noop.NewTracerProvider()
-	return &Tracing{Provider: p, Propagator: propagation.TraceContext{}, tracer: p.Tracer(instrumentation)}
+	return &Tracing{Provider: p, Propagator: propagation.TraceContext{}, tracer: p.Tracer(tracerName)}
 }
 
 // NewTracing builds the tracer provider described by cfg: an OTLP/HTTP
@@ -84,16 +85,25 @@ func NewTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
 	if err != nil {
 		return nil, err
 	}
+	sampler, err := samplerFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	proc := newInvocationProcessor(exp)
 	sdk := sdktrace.NewTracerProvider(
 		sdktrace.WithResource(res),
+		sdktrace.WithSampler(sampler),
 		// Exported when the invocation wrapper flushes, before returning.
-		sdktrace.WithSpanProcessor(newInvocationProcessor(exp)),
+		sdktrace.WithSpanProcessor(proc),
 	)
 	return &Tracing{
 		Provider:   sdk,
 		Propagator: propagation.TraceContext{}, // W3C traceparent/tracestate; no baggage is used
 		sdk:        sdk,
-		tracer:     sdk.Tracer(instrumentation),
+		tracer: &recorder{
+			provider: sdk, sampler: sampler, proc: proc, resource: res,
+			scope: instrumentation.Scope{Name: tracerName},
+		},
 	}, nil
 }
 
