@@ -17,7 +17,6 @@ import (
 // template must not set.
 var notTemplateSettings = map[string]string{
 	"AWS_ENDPOINT_URL": "emulators only: the local platform sets it",
-	"SERVICE_VERSION":  "defaults to the binary's VCS revision",
 }
 
 // TestTemplateSetsWhatFunctionsRead reads the Go source of every function

@@ -27,7 +27,9 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
 
-// Config is every setting a function reads, named as in template.yaml.
+// Config is the settings every function reads, named as in template.yaml;
+// a function's main reads its own few besides (the template gives each
+// function only what it reads, checked by infra/samtpl).
 type Config struct {
 	FunctionName       string // AWS_LAMBDA_FUNCTION_NAME
 	Environment        string // DEPLOYMENT_ENVIRONMENT
