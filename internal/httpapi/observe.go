@@ -115,6 +115,8 @@ func (s *Server) observe(w http.ResponseWriter, r *http.Request, serve http.Hand
 		ctx := r.Context()
 		opts := internalSpan
 		if !trace.SpanContextFromContext(ctx).IsValid() {
+			// The propagator is W3C trace context only (telemetry.NewTracing):
+			// without a traceparent header there is nothing to extract.
 			if r.Header.Get("Traceparent") != "" {
 				ctx = tr.Propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			}

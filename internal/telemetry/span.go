@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -76,10 +77,12 @@ func (r *recorder) Start(ctx context.Context, name string, opts ...trace.SpanSta
 	if d.start.IsZero() {
 		d.start = time.Now()
 	}
-	d.attrs = append(d.inline[:0], res.Attributes...)
-	d.attrs = append(d.attrs, cfg.Attributes()...)
+	d.attrs = appendValid(d.inline[:0], res.Attributes)
+	d.attrs = appendValid(d.attrs, cfg.Attributes())
 	for _, l := range cfg.Links() {
-		d.links = append(d.links, sdktrace.Link{SpanContext: l.SpanContext, Attributes: l.Attributes})
+		if keepLink(l) {
+			d.links = append(d.links, sdktrace.Link{SpanContext: l.SpanContext, Attributes: l.Attributes})
+		}
 	}
 	return trace.ContextWithSpan(ctx, s), s
 }
@@ -137,13 +140,19 @@ func (s *span) SetName(name string) {
 func (s *span) SetAttributes(kv ...attribute.KeyValue) {
 	s.mu.Lock()
 	if !s.ended {
-		for _, a := range kv {
-			if a.Valid() {
-				s.d.attrs = append(s.d.attrs, a)
-			}
-		}
+		s.d.attrs = appendValid(s.d.attrs, kv)
 	}
 	s.mu.Unlock()
+}
+
+// appendValid drops invalid attributes (an empty key), as the SDK does.
+func appendValid(to, kv []attribute.KeyValue) []attribute.KeyValue {
+	for _, a := range kv {
+		if a.Valid() {
+			to = append(to, a)
+		}
+	}
+	return to
 }
 
 // SetStatus follows the SDK: Ok is final, Error beats Unset, and only an
@@ -178,10 +187,13 @@ func (s *span) RecordError(err error, opts ...trace.EventOption) {
 		attribute.String("exception.type", errorType(err)),
 		attribute.String("exception.message", err.Error()),
 	))
+	if cfg := trace.NewEventConfig(opts...); cfg.StackTrace() {
+		opts = append(opts, trace.WithAttributes(attribute.String("exception.stacktrace", string(debug.Stack()))))
+	}
 	s.AddEvent("exception", opts...)
 }
 
-func errorType(err error) string {
+func errorType(err any) string {
 	t := reflect.TypeOf(err)
 	if t.PkgPath() == "" && t.Name() == "" {
 		return t.String()
@@ -190,7 +202,7 @@ func errorType(err error) string {
 }
 
 func (s *span) AddLink(l trace.Link) {
-	if !l.SpanContext.IsValid() {
+	if !keepLink(l) {
 		return
 	}
 	s.mu.Lock()
@@ -200,7 +212,22 @@ func (s *span) AddLink(l trace.Link) {
 	s.mu.Unlock()
 }
 
+// keepLink is the SDK's rule: a link to nothing is dropped unless it
+// carries attributes or a tracestate.
+func keepLink(l trace.Link) bool {
+	return l.SpanContext.IsValid() || len(l.Attributes) > 0 || l.SpanContext.TraceState().Len() > 0
+}
+
+// End ends the span. Deferred in a function that panics, it records the
+// panic as an exception event, as the SDK does, and lets it go on.
 func (s *span) End(opts ...trace.SpanEndOption) {
+	if v := recover(); v != nil {
+		defer panic(v)
+		s.AddEvent("exception", trace.WithAttributes(
+			attribute.String("exception.type", errorType(v)),
+			attribute.String("exception.message", fmt.Sprint(v)),
+		))
+	}
 	end := time.Time{}
 	if len(opts) > 0 {
 		cfg := trace.NewSpanEndConfig(opts...)
@@ -219,8 +246,10 @@ func (s *span) End(opts ...trace.SpanEndOption) {
 	s.d.rec.proc.record(s)
 }
 
-// The ReadOnlySpan of an ended span, read by the exporter when the
-// invocation flushes; no writer is left by then.
+// The ReadOnlySpan of an ended span: buffered as it is at End and read by
+// the exporter when the invocation flushes, when no writer is left. Every
+// method of the interface is defined here (TestSpanDataIsACompleteReadOnlySpan):
+// one left to the nil embedded interface would panic at export.
 
 var _ sdktrace.ReadOnlySpan = (*spanData)(nil)
 

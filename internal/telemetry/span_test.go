@@ -3,11 +3,13 @@ package telemetry_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
@@ -38,7 +40,8 @@ func TestRecorderSpansExportAsTheSDKWould(t *testing.T) {
 
 	ctx, root := tr.Tracer().Start(context.Background(), "GET", trace.WithSpanKind(trace.SpanKindServer),
 		trace.WithAttributes(attribute.String("a", "first"), attribute.Int("b", 1)),
-		trace.WithLinks(trace.Link{SpanContext: link}))
+		trace.WithLinks(trace.Link{SpanContext: link}, trace.Link{}), // a link to nothing is dropped
+		trace.WithAttributes(attribute.String("", "an empty key is dropped")))
 	_, lib := tr.Provider.Tracer("otelpgx").Start(ctx, "SELECT tenants") // an SDK span
 	lib.End()
 	root.SetName("GET /v1/me")
@@ -143,5 +146,76 @@ func TestHTTPServerAttributesOnAnySpan(t *testing.T) {
 	a, b := byName(t, exp.GetSpans(), "own").Attributes, byName(t, exp.GetSpans(), "sdk").Attributes
 	if len(a) != 5 || !slices.Equal(a, b) {
 		t.Fatalf("own span %v, SDK span %v", a, b)
+	}
+}
+
+// capture is an exporter that keeps the ReadOnlySpans themselves.
+type capture struct{ spans []sdktrace.ReadOnlySpan }
+
+func (c *capture) ExportSpans(_ context.Context, s []sdktrace.ReadOnlySpan) error {
+	c.spans = append(c.spans, s...)
+	return nil
+}
+func (c *capture) Shutdown(context.Context) error { return nil }
+
+// TestSpanDataIsACompleteReadOnlySpan calls every exported method of the
+// SDK's ReadOnlySpan on an exported recorder span: one the recorder left to
+// the interface it embeds would panic here, as it would in the OTLP
+// exporter, when an SDK upgrade adds a method.
+func TestSpanDataIsACompleteReadOnlySpan(t *testing.T) {
+	t.Parallel()
+	exp := &capture{}
+	tr, err := telemetry.NewTracing(context.Background(), telemetry.TracingConfig{Exporter: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := tr.Tracer().Start(context.Background(), "span")
+	s.End()
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(exp.spans) != 1 {
+		t.Fatalf("%d spans exported", len(exp.spans))
+	}
+	ro := reflect.ValueOf(exp.spans[0])
+	iface := reflect.TypeFor[sdktrace.ReadOnlySpan]()
+	for i := range iface.NumMethod() {
+		m := iface.Method(i)
+		if !m.IsExported() {
+			continue
+		}
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					t.Errorf("ReadOnlySpan.%s panics: %v", m.Name, v)
+				}
+			}()
+			ro.MethodByName(m.Name).Call(nil)
+		}()
+	}
+}
+
+// TestEndRecordsAPanic: a span ended by a deferred End in a panicking
+// function records the panic, as the SDK's does, and the panic goes on.
+func TestEndRecordsAPanic(t *testing.T) {
+	t.Parallel()
+	tr, exp := memTracing(t)
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Errorf("recovered %v, want the panic to go on", v)
+			}
+		}()
+		_, s := tr.Tracer().Start(context.Background(), "panics")
+		defer s.End()
+		panic("boom")
+	}()
+	if err := tr.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := byName(t, exp.GetSpans(), "panics")
+	if len(got.Events) != 1 || got.Events[0].Name != "exception" ||
+		!slices.Contains(got.Events[0].Attributes, attribute.String("exception.message", "boom")) {
+		t.Fatalf("events %+v, want the panic as an exception event", got.Events)
 	}
 }
