@@ -25,12 +25,14 @@ import (
 // invocation span, the API's route span, the queue and WuzAPI spans. The
 // SDK's general-purpose span (a ~500-byte span, a second ~400-byte snapshot
 // at End, an attribute map to de-duplicate) cost a 60–130 µs API request
-// about 5 µs; a recorder span is one allocation, written by its owner and
-// turned into the SDK's ReadOnlySpan only when the invocation flushes. It
-// keeps the SDK's rules: the provider's sampler decides, SetStatus and
-// SetAttributes behave alike (a repeated key keeps its last value), and the
-// spans go to the same exporter, with the same resource, as the client
-// libraries' SDK spans, which become its children through the context.
+// about 5 µs. A recorder span is one object, written by its owner, buffered
+// as it is at End and read by the exporter as the SDK's ReadOnlySpan when
+// the invocation flushes. The provider's sampler decides, as for the SDK's
+// spans; SetStatus, attribute and link validity, RecordError and a panic at
+// End follow the SDK; span limits are not applied (our spans carry a
+// handful of attributes). Its spans go to the same exporter, with the same
+// resource, as the client libraries' SDK spans, which become its children
+// through the context.
 type recorder struct {
 	embedded.Tracer
 
