@@ -2,7 +2,6 @@ package telemetry
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -98,12 +97,6 @@ func triggerOf(handler any) trigger {
 	return triggerOther
 }
 
-// apiProbe is the part of an API Gateway v2 event the span needs.
-type apiProbe struct {
-	RawPath string            `json:"rawPath"`
-	Headers map[string]string `json:"headers"`
-}
-
 // Invoke serves one invocation.
 func (w *wrapped) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	cold := w.cold.Swap(false)
@@ -149,8 +142,7 @@ func (w *wrapped) start(ctx context.Context, t *Tracing, payload []byte, cold bo
 	}
 	name := w.inv.Function
 	if w.trigger == triggerHTTP {
-		var p apiProbe
-		if json.Unmarshal(payload, &p) == nil {
+		if p, ok := probeAPIEvent(payload); ok {
 			if Untraced[p.RawPath] {
 				return ctx, nil
 			}
