@@ -139,7 +139,8 @@ func Resource(ctx context.Context, cfg TracingConfig) (*resource.Resource, error
 // Enabled reports whether spans are recorded and exported.
 func (t *Tracing) Enabled() bool { return t != nil && t.sdk != nil }
 
-// Tracer is the tracer of this package's spans.
+// Tracer is the tracer of the spans this project starts itself: the
+// recorder (span.go) when tracing is on. Client libraries get Provider.
 func (t *Tracing) Tracer() trace.Tracer { return t.tracer }
 
 // Flush exports every finished span now. Lambda freezes the process as soon
