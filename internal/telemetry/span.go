@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -310,25 +311,20 @@ func repeatsAKey(attrs []attribute.KeyValue) bool {
 
 // SetHTTPServerAttributes records an HTTP server span's attributes
 // (semantic conventions, plus tenant.id) in one step. On this package's
-// spans it appends them in place: the variadic SetAttributes, called through
-// the trace.Span interface, would allocate their slice on every request.
+// spans it calls SetAttributes directly: called through the trace.Span
+// interface, the variadic slice would be allocated on every request.
 func SetHTTPServerAttributes(s trace.Span, method, path, route string, status int, tenantID string) {
 	attrs := [...]attribute.KeyValue{
 		attribute.String("http.request.method", method), attribute.String("url.path", path),
 		attribute.String("http.route", route), attribute.Int("http.response.status_code", status),
 		attribute.String("tenant.id", tenantID),
 	}
-	sp, ok := s.(*span)
-	if !ok {
-		other := attrs // escapes through the interface call; attrs stays on the stack
-		s.SetAttributes(other[:]...)
+	if sp, ok := s.(*span); ok {
+		sp.SetAttributes(attrs[:]...) // a direct call: attrs stays on the stack
 		return
 	}
-	sp.mu.Lock()
-	if !sp.ended {
-		sp.d.attrs = append(sp.d.attrs, attrs[:]...)
-	}
-	sp.mu.Unlock()
+	other := attrs // escapes through the interface call; attrs does not
+	s.SetAttributes(other[:]...)
 }
 
 // newTraceID and newSpanID draw from the runtime's per-thread generator: no
@@ -336,10 +332,8 @@ func SetHTTPServerAttributes(s trace.Span, method, path, route string, status in
 func newTraceID() trace.TraceID {
 	var id trace.TraceID
 	for !id.IsValid() {
-		hi, lo := rand.Uint64(), rand.Uint64()
-		for i := range 8 {
-			id[i], id[8+i] = byte(hi>>(56-8*i)), byte(lo>>(56-8*i))
-		}
+		binary.BigEndian.PutUint64(id[:8], rand.Uint64())
+		binary.BigEndian.PutUint64(id[8:], rand.Uint64())
 	}
 	return id
 }
@@ -347,10 +341,7 @@ func newTraceID() trace.TraceID {
 func newSpanID() trace.SpanID {
 	var id trace.SpanID
 	for !id.IsValid() {
-		v := rand.Uint64()
-		for i := range 8 {
-			id[i] = byte(v >> (56 - 8*i))
-		}
+		binary.BigEndian.PutUint64(id[:], rand.Uint64())
 	}
 	return id
 }
