@@ -50,12 +50,16 @@ test: ## Run every test with -race against the local Postgres, Redis and the emb
 # --- dashboard (web/, issue 10) ---
 WEB_STAMP := web/node_modules/.installed
 
-$(WEB_STAMP): web/package.json web/package-lock.json
+$(WEB_STAMP): web/package.json web/package-lock.json web/tools/openapi-types/package.json
 	@cd web && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
 .PHONY: web-install
 web-install: $(WEB_STAMP) ## Install the dashboard's packages from web/package-lock.json (npm ci)
+
+.PHONY: web-types
+web-types: web-install ## Write the dashboard's API types (web/src/lib/api.gen.ts) from internal/httpapi/openapi.json; web-build does it too
+	@cd web && npm run --silent gen:types
 
 .PHONY: web-build
 web-build: web-install ## Build the dashboard into web/dist (type check, bundle, service worker)

@@ -117,7 +117,7 @@ export function CampaignNew() {
       <section className="card" aria-live="polite">
         <h1>{t('campaign.created')}</h1>
         <p>{t('campaign.createdCounts', { n: result.contactCount, skipped: result.skipped, invalid: result.invalid.length })}</p>
-        {!!result.missingVars?.length && <p className="alert alert-warn">{t('campaign.missingVarsSome', { vars: result.missingVars.join(', ') })}</p>}
+        {!!result.missingVars?.length && <p className="alert alert-warn">{t('campaign.missingVarsSome', { vars: result.missingVars.map((m) => m.var).join(', ') })}</p>}
         {result.invalid.length > 0 && (
           <details>
             <summary>{t('campaign.invalidList')}</summary>

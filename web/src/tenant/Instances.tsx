@@ -177,7 +177,7 @@ function InstanceCard({ instance }: { instance: Instance }) {
         ) : (
           <Badge tone="bad">{t('instances.state.unreachable')}</Badge>
         )}
-        {session === null && (detail.data?.reason ?? detail.data?.sessionError) && <span className="muted break"> {detail.data.reason ?? detail.data.sessionError}</span>}
+        {session === null && detail.data?.sessionError && <span className="muted break"> {detail.data.sessionError}</span>}
       </p>
       <p className="muted">
         {t('instances.summary', {
