@@ -74,12 +74,11 @@ chromium: ## Install Debian's Chromium for the browser tests when missing (needs
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium > /dev/null; }
 
 .PHONY: web-test
-web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budget, Chromium on a fake API and on the real platform; prints "web: N passed, N failed"
-	@mkdir -p web/test-results && rm -f web/test-results/vitest.json web/test-results/e2e-summary.json web/test-results/real-summary.json
+web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budget, Chromium on the real platform; prints "web: N passed, N failed"
+	@mkdir -p web/test-results && rm -f web/test-results/vitest.json web/test-results/e2e-summary.json
 	@cd web && { npx vitest run --reporter=dot --reporter=json --outputFile.json=test-results/vitest.json || true; } \
 	  && { node scripts/budget.mjs; echo $$? > test-results/budget.rc; } \
 	  && { node e2e/run.mjs || true; } \
-	  && { node e2e/real.mjs || true; } \
 	  && node scripts/summary.mjs "$$(cat test-results/budget.rc)" | tee test-results/summary.txt
 
 .PHONY: bench

@@ -1,14 +1,29 @@
-// A small fake WuzAPI (wuzapi-api.md; the same answers as internal/wuzapitest)
-// for the browser tests on the real platform: Token auth, the
-// {code, data, success} envelope, connect → QR → logged in after the first QR
-// is fetched (the phone "scans" it), sends that succeed, webhook settings.
+// A small fake WuzAPI (the same answers as internal/wuzapitest) for the
+// browser tests on the real platform: Token auth, the {code, data, success}
+// envelope, connect → QR → logged in after the first QR is fetched (the phone
+// "scans" it), sends that succeed unless scripted, typing presence, number
+// checks, webhook settings, and the webhook posts WuzAPI makes (form-encoded
+// jsonData): delivery and read receipts for each send, incoming messages.
 import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 
-/** sendDelayMs: how long a send takes (a campaign then lasts long enough to pause it). */
-export async function startFakeWuzapi({ sendDelayMs = 0, port = 0 } = {}) {
+/**
+ * sendDelayMs: how long a send takes (a campaign then lasts long enough to pause it).
+ * receiptsMs: when > 0, each successful send is followed by a Delivered receipt after
+ * receiptsMs and a Read receipt after twice that, posted to the user's webhook.
+ */
+export async function startFakeWuzapi({ sendDelayMs = 0, receiptsMs = 0, port = 0 } = {}) {
   const users = new Map() // token -> {connected, loggedIn, webhook, events, qrShown}
   const sends = []
+  const scripts = new Map() // phone (digits) -> [{status, error}], one per send
+  const timers = new Set()
+  const later = (ms, fn) => {
+    const t = setTimeout(() => {
+      timers.delete(t)
+      fn()
+    }, ms)
+    timers.add(t)
+  }
   const user = (token) => {
     if (!users.has(token)) users.set(token, { connected: false, loggedIn: false, webhook: '', events: [], qrShown: false })
     return users.get(token)
@@ -17,6 +32,19 @@ export async function startFakeWuzapi({ sendDelayMs = 0, port = 0 } = {}) {
     res.writeHead(status, { 'Content-Type': 'application/json' })
     res.end(JSON.stringify(status < 400 ? { code: status, success: true, data } : { code: status, success: false, error }))
   }
+  /** Posts a webhook event as WuzAPI does when the user subscribed to its type; resolves with the status (0: not posted). */
+  async function emit(token, type, jsonData) {
+    const u = users.get(token)
+    if (!u?.webhook || !(u.events.includes(type) || u.events.includes('All'))) return 0
+    const form = new URLSearchParams({ jsonData: JSON.stringify(jsonData), userID: token, instanceName: token })
+    const r = await fetch(u.webhook, { method: 'POST', body: form })
+    return r.status
+  }
+  const receipt = (token, id, state) => emit(token, 'ReadReceipt', {
+    type: 'ReadReceipt', state,
+    event: { Chat: '', Sender: '', IsFromMe: false, IsGroup: false, MessageIDs: [id], Timestamp: new Date().toISOString(), Type: state === 'Read' ? 'read' : '', MessageSender: '' },
+  }).catch(() => 0)
+
   const server = createServer(async (req, res) => {
     const chunks = []
     for await (const c of req) chunks.push(c)
@@ -42,16 +70,26 @@ export async function startFakeWuzapi({ sendDelayMs = 0, port = 0 } = {}) {
       case 'GET /session/qr':
         if (u.loggedIn) return respond(res, 500, null, 'already logged in')
         if (!u.connected) return respond(res, 500, null, 'not connected')
-        if (!u.qrShown) setTimeout(() => (u.loggedIn = true), 500) // the phone scans the first code shown
+        if (!u.qrShown) later(500, () => (u.loggedIn = true)) // the phone scans the first code shown
         u.qrShown = true
         return respond(res, 200, { QRCode: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==' })
+      case 'POST /chat/presence':
+        if (!body.Phone) return respond(res, 400, null, 'missing Phone in Payload')
+        return respond(res, 200, { Details: 'Chat presence set successfuly' })
       case 'POST /chat/send/text': {
         if (!body.Phone) return respond(res, 400, null, 'missing Phone in Payload')
         if (!body.Body) return respond(res, 400, null, 'missing Body in Payload')
         if (!u.loggedIn) return respond(res, 500, null, "error sending message: the store doesn't contain a device JID")
         const id = body.Id || '3EB0' + randomBytes(9).toString('hex').toUpperCase()
+        const phone = String(body.Phone).replace(/^\+/, '')
+        const reply = scripts.get(phone)?.shift() ?? { status: 200 }
         if (sendDelayMs) await new Promise((r) => setTimeout(r, sendDelayMs))
-        sends.push({ token, phone: body.Phone, body: body.Body, id })
+        sends.push({ token, phone, body: body.Body, id, status: reply.status })
+        if (reply.status !== 200) return respond(res, reply.status, null, reply.error)
+        if (receiptsMs > 0) {
+          later(receiptsMs, () => void receipt(token, id, 'Delivered'))
+          later(2 * receiptsMs, () => void receipt(token, id, 'Read'))
+        }
         return respond(res, 200, { Details: 'Sent', Id: id, Timestamp: Math.floor(Date.now() / 1000) })
       }
       case 'POST /user/check':
@@ -70,7 +108,18 @@ export async function startFakeWuzapi({ sendDelayMs = 0, port = 0 } = {}) {
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     sends,
+    /** Queues answers for the next sends to phone (digits), one per send: {status, error}. */
+    script: (phone, ...replies) => scripts.set(phone, [...(scripts.get(phone) ?? []), ...replies]),
+    /** The contact with phone (digits) writes text to the user's number; resolves with the webhook's status. */
+    message: (token, phone, text) => emit(token, 'Message', {
+      type: 'Message',
+      event: {
+        Info: { Sender: `${phone}@s.whatsapp.net`, Chat: `${phone}@s.whatsapp.net`, IsFromMe: false, IsGroup: false, ID: '3EB0' + randomBytes(9).toString('hex').toUpperCase(), Timestamp: new Date().toISOString() },
+        Message: { conversation: text },
+      },
+    }),
     close: () => new Promise((r) => {
+      for (const t of timers) clearTimeout(t)
       server.closeAllConnections?.()
       server.close(r)
     }),

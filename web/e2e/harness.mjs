@@ -1,8 +1,8 @@
 // The browser tests' small harness: Debian's Chromium with the flags that
-// work here (web-toolchain.md), assertions, polling with a deadline, and a
-// runner that prints one line per test and a plain `<label>: N passed, N failed`.
+// work here (web-toolchain.md), a fresh context per suite, assertions, polling
+// with a deadline, and a runner that prints one line per test.
 import { chromium } from 'playwright-core'
-import { mkdirSync, writeFileSync } from 'node:fs'
+import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 export const root = fileURLToPath(new URL('..', import.meta.url))
@@ -13,18 +13,32 @@ const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
   '--disable-component-update', '--disable-sync']
 
-/** A browser, one context (service workers allowed, Portuguese) and its page. */
-export async function open() {
+/** One Chromium for every suite. */
+export async function launch() {
   mkdirSync(artifacts, { recursive: true })
   mkdirSync(results, { recursive: true })
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+  return chromium.launch({ executablePath: CHROMIUM, args: ARGS })
+}
+
+/**
+ * A fresh context (its own storage and service worker; Portuguese) and its
+ * page. requests lists the page's own API calls ({method, path, at, auth}),
+ * as the server would see them, for tests that count or forbid requests.
+ */
+export async function session(browser) {
   const context = await browser.newContext({ serviceWorkers: 'allow', locale: 'pt-BR', acceptDownloads: true, viewport: { width: 1280, height: 900 } })
   const page = await context.newPage()
-  page.setDefaultTimeout(10000)
+  page.setDefaultTimeout(15000)
   const pageErrors = []
   page.on('pageerror', (e) => pageErrors.push(String(e)))
+  const requests = []
+  page.on('request', (r) => {
+    const u = new URL(r.url())
+    if (!u.pathname.startsWith('/v1/')) return
+    requests.push({ method: r.method(), path: u.pathname, at: Date.now(), auth: (r.headers().authorization ?? '').replace(/^Bearer /, '') })
+  })
   const shot = (name) => page.screenshot({ path: `${artifacts}/${name}.png`, fullPage: true })
-  return { browser, context, page, shot, pageErrors }
+  return { context, page, shot, pageErrors, requests }
 }
 
 export function assert(cond, msg) {
@@ -47,33 +61,30 @@ export async function until(fn, msg, timeout = 15000) {
   }
 }
 
-/** Runs tests in order (a journey: each builds on the ones before). E2E_ONLY=regexp runs up to its last match. */
-export async function runAll(tests, { label, shot, pageErrors, figures = {}, summaryFile }) {
+/**
+ * Runs a suite's tests in order (each may build on the ones before); a test
+ * gets 90 s. only (a RegExp) runs the suite up to its last matching test.
+ */
+export async function runTests(tests, { suite, shot, pageErrors, only }) {
   let passed = 0
   let failed = 0
-  const started = Date.now()
-  const only = process.env.E2E_ONLY ? new RegExp(process.env.E2E_ONLY) : null
-  const last = only ? Math.max(...tests.map((x, j) => (only.test(x.name) ? j : -1))) : tests.length - 1
+  const last = only ? Math.max(-1, ...tests.map((x, j) => (only.test(`${suite}: ${x.name}`) ? j : -1))) : tests.length - 1
   for (const [i, t] of tests.entries()) {
     if (i > last) break
     const t0 = Date.now()
     let timer
     try {
-      await Promise.race([t.fn(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('test timed out after 60 s')), 60000)))])
+      await Promise.race([t.fn(), new Promise((_, rej) => (timer = setTimeout(() => rej(new Error('test timed out after 90 s')), 90000)))])
       passed++
-      console.log(`ok   ${t.name} (${Date.now() - t0} ms)`)
+      console.log(`ok   ${suite}: ${t.name} (${Date.now() - t0} ms)`)
     } catch (e) {
       failed++
-      console.log(`FAIL ${t.name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split('\n').slice(0, 4).join('\n     ')}`)
-      await shot(`FAIL-${label}-${t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {})
+      console.log(`FAIL ${suite}: ${t.name} (${Date.now() - t0} ms)\n     ${String(e?.stack ?? e).split('\n').slice(0, 4).join('\n     ')}`)
+      await shot(`FAIL-${suite}-${t.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {})
     } finally {
       clearTimeout(timer)
     }
   }
-  if (pageErrors.length) console.log(`page errors:\n  ${pageErrors.join('\n  ')}`)
-  figures.seconds = Math.round((Date.now() - started) / 100) / 10
-  console.log(`${label} figures: ${JSON.stringify(figures)}`)
-  writeFileSync(`${results}/${summaryFile}`, JSON.stringify({ passed, failed, figures }, null, 2))
-  console.log(`${label}: ${passed} passed, ${failed} failed`)
+  if (pageErrors.length) console.log(`${suite}: page errors:\n  ${pageErrors.join('\n  ')}`)
   return { passed, failed }
 }

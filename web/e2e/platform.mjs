@@ -2,6 +2,7 @@
 // runs) serving web/dist, in its own process group, and resolves with its API
 // URL once it prints that it is running. Needs `make build-local web-build`.
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
 const repo = fileURLToPath(new URL('../..', import.meta.url))
@@ -45,4 +46,71 @@ export function startPlatform(env, { timeoutMs = 120000, echo = false } = {}) {
     })
   })
   return { ready, stop, child }
+}
+
+/**
+ * The platform the browser tests share: the real one started once on free
+ * ports with its own stack name, database and admin key (or E2E_BASE_URL +
+ * E2E_ADMIN_KEY for a running one), and a fake WuzAPI process. api() calls
+ * the API as a script would; newTenant() and pairedInstance() set up what a
+ * suite needs without the browser.
+ */
+export async function startStack({ wuzapi }) {
+  let base = process.env.E2E_BASE_URL ?? ''
+  let adminKey = process.env.E2E_ADMIN_KEY ?? ''
+  let stop = () => {}
+  if (!base) {
+    adminKey = 'adm_e2e_' + randomBytes(16).toString('hex')
+    const p = startPlatform({
+      API_ADDR: '127.0.0.1:0', AWS_EMULATOR_ADDR: '127.0.0.1:0', STACK_NAME: `web-e2e-${process.pid}`,
+      DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wuzapi_manager_web_e2e',
+      ADMIN_API_KEY: adminKey, PUBLIC_BASE_URL: '', LOG_LEVEL: 'warn',
+    }, { timeoutMs: 600000 }) // `go run` may compile local-run first
+    stop = p.stop
+    process.on('exit', stop)
+    base = await p.ready.catch((e) => {
+      p.stop()
+      throw e
+    })
+  }
+  /** Calls the API; resolves with {status, data, body} (data: the envelope's data). */
+  async function api(key, method, path, body) {
+    const res = await fetch(base + path, {
+      method, headers: { Authorization: `Bearer ${key}`, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+    const text = await res.text()
+    let env = null
+    try {
+      env = JSON.parse(text)
+    } catch {
+      // 204 or not JSON
+    }
+    return { status: res.status, data: env?.data, body: env ?? text }
+  }
+  async function must(key, method, path, body) {
+    const r = await api(key, method, path, body)
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`)
+    return r.data
+  }
+  let tokens = 0
+  return {
+    base, adminKey, api, stop,
+    /** A tenant made by the operator: {id, name, plan, ..., apiKey}. */
+    newTenant: (name, extra = {}) => must(adminKey, 'POST', '/v1/tenants', { name, ...extra }),
+    /** An instance on the fake WuzAPI, paired, with limits (and any field) from fields: {id, token, ...}. */
+    async pairedInstance(key, fields = {}) {
+      const token = `tok-${process.pid}-${++tokens}`
+      const inst = await must(key, 'POST', '/v1/instances', { name: `Instância ${tokens}`, baseUrl: wuzapi.url, token, ...fields })
+      await must(key, 'POST', `/v1/instances/${inst.id}/connect`)
+      await must(key, 'GET', `/v1/instances/${inst.id}/qr`)
+      for (let i = 0; ; i++) {
+        const got = await must(key, 'GET', `/v1/instances/${inst.id}`)
+        if (got.session?.loggedIn) break
+        if (i > 100) throw new Error(`instance ${inst.id} did not pair`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
+      return { ...inst, token }
+    },
+  }
 }

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // `make demo`: the whole system for someone with no WuzAPI. Starts a fake
 // WuzAPI (e2e/fake-wuzapi.mjs: pairs on the first QR code, every send
-// succeeds), runs the real local platform with the dashboard (as `make run`,
-// same environment and defaults), creates a demo tenant and an instance on the
-// fake, and prints where to go and the keys. Ctrl-C stops everything.
+// succeeds and is delivered and read a few seconds later), runs the real local
+// platform with the dashboard (as `make run`, same environment and defaults),
+// creates a demo tenant and an instance on the fake, and prints where to go and
+// the keys. Ctrl-C stops everything.
 import { randomBytes } from 'node:crypto'
 import { startFakeWuzapi } from '../e2e/fake-wuzapi.mjs'
 import { startPlatform } from '../e2e/platform.mjs'
 
-const wuzapi = await startFakeWuzapi({ port: Number(process.env.FAKE_WUZAPI_PORT ?? 0), sendDelayMs: 300 })
+const wuzapi = await startFakeWuzapi({ port: Number(process.env.FAKE_WUZAPI_PORT ?? 0), sendDelayMs: 300, receiptsMs: 2000 })
 const adminKey = process.env.ADMIN_API_KEY || 'adm_' + randomBytes(32).toString('hex')
 const platform = startPlatform({ ADMIN_API_KEY: adminKey }, { echo: true })
 const stop = async () => {

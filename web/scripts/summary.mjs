@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints the web tests' plain closing line, `web: N passed, N failed`, from
-// vitest's JSON report, the budget check and both browser suites' summaries.
+// vitest's JSON report, the budget check and the browser tests' summary.
 // Usage: node scripts/summary.mjs <budget exit code>. Exits 1 when anything failed.
 import { readFileSync } from 'node:fs'
 
@@ -13,7 +13,6 @@ const read = (f) => {
 }
 const unit = read('vitest.json')
 const e2e = read('e2e-summary.json')
-const real = read('real-summary.json')
 const budgetCode = Number(process.argv[2] ?? 1)
 let passed = 0
 let failed = 0
@@ -27,9 +26,5 @@ if (e2e) {
   passed += e2e.passed
   failed += e2e.failed
 } else failed++ // no summary: the browser tests did not run
-if (real) {
-  passed += real.passed
-  failed += real.failed
-} else failed++ // the browser tests on the real platform did not run
 console.log(`web: ${passed} passed, ${failed} failed`)
 process.exit(failed ? 1 : 0)
