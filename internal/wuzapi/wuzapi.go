@@ -4,12 +4,16 @@
 //
 // Every failure is an *Error sorted into a Class, so callers decide without
 // parsing texts: Transient (timeouts, network errors, 429, 5xx that are not
-// about the instance) may be retried; Permanent (4xx) fails the recipient;
-// NotReady ("no session", "websocket not connected", "the store doesn't
-// contain a device JID", a refused token) means the instance cannot send at
-// all and its campaign must pause. Both the older [S] and newer [N] server
-// shapes are accepted. A body that is not the JSON envelope is an error
-// carrying the status code.
+// about the instance, anything unrecognised) may be retried; Permanent
+// (4xx) fails the recipient; NotReady ("no session", "websocket not
+// connected", "the store doesn't contain a device JID", a refused token, a
+// 4xx page that is not WuzAPI's) means the instance cannot send at all and
+// its campaign must pause. Its Kind is finer (the reach-out lock is a
+// Transient of KindReachOutLock) and Reason words it for a person; both
+// come from classify.go, the only place that reads WuzAPI's texts. Both
+// the older and the newer server shapes are accepted. A body that is not
+// the JSON envelope is an error carrying the status code and a description
+// of the body, never the body.
 package wuzapi
 
 import (
@@ -53,10 +57,15 @@ func (c Class) String() string {
 // Error is a failed WuzAPI call.
 type Error struct {
 	Op     string // "send text", "session status", ...
+	Path   string // the path called, "/session/status"
 	Status int    // HTTP status; 0 when no answer arrived
-	Text   string // the server's error text, or a description of the failure
-	Class  Class
-	Err    error // the transport error, when there was no answer
+	// Text is the server's error text, or a description of the failure.
+	// A body that is not WuzAPI's envelope is described ("an HTML page
+	// (1234 bytes)"), never carried.
+	Text  string
+	Class Class
+	Kind  Kind
+	Err   error // the transport error, when there was no answer
 }
 
 func (e *Error) Error() string {
@@ -74,37 +83,6 @@ func ClassOf(err error) Class {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.Class
-	}
-	return Transient
-}
-
-// notReadyTexts are server texts (lower-cased) that mean the instance, not
-// the request, is the problem.
-var notReadyTexts = []string{
-	"no session",
-	"websocket not connected",
-	"doesn't contain a device jid",
-	"not connected",
-	"not logged in",
-}
-
-// classify sorts an answered failure.
-func classify(status int, text string) Class {
-	lt := strings.ToLower(text)
-	for _, s := range notReadyTexts {
-		if strings.Contains(lt, s) {
-			return NotReady
-		}
-	}
-	switch {
-	case status == http.StatusUnauthorized:
-		return NotReady // the instance's token is refused: nothing will send
-	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout:
-		return Transient
-	case status >= 500:
-		return Transient
-	case status >= 400:
-		return Permanent
 	}
 	return Transient
 }
@@ -137,17 +115,20 @@ type envelope struct {
 
 // call does one request and decodes the envelope's data into out (when not nil).
 func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
+	fail := func(status int, text string, kind Kind, class Class, err error) error {
+		return &Error{Op: op, Path: path, Status: status, Text: text, Kind: kind, Class: class, Err: err}
+	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return &Error{Op: op, Text: "encode request: " + err.Error(), Class: Permanent, Err: err}
+			return fail(0, "encode request: "+err.Error(), KindRejected, Permanent, err)
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
 	if err != nil {
-		return &Error{Op: op, Text: "build request: " + err.Error(), Class: NotReady, Err: err}
+		return fail(0, "build request: "+err.Error(), KindUnreachable, NotReady, err)
 	}
 	req.Header.Set("Token", c.token)
 	req.Header.Set("Accept", "application/json")
@@ -156,34 +137,27 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		kind, class := classifyTransport(err)
 		var blocked *BlockedAddressError
 		if errors.As(err, &blocked) {
-			return &Error{Op: op, Text: blocked.Error(), Class: NotReady, Err: err}
+			return fail(0, blocked.Error(), kind, class, err)
 		}
-		return &Error{Op: op, Text: "no answer: " + err.Error(), Class: Transient, Err: err}
+		return fail(0, "no answer: "+err.Error(), kind, class, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return &Error{Op: op, Status: resp.StatusCode, Text: "read answer: " + err.Error(), Class: Transient, Err: err}
+		kind, class := classifyTransport(err)
+		return fail(resp.StatusCode, "read answer: "+err.Error(), kind, class, err)
 	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		// Plain-text 404s and odd admin answers (wuzapi-api.md §8).
-		text := strings.TrimSpace(string(raw))
-		if len(text) > 200 {
-			text = text[:200]
-		}
-		if text == "" {
-			text = http.StatusText(resp.StatusCode)
-		}
-		st := resp.StatusCode
-		cl := classify(st, "")
-		if st < 400 {
-			cl = Transient
+		// Plain-text 404s, HTML pages of proxies, odd admin answers.
+		text := summarise(raw, resp.Header.Get("Content-Type"))
+		if resp.StatusCode < 400 {
 			text = "answer is not JSON: " + text
 		}
-		return &Error{Op: op, Status: st, Text: text, Class: cl}
+		return fail(resp.StatusCode, text, KindNotWuzAPI, classifyNotJSON(resp.StatusCode), nil)
 	}
 	if resp.StatusCode >= 300 || (!env.Success && env.Error != "") {
 		text := env.Error
@@ -194,11 +168,12 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 		if st < 300 && env.Code >= 400 {
 			st = env.Code
 		}
-		return &Error{Op: op, Status: st, Text: text, Class: classify(st, text)}
+		kind, class := classifyAnswer(st, text)
+		return fail(st, text, kind, class, nil)
 	}
 	if out != nil && len(env.Data) > 0 && string(env.Data) != "null" {
 		if err := json.Unmarshal(env.Data, out); err != nil {
-			return &Error{Op: op, Status: resp.StatusCode, Text: "decode data: " + err.Error(), Class: Transient, Err: err}
+			return fail(resp.StatusCode, "decode data: "+err.Error(), KindNotWuzAPI, Transient, err)
 		}
 	}
 	return nil
@@ -283,7 +258,7 @@ func (c *Client) Status(ctx context.Context) (Session, error) {
 	}
 	err := c.call(ctx, "session status", http.MethodGet, "/session/status", nil, &out)
 	var e *Error
-	if errors.As(err, &e) && e.Status >= 500 && strings.Contains(strings.ToLower(e.Text), "no session") {
+	if errors.As(err, &e) && e.Status >= 500 && e.Kind == KindNoSession {
 		return Session{}, nil
 	}
 	if err != nil {
@@ -308,8 +283,7 @@ func (c *Client) Connect(ctx context.Context, events []string) error {
 		Immediate bool     `json:"Immediate"`
 	}{events, true}
 	err := c.call(ctx, "session connect", http.MethodPost, "/session/connect", in, nil)
-	var e *Error
-	if errors.As(err, &e) && strings.Contains(strings.ToLower(e.Text), "already connected") {
+	if isAlreadyConnected(err) {
 		return nil
 	}
 	return err
@@ -338,11 +312,4 @@ func (c *Client) SetWebhook(ctx context.Context, url string, events []string) er
 		Events     []string `json:"events"`
 	}{url, events}
 	return c.call(ctx, "set webhook", http.MethodPost, "/webhook", in, nil)
-}
-
-// IsAlreadyLoggedIn reports whether err is WuzAPI saying the session is
-// already paired (QR asked for a logged-in instance).
-func IsAlreadyLoggedIn(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && strings.Contains(strings.ToLower(e.Text), "already logged in")
 }

@@ -89,7 +89,7 @@ func TestNonJSONBody(t *testing.T) {
 	c := wuzapi.New(fake.URL+"/nowhere", "tok", nil)
 	_, err := c.SendText(context.Background(), "5511999998888", "hi", "")
 	var e *wuzapi.Error
-	if !errors.As(err, &e) || e.Status != 404 || e.Class != wuzapi.Permanent || e.Text != "404 page not found" {
+	if !errors.As(err, &e) || e.Status != 404 || e.Class != wuzapi.NotReady || e.Kind != wuzapi.KindNotWuzAPI || e.Text != "404 page not found" {
 		t.Fatalf("plain-text 404 = %#v", err)
 	}
 	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {

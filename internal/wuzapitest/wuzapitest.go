@@ -73,6 +73,26 @@ type Server struct {
 	sends   []Send
 	onSend  func(Send)
 	http    *http.Client
+
+	absent    map[string]bool   // phones without a WhatsApp account
+	jids      map[string]string // phone → the JID /user/check answers
+	checks    []Check
+	onCheck   func(token string, phones []string)
+	presences []Presence
+	clock     func() time.Time
+}
+
+// Check is one /user/check request the fake answered.
+type Check struct {
+	Token  string
+	Phones []string // as sent
+	At     time.Time
+}
+
+// Presence is one /chat/presence request the fake accepted.
+type Presence struct {
+	Token, Phone, State string
+	At                  time.Time
 }
 
 // Option configures a Server.
@@ -86,6 +106,13 @@ func Legacy() Option { return func(s *Server) { s.legacy = true } }
 // Latency delays every answer by d.
 func Latency(d time.Duration) Option { return func(s *Server) { s.latency = d } }
 
+// Clock makes the fake read time from now (the At of what it records,
+// send timestamps, and the simulator's windows).
+func Clock(now func() time.Time) Option { return func(s *Server) { s.clock = now } }
+
+// now is the fake's clock; call with or without s.mu held.
+func (s *Server) now() time.Time { return s.clock() }
+
 // New starts a fake and closes it when the test ends.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
@@ -94,6 +121,9 @@ func New(t testing.TB, opts ...Option) *Server {
 		users:      map[string]*user{},
 		scripts:    map[string][]Reply{},
 		http:       &http.Client{Timeout: 5 * time.Second},
+		absent:     map[string]bool{},
+		jids:       map[string]string{},
+		clock:      time.Now,
 	}
 	for _, o := range opts {
 		o(s)
@@ -108,6 +138,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("POST /session/disconnect", s.user(s.disconnect))
 	mux.HandleFunc("POST /chat/send/text", s.user(s.sendText))
 	mux.HandleFunc("POST /user/check", s.user(s.check))
+	mux.HandleFunc("POST /chat/presence", s.user(s.chatPresence))
 	mux.HandleFunc("POST /webhook", s.user(s.setWebhook))
 	mux.HandleFunc("GET /webhook", s.user(s.getWebhook))
 	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
@@ -211,10 +242,50 @@ func (s *Server) Delivered() map[string][]Send {
 	return out
 }
 
-// Reset forgets recorded sends and scripts.
+// NotOnWhatsApp makes /user/check answer that phones (digits) have no
+// WhatsApp account.
+func (s *Server) NotOnWhatsApp(phones ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range phones {
+		s.absent[strings.TrimPrefix(p, "+")] = true
+	}
+}
+
+// SetJID makes /user/check answer jid for phone, as WhatsApp does for
+// older Brazilian mobiles ("5511987654321" → "551187654321@s.whatsapp.net").
+func (s *Server) SetJID(phone, jid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.jids[strings.TrimPrefix(phone, "+")] = jid
+}
+
+// Checks returns every /user/check call answered so far, in order.
+func (s *Server) Checks() []Check {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Check(nil), s.checks...)
+}
+
+// OnCheck calls fn with every answered /user/check (fn may block). Pass
+// nil to remove it.
+func (s *Server) OnCheck(fn func(token string, phones []string)) {
+	s.mu.Lock()
+	s.onCheck = fn
+	s.mu.Unlock()
+}
+
+// Presences returns every accepted /chat/presence call, in order.
+func (s *Server) Presences() []Presence {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Presence(nil), s.presences...)
+}
+
+// Reset forgets recorded sends, checks, presences and scripts.
 func (s *Server) Reset() {
 	s.mu.Lock()
-	s.sends, s.scripts = nil, map[string][]Reply{}
+	s.sends, s.scripts, s.checks, s.presences = nil, map[string][]Reply{}, nil, nil
 	s.mu.Unlock()
 }
 
@@ -422,7 +493,7 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 	if status == 0 {
 		status = 200
 	}
-	sd := Send{Token: u.token, Phone: phone, Body: in.Body, ID: id, Status: status, At: time.Now()}
+	sd := Send{Token: u.token, Phone: phone, Body: in.Body, ID: id, Status: status, At: s.now()}
 	s.sends = append(s.sends, sd)
 	hook := s.onSend
 	s.mu.Unlock()
@@ -440,19 +511,56 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 		respond(w, status, nil, rep.Error)
 		return
 	}
-	var ts any = time.Now().Unix()
+	var ts any = s.now().Unix()
 	if s.legacy {
-		ts = time.Now().Format(time.RFC3339)
+		ts = s.now().Format(time.RFC3339)
 	}
 	respond(w, 200, map[string]any{"Details": "Sent", "Id": id, "Timestamp": ts}, "")
 }
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request, u *user) {
+	s.mu.Lock()
+	st := u.state
+	s.mu.Unlock()
+	// The real server's order: session, payload, then WhatsApp.
+	if !st.Session {
+		respond(w, 500, nil, s.text("no session"))
+		return
+	}
 	var in struct{ Phone []string }
-	if err := json.NewDecoder(r.Body).Decode(&in); err != nil || len(in.Phone) == 0 {
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		respond(w, 400, nil, s.text("could not decode Payload"))
+		return
+	}
+	if len(in.Phone) == 0 {
 		respond(w, 400, nil, s.text("missing Phone in Payload"))
 		return
 	}
+	if !st.Connected || !st.LoggedIn {
+		respond(w, 500, nil, "failed to check if users are on WhatsApp: failed to send usync query: websocket not connected")
+		return
+	}
+	s.mu.Lock()
+	s.checks = append(s.checks, Check{Token: u.token, Phones: append([]string(nil), in.Phone...), At: s.now()})
+	users := make([]map[string]any, 0, len(in.Phone))
+	for _, p := range in.Phone {
+		d := strings.TrimPrefix(p, "+")
+		// whatsmeow reports the usync JID whether or not the phone is in.
+		jid, has := d+"@s.whatsapp.net", !s.absent[d]
+		if j, ok := s.jids[d]; ok {
+			jid = j
+		}
+		users = append(users, map[string]any{"Query": p, "IsInWhatsapp": has, "JID": jid, "VerifiedName": ""})
+	}
+	hook := s.onCheck
+	s.mu.Unlock()
+	if hook != nil {
+		hook(u.token, in.Phone)
+	}
+	respond(w, 200, map[string]any{"Users": users}, "")
+}
+
+func (s *Server) chatPresence(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	st := u.state
 	s.mu.Unlock()
@@ -460,16 +568,26 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, u *user) {
 		respond(w, 500, nil, s.text("no session"))
 		return
 	}
-	if !st.Connected {
-		respond(w, 500, nil, "failed to check if users are on WhatsApp: failed to send usync query: websocket not connected")
+	var in struct{ Phone, State, Media string }
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		respond(w, 400, nil, s.text("could not decode Payload"))
 		return
 	}
-	users := []map[string]any{}
-	for _, p := range in.Phone {
-		d := strings.TrimPrefix(p, "+")
-		users = append(users, map[string]any{"Query": p, "IsInWhatsapp": true, "JID": d + "@s.whatsapp.net", "VerifiedName": ""})
+	switch {
+	case in.Phone == "":
+		respond(w, 400, nil, s.text("missing Phone in Payload"))
+		return
+	case in.State == "":
+		respond(w, 400, nil, s.text("missing State in Payload"))
+		return
+	case !st.Connected || !st.LoggedIn:
+		respond(w, 500, nil, "failure sending chat presence to Whatsapp servers")
+		return
 	}
-	respond(w, 200, map[string]any{"Users": users}, "")
+	s.mu.Lock()
+	s.presences = append(s.presences, Presence{Token: u.token, Phone: strings.TrimPrefix(in.Phone, "+"), State: in.State, At: s.now()})
+	s.mu.Unlock()
+	respond(w, 200, map[string]any{"Details": "Chat presence set successfuly"}, "")
 }
 
 func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request, u *user) {
