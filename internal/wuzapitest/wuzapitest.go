@@ -80,6 +80,12 @@ type Server struct {
 	onCheck   func(token string, phones []string)
 	presences []Presence
 	clock     func() time.Time
+
+	enforce  *Enforcement // the enforcement simulator; nil when off
+	numbers  map[string]*number
+	spam     map[string]bool
+	events   []event
+	eventSeq int
 }
 
 // Check is one /user/check request the fake answered.
@@ -124,6 +130,8 @@ func New(t testing.TB, opts ...Option) *Server {
 		absent:     map[string]bool{},
 		jids:       map[string]string{},
 		clock:      time.Now,
+		numbers:    map[string]*number{},
+		spam:       map[string]bool{},
 	}
 	for _, o := range opts {
 		o(s)
@@ -324,6 +332,9 @@ func (s *Server) user(fn func(w http.ResponseWriter, r *http.Request, u *user)) 
 		}
 		s.mu.Lock()
 		u := s.users[tok]
+		if u != nil && s.enforce != nil {
+			s.liftBan(u, s.now())
+		}
 		s.mu.Unlock()
 		if u == nil {
 			respond(w, http.StatusUnauthorized, nil, s.text("unauthorized"))
@@ -485,18 +496,10 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 		id = "3EB0" + strings.ToUpper(newID(9))
 	}
 	s.mu.Lock()
-	var rep Reply
-	if q := s.scripts[phone]; len(q) > 0 {
-		rep, s.scripts[phone] = q[0], q[1:]
-	}
-	status := rep.Status
-	if status == 0 {
-		status = 200
-	}
-	sd := Send{Token: u.token, Phone: phone, Body: in.Body, ID: id, Status: status, At: s.now()}
-	s.sends = append(s.sends, sd)
+	sd, rep := s.recordSend(u, phone, in.Body, id)
 	hook := s.onSend
 	s.mu.Unlock()
+	status := sd.Status
 	if hook != nil {
 		hook(sd)
 	}
@@ -516,6 +519,30 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 		ts = s.now().Format(time.RFC3339)
 	}
 	respond(w, 200, map[string]any{"Details": "Sent", "Id": id, "Timestamp": ts}, "")
+}
+
+// recordSend decides and records one send the session state allows: a
+// scripted answer first, else the simulator's judgement, else success;
+// s.mu is held.
+func (s *Server) recordSend(u *user, phone, body, id string) (Send, Reply) {
+	var rep Reply
+	if q := s.scripts[phone]; len(q) > 0 {
+		rep, s.scripts[phone] = q[0], q[1:]
+	} else if s.enforce != nil {
+		if text := s.judgeSend(u, phone); text != "" {
+			rep = Reply{Status: http.StatusInternalServerError, Error: text}
+		}
+	}
+	status := rep.Status
+	if status == 0 {
+		status = 200
+	}
+	sd := Send{Token: u.token, Phone: phone, Body: body, ID: id, Status: status, At: s.now()}
+	s.sends = append(s.sends, sd)
+	if s.enforce != nil && status == 200 {
+		s.accepted(u, sd)
+	}
+	return sd, rep
 }
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request, u *user) {
@@ -542,6 +569,9 @@ func (s *Server) check(w http.ResponseWriter, r *http.Request, u *user) {
 	}
 	s.mu.Lock()
 	s.checks = append(s.checks, Check{Token: u.token, Phones: append([]string(nil), in.Phone...), At: s.now()})
+	if s.enforce != nil {
+		s.checked(u, len(in.Phone))
+	}
 	users := make([]map[string]any, 0, len(in.Phone))
 	for _, p := range in.Phone {
 		d := strings.TrimPrefix(p, "+")
