@@ -85,6 +85,10 @@ web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budg
 bench: ## Run the benchmarks and print their figures
 	@go test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
 
+.PHONY: bench-safety
+bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with the defaults and with the origin design's settings; prints locks, bans, sends, simulated hours
+	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 30m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'
+
 .PHONY: lint
 lint: ## gofmt and go vet
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }

@@ -60,8 +60,9 @@ var (
 type result struct {
 	locks, bans, refused, sent, delivered int
 	statuses                              map[string]int
-	hours                                 float64
+	hours                                 float64 // to the last send
 	finished                              bool
+	stopped                               []string // campaigns left unfinished: status and reason
 }
 
 func BenchmarkSendingSafety(b *testing.B) {
@@ -77,10 +78,10 @@ func BenchmarkSendingSafety(b *testing.B) {
 			b.ReportMetric(r.hours, "sim-hours")
 			fin := "finished"
 			if !r.finished {
-				fin = fmt.Sprintf("NOT finished within %d simulated days", int(maxSimulated.Hours()/24))
+				fin = fmt.Sprintf("NOT finished within %d simulated days: %v", int(maxSimulated.Hours()/24), r.stopped)
 			}
-			fmt.Printf("FIGURES sending-safety %-8s locks=%d bans=%d sends=%d refused463=%d delivered=%d hours=%.1f %s; recipients %v\n",
-				s.name, r.locks, r.bans, r.sent, r.refused, r.delivered, r.hours, fin, r.statuses)
+			fmt.Printf("FIGURES sending-safety %-8s locks=%d bans=%d sends=%d refused463=%d delivered=%d hours=%.1f recipients=%v %s\n",
+				s.name, r.locks, r.bans, r.sent, r.refused, r.delivered, r.hours, r.statuses, fin)
 		})
 	}
 }
@@ -413,17 +414,28 @@ func (e *bench) result(b *testing.B) result {
 		b.Fatal(err)
 	}
 	var last *time.Time
-	var open int
-	if err := e.db.Pool.QueryRow(ctx, `SELECT (SELECT max(sent_at) FROM campaign_recipients WHERE campaign_id = ANY($1::uuid[])),
-		(SELECT count(*) FROM campaigns WHERE id = ANY($1::uuid[]) AND status NOT IN ('completed', 'failed', 'cancelled'))`, e.camps).Scan(&last, &open); err != nil {
+	if err := e.db.Pool.QueryRow(ctx, `SELECT max(sent_at) FROM campaign_recipients WHERE campaign_id = ANY($1::uuid[])`,
+		e.camps).Scan(&last); err != nil {
 		b.Fatal(err)
 	}
-	r.finished = open == 0
 	if last != nil {
 		r.hours = last.Sub(start).Hours()
 	}
-	if !r.finished {
-		r.hours = e.clock.Now().Sub(start).Hours()
+	rows, err = e.db.Pool.Query(ctx, `SELECT status, coalesce(reason, '') FROM campaigns
+		WHERE id = ANY($1::uuid[]) AND status NOT IN ('completed', 'failed', 'cancelled')`, e.camps)
+	if err != nil {
+		b.Fatal(err)
 	}
+	for rows.Next() {
+		var st, reason string
+		if err := rows.Scan(&st, &reason); err != nil {
+			b.Fatal(err)
+		}
+		r.stopped = append(r.stopped, st+": "+reason)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	r.finished = len(r.stopped) == 0
 	return r
 }
