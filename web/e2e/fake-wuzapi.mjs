@@ -2,8 +2,9 @@
 // browser tests on the real platform: Token auth, the {code, data, success}
 // envelope, connect → QR → logged in after the first QR is fetched (the phone
 // "scans" it), sends that succeed unless scripted, typing presence, number
-// checks, webhook settings, and the webhook posts WuzAPI makes (form-encoded
-// jsonData): delivery and read receipts for each send, incoming messages.
+// checks (phones without WhatsApp on demand), webhook settings, and the webhook
+// posts WuzAPI makes (form-encoded jsonData): delivery and read receipts for
+// each send, incoming messages, logouts and any other event.
 import { createServer } from 'node:http'
 import { randomBytes } from 'node:crypto'
 
@@ -16,6 +17,9 @@ export async function startFakeWuzapi({ sendDelayMs = 0, receiptsMs = 0, port = 
   const users = new Map() // token -> {connected, loggedIn, webhook, events, qrShown}
   const sends = []
   const scripts = new Map() // phone (digits) -> [{status, error}], one per send
+  const absent = new Set() // phones (digits) /user/check says have no WhatsApp
+  const checks = [] // {token, phones} per /user/check
+  const presences = [] // {token, phone, state} per /chat/presence
   const timers = new Set()
   const later = (ms, fn) => {
     const t = setTimeout(() => {
@@ -75,6 +79,9 @@ export async function startFakeWuzapi({ sendDelayMs = 0, receiptsMs = 0, port = 
         return respond(res, 200, { QRCode: 'data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNoAAAAggCBd81ytgAAAABJRU5ErkJggg==' })
       case 'POST /chat/presence':
         if (!body.Phone) return respond(res, 400, null, 'missing Phone in Payload')
+        if (!body.State) return respond(res, 400, null, 'missing State in Payload')
+        if (!u.connected || !u.loggedIn) return respond(res, 500, null, 'failure sending chat presence to Whatsapp servers')
+        presences.push({ token, phone: String(body.Phone).replace(/^\+/, ''), state: body.State })
         return respond(res, 200, { Details: 'Chat presence set successfuly' })
       case 'POST /chat/send/text': {
         if (!body.Phone) return respond(res, 400, null, 'missing Phone in Payload')
@@ -92,8 +99,15 @@ export async function startFakeWuzapi({ sendDelayMs = 0, receiptsMs = 0, port = 
         }
         return respond(res, 200, { Details: 'Sent', Id: id, Timestamp: Math.floor(Date.now() / 1000) })
       }
-      case 'POST /user/check':
-        return respond(res, 200, { Users: (body.Phone ?? []).map((p) => ({ Query: p, IsInWhatsapp: true, JID: `${String(p).replace('+', '')}@s.whatsapp.net`, VerifiedName: '' })) })
+      case 'POST /user/check': {
+        if (!Array.isArray(body.Phone) || body.Phone.length === 0) return respond(res, 400, null, 'missing Phone in Payload')
+        if (!u.connected) return respond(res, 500, null, 'failed to check if users are on WhatsApp: failed to send usync query: websocket not connected')
+        checks.push({ token, phones: body.Phone.map((p) => String(p).replace(/^\+/, '')) })
+        return respond(res, 200, { Users: body.Phone.map((p) => {
+          const d = String(p).replace(/^\+/, '')
+          return { Query: p, IsInWhatsapp: !absent.has(d), JID: absent.has(d) ? '' : `${d}@s.whatsapp.net`, VerifiedName: '' }
+        }) })
+      }
       case 'POST /webhook':
         u.webhook = body.webhookURL ?? body.WebhookURL ?? ''
         if (body.events) u.events = body.events
@@ -108,7 +122,20 @@ export async function startFakeWuzapi({ sendDelayMs = 0, receiptsMs = 0, port = 
   return {
     url: `http://127.0.0.1:${server.address().port}`,
     sends,
-    /** Queues answers for the next sends to phone (digits), one per send: {status, error}. */
+    checks,
+    presences,
+    /** Makes /user/check answer that these phones (digits) have no WhatsApp account. */
+    notOnWhatsApp: (...phones) => phones.forEach((p) => absent.add(String(p).replace(/^\+/, ''))),
+    /** Posts any webhook event (e.g. 'TemporaryBan', {type, event: {Code: 104, Expire: ns}}); resolves with the status. */
+    emit,
+    /** The number is logged out on the phone: a LoggedOut event, and sends fail until it pairs again. */
+    loggedOut(token) {
+      const u = user(token)
+      u.loggedIn = false
+      u.qrShown = false
+      return emit(token, 'LoggedOut', { type: 'LoggedOut', event: { OnConnect: true, Reason: 401 } })
+    },
+    /** Queues answers for the next sends to phone (digits), one per send: {status, error} (a 500 whose text has 463: the reach-out lock). */
     script: (phone, ...replies) => scripts.set(phone, [...(scripts.get(phone) ?? []), ...replies]),
     /** The contact with phone (digits) writes text to the user's number; resolves with the webhook's status. */
     message: (token, phone, text) => emit(token, 'Message', {

@@ -98,10 +98,10 @@ export async function startStack({ wuzapi }) {
     base, adminKey, api, stop,
     /** A tenant made by the operator: {id, name, plan, ..., apiKey}. */
     newTenant: (name, extra = {}) => must(adminKey, 'POST', '/v1/tenants', { name, ...extra }),
-    /** An instance on the fake WuzAPI, paired, with limits (and any field) from fields: {id, token, ...}. */
+    /** An instance on the fake WuzAPI (its webhook set to the platform), paired, with limits (and any field) from fields: {id, token, ...}. */
     async pairedInstance(key, fields = {}) {
       const token = `tok-${process.pid}-${++tokens}`
-      const inst = await must(key, 'POST', '/v1/instances', { name: `Instância ${tokens}`, baseUrl: wuzapi.url, token, ...fields })
+      const inst = await must(key, 'POST', '/v1/instances', { name: `Instância ${tokens}`, baseUrl: wuzapi.url, token, configureWebhook: true, ...fields })
       await must(key, 'POST', `/v1/instances/${inst.id}/connect`)
       await must(key, 'GET', `/v1/instances/${inst.id}/qr`)
       for (let i = 0; ; i++) {
