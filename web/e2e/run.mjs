@@ -18,7 +18,7 @@
 // E2E_ONLY=regexp runs each suite up to its last test whose "suite: name"
 // matches (suites without a match are skipped). Prints `e2e: N passed, N failed`
 // and writes test-results/e2e-summary.json; screenshots go to test-artifacts/.
-import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { launch, results, root, runTests, session } from './harness.mjs'
 import { startFakeWuzapi } from './fake-wuzapi.mjs'
 import { startStack } from './platform.mjs'
@@ -30,6 +30,7 @@ if (!existsSync(root + 'dist/index.html') || !existsSync(root + '../.build/local
 }
 const summary = { passed: 0, failed: 0, figures: {} }
 function finish() {
+  mkdirSync(results, { recursive: true })
   summary.figures.seconds = Math.round((Date.now() - started) / 100) / 10
   console.log(`e2e figures: ${JSON.stringify(summary.figures)}`)
   writeFileSync(`${results}/e2e-summary.json`, JSON.stringify(summary, null, 2))
@@ -65,7 +66,6 @@ try {
 const files = readdirSync(new URL('./suites/', import.meta.url)).filter((f) => f.endsWith('.mjs')).sort()
 for (const file of files) {
   const suite = file.replace(/\.mjs$/, '')
-  const { default: register } = await import(`./suites/${file}`)
   const tests = []
   const s = await session(browser)
   const { page } = s
@@ -83,7 +83,15 @@ for (const file of files) {
       await page.getByRole('heading', { name: 'Entrar' }).waitFor()
     },
   }
-  register((name, fn) => tests.push({ name, fn }), env)
+  try {
+    const { default: register } = await import(`./suites/${file}`)
+    register((name, fn) => tests.push({ name, fn }), env)
+  } catch (e) {
+    console.log(`FAIL ${suite}: the suite does not load\n     ${String(e?.stack ?? e).split('\n').slice(0, 4).join('\n     ')}`)
+    summary.failed++
+    await s.context.close()
+    continue
+  }
   if (only && !tests.some((t) => only.test(`${suite}: ${t.name}`))) {
     await s.context.close()
     continue
