@@ -175,6 +175,350 @@ func (w *Worker) defaults() (sendTimeout, margin, maxWait time.Duration, window 
 	return
 }
 
+// HandleChunk sends what is due of chunk n of the campaign. A nil error
+// means the message may be deleted: either the chunk is done, or the rest
+// was handed back to the queue as a new (delayed) message. An error means
+// the message should be received again.
+//
+// It runs in four steps: start (load the campaign and decide whether this
+// chunk may send now), then, in up to MaxConcurrency parallel loops, claim
+// one due recipient, send to it and settle the outcome; finally hand back
+// what is left of the chunk to the queue and finish the campaign when
+// every recipient is settled.
+func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int) error {
+	r, err := w.start(ctx, campaignID, n)
+	if err != nil || r == nil {
+		return err
+	}
+	r.sendAll(ctx)
+	if r.firstErr != nil {
+		return fmt.Errorf("send chunk %d of campaign %s: %w", n, campaignID, r.firstErr)
+	}
+	return r.handBackRest(ctx)
+}
+
+// chunkRun is one invocation's work on one chunk: what start loaded, and
+// what the parallel send loops share.
+type chunkRun struct {
+	w          *Worker
+	log        *slog.Logger
+	campaignID string
+	n          int
+	job        Job
+	c          Campaign
+	lo, hi     int // the chunk's seq range [lo, hi)
+	loc        *time.Location
+	tpl        *Template
+	policy     SendPolicy
+
+	sendTimeout, margin, maxWait time.Duration
+	window                       int
+	share                        float64
+	conc                         int
+	deadline                     time.Time
+	hasDeadline                  bool
+
+	hb       handBack
+	stop     atomic.Bool // a loop asks the others to stop claiming
+	errMu    sync.Mutex
+	firstErr error
+}
+
+// start loads the campaign and decides whether the chunk may send now. A
+// nil run with a nil error means there is nothing to do for this message:
+// the campaign is gone, not sending, paused for a blocked instance or
+// handed back until its scheduled time.
+func (w *Worker) start(ctx context.Context, campaignID string, n int) (*chunkRun, error) {
+	log := w.Logger.With("campaign_id", campaignID, "chunk", n)
+	job, err := w.Store.ChunkJob(ctx, campaignID)
+	if errors.Is(err, errcode.ErrNotFound) {
+		log.WarnContext(ctx, "chunk of a campaign that no longer exists")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load chunk %d of campaign %s: %w", n, campaignID, err)
+	}
+	c := job.Campaign
+	if c.Status != Queued && c.Status != Running {
+		return nil, nil // paused, cancelled or done: resume re-enqueues what is left
+	}
+	if job.InstanceBlocked != "" {
+		// Resumed (or still queued) while the number is logged out or banned.
+		if _, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", "auto-paused: the instance is blocked ("+job.InstanceBlocked+")"); err != nil {
+			return nil, fmt.Errorf("pause campaign %s of a blocked instance: %w", campaignID, err)
+		}
+		return nil, nil
+	}
+	now := w.now()
+	if c.ScheduledAt != nil && c.ScheduledAt.After(now.Add(time.Second)) {
+		return nil, w.enqueue(ctx, campaignID, n, c.ScheduledAt.Sub(now))
+	}
+	st, err := w.Store.StartChunk(ctx, campaignID, now)
+	if err != nil {
+		return nil, fmt.Errorf("start chunk %d of campaign %s: %w", n, campaignID, err)
+	}
+	if st != Running {
+		return nil, nil
+	}
+	return w.newRun(ctx, log, campaignID, n, job), nil
+}
+
+// newRun fills in the run's settings from the worker's defaults and the job.
+func (w *Worker) newRun(ctx context.Context, log *slog.Logger, campaignID string, n int, job Job) *chunkRun {
+	r := &chunkRun{w: w, log: log, campaignID: campaignID, n: n, job: job, c: job.Campaign}
+	r.sendTimeout, r.margin, r.maxWait, r.window, r.share, r.conc = w.defaults()
+	if r.c.ChunkSize <= 0 {
+		r.c.ChunkSize = DefaultChunkSize
+	}
+	r.lo, r.hi = ChunkRange(n, r.c.ChunkSize)
+	r.loc = job.Location
+	if r.loc == nil {
+		r.loc = time.UTC
+	}
+	r.tpl = ParseTemplate(r.c.Message)
+	r.policy = job.Instance.Policy(r.loc)
+	if job.Instance.MaxInFlight < r.conc {
+		r.conc = max(job.Instance.MaxInFlight, 1)
+	}
+	r.deadline, r.hasDeadline = ctx.Deadline()
+	return r
+}
+
+// fail keeps the first error of any loop and stops them all.
+func (r *chunkRun) fail(err error) {
+	r.errMu.Lock()
+	if r.firstErr == nil {
+		r.firstErr = err
+	}
+	r.errMu.Unlock()
+	r.stop.Store(true)
+}
+
+// sendAll runs the run's parallel loops until each has nothing left to
+// claim, was asked to stop, or handed the chunk back.
+func (r *chunkRun) sendAll(ctx context.Context) {
+	var wg sync.WaitGroup
+	for range r.conc {
+		wg.Go(func() { r.loop(ctx) })
+	}
+	wg.Wait()
+}
+
+// claimNext is what claim decided.
+type claimNext int
+
+const (
+	claimed    claimNext = iota // a recipient is claimed: send to it
+	claimAgain                  // the limiter wait is over: try again
+	claimStop                   // this loop ends (nothing due, handed back or failed)
+)
+
+// loop claims, sends and settles one recipient at a time.
+func (r *chunkRun) loop(ctx context.Context) {
+	// After a successful claim more recipients are likely due, so the
+	// peek that keeps a reservation from being wasted is skipped: at
+	// most one reservation per loop is spent at the chunk's end.
+	claimedLast := false
+	for !r.stop.Load() && ctx.Err() == nil {
+		rec, release, next := r.claim(ctx, !claimedLast)
+		claimedLast = next == claimed
+		switch next {
+		case claimAgain:
+			continue
+		case claimStop:
+			return
+		}
+		sendErr := r.send(ctx, rec)
+		release()
+		if err := r.settle(ctx, rec, sendErr); err != nil {
+			r.fail(err)
+			return
+		}
+	}
+}
+
+// claim moves one due recipient of the chunk to sending once the
+// deadline, quiet hours and the send limiter allow it. peek first checks
+// that a recipient is due, so that no reservation is spent for nothing.
+// When claimed, release frees the limiter's in-flight slot after the send.
+func (r *chunkRun) claim(ctx context.Context, peek bool) (rec Claimed, release func(), next claimNext) {
+	if !r.mayClaim(ctx, peek) {
+		return Claimed{}, nil, claimStop
+	}
+	res, next := r.reserve(ctx)
+	if next != claimed {
+		return Claimed{}, nil, next
+	}
+	release = func() {
+		if res.Release != nil {
+			res.Release(context.WithoutCancel(ctx))
+		}
+	}
+	rec, ok, err := r.w.Store.Claim(ctx, r.campaignID, r.lo, r.hi, r.w.now())
+	if err != nil || !ok {
+		release()
+		if err != nil {
+			r.fail(err)
+		}
+		return Claimed{}, nil, claimStop
+	}
+	return rec, release, claimed
+}
+
+// mayClaim reports whether the loop may try to claim now: enough time is
+// left before the deadline, it is not quiet hours, and (when peek) a
+// recipient is due. Otherwise it hands the chunk back as needed.
+func (r *chunkRun) mayClaim(ctx context.Context, peek bool) bool {
+	now := r.w.now()
+	if r.hasDeadline && r.deadline.Sub(now) < r.margin {
+		r.hb.request(0) // too little time left: another invocation continues
+		return false
+	}
+	if quiet, until := QuietUntil(now, r.c.QuietHours, r.job.TenantQuietHours, r.loc); quiet {
+		if err := r.w.Store.SetReason(ctx, r.campaignID, "waiting: quiet hours until "+until.In(r.loc).Format(time.RFC3339)); err != nil {
+			r.fail(err)
+			return false
+		}
+		r.hb.request(until.Sub(now))
+		return false
+	}
+	if !peek {
+		return true
+	}
+	ok, err := r.w.Store.HasClaimable(ctx, r.campaignID, r.lo, r.hi, now)
+	if err != nil {
+		r.fail(err)
+	}
+	return err == nil && ok
+}
+
+// reserve asks the send limiter for a slot. A short wait happens in
+// process (claimAgain); a longer one, or a limiter that cannot answer,
+// hands the chunk back (claimStop).
+func (r *chunkRun) reserve(ctx context.Context) (Reservation, claimNext) {
+	res, err := r.w.Limiter.Reserve(ctx, r.policy)
+	if err != nil {
+		// Fail closed: nothing is sent without the limiter.
+		r.log.WarnContext(ctx, "send limiter unavailable; chunk handed back", "error", err.Error())
+		_ = r.w.Store.SetReason(ctx, r.campaignID, "waiting: send limiter unavailable")
+		r.hb.request(30 * time.Second)
+		return res, claimStop
+	}
+	if res.Granted {
+		return res, claimed
+	}
+	wait := res.RetryAfter
+	if wait <= r.maxWait && (!r.hasDeadline || r.deadline.Sub(r.w.now().Add(wait)) >= r.margin) {
+		if err := r.w.sleep(ctx, wait); err != nil {
+			return res, claimStop
+		}
+		return res, claimAgain
+	}
+	if err := r.w.Store.SetReason(ctx, r.campaignID, "waiting: send limit ("+res.Reason+")"); err != nil {
+		r.fail(err)
+		return res, claimStop
+	}
+	r.hb.request(wait)
+	return res, claimStop
+}
+
+// send renders the message for rec and sends it within SendTimeout.
+func (r *chunkRun) send(ctx context.Context, rec Claimed) error {
+	text, _ := r.tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(r.campaignID, rec.Phone))
+	sctx, cancel := context.WithTimeout(ctx, r.sendTimeout)
+	defer cancel()
+	return r.w.Messenger.SendText(sctx, r.job.Instance, rec.Phone, text, rec.MessageID)
+}
+
+// settle records the outcome of one send: sent, retried later, or failed
+// (auto-pausing the campaign when the instance cannot send or too many
+// recent sends failed).
+func (r *chunkRun) settle(ctx context.Context, rec Claimed, sendErr error) error {
+	// The send happened (or not); recording it must not be cut short by
+	// the invocation's cancellation.
+	ctx = context.WithoutCancel(ctx)
+	now := r.w.now()
+	if sendErr == nil {
+		r.w.record("sent")
+		return r.w.Store.MarkSent(ctx, r.campaignID, rec.Phone, now)
+	}
+	reason := sendErr.Error()
+	switch wuzapi.ClassOf(sendErr) {
+	case wuzapi.NotReady:
+		return r.pauseNotReady(ctx, rec, reason)
+	case wuzapi.Transient:
+		if rec.Attempts < MaxAttempts {
+			r.w.record("retried")
+			return r.w.Store.RetryLater(ctx, r.campaignID, rec.Phone, reason, now.Add(Backoff(rec.Attempts)))
+		}
+	}
+	r.w.record("failed")
+	if err := r.w.Store.MarkFailed(ctx, r.campaignID, rec.Phone, reason, now); err != nil {
+		return err
+	}
+	return r.pauseOnFailureShare(ctx)
+}
+
+// pauseNotReady undoes the claim of a send the instance refused before
+// sending (the recipient is untouched) and auto-pauses the campaign.
+func (r *chunkRun) pauseNotReady(ctx context.Context, rec Claimed, reason string) error {
+	r.stop.Store(true)
+	if err := r.w.Store.Unclaim(ctx, r.campaignID, rec.Phone); err != nil {
+		return err
+	}
+	paused, err := r.w.Store.AutoPause(ctx, r.campaignID, "instance_not_ready", "auto-paused: instance cannot send: "+reason)
+	if paused {
+		r.log.WarnContext(ctx, "campaign auto-paused: instance cannot send", "error", reason)
+	}
+	return err
+}
+
+// pauseOnFailureShare auto-pauses the campaign when more than the failure
+// share of its last window of settled sends failed.
+func (r *chunkRun) pauseOnFailureShare(ctx context.Context) error {
+	failed, total, err := r.w.Store.RecentOutcomes(ctx, r.campaignID, r.window)
+	if err != nil {
+		return err
+	}
+	if total < r.window || float64(failed) <= r.share*float64(total) {
+		return nil
+	}
+	r.stop.Store(true)
+	paused, err := r.w.Store.AutoPause(ctx, r.campaignID, "failure_rate",
+		fmt.Sprintf("auto-paused: %d of the last %d sends failed", failed, total))
+	if paused {
+		r.log.WarnContext(ctx, "campaign auto-paused: too many failures", "failed", failed, "window", total)
+	}
+	return err
+}
+
+// handBackRest puts what is left of the chunk back on the queue (after the
+// earliest delay any loop asked for, or when the earliest retry is due)
+// and finishes the campaign when none of its recipients is left to send.
+func (r *chunkRun) handBackRest(ctx context.Context) error {
+	if !r.hb.set && !r.stop.Load() {
+		pending, nextAt, err := r.w.Store.ChunkState(ctx, r.campaignID, r.lo, r.hi)
+		if err != nil {
+			return fmt.Errorf("chunk %d of campaign %s state: %w", r.n, r.campaignID, err)
+		}
+		switch {
+		case pending > 0 && nextAt != nil:
+			r.hb.request(nextAt.Sub(r.w.now())) // retries waiting out their backoff
+		case pending > 0 && ctx.Err() != nil:
+			r.hb.request(0)
+		}
+	}
+	if r.hb.set {
+		if err := r.w.enqueue(ctx, r.campaignID, r.n, r.hb.delay); err != nil {
+			return err
+		}
+	}
+	if _, _, err := r.w.Store.FinishIfSettled(ctx, r.campaignID, r.w.now()); err != nil {
+		return fmt.Errorf("finish campaign %s: %w", r.campaignID, err)
+	}
+	return nil
+}
+
 // handBack collects the earliest delay after which the chunk must run again.
 type handBack struct {
 	mu    sync.Mutex
@@ -196,235 +540,9 @@ func (h *handBack) request(d time.Duration) {
 	}
 }
 
-// HandleChunk sends what is due of chunk n of the campaign. A nil error
-// means the message may be deleted: either the chunk is done, or the rest
-// was handed back to the queue as a new (delayed) message. An error means
-// the message should be received again.
-func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int) error {
-	log := w.Logger.With("campaign_id", campaignID, "chunk", n)
-	job, err := w.Store.ChunkJob(ctx, campaignID)
-	if errors.Is(err, errcode.ErrNotFound) {
-		log.WarnContext(ctx, "chunk of a campaign that no longer exists")
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("load chunk %d of campaign %s: %w", n, campaignID, err)
-	}
-	c := job.Campaign
-	if c.Status != Queued && c.Status != Running {
-		return nil // paused, cancelled or done: resume re-enqueues what is left
-	}
-	if job.InstanceBlocked != "" {
-		// Resumed (or still queued) while the number is logged out or banned.
-		if _, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", "auto-paused: the instance is blocked ("+job.InstanceBlocked+")"); err != nil {
-			return fmt.Errorf("pause campaign %s of a blocked instance: %w", campaignID, err)
-		}
-		return nil
-	}
-	now := w.now()
-	if c.ScheduledAt != nil && c.ScheduledAt.After(now.Add(time.Second)) {
-		return w.enqueue(ctx, campaignID, n, c.ScheduledAt.Sub(now))
-	}
-	st, err := w.Store.StartChunk(ctx, campaignID, now)
-	if err != nil {
-		return fmt.Errorf("start chunk %d of campaign %s: %w", n, campaignID, err)
-	}
-	if st != Running {
-		return nil
-	}
-
-	sendTimeout, margin, maxWait, window, share, conc := w.defaults()
-	if c.ChunkSize <= 0 {
-		c.ChunkSize = DefaultChunkSize
-	}
-	lo, hi := ChunkRange(n, c.ChunkSize)
-	loc := job.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	tpl := ParseTemplate(c.Message)
-	policy := job.Instance.Policy(loc)
-	if job.Instance.MaxInFlight < conc {
-		conc = max(job.Instance.MaxInFlight, 1)
-	}
-
-	var (
-		hb       handBack
-		stop     atomic.Bool
-		errMu    sync.Mutex
-		firstErr error
-	)
-	fail := func(err error) {
-		errMu.Lock()
-		if firstErr == nil {
-			firstErr = err
-		}
-		errMu.Unlock()
-		stop.Store(true)
-	}
-	deadline, hasDeadline := ctx.Deadline()
-
-	loop := func() {
-		// After a successful claim more recipients are likely due, so the
-		// peek that keeps a reservation from being wasted is skipped: at
-		// most one reservation per loop is spent at the chunk's end.
-		claimedLast := false
-		for !stop.Load() && ctx.Err() == nil {
-			now := w.now()
-			if hasDeadline && deadline.Sub(now) < margin {
-				hb.request(0) // too little time left: another invocation continues
-				return
-			}
-			if quiet, until := QuietUntil(now, c.QuietHours, job.TenantQuietHours, loc); quiet {
-				if err := w.Store.SetReason(ctx, campaignID, "waiting: quiet hours until "+until.In(loc).Format(time.RFC3339)); err != nil {
-					fail(err)
-					return
-				}
-				hb.request(until.Sub(now))
-				return
-			}
-			if !claimedLast {
-				ok, err := w.Store.HasClaimable(ctx, campaignID, lo, hi, now)
-				if err != nil || !ok {
-					if err != nil {
-						fail(err)
-					}
-					return
-				}
-			}
-			claimedLast = false
-			res, err := w.Limiter.Reserve(ctx, policy)
-			if err != nil {
-				// Fail closed: nothing is sent without the limiter.
-				log.WarnContext(ctx, "send limiter unavailable; chunk handed back", "error", err.Error())
-				_ = w.Store.SetReason(ctx, campaignID, "waiting: send limiter unavailable")
-				hb.request(30 * time.Second)
-				return
-			}
-			if !res.Granted {
-				wait := res.RetryAfter
-				if wait <= maxWait && (!hasDeadline || deadline.Sub(w.now().Add(wait)) >= margin) {
-					if err := w.sleep(ctx, wait); err != nil {
-						return
-					}
-					continue
-				}
-				if err := w.Store.SetReason(ctx, campaignID, "waiting: send limit ("+res.Reason+")"); err != nil {
-					fail(err)
-					return
-				}
-				hb.request(wait)
-				return
-			}
-			release := func() {
-				if res.Release != nil {
-					res.Release(context.WithoutCancel(ctx))
-				}
-			}
-			rec, ok, err := w.Store.Claim(ctx, campaignID, lo, hi, w.now())
-			if err != nil || !ok {
-				release()
-				if err != nil {
-					fail(err)
-				}
-				return
-			}
-			claimedLast = true
-			text, _ := tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(campaignID, rec.Phone))
-			sctx, cancel := context.WithTimeout(ctx, sendTimeout)
-			sendErr := w.Messenger.SendText(sctx, job.Instance, rec.Phone, text, rec.MessageID)
-			cancel()
-			release()
-			if err := w.settle(ctx, log, campaignID, rec, sendErr, window, share, &stop); err != nil {
-				fail(err)
-				return
-			}
-		}
-	}
-	var wg sync.WaitGroup
-	for range conc {
-		wg.Go(loop)
-	}
-	wg.Wait()
-	if firstErr != nil {
-		return fmt.Errorf("send chunk %d of campaign %s: %w", n, campaignID, firstErr)
-	}
-
-	if !hb.set && !stop.Load() {
-		pending, nextAt, err := w.Store.ChunkState(ctx, campaignID, lo, hi)
-		if err != nil {
-			return fmt.Errorf("chunk %d of campaign %s state: %w", n, campaignID, err)
-		}
-		switch {
-		case pending > 0 && nextAt != nil:
-			hb.request(nextAt.Sub(w.now())) // retries waiting out their backoff
-		case pending > 0 && ctx.Err() != nil:
-			hb.request(0)
-		}
-	}
-	if hb.set {
-		if err := w.enqueue(ctx, campaignID, n, hb.delay); err != nil {
-			return err
-		}
-	}
-	if _, _, err := w.Store.FinishIfSettled(ctx, campaignID, w.now()); err != nil {
-		return fmt.Errorf("finish campaign %s: %w", campaignID, err)
-	}
-	return nil
-}
-
 func (w *Worker) enqueue(ctx context.Context, campaignID string, n int, delay time.Duration) error {
 	if err := w.Queue.EnqueueChunks(context.WithoutCancel(ctx), campaignID, []int{n}, delay); err != nil {
 		return fmt.Errorf("hand chunk %d of campaign %s back: %w", n, campaignID, err)
-	}
-	return nil
-}
-
-// settle records the outcome of one send.
-func (w *Worker) settle(ctx context.Context, log *slog.Logger, campaignID string, rec Claimed, sendErr error, window int, share float64, stop *atomic.Bool) error {
-	// The send happened (or not); recording it must not be cut short by
-	// the invocation's cancellation.
-	ctx = context.WithoutCancel(ctx)
-	now := w.now()
-	if sendErr == nil {
-		w.record("sent")
-		return w.Store.MarkSent(ctx, campaignID, rec.Phone, now)
-	}
-	reason := sendErr.Error()
-	switch wuzapi.ClassOf(sendErr) {
-	case wuzapi.NotReady:
-		// The instance refused before sending: the recipient is untouched.
-		stop.Store(true)
-		if err := w.Store.Unclaim(ctx, campaignID, rec.Phone); err != nil {
-			return err
-		}
-		paused, err := w.Store.AutoPause(ctx, campaignID, "instance_not_ready", "auto-paused: instance cannot send: "+reason)
-		if paused {
-			log.WarnContext(ctx, "campaign auto-paused: instance cannot send", "error", reason)
-		}
-		return err
-	case wuzapi.Transient:
-		if rec.Attempts < MaxAttempts {
-			w.record("retried")
-			return w.Store.RetryLater(ctx, campaignID, rec.Phone, reason, now.Add(Backoff(rec.Attempts)))
-		}
-	}
-	w.record("failed")
-	if err := w.Store.MarkFailed(ctx, campaignID, rec.Phone, reason, now); err != nil {
-		return err
-	}
-	failed, total, err := w.Store.RecentOutcomes(ctx, campaignID, window)
-	if err != nil {
-		return err
-	}
-	if total >= window && float64(failed) > share*float64(total) {
-		stop.Store(true)
-		paused, err := w.Store.AutoPause(ctx, campaignID, "failure_rate",
-			fmt.Sprintf("auto-paused: %d of the last %d sends failed", failed, total))
-		if paused {
-			log.WarnContext(ctx, "campaign auto-paused: too many failures", "failed", failed, "window", total)
-		}
-		return err
 	}
 	return nil
 }
