@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
-	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 )
 
 // BenchmarkWorkerThroughput measures the worker's own overhead (claim,
@@ -62,11 +61,11 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 }
 
 func (e *env) campaignTB(tb testing.TB, msg string, ps []string) string {
-	recs := make([]postgres.NewRecipient, len(ps))
+	recs := make([]campaign.NewRecipient, len(ps))
 	for i, p := range ps {
-		recs[i] = postgres.NewRecipient{Phone: p, Name: fmt.Sprintf("N%d", i), Vars: map[string]string{"i": fmt.Sprint(i)}}
+		recs[i] = campaign.NewRecipient{Phone: p, Name: fmt.Sprintf("N%d", i), Vars: map[string]string{"i": fmt.Sprint(i)}}
 	}
-	c, err := e.db.CreateCampaign(context.Background(), postgres.NewCampaign{
+	c, err := e.db.CreateCampaign(context.Background(), campaign.NewCampaign{
 		Campaign:   campaign.Campaign{TenantID: e.tenant.ID, InstanceID: e.inst.ID, Message: msg, Status: campaign.Queued, ChunkSize: 100},
 		Recipients: recs,
 	})

@@ -118,13 +118,13 @@ func phones(n int) []string {
 	return out
 }
 
-func (e *env) campaign(t *testing.T, msg string, ps []string, mutate ...func(*postgres.NewCampaign)) string {
+func (e *env) campaign(t *testing.T, msg string, ps []string, mutate ...func(*campaign.NewCampaign)) string {
 	t.Helper()
-	recs := make([]postgres.NewRecipient, len(ps))
+	recs := make([]campaign.NewRecipient, len(ps))
 	for i, p := range ps {
-		recs[i] = postgres.NewRecipient{Phone: p, Name: fmt.Sprintf("N%d", i), Vars: map[string]string{"i": fmt.Sprint(i)}}
+		recs[i] = campaign.NewRecipient{Phone: p, Name: fmt.Sprintf("N%d", i), Vars: map[string]string{"i": fmt.Sprint(i)}}
 	}
-	nc := postgres.NewCampaign{
+	nc := campaign.NewCampaign{
 		Campaign:   campaign.Campaign{TenantID: e.tenant.ID, InstanceID: e.inst.ID, Message: msg, Status: campaign.Queued, ChunkSize: 100},
 		Recipients: recs, Now: e.clock.Now(),
 	}
@@ -390,7 +390,7 @@ func TestWorkerQuietHours(t *testing.T) {
 	t.Parallel()
 	e := setupWorker(t, 1)
 	// 15:00 UTC is 12:00 in São Paulo.
-	id := e.campaign(t, "hi", phones(2), func(nc *postgres.NewCampaign) {
+	id := e.campaign(t, "hi", phones(2), func(nc *campaign.NewCampaign) {
 		nc.Campaign.QuietHours = &tenant.QuietHours{Start: "11:00", End: "12:30"}
 	})
 	e.run(t, id, 0)
@@ -555,7 +555,7 @@ func TestSchedulerReleasesDueCampaigns(t *testing.T) {
 	e := setupWorker(t, 1)
 	ctx := context.Background()
 	at := e.clock.Now().Add(2 * time.Hour)
-	id := e.campaign(t, "hi", phones(150), func(nc *postgres.NewCampaign) {
+	id := e.campaign(t, "hi", phones(150), func(nc *campaign.NewCampaign) {
 		nc.Campaign.Status, nc.Campaign.ScheduledAt = campaign.Scheduled, &at
 	})
 	s := &campaign.Scheduler{Store: e.db, Queue: e.queue, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}

@@ -114,6 +114,8 @@ type Server struct {
 	keys    keyCache       // API key → tenant (ratelimit.go)
 	series  *requestSeries // request metrics by label values (observe.go)
 	handler http.Handler   // route wrapped by compression
+	// campaigns validates, stores and enqueues new campaigns.
+	campaigns *campaign.Service
 }
 
 // New builds a Server with every route registered.
@@ -126,6 +128,7 @@ func New(opts Options) *Server {
 		s.opts.Metrics = telemetry.NewMetrics()
 	}
 	s.series = &requestSeries{metrics: s.opts.Metrics}
+	s.campaigns = &campaign.Service{Store: opts.DB, Queue: opts.Chunks, Logger: opts.Logger, Now: s.now}
 	s.registerRoutes()
 	s.handler = compress(http.HandlerFunc(s.route))
 	return s

@@ -19,49 +19,10 @@ import (
 // IdempotencyWindow is how long an Idempotency-Key names its campaign.
 const IdempotencyWindow = 24 * time.Hour
 
-// NewRecipient is an inline recipient of a new campaign.
-type NewRecipient struct {
-	Phone string
-	Name  string
-	Vars  map[string]string
-}
-
-// Audience selects recipients from stored contacts.
-type Audience struct {
-	All      bool
-	ImportID string
-}
-
-// NewCampaign is a campaign to create with its recipients: inline ones
-// (in order) or an audience.
-type NewCampaign struct {
-	Campaign       campaign.Campaign // TenantID, InstanceID, Name, Message, Status, ScheduledAt, QuietHours, ChunkSize
-	IdempotencyKey string
-	BodyHash       []byte
-	Recipients     []NewRecipient
-	Audience       *Audience
-	// Now is the request's time: the campaign's created_at and the clock of
-	// the Idempotency-Key window.
-	Now time.Time
-	// Response builds the 202 body stored for Idempotency-Key replays.
-	Response func(id string, status campaign.Status, total, skipped int) ([]byte, error)
-}
-
-// Created is the outcome of CreateCampaign. Replay is set (and nothing was
-// written) when the Idempotency-Key named an earlier identical request.
-type Created struct {
-	ID      string
-	Status  campaign.Status
-	Total   int // recipients to message
-	Skipped int // opted out
-	Chunks  int
-	Replay  []byte
-}
-
 // CreateCampaign writes the campaign and its recipients (COPY) in one
 // transaction: either all of it exists afterwards or nothing. A campaign
 // with nobody to message is created completed.
-func (db *DB) CreateCampaign(ctx context.Context, nc NewCampaign) (Created, error) {
+func (db *DB) CreateCampaign(ctx context.Context, nc campaign.NewCampaign) (campaign.Created, error) {
 	for attempt := 0; ; attempt++ {
 		out, err := db.createCampaign(ctx, nc)
 		// A concurrent request with the same key won the insert: look again.
@@ -72,105 +33,159 @@ func (db *DB) CreateCampaign(ctx context.Context, nc NewCampaign) (Created, erro
 	}
 }
 
-func (db *DB) createCampaign(ctx context.Context, nc NewCampaign) (Created, error) {
-	var out Created
-	c := nc.Campaign
-	now := nc.Now
-	if now.IsZero() {
-		now = db.now()
+func (db *DB) createCampaign(ctx context.Context, nc campaign.NewCampaign) (campaign.Created, error) {
+	var out campaign.Created
+	if nc.Now.IsZero() {
+		nc.Now = db.now()
+	}
+	if nc.Campaign.ChunkSize <= 0 {
+		nc.Campaign.ChunkSize = campaign.DefaultChunkSize
 	}
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		var key any
-		if nc.IdempotencyKey != "" {
-			key = nc.IdempotencyKey
-			var id string
-			var hash, resp []byte
-			var created time.Time
-			err := tx.QueryRow(ctx, db.q("campaign-idempotency"), c.TenantID, nc.IdempotencyKey).Scan(&id, &hash, &resp, &created)
-			switch {
-			case errors.Is(err, pgx.ErrNoRows):
-			case err != nil:
-				return fmt.Errorf("look up idempotency key: %w", err)
-			case now.Sub(created) < IdempotencyWindow:
-				if !bytes.Equal(hash, nc.BodyHash) {
-					return errcode.New(errcode.IdempotencyKeyReused, "Idempotency-Key was used within 24 h for a different request")
-				}
-				out = Created{ID: id, Replay: resp}
-				return nil
-			default:
-				if _, err := tx.Exec(ctx, db.q("release-idempotency-key"), id); err != nil {
-					return fmt.Errorf("release idempotency key: %w", err)
-				}
-			}
-		}
-		quiet, err := jsonOrNil(c.QuietHours)
+		replay, err := db.idempotentReplay(ctx, tx, nc)
 		if err != nil {
 			return err
 		}
-		if c.ChunkSize <= 0 {
-			c.ChunkSize = campaign.DefaultChunkSize
+		if replay != nil {
+			out = campaign.Created{ID: replay.id, Replay: replay.body}
+			return nil
 		}
-		var id string
-		var createdAt time.Time
-		err = tx.QueryRow(ctx, db.q("insert-campaign"), c.TenantID, c.InstanceID, c.Name, c.Message, c.Status,
-			c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize, now).Scan(&id, &createdAt)
-		if isForeignKeyViolation(err) {
-			return errcode.New(errcode.NotFound, "instance not found")
-		}
+		id, err := db.insertCampaign(ctx, tx, nc)
 		if err != nil {
-			return fmt.Errorf("insert campaign: %w", err)
+			return err
 		}
-		if nc.Audience != nil {
-			var imp any
-			if !nc.Audience.All {
-				imp = nc.Audience.ImportID
-			}
-			if _, err := tx.Exec(ctx, db.q("insert-audience"), id, c.TenantID, imp); err != nil {
-				return fmt.Errorf("insert audience of campaign %s: %w", id, err)
-			}
-		} else {
-			rows := make([][]any, len(nc.Recipients))
-			empty := []byte("{}") // jsonb takes []byte as JSON text as is
-			for i, r := range nc.Recipients {
-				vars := empty
-				if len(r.Vars) > 0 {
-					if vars, err = json.Marshal(r.Vars); err != nil {
-						return fmt.Errorf("encode vars of recipient %d: %w", i, err)
-					}
-				}
-				rows[i] = []any{id, r.Phone, i, r.Name, vars}
-			}
-			if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_recipients"},
-				[]string{"campaign_id", "phone", "seq", "name", "vars"}, pgx.CopyFromRows(rows)); err != nil {
-				return fmt.Errorf("copy recipients of campaign %s: %w", id, err)
-			}
-			if _, err := tx.Exec(ctx, db.q("match-inline-contacts"), id, c.TenantID); err != nil {
-				return fmt.Errorf("match contacts of campaign %s: %w", id, err)
-			}
+		if err := db.insertRecipients(ctx, tx, id, nc); err != nil {
+			return err
 		}
-		var skipped, all, span int
-		if err := tx.QueryRow(ctx, db.q("count-new-recipients"), id).Scan(&skipped, &all, &span); err != nil {
-			return fmt.Errorf("count recipients of campaign %s: %w", id, err)
-		}
-		status := c.Status
-		var finished *time.Time
-		if all-skipped == 0 {
-			status = campaign.Completed
-			finished = &now
-		}
-		out = Created{ID: id, Status: status, Total: all - skipped, Skipped: skipped, Chunks: campaign.ChunkCount(span, c.ChunkSize)}
-		var resp []byte
-		if nc.Response != nil {
-			if resp, err = nc.Response(id, status, out.Total, skipped); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.Exec(ctx, db.q("finalize-campaign"), id, out.Total, skipped, out.Chunks, status, finished, resp); err != nil {
-			return fmt.Errorf("finalize campaign %s: %w", id, err)
-		}
-		return nil
+		out, err = db.finalizeCampaign(ctx, tx, id, nc)
+		return err
 	})
 	return out, err
+}
+
+// replay is the earlier campaign an Idempotency-Key names.
+type replay struct {
+	id   string
+	body []byte
+}
+
+// idempotentReplay looks up the request's Idempotency-Key: the stored
+// answer when an identical request used it within the window,
+// IDEMPOTENCY_KEY_REUSED when a different one did, nil (releasing an
+// expired key) when the request is new.
+func (db *DB) idempotentReplay(ctx context.Context, tx pgx.Tx, nc campaign.NewCampaign) (*replay, error) {
+	if nc.IdempotencyKey == "" {
+		return nil, nil
+	}
+	var id string
+	var hash, resp []byte
+	var created time.Time
+	err := tx.QueryRow(ctx, db.q("campaign-idempotency"), nc.Campaign.TenantID, nc.IdempotencyKey).Scan(&id, &hash, &resp, &created)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("look up idempotency key: %w", err)
+	case nc.Now.Sub(created) < IdempotencyWindow:
+		if !bytes.Equal(hash, nc.BodyHash) {
+			return nil, errcode.New(errcode.IdempotencyKeyReused, "Idempotency-Key was used within 24 h for a different request")
+		}
+		return &replay{id: id, body: resp}, nil
+	}
+	if _, err := tx.Exec(ctx, db.q("release-idempotency-key"), id); err != nil {
+		return nil, fmt.Errorf("release idempotency key: %w", err)
+	}
+	return nil, nil
+}
+
+// insertCampaign inserts the campaign row; NOT_FOUND when its instance is
+// not the tenant's.
+func (db *DB) insertCampaign(ctx context.Context, tx pgx.Tx, nc campaign.NewCampaign) (string, error) {
+	c := nc.Campaign
+	quiet, err := jsonOrNil(c.QuietHours)
+	if err != nil {
+		return "", err
+	}
+	var key any
+	if nc.IdempotencyKey != "" {
+		key = nc.IdempotencyKey
+	}
+	var id string
+	var createdAt time.Time
+	err = tx.QueryRow(ctx, db.q("insert-campaign"), c.TenantID, c.InstanceID, c.Name, c.Message, c.Status,
+		c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize, nc.Now).Scan(&id, &createdAt)
+	if isForeignKeyViolation(err) {
+		return "", errcode.New(errcode.NotFound, "instance not found")
+	}
+	if err != nil {
+		return "", fmt.Errorf("insert campaign: %w", err)
+	}
+	return id, nil
+}
+
+// insertRecipients writes the campaign's recipients: the audience's
+// contacts, or the inline ones (COPY, seq in request order) matched to the
+// tenant's contacts.
+func (db *DB) insertRecipients(ctx context.Context, tx pgx.Tx, id string, nc campaign.NewCampaign) error {
+	tenantID := nc.Campaign.TenantID
+	if nc.Audience != nil {
+		var imp any
+		if !nc.Audience.All {
+			imp = nc.Audience.ImportID
+		}
+		if _, err := tx.Exec(ctx, db.q("insert-audience"), id, tenantID, imp); err != nil {
+			return fmt.Errorf("insert audience of campaign %s: %w", id, err)
+		}
+		return nil
+	}
+	rows := make([][]any, len(nc.Recipients))
+	empty := []byte("{}") // jsonb takes []byte as JSON text as is
+	for i, r := range nc.Recipients {
+		vars := empty
+		if len(r.Vars) > 0 {
+			var err error
+			if vars, err = json.Marshal(r.Vars); err != nil {
+				return fmt.Errorf("encode vars of recipient %d: %w", i, err)
+			}
+		}
+		rows[i] = []any{id, r.Phone, i, r.Name, vars}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"campaign_recipients"},
+		[]string{"campaign_id", "phone", "seq", "name", "vars"}, pgx.CopyFromRows(rows)); err != nil {
+		return fmt.Errorf("copy recipients of campaign %s: %w", id, err)
+	}
+	if _, err := tx.Exec(ctx, db.q("match-inline-contacts"), id, tenantID); err != nil {
+		return fmt.Errorf("match contacts of campaign %s: %w", id, err)
+	}
+	return nil
+}
+
+// finalizeCampaign counts the campaign's recipients, completes it when
+// nobody is left to message, and stores its chunk count and the answer an
+// Idempotency-Key replay repeats.
+func (db *DB) finalizeCampaign(ctx context.Context, tx pgx.Tx, id string, nc campaign.NewCampaign) (campaign.Created, error) {
+	var skipped, all, span int
+	if err := tx.QueryRow(ctx, db.q("count-new-recipients"), id).Scan(&skipped, &all, &span); err != nil {
+		return campaign.Created{}, fmt.Errorf("count recipients of campaign %s: %w", id, err)
+	}
+	status := nc.Campaign.Status
+	var finished *time.Time
+	if all-skipped == 0 {
+		status = campaign.Completed
+		finished = &nc.Now
+	}
+	out := campaign.Created{ID: id, Status: status, Total: all - skipped, Skipped: skipped, Chunks: campaign.ChunkCount(span, nc.Campaign.ChunkSize)}
+	var resp []byte
+	if nc.Response != nil {
+		var err error
+		if resp, err = nc.Response(id, status, out.Total, skipped); err != nil {
+			return campaign.Created{}, err
+		}
+	}
+	if _, err := tx.Exec(ctx, db.q("finalize-campaign"), id, out.Total, skipped, out.Chunks, status, finished, resp); err != nil {
+		return campaign.Created{}, fmt.Errorf("finalize campaign %s: %w", id, err)
+	}
+	return out, nil
 }
 
 func jsonOrNil(v *tenant.QuietHours) ([]byte, error) {
