@@ -346,8 +346,12 @@ func (s *Server) accepted(u *user, sd Send) {
 	} else {
 		n.stats.Undelivered++
 	}
-	times := append(since(n.identical[sd.Body], now.Add(-time.Hour)), now)
-	n.identical[sd.Body] = times
+	key := sd.Body
+	if sd.Media != "" {
+		key = sd.Media + ":" + sd.Body
+	}
+	times := append(since(n.identical[key], now.Add(-time.Hour)), now)
+	n.identical[key] = times
 	if len(times) > e.IdenticalPerHour && now.After(n.stats.BannedUntil) {
 		n.stats.Bans++
 		n.stats.BanCodes = append(n.stats.BanCodes, 104)

@@ -44,8 +44,11 @@ type Reply struct {
 // Send is one /chat/send/text request the fake received.
 type Send struct {
 	Token, Phone, Body, ID string
-	Status                 int // what the fake answered
-	At                     time.Time
+	// Media is the kind of a media send ("image", "document", ...; "" for
+	// text); Body is then its caption.
+	Media  string
+	Status int // what the fake answered
+	At     time.Time
 }
 
 // OK reports whether the fake answered the send with success (a message
@@ -145,6 +148,9 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("POST /session/logout", s.user(s.logout))
 	mux.HandleFunc("POST /session/disconnect", s.user(s.disconnect))
 	mux.HandleFunc("POST /chat/send/text", s.user(s.sendText))
+	for _, kind := range []string{"image", "video", "audio", "document"} {
+		mux.HandleFunc("POST /chat/send/"+kind, s.user(s.sendMedia(kind)))
+	}
 	mux.HandleFunc("POST /user/check", s.user(s.check))
 	mux.HandleFunc("POST /chat/presence", s.user(s.chatPresence))
 	mux.HandleFunc("POST /webhook", s.user(s.setWebhook))
@@ -491,12 +497,18 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 		respond(w, 500, nil, "error sending message: websocket not connected")
 		return
 	}
-	id := in.Id
+	s.finishSend(w, r, u, Send{Phone: phone, Body: in.Body, ID: in.Id})
+}
+
+// finishSend answers a send that passed the server's checks: scripted or
+// simulated failures, the record, the hook, the delay, then "Sent".
+func (s *Server) finishSend(w http.ResponseWriter, r *http.Request, u *user, in Send) {
+	id := in.ID
 	if id == "" {
 		id = "3EB0" + strings.ToUpper(newID(9))
 	}
 	s.mu.Lock()
-	sd, rep := s.recordSend(u, phone, in.Body, id)
+	sd, rep := s.recordSend(u, in.Phone, in.Body, id, in.Media)
 	hook := s.onSend
 	s.mu.Unlock()
 	status := sd.Status
@@ -524,7 +536,7 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 // recordSend decides and records one send the session state allows: a
 // scripted answer first, else the simulator's judgement, else success;
 // s.mu is held.
-func (s *Server) recordSend(u *user, phone, body, id string) (Send, Reply) {
+func (s *Server) recordSend(u *user, phone, body, id, media string) (Send, Reply) {
 	var rep Reply
 	if q := s.scripts[phone]; len(q) > 0 {
 		rep, s.scripts[phone] = q[0], q[1:]
@@ -537,7 +549,7 @@ func (s *Server) recordSend(u *user, phone, body, id string) (Send, Reply) {
 	if status == 0 {
 		status = 200
 	}
-	sd := Send{Token: u.token, Phone: phone, Body: body, ID: id, Status: status, At: s.now()}
+	sd := Send{Token: u.token, Phone: phone, Body: body, ID: id, Media: media, Status: status, At: s.now()}
 	s.sends = append(s.sends, sd)
 	if s.enforce != nil && status == 200 {
 		s.accepted(u, sd)
