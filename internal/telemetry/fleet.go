@@ -44,27 +44,6 @@ const GaugeTTL = 10 * time.Minute
 // windowTTL keeps per-minute windows a little longer than any alert reads.
 const windowTTL = 15 * time.Minute
 
-// family describes one metric of Metrics for the fleet side; the test
-// checks it against metrics.go.
-type family struct {
-	name, help string
-	kind       dto.MetricType
-	labels     []string
-}
-
-// families are the metrics of design §8.2 in the order /metrics shows them.
-var families = []family{
-	{"http_requests_total", "HTTP requests answered, by route pattern.", dto.MetricType_COUNTER, []string{"method", "route", "status_code", "tenant_id"}},
-	{"http_request_duration_seconds", "HTTP request latency, by route pattern.", dto.MetricType_HISTOGRAM, []string{"method", "route", "status_code"}},
-	{"redis_cache_hits_total", "Cache lookups answered from a cache.", dto.MetricType_COUNTER, []string{"cache_key"}},
-	{"redis_cache_misses_total", "Cache lookups that fell through to the source.", dto.MetricType_COUNTER, []string{"cache_key"}},
-	{"active_sessions_total", "WhatsApp instances connected and logged in at the last check.", dto.MetricType_GAUGE, nil},
-	{"queue_jobs_total", "Messages in each queue, by state (visible, in_flight, delayed, dead).", dto.MetricType_GAUGE, []string{"queue_name", "status"}},
-	{"campaign_messages_total", "Campaign messages by outcome.", dto.MetricType_COUNTER, []string{"status"}},
-	{"import_rows_total", "Imported CSV rows by result.", dto.MetricType_COUNTER, []string{"result"}},
-	{"rate_limit_rejections_total", "API requests refused by the rate limiter, by plan.", dto.MetricType_COUNTER, []string{"plan"}},
-}
-
 func familyNamed(name string) (family, bool) {
 	for _, f := range families {
 		if f.name == name {
@@ -147,64 +126,95 @@ func (fl *Flusher) Flush(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("gather metrics: %w", err)
 	}
-	var incrs []incr
-	window := map[string]float64{}
-	add := func(key, field string, cur float64) float64 {
-		d := cur - fl.last[key+"\x00"+field]
-		if d != 0 {
-			incrs = append(incrs, incr{key: key, field: field, delta: d, cur: cur})
-		}
-		return d
-	}
+	d := deltas{last: fl.last, window: map[string]float64{}}
 	for _, mf := range mfs {
-		fam, ok := familyNamed(mf.GetName())
-		if !ok || fam.kind == dto.MetricType_GAUGE {
-			continue
-		}
-		key := fl.fleet.key("total", fam.name)
-		for _, m := range mf.GetMetric() {
-			values := labelValues(fam, m)
-			lf := labelsField(values)
-			switch fam.kind {
-			case dto.MetricType_COUNTER:
-				d := add(key, lf, m.GetCounter().GetValue())
-				if fam.name == "http_requests_total" && d != 0 {
-					window["requests"] += d
-					if strings.HasPrefix(values[2], "5") {
-						window["errors"] += d
-					}
-				}
-			case dto.MetricType_HISTOGRAM:
-				h := m.GetHistogram()
-				for _, b := range h.GetBucket() {
-					le := formatFloat(b.GetUpperBound())
-					if d := add(key, lf+"\x00le="+le, float64(b.GetCumulativeCount())); d != 0 && fam.name == "http_request_duration_seconds" {
-						window["le="+le] += d
-					}
-				}
-				add(key, lf+"\x00sum", h.GetSampleSum())
-				if d := add(key, lf+"\x00count", float64(h.GetSampleCount())); d != 0 && fam.name == "http_request_duration_seconds" {
-					window["count"] += d
-				}
-			}
-		}
+		d.family(fl.fleet, mf)
 	}
 	ratio, hasMemory := 0.0, false
 	if fl.memory != nil {
 		ratio, hasMemory = fl.memory()
 	}
-	if len(incrs) == 0 && !hasMemory {
+	if len(d.incrs) == 0 && !hasMemory {
 		return nil
 	}
+	if err := fl.write(ctx, d, ratio, hasMemory); err != nil {
+		return err
+	}
+	for _, in := range d.incrs {
+		fl.last[in.key+"\x00"+in.field] = in.cur
+	}
+	return nil
+}
+
+// deltas are what one flush adds: to the totals (incrs) and to the current
+// minute's window of HTTP requests, 5xx and latency buckets.
+type deltas struct {
+	last   map[string]float64 // the Flusher's values at its previous flush
+	incrs  []incr
+	window map[string]float64
+}
+
+// add records cur's change since the previous flush and returns it.
+func (d *deltas) add(key, field string, cur float64) float64 {
+	delta := cur - d.last[key+"\x00"+field]
+	if delta != 0 {
+		d.incrs = append(d.incrs, incr{key: key, field: field, delta: delta, cur: cur})
+	}
+	return delta
+}
+
+// family adds the changes of one gathered counter or histogram family;
+// gauges and unknown families are not summed.
+func (d *deltas) family(fleet *Fleet, mf *dto.MetricFamily) {
+	fam, ok := familyNamed(mf.GetName())
+	if !ok || fam.kind == dto.MetricType_GAUGE {
+		return
+	}
+	key := fleet.key("total", fam.name)
+	for _, m := range mf.GetMetric() {
+		values := labelValues(fam, m)
+		lf := labelsField(values)
+		switch fam.kind {
+		case dto.MetricType_COUNTER:
+			delta := d.add(key, lf, m.GetCounter().GetValue())
+			if fam.name == famHTTPRequests.name && delta != 0 {
+				d.window["requests"] += delta
+				if strings.HasPrefix(values[2], "5") {
+					d.window["errors"] += delta
+				}
+			}
+		case dto.MetricType_HISTOGRAM:
+			d.histogram(key, lf, fam.name == famHTTPDuration.name, m.GetHistogram())
+		}
+	}
+}
+
+// histogram adds one histogram series' buckets, sum and count; the HTTP
+// latency histogram also feeds the minute's window.
+func (d *deltas) histogram(key, lf string, http bool, h *dto.Histogram) {
+	for _, b := range h.GetBucket() {
+		le := formatFloat(b.GetUpperBound())
+		if delta := d.add(key, lf+"\x00le="+le, float64(b.GetCumulativeCount())); delta != 0 && http {
+			d.window["le="+le] += delta
+		}
+	}
+	d.add(key, lf+"\x00sum", h.GetSampleSum())
+	if delta := d.add(key, lf+"\x00count", float64(h.GetSampleCount())); delta != 0 && http {
+		d.window["count"] += delta
+	}
+}
+
+// write sends one flush's deltas and the memory ratio in one pipeline.
+func (fl *Flusher) write(ctx context.Context, d deltas, ratio float64, hasMemory bool) error {
 	minute := fl.fleet.now().Truncate(time.Minute)
-	_, err = fl.fleet.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, in := range incrs {
+	_, err := fl.fleet.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, in := range d.incrs {
 			p.HIncrByFloat(ctx, in.key, in.field, in.delta)
 		}
-		if len(window) > 0 {
+		if len(d.window) > 0 {
 			wk := fl.fleet.windowKey(minute)
-			for field, d := range window {
-				p.HIncrByFloat(ctx, wk, field, d)
+			for field, delta := range d.window {
+				p.HIncrByFloat(ctx, wk, field, delta)
 			}
 			p.Expire(ctx, wk, windowTTL)
 		}
@@ -217,9 +227,6 @@ func (fl *Flusher) Flush(ctx context.Context) error {
 	})
 	if err != nil {
 		return fmt.Errorf("flush metrics to redis: %w", err)
-	}
-	for _, in := range incrs {
-		fl.last[in.key+"\x00"+in.field] = in.cur
 	}
 	return nil
 }

@@ -11,7 +11,10 @@
 // spans are exported only when an invocation ends or 512 have piled up.
 package telemetry
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
 
 // Metrics are every metric the functions record.
 type Metrics struct {
@@ -31,37 +34,58 @@ type Metrics struct {
 // HTTPBuckets are the latency buckets of the origin design, in seconds.
 var HTTPBuckets = []float64{0.01, 0.05, 0.1, 0.5, 1, 2, 5}
 
+// family is the one declaration of a metric: its name, help, kind and
+// labels. NewMetrics builds the instance's collectors from it and the fleet
+// side (fleet.go) renders the totals with it.
+type family struct {
+	name, help string
+	kind       dto.MetricType
+	labels     []string
+}
+
+// The metric families; names and labels are a contract with dashboards and
+// alert rules.
+var (
+	famHTTPRequests        = family{"http_requests_total", "HTTP requests answered, by route pattern.", dto.MetricType_COUNTER, []string{"method", "route", "status_code", "tenant_id"}}
+	famHTTPDuration        = family{"http_request_duration_seconds", "HTTP request latency, by route pattern.", dto.MetricType_HISTOGRAM, []string{"method", "route", "status_code"}}
+	famCacheHits           = family{"redis_cache_hits_total", "Cache lookups answered from a cache.", dto.MetricType_COUNTER, []string{"cache_key"}}
+	famCacheMisses         = family{"redis_cache_misses_total", "Cache lookups that fell through to the source.", dto.MetricType_COUNTER, []string{"cache_key"}}
+	famActiveSessions      = family{"active_sessions_total", "WhatsApp instances connected and logged in at the last check.", dto.MetricType_GAUGE, nil}
+	famQueueJobs           = family{"queue_jobs_total", "Messages in each queue, by state (visible, in_flight, delayed, dead).", dto.MetricType_GAUGE, []string{"queue_name", "status"}}
+	famCampaignMessages    = family{"campaign_messages_total", "Campaign messages by outcome.", dto.MetricType_COUNTER, []string{"status"}}
+	famImportRows          = family{"import_rows_total", "Imported CSV rows by result.", dto.MetricType_COUNTER, []string{"result"}}
+	famRateLimitRejections = family{"rate_limit_rejections_total", "API requests refused by the rate limiter, by plan.", dto.MetricType_COUNTER, []string{"plan"}}
+)
+
+// families are the metric families in the order /metrics shows them.
+var families = []family{
+	famHTTPRequests, famHTTPDuration, famCacheHits, famCacheMisses, famActiveSessions,
+	famQueueJobs, famCampaignMessages, famImportRows, famRateLimitRejections,
+}
+
+func (f family) counterVec() *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: f.name, Help: f.help}, f.labels)
+}
+
+func (f family) gaugeVec() *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: f.name, Help: f.help}, f.labels)
+}
+
 // NewMetrics creates the metrics on a new registry.
 func NewMetrics() *Metrics {
 	m := &Metrics{
-		Registry: prometheus.NewRegistry(),
-		HTTPRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "http_requests_total", Help: "HTTP requests answered, by route pattern.",
-		}, []string{"method", "route", "status_code", "tenant_id"}),
+		Registry:     prometheus.NewRegistry(),
+		HTTPRequests: famHTTPRequests.counterVec(),
 		HTTPDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "http_request_duration_seconds", Help: "HTTP request latency, by route pattern.", Buckets: HTTPBuckets,
-		}, []string{"method", "route", "status_code"}),
-		CacheHits: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "redis_cache_hits_total", Help: "Cache lookups answered from a cache.",
-		}, []string{"cache_key"}),
-		CacheMisses: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "redis_cache_misses_total", Help: "Cache lookups that fell through to the source.",
-		}, []string{"cache_key"}),
-		ActiveSessions: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "active_sessions_total", Help: "WhatsApp instances connected and logged in at the last check.",
-		}),
-		QueueJobs: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "queue_jobs_total", Help: "Messages in each queue, by state (visible, in_flight, delayed, dead).",
-		}, []string{"queue_name", "status"}),
-		CampaignMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "campaign_messages_total", Help: "Campaign messages by outcome.",
-		}, []string{"status"}),
-		ImportRows: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "import_rows_total", Help: "Imported CSV rows by result.",
-		}, []string{"result"}),
-		RateLimitRejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "rate_limit_rejections_total", Help: "API requests refused by the rate limiter, by plan.",
-		}, []string{"plan"}),
+			Name: famHTTPDuration.name, Help: famHTTPDuration.help, Buckets: HTTPBuckets,
+		}, famHTTPDuration.labels),
+		CacheHits:           famCacheHits.counterVec(),
+		CacheMisses:         famCacheMisses.counterVec(),
+		ActiveSessions:      prometheus.NewGauge(prometheus.GaugeOpts{Name: famActiveSessions.name, Help: famActiveSessions.help}),
+		QueueJobs:           famQueueJobs.gaugeVec(),
+		CampaignMessages:    famCampaignMessages.counterVec(),
+		ImportRows:          famImportRows.counterVec(),
+		RateLimitRejections: famRateLimitRejections.counterVec(),
 	}
 	m.Registry.MustRegister(m.HTTPRequests, m.HTTPDuration, m.CacheHits, m.CacheMisses,
 		m.ActiveSessions, m.QueueJobs, m.CampaignMessages, m.ImportRows, m.RateLimitRejections)
