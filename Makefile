@@ -47,7 +47,7 @@ test: ## Run every test with -race against the local Postgres, Redis and the emb
 	awk '/^(web: )?[0-9]+ passed, [0-9]+ failed/ { sub(/^web: /, ""); p += $$1; f += $$3 } END { printf "total: %d passed, %d failed\n", p, f }' .build/go-summary.txt web/test-results/summary.txt 2>/dev/null || true; \
 	exit $$status
 
-# --- dashboard (web/, issue 10) ---
+# --- dashboard (web/) ---
 WEB_STAMP := web/node_modules/.installed
 
 $(WEB_STAMP): web/package.json web/package-lock.json web/tools/openapi-types/package.json
@@ -86,7 +86,7 @@ bench: ## Run the benchmarks and print their figures
 	@go test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
 
 .PHONY: bench-safety
-bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with the defaults and with the origin design's settings; prints locks, bans, sends, simulated hours
+bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with the defaults and with 100 messages a minute and no new-contact budget or checks; prints locks, bans, sends, simulated hours
 	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 30m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'
 
 .PHONY: lint

@@ -3,7 +3,7 @@ import { defineConfig } from 'vite'
 import react from '@vitejs/plugin-react'
 import { VitePWA } from 'vite-plugin-pwa'
 
-// The bundles follow the origin design (seed §1): vendor groups for react,
+// Bundles: vendor groups for react,
 // router + query, forms and the remaining utilities; the tenant area, the admin
 // area and the chart are lazy chunks of their own. Rolldown's codeSplitting
 // groups with priorities (web-toolchain.md pitfall 1): a higher priority wins

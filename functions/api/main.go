@@ -17,13 +17,13 @@ import (
 
 func main() {
 	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
-		// Imports (issue 6): without a bucket the import routes answer UNAVAILABLE.
+		// Imports: without a bucket the import routes answer UNAVAILABLE.
 		var uploads httpapi.Presigner
 		if d.Config.BucketName != "" {
 			uploads = blob.New(d.S3, d.Config.BucketName)
 		}
 
-		// --- limits (issue 5) ---
+		// --- limits ---
 		limiter := limit.NewAPI(limit.APIOptions{
 			Prefix:  d.Config.RedisKeyPrefix,
 			Redis:   d.Redis,
@@ -31,7 +31,7 @@ func main() {
 			Metrics: d.Metrics,
 			Logger:  d.Logger,
 			OnFailOpen: func(ctx context.Context, err error) {
-				// The alert of design §8.3 (Redis down) is raised by the
+				// The Redis-down alert is raised by the
 				// scheduler's dependency check; this line is what an
 				// operator greps for while it lasts.
 				d.Logger.ErrorContext(ctx, "ALERT rate limiter failed open: Redis unavailable", "error", err.Error())
@@ -47,11 +47,11 @@ func main() {
 			MetricsToken:  d.Config.MetricsToken,
 			PublicBaseURL: d.Config.PublicBaseURL,
 
-			// --- instances and campaigns (issue 4) ---
+			// --- instances and campaigns ---
 			AllowPrivateWuzapi: d.Config.AllowPrivateWuzapi,
 			Chunks:             chunks(d),
 
-			// --- limits (issue 5) ---
+			// --- limits ---
 			Limiter:      limiter,
 			AuthCacheTTL: 5 * time.Second,
 			OnPlanChange: func(ctx context.Context, tenantID string) {
@@ -62,14 +62,14 @@ func main() {
 				}
 			},
 
-			// --- imports and contacts (issue 6) ---
+			// --- imports and contacts ---
 			Uploads: uploads,
 
-			// --- telemetry (issue 7) ---
+			// --- telemetry ---
 			Tracing: d.Tracing,
 			Fleet:   d.Fleet,
 
-			// --- reports, webhooks (issue 8) ---
+			// --- reports, webhooks ---
 			ReportsQueueURL:  d.Config.ReportsQueueURL,
 			ReportSender:     d.Queue,
 			ReportLinks:      blob.New(d.S3, d.Config.BucketName),

@@ -56,7 +56,7 @@ func main() {
 		w := &campaign.Worker{
 			Store:     d.DB,
 			Messenger: campaign.WuzapiMessenger{HTTP: telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))},
-			// The fleet-wide send limiter of design §7 (issue 5); it fails
+			// The fleet-wide send limiter; it fails
 			// closed: with Redis down nothing is sent.
 			Limiter: limit.NewSender(limit.SenderOptions{
 				Prefix: d.Config.RedisKeyPrefix, Redis: d.Redis, Logger: d.Logger, LeaseTTL: leaseTTL,

@@ -10,7 +10,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 )
 
-// campaignScheduler builds the campaign jobs (issue 4).
+// campaignScheduler builds the campaign jobs.
 // CAMPAIGN_STUCK_AFTER (a Go duration, default 30m = the campaigns queue's
 // visibility timeout) is how long a recipient may stay in sending before
 // it is marked unknown; it must exceed the worker's Lambda timeout.

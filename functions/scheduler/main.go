@@ -28,17 +28,17 @@ func main() {
 			return nil, err
 		}
 		jobs := []job{
-			// --- campaigns (issue 4) ---
+			// --- campaigns ---
 			{name: "campaigns: settle stuck sends", run: func(ctx context.Context) error { return sched.SettleStuck(ctx, time.Now()) }},
 			{name: "campaigns: finish settled", run: func(ctx context.Context) error { return sched.FinishSettled(ctx, time.Now()) }},
 			{name: "campaigns: release due", run: func(ctx context.Context) error { return sched.ReleaseDue(ctx, time.Now()) }},
 			{name: "campaigns: requeue stalled", run: func(ctx context.Context) error { return sched.RequeueStalled(ctx, time.Now()) }},
 
-			// --- alerts and sessions (issue 7) ---
+			// --- alerts and sessions ---
 			{name: "sessions", run: newMonitor(d).CheckSessions},
 			{name: "alerts", run: newMonitor(d).Evaluate},
 
-			// --- receipts (issue 8) ---
+			// --- receipts ---
 			{name: "receipts", run: receipt.Sweeper{
 				Log: postgres.WuzapiEventLog{DB: d.DB}, Store: postgres.ReceiptStore{DB: d.DB}, Now: time.Now,
 			}.Run},

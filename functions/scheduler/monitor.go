@@ -9,7 +9,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
-// newMonitor builds the alert monitor of design §8.3 from the function's
+// newMonitor builds the operator alert monitor from the function's
 // dependencies: the session check and the alert evaluation jobs use it.
 func newMonitor(d *app.Deps) *alert.Monitor {
 	c := d.Config

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// TestRateLimitEndToEnd drives the API limit of design §7 through the local
+// TestRateLimitEndToEnd drives the API rate limit through the local
 // gateway and the real api binary: a free tenant's 101st request within a
-// minute is refused with the headers and body of the design, and after the
+// minute is refused with the RateLimit headers and the RATE_LIMITED body, and after the
 // admin moves the tenant to pro its next request passes.
 func TestRateLimitEndToEnd(t *testing.T) {
 	t.Parallel()

@@ -71,7 +71,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// writeGatewayError answers with the API's error envelope (design §6.1).
+// writeGatewayError answers with the API's error envelope.
 func writeGatewayError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// The dashboard (web/dist, design §11) is served beside the API as
+// The dashboard (web/dist) is served beside the API as
 // CloudFront serves the S3 bucket on AWS: the API's paths go to the gateway,
 // everything else is a file of the build.
 //

@@ -21,8 +21,8 @@ func loadProjectTemplate(t *testing.T) *samtpl.Template {
 	return tpl
 }
 
-// TestProjectTemplate holds template.yaml to the rules of design §3 and
-// issue 3: the checks a reviewer would otherwise make by hand.
+// TestProjectTemplate holds template.yaml to the project's deployment
+// rules (docs/local-platform.md): the checks a reviewer would otherwise make by hand.
 func TestProjectTemplate(t *testing.T) {
 	tpl := loadProjectTemplate(t)
 

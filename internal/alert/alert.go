@@ -1,4 +1,4 @@
-// Package alert raises the operator alerts of design §8.3: it evaluates the
+// Package alert raises the operator alerts: it evaluates the
 // fleet's metrics window and the dependencies every minute (called by the
 // scheduler), keeps at most one alert per type and severity per cooldown
 // across the whole fleet, logs every alert as JSON and posts it to
@@ -30,7 +30,7 @@ import (
 // Severity is how urgent an alert is.
 type Severity string
 
-// The severities of the origin design.
+// The severities.
 const (
 	Warning  Severity = "warning"
 	Critical Severity = "critical"
@@ -43,7 +43,7 @@ type Alert struct {
 	Severity Severity
 }
 
-// DefaultCooldown is the origin design's five minutes between two alerts of
+// DefaultCooldown is five minutes between two alerts of
 // one type and severity.
 const DefaultCooldown = 5 * time.Minute
 
@@ -162,7 +162,7 @@ func IsSlack(u string) bool {
 	return err == nil && strings.EqualFold(p.Hostname(), "hooks.slack.com")
 }
 
-// Colours of the Discord embed, the origin design's.
+// Colours of the Discord embed.
 const (
 	colourCritical = 0xff0000
 	colourWarning  = 0xffaa00

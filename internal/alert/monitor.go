@@ -83,7 +83,7 @@ func (s SessionStatus) Ready() bool { return s.Connected && s.LoggedIn }
 const sessionTimeout = 5 * time.Second
 
 // CheckSessions asks every instance's WuzAPI for its session state
-// (GET /session/status, wuzapi-api.md §3, through internal/wuzapi), records it on the instance and
+// (GET /session/status, through internal/wuzapi), records it on the instance and
 // sets active_sessions_total to the number of instances connected and
 // logged in. An instance that does not answer, refuses its token or has no
 // session is recorded as not connected. Only storage failures are errors.
@@ -146,7 +146,7 @@ func (m *Monitor) sessionStatus(ctx context.Context, inst postgres.SessionInstan
 	return SessionStatus{Connected: st.Connected, LoggedIn: st.LoggedIn}, nil
 }
 
-// Evaluate checks everything of design §8.3 once and sends what is wrong:
+// Evaluate checks every alert rule once and sends what is wrong:
 // Postgres and Redis reachability, queue and dead-letter depths (which also
 // set queue_jobs_total), the error rate, p95 latency and memory of the last
 // Window, and instances that cannot send while campaigns wait on them. A

@@ -9,7 +9,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
 
-// Thresholds are the limits of design §8.3 (the origin design's).
+// Thresholds are the limits at which the alerts fire.
 type Thresholds struct {
 	ErrorRateWarning, ErrorRateCritical float64 // fraction of HTTP answers that are 5xx
 	LatencyWarning, LatencyCritical     float64 // p95 seconds

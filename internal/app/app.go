@@ -172,7 +172,7 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 		return nil, fmt.Errorf("parse REDIS_URL: %w", err)
 	}
 	// Honour context deadlines (the invocation's, the rate limiter's 100 ms)
-	// instead of waiting out ReadTimeout (issue 5).
+	// instead of waiting out ReadTimeout.
 	ropts.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(ropts)
 	if tracing.Enabled() {

@@ -1,4 +1,4 @@
-// Package campaign is the domain of campaigns (design §4–§6): states and
+// Package campaign is the domain of campaigns: states and
 // their transitions, chunks, message rendering with variables and
 // deterministic spintax, quiet hours, and the worker's send step with its
 // retry classes. It speaks to storage, WuzAPI, the send limiter and the
@@ -18,7 +18,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
 )
 
-// Status is a campaign's state (design §6).
+// Status is a campaign's state.
 type Status string
 
 // The campaign states.
@@ -85,7 +85,7 @@ func (s Status) Terminal() bool { return s == Completed || s == Failed || s == C
 // RecipientStatus is a recipient's state.
 type RecipientStatus string
 
-// The recipient states (design §4).
+// The recipient states.
 const (
 	RPending   RecipientStatus = "pending"
 	RSending   RecipientStatus = "sending"
@@ -188,7 +188,7 @@ type Instance struct {
 	CreatedAt         time.Time `json:"createdAt"`
 }
 
-// The safe defaults of design §7.
+// The safe send defaults of a new instance.
 const (
 	DefaultMessagesPerMinute = 2
 	DefaultMinDelayMs        = 45000
@@ -265,7 +265,7 @@ func QuietUntil(now time.Time, campaign, tenantDefault *tenant.QuietHours, loc *
 }
 
 // ChunkMessage is the body of a campaigns-queue message: one chunk of one
-// campaign, never a list of phones (design §5).
+// campaign, never a list of phones.
 type ChunkMessage struct {
 	V          int    `json:"v"`
 	Type       string `json:"type"`

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// SendPolicy is an instance's send limits (design §7), as the limiter needs them.
+// SendPolicy is an instance's send limits, as the limiter needs them.
 type SendPolicy struct {
 	InstanceID          string
 	MessagesPerMinute   int

@@ -4,7 +4,7 @@ import "context"
 
 // Unlimited is a SendLimiter that grants every send at once: for tests and
 // benchmarks with limits disabled. Never use it in production: it ignores
-// every limit of design §7.
+// every send limit.
 type Unlimited struct{}
 
 // Reserve always grants.

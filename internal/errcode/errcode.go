@@ -1,4 +1,4 @@
-// Package errcode holds the machine codes of the HTTP API (design §6.1) and the
+// Package errcode holds the machine codes of the HTTP API and the
 // one error type that carries a code and a message safe to show a client.
 //
 // Any layer may return an *Error; httpapi maps its Code to a status. Errors that
@@ -14,7 +14,7 @@ import (
 // Code is a machine-readable error code of the HTTP API.
 type Code string
 
-// The codes of design §6.1. The HTTP status of each lives in httpapi.
+// The codes. The HTTP status of each lives in httpapi.
 const (
 	MalformedJSON        Code = "MALFORMED_JSON"
 	ValidationFailed     Code = "VALIDATION_FAILED"

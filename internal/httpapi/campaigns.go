@@ -173,7 +173,7 @@ type statusResult struct {
 	Failed    int `json:"failed"`
 	Total     int `json:"total"`
 	// Undelivered: sent longer ago than Options.UndeliveredAfter without a
-	// delivery receipt (issue 8, webhooks.go).
+	// delivery receipt (webhooks.go).
 	Undelivered int `json:"undelivered"`
 }
 

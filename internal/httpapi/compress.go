@@ -12,7 +12,7 @@ import (
 	"github.com/klauspost/compress/gzip"
 )
 
-// Response compression (design §9): Brotli quality 4 when the client takes
+// Response compression: Brotli quality 4 when the client takes
 // it, else gzip level 6; only bodies of compressible types of at least
 // compressMinBytes; never when the request carries x-no-compression. Every
 // answer says Vary: Accept-Encoding, compressed or not, so caches keep the

@@ -16,7 +16,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 )
 
-// MaxContactsPerRequest bounds POST /v1/contacts (design §6.3).
+// MaxContactsPerRequest bounds POST /v1/contacts.
 const MaxContactsPerRequest = 1000
 
 type contactData struct {

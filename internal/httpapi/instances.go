@@ -19,7 +19,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
-// registerCampaignRoutes adds the instance and campaign routes (issue 4).
+// registerCampaignRoutes adds the instance and campaign routes.
 func (s *Server) registerCampaignRoutes() {
 	s.handle("POST /v1/instances", s.tenant(s.createInstance))
 	s.handle("GET /v1/instances", s.tenant(s.listInstances))
@@ -200,7 +200,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// newWebhookSecret is 32 random bytes, base64url (the issue 4/8 contract).
+// newWebhookSecret is 32 random bytes, base64url (the webhook URL's secret).
 func newWebhookSecret() string {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {

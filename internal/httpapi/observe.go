@@ -19,7 +19,7 @@ import (
 // URLs cannot blow up the series count.
 const (
 	unroutedRoute = "unrouted"
-	noTenant      = "unknown" // the origin design's value for requests without a tenant
+	noTenant      = "unknown" // the tenant_id of requests without a tenant
 )
 
 // observedWriter is the response writer observe hands down the chain: it
@@ -102,7 +102,7 @@ var (
 )
 
 // observe serves r with serve and records it: http_requests_total and
-// http_request_duration_seconds by route pattern (design §8.2) and, when
+// http_request_duration_seconds by route pattern and, when
 // tracing is on, a span named by the pattern — a child of the invocation
 // span, or a server span continuing the caller's traceparent when there is
 // none. The Untraced paths (/health, /metrics) are counted but never traced.

@@ -5,8 +5,8 @@ import (
 	"net/http"
 )
 
-// openAPIDocument is the OpenAPI 3.1 description of every route (design
-// §6). TestOpenAPI keeps it true: each registered route must be described,
+// openAPIDocument is the OpenAPI 3.1 description of every route.
+// TestOpenAPI keeps it true: each registered route must be described,
 // and each example must validate against its schema.
 //
 //go:embed openapi.json

@@ -10,7 +10,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 )
 
-// Page is a list request's keyset window (design §6.1): at most Limit items
+// Page is a list request's keyset window: at most Limit items
 // after the item named by the cursor, newest first.
 type Page struct {
 	Limit int

@@ -17,7 +17,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
 )
 
-// The API limits of design §7 are applied in two places:
+// The API limits are applied in two places:
 //   - before routing (preLimit), for requests that are not a tenant's: per
 //     WuzAPI instance on the webhook route, per client IP elsewhere (admin
 //     routes, /openapi.json, unknown routes, /metrics without a valid
@@ -70,8 +70,8 @@ func (s *Server) scrapeAuthorized(r *http.Request) bool {
 		subtle.ConstantTimeCompare([]byte(key), []byte(s.opts.MetricsToken)) == 1
 }
 
-// isTenantRoute reports whether a route pattern's path is a tenant route of
-// design §6.3: everything under /v1/ but the admin routes and the webhook.
+// isTenantRoute reports whether a route pattern's path is a tenant route:
+// everything under /v1/ but the admin routes and the webhook.
 func isTenantRoute(path string) bool {
 	return strings.HasPrefix(path, "/v1/") &&
 		path != "/v1/tenants" && !strings.HasPrefix(path, "/v1/tenants/") &&

@@ -35,7 +35,7 @@ func (o optional[T]) ptr() *T {
 }
 
 // pathID returns the UUID path parameter name; anything else is NOT_FOUND,
-// like an id of another tenant (design §4).
+// like an id of another tenant.
 func pathID(r *http.Request, name, what string) (string, error) {
 	v := r.PathValue(name)
 	id, err := uuid.Parse(v)

@@ -12,7 +12,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 )
 
-// MaxBodyBytes is the largest request body accepted (design §6.1).
+// MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 1 << 20
 
 // statusOf is the one table from machine code to HTTP status.
@@ -31,7 +31,7 @@ var statusOf = map[errcode.Code]int{
 	errcode.Unavailable:          http.StatusServiceUnavailable,
 }
 
-// envelope is the body of every JSON answer (design §6.1).
+// envelope is the body of every JSON answer.
 type envelope struct {
 	Success    bool             `json:"success"`
 	Data       any              `json:"data,omitempty"`
@@ -58,7 +58,7 @@ func writeData(w http.ResponseWriter, status int, data any) {
 	writeJSON(w, status, envelope{Success: true, Data: data})
 }
 
-// list is the data of every list route (design §6.1).
+// list is the data of every list route.
 type list[T any] struct {
 	Items      []T     `json:"items"`
 	NextCursor *string `json:"nextCursor"`

@@ -1,4 +1,4 @@
-// Package httpapi is the HTTP API of design §6 as a plain http.Handler: the
+// Package httpapi is the HTTP API as a plain http.Handler: the
 // JSON envelope, authentication, routing and every route's handler. The api
 // function adapts it to API Gateway events; tests call it directly.
 package httpapi
@@ -46,7 +46,7 @@ type Options struct {
 	// plan cache can be invalidated everywhere.
 	OnPlanChange func(ctx context.Context, tenantID string)
 
-	// --- instances and campaigns (issue 4) ---
+	// --- instances and campaigns ---
 
 	// AllowPrivateWuzapi lets instance base URLs resolve to loopback and
 	// private addresses (ALLOW_PRIVATE_WUZAPI; link-local and metadata
@@ -59,16 +59,16 @@ type Options struct {
 	// still created; the scheduler's requeue job enqueues it.
 	Chunks campaign.Enqueuer
 
-	// --- limits (issue 5) ---
+	// --- limits ---
 
-	// Limiter applies the API rate limits of design §7 (ratelimit.go); nil
+	// Limiter applies the API rate limits (ratelimit.go); nil
 	// disables them.
 	Limiter *limit.API
 	// AuthCacheTTL is how long an API key's tenant is remembered in-process
 	// (0 disables): other instances honour a revocation within this time.
 	AuthCacheTTL time.Duration
 
-	// --- imports and contacts (issue 6) ---
+	// --- imports and contacts ---
 
 	// Uploads presigns the PUT of an import's CSV and the GET of its rejected
 	// rows; the import routes answer UNAVAILABLE without it.
@@ -76,7 +76,7 @@ type Options struct {
 	// ImportMaxBytes is the largest CSV an import reads; importer.DefaultMaxBytes when 0.
 	ImportMaxBytes int64
 
-	// --- telemetry (issue 7) ---
+	// --- telemetry ---
 	// Tracing records a span per request, named by its route pattern; nil
 	// or off: no spans.
 	Tracing *telemetry.Tracing
@@ -84,7 +84,7 @@ type Options struct {
 	// instance's own registry.
 	Fleet *telemetry.Fleet
 
-	// --- reports, webhooks, compression (issue 8) ---
+	// --- reports, webhooks, compression ---
 
 	// ReportsQueueURL is the queue POST /v1/reports writes report.generate to.
 	ReportsQueueURL string
@@ -151,8 +151,8 @@ func (s *Server) handle(pattern string, fn apiFunc) {
 // description's completeness test.
 func (s *Server) Routes() []string { return append([]string(nil), s.routes...) }
 
-// ServeHTTP serves r: observed (metrics, traces), then compressed (design
-// §9), then routed.
+// ServeHTTP serves r: observed (metrics, traces), then compressed,
+// then routed.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.observe(w, r, s.handler.ServeHTTP)
 }
@@ -170,7 +170,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h, pattern := s.mux.Handler(r)
-	if s.preLimit(w, r, pattern) { // issue 5: limits by route (ratelimit.go)
+	if s.preLimit(w, r, pattern) { // limits by route (ratelimit.go)
 		return
 	}
 	if pattern == "" {
@@ -208,10 +208,10 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /v1/me", s.tenant(s.getMe))
 	s.handle("PATCH /v1/me", s.tenant(s.patchMe))
 
-	// --- instances and campaigns (issue 4) ---
+	// --- instances and campaigns ---
 	s.registerCampaignRoutes()
 
-	// --- imports and contacts (issue 6) ---
+	// --- imports and contacts ---
 	s.handle("POST /v1/imports", s.tenant(s.createImport))
 	s.handle("GET /v1/imports", s.tenant(s.listImports))
 	s.handle("GET /v1/imports/{id}", s.tenant(s.getImport))
@@ -219,10 +219,10 @@ func (s *Server) registerRoutes() {
 	s.handle("POST /v1/contacts", s.tenant(s.upsertContacts))
 	s.handle("DELETE /v1/contacts/{id}", s.tenant(s.deleteContact))
 
-	// --- metrics (issue 7) ---
+	// --- metrics ---
 	s.handle("GET /metrics", s.metrics)
 
-	// --- reports, webhooks, openapi (issue 8) ---
+	// --- reports, webhooks, openapi ---
 	s.handle("POST /v1/reports", s.tenant(s.createReport))
 	s.handle("GET /v1/reports/{id}", s.tenant(s.getReport))
 	s.handle("POST /v1/webhooks/wuzapi/{instanceId}", s.wuzapiWebhook)

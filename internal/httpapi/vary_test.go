@@ -8,7 +8,7 @@ import (
 
 // TestVaryAuthorization: every JSON answer, success or error, tells caches
 // that it depends on the Authorization header, so the dashboard's service
-// worker never serves one key's cached data to another (design §11).
+// worker never serves one key's cached data to another.
 func TestVaryAuthorization(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

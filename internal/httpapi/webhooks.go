@@ -32,7 +32,7 @@ type webhookAnswer struct {
 	Duplicate bool   `json:"duplicate"`
 }
 
-// wuzapiWebhook receives WuzAPI's webhook posts (wuzapi-api.md §5, §8). The
+// wuzapiWebhook receives WuzAPI's webhook posts. The
 // event is committed before it is answered, together with its effects in
 // one transaction; if applying it fails, the event alone is committed and
 // the scheduler applies it later, so nothing is lost. Every effect is
@@ -124,7 +124,7 @@ func (s *Server) validSignature(inst postgres.WebhookInstance, r *http.Request, 
 
 // CampaignUndelivered counts the tenant's campaign recipients sent more
 // than Options.UndeliveredAfter ago that no delivery receipt has reached:
-// the `undelivered` of GET /v1/campaigns/{id}/status (design §6.3). The
+// the `undelivered` of GET /v1/campaigns/{id}/status. The
 // campaign handler calls it after it has found the campaign.
 func (s *Server) CampaignUndelivered(ctx context.Context, tenantID, campaignID string) (int, error) {
 	after := s.opts.UndeliveredAfter

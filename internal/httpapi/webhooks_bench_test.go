@@ -19,8 +19,8 @@ import (
 
 // BenchmarkWuzapiWebhookReceipt measures one delivery receipt through the
 // webhook: authenticate, store the event, apply it to its recipient, answer.
-// A large campaign's receipts arrive at up to 6,000 a minute per instance
-// (design §7), i.e. 100 a second; each webhook is one commit.
+// A large campaign's receipts arrive at up to 6,000 a minute per instance,
+// i.e. 100 a second; each webhook is one commit.
 //
 //	go test -run '^$' -bench WuzapiWebhookReceipt -benchtime 2000x ./internal/httpapi/
 func BenchmarkWuzapiWebhookReceipt(b *testing.B) {

@@ -17,7 +17,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
 )
 
-// Defaults of design §7 for the requests that carry no tenant.
+// Defaults for the requests that carry no tenant.
 const (
 	DefaultClientPerMinute  = 100  // per client IP
 	DefaultWebhookPerMinute = 6000 // per WuzAPI instance's webhook
@@ -65,9 +65,9 @@ type APIOptions struct {
 	RedisPlanTTL time.Duration
 	// PerMinute is a plan's allowance; Plan.RequestsPerMinute when nil.
 	PerMinute func(tenant.Plan) int
-	// ClientPerMinute and WebhookPerMinute default to the design's 100 and 6,000.
+	// ClientPerMinute and WebhookPerMinute default to 100 and 6,000.
 	ClientPerMinute, WebhookPerMinute int
-	// Period is the window of every allowance: one minute (design §7) when
+	// Period is the window of every allowance: one minute when
 	// zero. Tests stretch it to make refill during the test negligible.
 	Period time.Duration
 	// Now is the clock of the in-process cache and the backoff (not of the
@@ -449,7 +449,7 @@ func (a *API) failOpen(ctx context.Context, err error, plan tenant.Plan) Result 
 }
 
 // skipped is a check let through without Redis, counted as a miss of
-// cache_key="rate_limit" (design §8.2 has no name of its own for it).
+// cache_key="rate_limit".
 func (a *API) skipped(plan tenant.Plan) Result {
 	a.metrics.CacheMisses.WithLabelValues(FailOpenCacheKey).Inc()
 	return Result{Allowed: true, FailedOpen: true, Plan: plan}

@@ -1,5 +1,5 @@
 // Package limit holds the limits that every function instance shares through
-// Redis (design §7): the API rate limiter (GCRA, per tenant by plan, per
+// Redis: the API rate limiter (GCRA, per tenant by plan, per
 // client IP, per webhook instance), the tenant plan cache behind it, and the
 // send limiter that paces each WuzAPI instance across all campaign workers.
 //

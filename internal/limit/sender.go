@@ -15,7 +15,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 )
 
-// The safe defaults of design §7 (from the ban evidence of wuzapi-api.md §6),
+// The safe defaults (from the evidence of which send rates get numbers banned),
 // applied to a SendPolicy count that is zero or less.
 const (
 	DefaultMessagesPerMinute = 2
@@ -57,7 +57,7 @@ type SenderOptions struct {
 	Logger       *slog.Logger // discards when nil
 }
 
-// Sender is the fleet-wide send limiter of design §7: per WuzAPI instance,
+// Sender is the fleet-wide send limiter: per WuzAPI instance,
 // at most MaxInFlight sends at once, a gap drawn from [MinDelay, MaxDelay]
 // between the starts of two sends, MessagesPerMinute over any sliding 60 s,
 // HourlyCap over any sliding hour and the (warm-up) daily cap per calendar
@@ -198,7 +198,7 @@ func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.R
 	return campaign.Reservation{RetryAfter: time.Duration(wait) * time.Millisecond, Reason: reason}, nil
 }
 
-// withDefaults fills the counts a policy left at zero with the design's
+// withDefaults fills the counts a policy left at zero with the
 // safe defaults; a zero gap stays zero (no gap), as the instance asked.
 func withDefaults(p campaign.SendPolicy) campaign.SendPolicy {
 	if p.MessagesPerMinute <= 0 {

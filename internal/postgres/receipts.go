@@ -265,7 +265,7 @@ func (db *DB) PurgePendingReceipts(ctx context.Context, before time.Time) (int64
 }
 
 // CampaignUndelivered counts the tenant's campaign recipients sent before
-// sentBefore without a delivery receipt (design §6.3 `undelivered`). A
+// sentBefore without a delivery receipt. A
 // campaign of another tenant counts 0; callers check the campaign first.
 func (db *DB) CampaignUndelivered(ctx context.Context, tenantID, campaignID string, sentBefore time.Time) (int, error) {
 	var n int

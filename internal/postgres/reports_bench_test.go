@@ -36,7 +36,7 @@ type workerFigures struct {
 // worker does, in a child process of its own so its peak RSS (VmHWM) is the
 // worker's alone: kumo, which keeps the object in memory, runs in this
 // process. The two sizes show that memory does not grow with the row count.
-// The target (design, issue 8): 1,000,000 rows in at most 10 s under 150 MiB.
+// The target: 1,000,000 rows in at most 10 s under 150 MiB.
 //
 //	go test -run '^$' -bench ContactsReport -benchtime 1x ./internal/postgres/
 func BenchmarkContactsReport(b *testing.B) {

@@ -1,5 +1,5 @@
 // Package queue is the SQS side of the workers and their producers: the
-// versioned message envelope (design §5), sending, and batch processing with
+// versioned message envelope, sending, and batch processing with
 // partial batch failures.
 package queue
 

@@ -1,4 +1,4 @@
-// Package receipt reads WuzAPI webhook posts (wuzapi-api.md §5, §8) and
+// Package receipt reads WuzAPI webhook posts and
 // decides what each event means for us: delivery and read receipts,
 // opt-out requests (STOP / SAIR / PARAR / CANCELAR), and the instance being
 // logged out or banned. It knows nothing of storage: Apply drives a Store.

@@ -1,5 +1,5 @@
-// Package report streams a query's rows into a CSV object (design §3
-// report-worker, §6.3): a campaign's recipients or a tenant's contacts.
+// Package report streams a query's rows into a CSV object (the report-worker
+// function): a campaign's recipients or a tenant's contacts.
 //
 // Rows flow from the Source through the CSV writer into the Sink as they are
 // read, so memory does not grow with the row count (a pipe and the Sink's
@@ -23,7 +23,7 @@ import (
 // Type is what a report lists.
 type Type string
 
-// Report types (design §6.3).
+// Report types.
 const (
 	Campaign Type = "campaign"
 	Contacts Type = "contacts"
@@ -32,7 +32,7 @@ const (
 // Valid reports whether t is a known type.
 func (t Type) Valid() bool { return t == Campaign || t == Contacts }
 
-// Header is the CSV header of each type (design §6.3, exact).
+// Header is the CSV header of each type (exactly these columns, in this order: clients parse them).
 var Header = map[Type][]string{
 	Campaign: {"phone", "name", "status", "attempts", "last_error", "message_id", "sent_at", "delivered_at", "read_at"},
 	Contacts: {"phone", "name", "attributes", "opted_out_at", "created_at"},

@@ -23,7 +23,7 @@ import (
 // pipeline (Flusher.Flush) that adds the counter and histogram deltas since
 // the instance's previous flush to one hash per metric (HINCRBYFLOAT), and
 // GET /metrics renders those hashes (Fleet.Registry) with the names, labels
-// and buckets of design §8.2. Gauges are not summed: their one writer (the
+// and buckets of metrics.go. Gauges are not summed: their one writer (the
 // scheduler) sets them with SetGauges, stamped, and a value older than
 // GaugeTTL is left out. The same pipeline adds the HTTP request, 5xx and
 // latency-bucket deltas to a per-minute window hash, and the instance's
@@ -33,7 +33,7 @@ import (
 // Limits: a flush that fails (Redis down) keeps its deltas for the next
 // one, so counts are late, not lost, unless the instance dies first. Label
 // sets are never deleted; tenant_id makes http_requests_total grow with the
-// number of tenants, as the origin design chose.
+// number of tenants, a deliberate choice.
 
 // DefaultPrefix starts every Redis key of the fleet metrics.
 const DefaultPrefix = "wm:metrics:"
@@ -253,7 +253,7 @@ func formatFloat(v float64) string {
 
 // Gauge is one gauge series to set fleet-wide.
 type Gauge struct {
-	Name   string   // a gauge of design §8.2: active_sessions_total, queue_jobs_total
+	Name   string   // a gauge family: active_sessions_total, queue_jobs_total
 	Labels []string // values in the family's label order
 	Value  float64
 }
@@ -275,7 +275,7 @@ func (f *Fleet) SetGauges(ctx context.Context, gauges ...Gauge) error {
 	for _, g := range gauges {
 		fam, ok := familyNamed(g.Name)
 		if !ok || fam.kind != dto.MetricType_GAUGE {
-			return fmt.Errorf("set gauge %q: not a gauge of design §8.2", g.Name)
+			return fmt.Errorf("set gauge %q: not a gauge family", g.Name)
 		}
 		if len(g.Labels) != len(fam.labels) {
 			return fmt.Errorf("set gauge %s: %d label values, want %d", g.Name, len(g.Labels), len(fam.labels))

@@ -19,7 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
-// Untraced are the paths that never get a span (design §8.1): probes and
+// Untraced are the paths that never get a span: probes and
 // scrapes would drown the traces that matter.
 var Untraced = map[string]bool{"/health": true, "/metrics": true}
 

@@ -1,6 +1,6 @@
-// Package telemetry is the functions' observability (design §8): the
-// Prometheus metrics of §8.2 (names and labels are the origin design's
-// contract) on a registry of their own, never the global one; their
+// Package telemetry is the functions' observability: the
+// Prometheus metrics (names and labels are a contract with dashboards and
+// alert rules) on a registry of their own, never the global one; their
 // fleet-wide totals in Redis (fleet.go); the OpenTelemetry tracer provider
 // (tracing.go); the Lambda invocation wrapper that opens the invocation's
 // span and flushes spans and metrics before it returns (lambda.go); and the
@@ -31,7 +31,7 @@ type Metrics struct {
 	RateLimitRejections *prometheus.CounterVec   // rate_limit_rejections_total{plan}
 }
 
-// HTTPBuckets are the latency buckets of the origin design, in seconds.
+// HTTPBuckets are the HTTP latency buckets, in seconds.
 var HTTPBuckets = []float64{0.01, 0.05, 0.1, 0.5, 1, 2, 5}
 
 // family is the one declaration of a metric: its name, help, kind and

@@ -14,7 +14,7 @@ import (
 
 // TestObservabilityStackNamesRealMetrics keeps infra/observability (the
 // Prometheus rules and the Grafana dashboard) in step with the metrics: every
-// file parses, and every metric it names is one of design §8.2.
+// file parses, and every metric it names is one of metrics.go's families.
 func TestObservabilityStackNamesRealMetrics(t *testing.T) {
 	t.Parallel()
 	root := "../../infra/observability"
@@ -51,7 +51,7 @@ func TestObservabilityStackNamesRealMetrics(t *testing.T) {
 		}
 		for _, m := range metric.FindAllString(string(b), -1) {
 			if !known[m] && !strings.HasPrefix(m, "storage_") {
-				t.Errorf("%s names %s, which is not a metric of design §8.2", path, m)
+				t.Errorf("%s names %s, which is not a metric family of metrics.go", path, m)
 			}
 			checked++
 		}

@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 )
 
-// ServiceName is the service.name of every span (design §8.1).
+// ServiceName is the service.name of every span.
 const ServiceName = "wuzapi-manager"
 
 // tracerName is the tracer name of the spans this package starts.
@@ -62,7 +62,7 @@ func Off() *Tracing {
 }
 
 // NewTracing builds the tracer provider described by cfg: an OTLP/HTTP
-// exporter behind a processor that exports when flushed, and the resource of design §8.1 merged
+// exporter behind a processor that exports when flushed, and the service's resource merged
 // with what the Lambda detector finds in the environment.
 func NewTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
 	exp := cfg.Exporter

@@ -16,7 +16,7 @@ import (
 // Plan is a tenant's subscription plan; it sets the API rate limit.
 type Plan string
 
-// The plans of design §7.
+// The plans.
 const (
 	PlanFree       Plan = "free"
 	PlanPro        Plan = "pro"
@@ -28,7 +28,7 @@ func (p Plan) Valid() bool {
 	return p == PlanFree || p == PlanPro || p == PlanEnterprise
 }
 
-// RequestsPerMinute is the plan's API allowance (design §7).
+// RequestsPerMinute is the plan's API allowance.
 func (p Plan) RequestsPerMinute() int {
 	switch p {
 	case PlanPro:

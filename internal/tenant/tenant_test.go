@@ -65,7 +65,7 @@ func TestNewAPIKey(t *testing.T) {
 
 func TestPlanAndSettings(t *testing.T) {
 	if PlanFree.RequestsPerMinute() != 100 || PlanPro.RequestsPerMinute() != 500 || PlanEnterprise.RequestsPerMinute() != 2000 {
-		t.Fatal("plan allowances differ from design §7")
+		t.Fatal("plan allowances differ from the documented plans (docs/limits.md)")
 	}
 	if Plan("gold").Valid() || !PlanPro.Valid() {
 		t.Fatal("plan validity")

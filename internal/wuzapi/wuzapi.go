@@ -1,5 +1,5 @@
-// Package wuzapi is the HTTP client of a tenant's WuzAPI instance
-// (../shared/wuzapi-api.md): sending text with our own message Id, session
+// Package wuzapi is the HTTP client of a tenant's WuzAPI instance:
+// sending text with our own message Id, session
 // status/connect/QR and webhook registration.
 //
 // Every failure is an *Error sorted into a Class, so callers decide without
@@ -302,7 +302,7 @@ func (c *Client) QR(ctx context.Context) (string, error) {
 }
 
 // SetWebhook registers url for events (always sent: without it newer
-// servers stop delivering, wuzapi-api.md §8).
+// servers stop delivering).
 func (c *Client) SetWebhook(ctx context.Context, url string, events []string) error {
 	if len(events) == 0 {
 		events = DefaultEvents

@@ -1,5 +1,5 @@
 // Package wuzapitest is a fake WuzAPI server over httptest, faithful to
-// ../shared/wuzapi-api.md §7 and §8 (newer [N] shapes by default, the older
+// WuzAPI's documented answers (newer [N] shapes by default, the older
 // [S] ones with Legacy): Token auth, the {"code","data","success"} envelope,
 // plain-text 404s, the session states that refuse sends, per-phone scripted
 // failures, injected latency, and a record of every send with its Id and
@@ -470,7 +470,7 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	st := u.state
 	s.mu.Unlock()
-	// Check order of the real server (wuzapi-api.md §4).
+	// Check order of the real server .
 	if !st.Session {
 		respond(w, 500, nil, s.text("no session"))
 		return

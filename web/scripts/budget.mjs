@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundle budget (issue 10): the initial JavaScript, that is the entry chunk
+// Bundle budget: the initial JavaScript, that is the entry chunk
 // and every chunk it imports statically (followed through
 // dist/.vite/manifest.json, not guessed from names), must stay within
 // 160 KiB gzip, and no chunk may pass 500 KiB (raw). Exits 1 when over.

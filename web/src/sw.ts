@@ -1,5 +1,5 @@
 /// <reference lib="webworker" />
-// The service worker (seed §1 rules): precache the shell; CacheFirst for
+// The service worker: precache the shell; CacheFirst for
 // scripts, styles and fonts (30 days, 100 entries); NetworkFirst for GET /v1/
 // reads (5 minutes, 50 entries); StaleWhileRevalidate for images (7 days).
 // API answers carry Vary: Authorization, so a cached answer only matches the

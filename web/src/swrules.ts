@@ -1,4 +1,4 @@
-// Which requests the service worker may cache (design §11, issue 10 §2). Kept
+// Which requests the service worker may cache. Kept
 // apart from sw.ts so unit tests check the rules themselves.
 
 /** Cache names. */

@@ -1,5 +1,5 @@
 -- +goose Up
--- Campaign delivery bookkeeping (issue 4).
+-- Campaign delivery bookkeeping.
 
 -- A resend bumps the generation, which is part of the WuzAPI message id, so a
 -- re-sent message has a new id and the old id's late receipts find nothing.

@@ -1,5 +1,5 @@
 -- +goose Up
--- What the import worker needs on top of schema v1 (issue 6): the claim's
+-- What the import worker needs on top of schema v1: the claim's
 -- lease and fencing token, the object it read, progress by bytes, and the
 -- rejected rows until their CSV is written.
 ALTER TABLE imports

@@ -1,5 +1,5 @@
 -- +goose Up
--- Delivery receipts, opt-outs and instance blocks (issue 8, docs/reports-and-receipts.md).
+-- Delivery receipts, opt-outs and instance blocks (docs/reports-and-receipts.md).
 
 -- Why an instance must not send: 'logged_out' or 'temporary_ban', set from a
 -- WuzAPI LoggedOut / TemporaryBan webhook event; NULL = free to send. The

@@ -1,5 +1,5 @@
 -- +goose Up
--- Report progress (issue 8): the row count expected when the worker starts,
+-- Report progress: the row count expected when the worker starts,
 -- so GET /v1/reports/{id} can show progress, and the object's size.
 ALTER TABLE reports
     ADD COLUMN rows_expected bigint,

@@ -1,4 +1,4 @@
--- Webhook events, receipts, opt-outs and instance blocks (issue 8).
+-- Webhook events, receipts, opt-outs and instance blocks.
 
 -- name: webhook-instance
 -- What the webhook needs to authenticate a post: no tenant filter, the

@@ -9,7 +9,7 @@ SELECT EXISTS (
 -- Exactly-once: one statement moves one due pending recipient to sending
 -- (SKIP LOCKED: concurrent workers of the same chunk take different rows),
 -- only while the campaign is running and its instance is not blocked (a
--- LoggedOut/TemporaryBan webhook, issue 8), and writes the message id before
+-- LoggedOut/TemporaryBan webhook), and writes the message id before
 -- the send. The id formula is campaign.MessageID's.
 WITH next AS (
     SELECT r.phone FROM campaign_recipients r

@@ -1,4 +1,4 @@
--- Reports (issue 8). Times in CSV rows are RFC 3339 UTC to the second.
+-- Reports. Times in CSV rows are RFC 3339 UTC to the second.
 
 -- name: report-campaign-exists
 SELECT EXISTS (SELECT 1 FROM campaigns WHERE id = $1 AND tenant_id = $2);

@@ -1,4 +1,4 @@
--- Queries of the scheduler's session check and alerts (issue 7). They read
+-- Queries of the scheduler's session check and alerts. They read
 -- across tenants on purpose: the operator's monitor watches every instance,
 -- and nothing here is ever answered to a tenant.
 

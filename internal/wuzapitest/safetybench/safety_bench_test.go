@@ -47,7 +47,7 @@ type settings struct {
 var (
 	// defaults: the instance as a user creates it, giving nothing.
 	defaults = settings{name: "defaults", instance: map[string]any{}}
-	// origin: the origin design — 100 messages a minute, no new-contact
+	// origin: the settings this product first shipped with — 100 messages a minute, no new-contact
 	// budget, no number checks, no typing.
 	origin = settings{name: "origin", instance: map[string]any{
 		"messagesPerMinute": 100, "minDelayMs": 600, "maxDelayMs": 600, "hourlyCap": 6000, "dailyCap": 100000,

@@ -1,5 +1,5 @@
 // The operator's area (ADMIN_API_KEY): create tenants, change plans, issue
-// and revoke keys. The API has no tenant list (design §6.2), so the tenants
+// and revoke keys. The API has no tenant list, so the tenants
 // touched in this tab are remembered in sessionStorage (ids, names, plans;
 // never a key) to act on them again.
 import { useState } from 'react'

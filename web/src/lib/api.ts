@@ -1,4 +1,4 @@
-// The client of the public API (design §6): every answer is an envelope
+// The client of the public API: every answer is an envelope
 // {success, data} or {success:false, error, code, details}; this turns it
 // into a value or an ApiError with the machine code, so the UI can show a
 // message in the user's language instead of the server's English text.
@@ -11,7 +11,7 @@ export interface FieldDetail {
   message: string
 }
 
-/** Codes of design §6.1 plus the client's own NETWORK (no answer) and BAD_RESPONSE (not an envelope). */
+/** The API's error codes plus the client's own NETWORK (no answer) and BAD_RESPONSE (not an envelope). */
 export type ErrorCode =
   | 'MALFORMED_JSON'
   | 'VALIDATION_FAILED'

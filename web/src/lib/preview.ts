@@ -1,5 +1,5 @@
 // Message preview: the variables ({{name}}, {{phone}}, any contact attribute)
-// and spintax ({a|b|c}, nestable) of design §6.3, rendered the way a
+// and spintax ({a|b|c}, nestable) of a campaign message, rendered the way a
 // recipient reads them. The worker picks one spintax variant per recipient;
 // the preview lists the variants so the author sees every text that can go out.
 

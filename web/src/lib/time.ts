@@ -1,4 +1,4 @@
-// Times in the tenant's time zone (design §6.3: schedules and quiet hours are
+// Times in the tenant's time zone (schedules and quiet hours are
 // the tenant's wall clock; the API speaks RFC 3339 UTC).
 
 /** Offset of zone at instant ms, in ms (local wall clock minus UTC). */

@@ -1,4 +1,4 @@
-// The CSV goes straight to the presigned URL (design §6.3 POST /v1/imports):
+// The CSV goes straight to the presigned URL:
 // XMLHttpRequest, because fetch has no upload progress; exactly the headers
 // the API returned (the signature covers them), no Authorization.
 
@@ -45,7 +45,7 @@ export function putWithProgress(
   })
 }
 
-/** Column names the import worker reads as the phone (issue 6's importer). */
+/** Column names the import worker reads as the phone (internal/importer). */
 export const PHONE_COLUMNS = ['phone', 'telefone', 'whatsapp', 'number', 'celular', 'phone number', 'phone_number',
   'mobile', 'telephone', 'fone', 'telefono', 'numero', 'número']
 

@@ -14,7 +14,7 @@ const TimelineChart = lazy(() => import('../charts/TimelineChart'))
 
 /** The poll: one request every POLL_MS while the campaign is live; every
  * TIMELINE_EVERY-th tick fetches the timeline instead of the campaign. So an
- * open tab costs the API at most one request per 2 s (issue 10). */
+ * open tab costs the API at most one request per 2 s. */
 export const POLL_MS = 2000
 export const TIMELINE_EVERY = 5
 

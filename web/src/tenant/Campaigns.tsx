@@ -8,7 +8,7 @@ import { formatDateTime } from '../lib/time'
 import { Badge, ErrorMessage, Loading, Pager, ProgressBar, stateTone, useTitle } from '../components/ui'
 import { useZone } from './hooks'
 
-/** round(100·settled/total) as GET /v1/campaigns/{id}/status counts it (design §6.3). */
+/** round(100·settled/total) as GET /v1/campaigns/{id}/status counts it. */
 export function progressOf(c: Campaign): number {
   const { total, sent, failed, unknown } = c.counts
   if (total === 0) return 100

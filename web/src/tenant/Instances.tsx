@@ -33,7 +33,7 @@ const createSchema = z.object({
 })
 type CreateForm = z.infer<typeof createSchema>
 
-/** The limit fields, each with the reason for its safe default (design §7). */
+/** The limit fields, each with the reason for its safe default. */
 const LIMIT_FIELDS: { name: keyof InstanceLimits; label: MessageKey; help: MessageKey }[] = [
   { name: 'messagesPerMinute', label: 'limits.messagesPerMinute', help: 'limits.messagesPerMinute.help' },
   { name: 'minDelayMs', label: 'limits.minDelayMs', help: 'limits.minDelayMs.help' },

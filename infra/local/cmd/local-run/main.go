@@ -27,7 +27,7 @@ import (
 )
 
 // localDefaults are the local values of settings whose template default is
-// meant for AWS, or that have none (design §10).
+// meant for AWS, or that have none.
 var localDefaults = map[string]string{
 	"DATABASE_URL":           "postgres://postgres@127.0.0.1:5432/wuzapi_manager?sslmode=disable",
 	"REDIS_URL":              "redis://127.0.0.1:6379/0",
