@@ -1,44 +1,17 @@
-// Command import-worker imports contact CSVs uploaded to S3, from the imports
-// queue (S3 ObjectCreated notifications under imports/).
+// Command import-worker imports contact CSVs uploaded to S3, from the imports queue.
 package main
 
 import (
 	"context"
-	"errors"
-
-	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/app"
-	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
-	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
-	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 )
 
 func main() {
-	app.Run(func(_ context.Context, d *app.Deps) (any, error) {
-		if d.Config.BucketName == "" {
-			return nil, errors.New("missing environment: BUCKET_NAME")
-		}
-		w := &importer.Worker{
-			Store:   postgres.ImportStore{DB: d.DB},
-			Objects: blob.New(d.S3, d.Config.BucketName),
-			Log:     d.Logger,
-			Rows: importer.RowCounterFunc(func(result string, n int) {
-				d.Metrics.ImportRows.WithLabelValues(result).Add(float64(n))
-			}),
-		}
-		// S3 notifications are not queue envelopes, so no queue.Router:
-		// each message is handled alone and only the failed ones retried.
-		return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
-			msgs := make([]importer.Message, len(ev.Records))
-			for i, r := range ev.Records {
-				msgs[i] = importer.Message{ID: r.MessageId, Body: r.Body}
-			}
-			var resp events.SQSEventResponse
-			for _, id := range w.HandleBatch(ctx, msgs) {
-				resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
-			}
-			return resp, nil
-		}, nil
-	})
+	cfg, err := config.Load[config.ImportWorker]()
+	app.Must(err)
+	deps, err := app.Open(context.Background(), cfg.Shared)
+	app.Must(err)
+	app.Start(deps, app.ImportWorker(deps, cfg))
 }

@@ -7,10 +7,12 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
-	"slices"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 )
 
 // notTemplateSettings are environment variables the functions read that the
@@ -19,25 +21,43 @@ var notTemplateSettings = map[string]string{
 	"AWS_ENDPOINT_URL": "emulators only: the local platform sets it",
 }
 
-// TestTemplateSetsWhatFunctionsRead reads the Go source of every function
-// (its folder and, transitively, the module's packages it imports) for the
-// environment variables it reads, and checks template.yaml gives each to
-// that function, and gives it nothing it does not read. A setting added to
-// app.Config or a function's main without a template parameter fails here.
+// settingsOf is each function's settings type in internal/config, by
+// folder: the variables of its `env` tags are what the function reads.
+var settingsOf = map[string]struct {
+	typ       reflect.Type
+	variables []string
+}{
+	"api":             {reflect.TypeFor[config.API](), config.Variables[config.API]()},
+	"campaign-worker": {reflect.TypeFor[config.CampaignWorker](), config.Variables[config.CampaignWorker]()},
+	"import-worker":   {reflect.TypeFor[config.ImportWorker](), config.Variables[config.ImportWorker]()},
+	"report-worker":   {reflect.TypeFor[config.ReportWorker](), config.Variables[config.ReportWorker]()},
+	"scheduler":       {reflect.TypeFor[config.Scheduler](), config.Variables[config.Scheduler]()},
+}
+
+// configPackage is the one package that reads the environment.
+const configPackage = "internal/config"
+
+// TestTemplateSetsWhatFunctionsRead checks that template.yaml gives each
+// function every variable of its settings type in internal/config (the
+// `env` tags), and nothing else; that the function's main loads that type;
+// and that no package the function runs reads the environment other than
+// through internal/config. A setting added to a config type without a
+// template parameter fails here, and so does a setting read around it.
 func TestTemplateSetsWhatFunctionsRead(t *testing.T) {
 	tpl := loadProjectTemplate(t)
 	mod := modulePath(t)
 	for _, f := range tpl.Functions {
 		t.Run(f.LogicalID, func(t *testing.T) {
-			reads := map[string]string{} // name -> package that reads it
-			envReads(t, mod, "functions/"+f.Folder, map[string]bool{}, reads)
-			// The scan must see both kinds of reads, or it proves nothing.
-			for _, want := range []string{"DATABASE_URL", "REDIS_KEY_PREFIX"} {
-				if _, ok := reads[want]; !ok {
-					t.Fatalf("scan found no read of %s (internal/app reads it): the scan is broken; found %v", want, reads)
-				}
+			settings, ok := settingsOf[f.Folder]
+			if !ok {
+				t.Fatalf("functions/%s has no settings type in settingsOf", f.Folder)
 			}
-			for name, pkg := range reads {
+			if !mainLoads(t, f.Folder, settings.typ.Name()) {
+				t.Errorf("functions/%s/main.go does not load config.%s", f.Folder, settings.typ.Name())
+			}
+			reads := map[string]bool{}
+			for _, name := range settings.variables {
+				reads[name] = true
 				if _, ok := f.Environment[name]; ok {
 					if why, exempt := notTemplateSettings[name]; exempt {
 						t.Errorf("environment sets %s, which it must not (%s)", name, why)
@@ -47,28 +67,54 @@ func TestTemplateSetsWhatFunctionsRead(t *testing.T) {
 				if _, exempt := notTemplateSettings[name]; exempt || strings.HasPrefix(name, "AWS_LAMBDA_") {
 					continue // AWS_LAMBDA_*: set by Lambda itself
 				}
-				t.Errorf("%s reads %s but the template's environment of %s lacks it: add a parameter and set it in Globals or the function", pkg, name, f.LogicalID)
+				t.Errorf("config.%s reads %s but the template's environment of %s lacks it: add a parameter and set it in Globals or the function",
+					settings.typ.Name(), name, f.LogicalID)
 			}
 			for name := range f.Environment {
-				if _, ok := reads[name]; !ok {
-					t.Errorf("environment sets %s but nothing %s runs reads it", name, f.LogicalID)
+				if !reads[name] {
+					t.Errorf("environment sets %s but config.%s does not read it", name, settings.typ.Name())
+				}
+			}
+
+			seen := map[string]bool{}
+			readers := map[string]string{} // package dir -> position of a read
+			envReaders(t, mod, "functions/"+f.Folder, seen, readers)
+			if !seen[configPackage] || !seen["internal/app"] {
+				t.Fatalf("scan of functions/%s did not reach internal/app and %s: the scan is broken; saw %v", f.Folder, configPackage, seen)
+			}
+			for dir, pos := range readers {
+				if dir != configPackage {
+					t.Errorf("%s reads the environment (%s); read settings through %s", dir, pos, configPackage)
 				}
 			}
 		})
 	}
-	t.Run("reads of function-only settings are found", func(t *testing.T) {
-		for folder, want := range map[string]string{
-			"api":             "UNDELIVERED_AFTER", // through a helper taking the name
-			"campaign-worker": "SEND_LEASE_TTL",
-			"scheduler":       "CAMPAIGN_STUCK_AFTER",
-		} {
-			reads := map[string]string{}
-			envReads(t, mod, "functions/"+folder, map[string]bool{}, reads)
-			if _, ok := reads[want]; !ok {
-				t.Errorf("functions/%s: scan found no read of %s; found %v", folder, want, reads)
-			}
+	t.Run("reads around the config package are found", func(t *testing.T) {
+		readers := map[string]string{}
+		envReaders(t, mod, "infra/samtpl/testdata/envreader", map[string]bool{}, readers)
+		if len(readers) != 1 {
+			t.Fatalf("readers = %v, want the test package's own os.LookupEnv", readers)
 		}
 	})
+}
+
+// mainLoads reports whether functions/<folder>/main.go names config.<typ>.
+func mainLoads(t *testing.T, folder, typ string) bool {
+	t.Helper()
+	f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(repoRoot, "functions", folder, "main.go"), nil, parser.SkipObjectResolution)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		if sel, ok := n.(*ast.SelectorExpr); ok {
+			if pkg, ok := sel.X.(*ast.Ident); ok && pkg.Name == "config" && sel.Sel.Name == typ {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 // modulePath is the module line of go.mod.
@@ -89,12 +135,11 @@ func modulePath(t *testing.T) string {
 	return ""
 }
 
-// envReads adds to reads the names that the non-test files of the package in
-// dir (relative to the repository root) read with os.Getenv or os.LookupEnv,
-// directly or through a function of the package that passes its string
-// parameter to them (envOr("X", ...)); then does the same for the module
-// packages it imports.
-func envReads(t *testing.T, mod, dir string, seen map[string]bool, reads map[string]string) {
+// envReaders adds to readers the packages among dir (relative to the
+// repository root) and the module packages it imports, transitively, whose
+// non-test files call os.Getenv, os.LookupEnv or os.Environ, with the
+// position of one such call.
+func envReaders(t *testing.T, mod, dir string, seen map[string]bool, readers map[string]string) {
 	t.Helper()
 	if seen[dir] {
 		return
@@ -105,81 +150,41 @@ func envReads(t *testing.T, mod, dir string, seen map[string]bool, reads map[str
 		t.Fatal(err)
 	}
 	fset := token.NewFileSet()
-	var files []*ast.File
 	for _, e := range entries {
-		if n := e.Name(); strings.HasSuffix(n, ".go") && !strings.HasSuffix(n, "_test.go") {
-			f, err := parser.ParseFile(fset, filepath.Join(repoRoot, dir, n), nil, parser.SkipObjectResolution)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files = append(files, f)
+		n := e.Name()
+		if !strings.HasSuffix(n, ".go") || strings.HasSuffix(n, "_test.go") {
+			continue
 		}
-	}
-	// Functions of the package that read the variable named by a parameter:
-	// name -> index of that parameter.
-	readers := map[string]int{}
-	for _, f := range files {
-		for _, d := range f.Decls {
-			fd, ok := d.(*ast.FuncDecl)
-			if !ok || fd.Recv != nil || fd.Body == nil {
-				continue
-			}
-			var params []string
-			for _, field := range fd.Type.Params.List {
-				for _, n := range field.Names {
-					params = append(params, n.Name)
-				}
-			}
-			ast.Inspect(fd.Body, func(n ast.Node) bool {
-				if arg, ok := osEnvArg(n); ok {
-					if id, ok := arg.(*ast.Ident); ok {
-						if i := slices.Index(params, id.Name); i >= 0 {
-							readers[fd.Name.Name] = i
-						}
-					}
-				}
-				return true
-			})
+		f, err := parser.ParseFile(fset, filepath.Join(repoRoot, dir, n), nil, parser.SkipObjectResolution)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	for _, f := range files {
 		ast.Inspect(f, func(n ast.Node) bool {
-			arg, ok := osEnvArg(n)
-			if call, isCall := n.(*ast.CallExpr); !ok && isCall {
-				if id, isIdent := call.Fun.(*ast.Ident); isIdent {
-					if i, isReader := readers[id.Name]; isReader && i < len(call.Args) {
-						arg, ok = call.Args[i], true
-					}
-				}
-			}
-			if lit, isLit := arg.(*ast.BasicLit); ok && isLit && lit.Kind == token.STRING {
-				if name, err := strconv.Unquote(lit.Value); err == nil {
-					reads[name] = dir
-				}
+			if isEnvRead(n) {
+				readers[dir] = fset.Position(n.Pos()).String()
 			}
 			return true
 		})
 		for _, imp := range f.Imports {
 			path, _ := strconv.Unquote(imp.Path.Value)
 			if rel, ok := strings.CutPrefix(path, mod+"/"); ok {
-				envReads(t, mod, rel, seen, reads)
+				envReaders(t, mod, rel, seen, readers)
 			}
 		}
 	}
 }
 
-// osEnvArg returns the argument of an os.Getenv or os.LookupEnv call.
-func osEnvArg(n ast.Node) (ast.Expr, bool) {
+// isEnvRead reports whether n is a call of os.Getenv, os.LookupEnv or
+// os.Environ.
+func isEnvRead(n ast.Node) bool {
 	call, ok := n.(*ast.CallExpr)
-	if !ok || len(call.Args) != 1 {
-		return nil, false
+	if !ok {
+		return false
 	}
 	sel, ok := call.Fun.(*ast.SelectorExpr)
 	if !ok {
-		return nil, false
+		return false
 	}
-	if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "os" || (sel.Sel.Name != "Getenv" && sel.Sel.Name != "LookupEnv") {
-		return nil, false
-	}
-	return call.Args[0], true
+	pkg, ok := sel.X.(*ast.Ident)
+	return ok && pkg.Name == "os" && (sel.Sel.Name == "Getenv" || sel.Sel.Name == "LookupEnv" || sel.Sel.Name == "Environ")
 }

@@ -1,6 +1,7 @@
-// Package app reads a function's settings from its environment and builds
-// what every function shares: logger, Postgres pool, Redis client and AWS
-// clients. Function mains call it and wire the rest.
+// Package app wires the functions: Open builds what every function shares
+// (logger, Postgres pool, Redis client, AWS clients, telemetry) from its
+// configuration, one constructor per function builds its handler on them,
+// and Start serves it. A function's main only calls these three.
 package app
 
 import (
@@ -9,9 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"runtime/debug"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -22,113 +20,15 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
 
-// Config is the settings every function reads, named as in template.yaml;
-// a function's main reads its own few besides (the template gives each
-// function only what it reads, checked by infra/samtpl).
-type Config struct {
-	FunctionName       string // AWS_LAMBDA_FUNCTION_NAME
-	Environment        string // DEPLOYMENT_ENVIRONMENT
-	ServiceVersion     string // SERVICE_VERSION (else the binary's VCS revision)
-	DatabaseURL        string // DATABASE_URL
-	RedisURL           string // REDIS_URL
-	RedisKeyPrefix     string // REDIS_KEY_PREFIX: before every limiter and metrics key, so stacks can share a Redis
-	AdminAPIKey        string // ADMIN_API_KEY
-	MetricsToken       string // METRICS_TOKEN
-	PublicBaseURL      string // PUBLIC_BASE_URL
-	AllowPrivateWuzapi bool   // ALLOW_PRIVATE_WUZAPI
-	OTLPEndpoint       string // OTEL_EXPORTER_OTLP_ENDPOINT
-	AlertWebhookURL    string // ALERT_WEBHOOK_URL
-	AWSEndpointURL     string // AWS_ENDPOINT_URL (emulators only)
-	CampaignsQueueURL  string // CAMPAIGNS_QUEUE_URL
-	ImportsQueueURL    string // IMPORTS_QUEUE_URL
-	ReportsQueueURL    string // REPORTS_QUEUE_URL
-	CampaignsDLQURL    string // CAMPAIGNS_DLQ_URL
-	ImportsDLQURL      string // IMPORTS_DLQ_URL
-	ReportsDLQURL      string // REPORTS_DLQ_URL
-	BucketName         string // BUCKET_NAME
-}
-
-// FromEnv reads Config from the environment. DATABASE_URL and REDIS_URL are
-// required.
-func FromEnv() (Config, error) {
-	allow, _ := strconv.ParseBool(os.Getenv("ALLOW_PRIVATE_WUZAPI"))
-	c := Config{
-		FunctionName:       os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
-		Environment:        envOr("DEPLOYMENT_ENVIRONMENT", "local"),
-		ServiceVersion:     envOr("SERVICE_VERSION", buildVersion()),
-		DatabaseURL:        os.Getenv("DATABASE_URL"),
-		RedisURL:           os.Getenv("REDIS_URL"),
-		RedisKeyPrefix:     os.Getenv("REDIS_KEY_PREFIX"),
-		AdminAPIKey:        os.Getenv("ADMIN_API_KEY"),
-		MetricsToken:       os.Getenv("METRICS_TOKEN"),
-		PublicBaseURL:      strings.TrimRight(envOr("PUBLIC_BASE_URL", "http://127.0.0.1:8080"), "/"),
-		AllowPrivateWuzapi: allow,
-		OTLPEndpoint:       os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
-		AlertWebhookURL:    os.Getenv("ALERT_WEBHOOK_URL"),
-		AWSEndpointURL:     os.Getenv("AWS_ENDPOINT_URL"),
-		CampaignsQueueURL:  os.Getenv("CAMPAIGNS_QUEUE_URL"),
-		ImportsQueueURL:    os.Getenv("IMPORTS_QUEUE_URL"),
-		ReportsQueueURL:    os.Getenv("REPORTS_QUEUE_URL"),
-		CampaignsDLQURL:    os.Getenv("CAMPAIGNS_DLQ_URL"),
-		ImportsDLQURL:      os.Getenv("IMPORTS_DLQ_URL"),
-		ReportsDLQURL:      os.Getenv("REPORTS_DLQ_URL"),
-		BucketName:         os.Getenv("BUCKET_NAME"),
-	}
-	var missing []string
-	if c.DatabaseURL == "" {
-		missing = append(missing, "DATABASE_URL")
-	}
-	if c.RedisURL == "" {
-		missing = append(missing, "REDIS_URL")
-	}
-	if len(missing) > 0 {
-		return c, fmt.Errorf("missing environment: %s", strings.Join(missing, ", "))
-	}
-	return c, nil
-}
-
-// buildVersion is the VCS revision the binary was built from, "dev" when
-// unknown (go run, tests).
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, kv := range bi.Settings {
-			if kv.Key == "vcs.revision" && len(kv.Value) >= 12 {
-				return kv.Value[:12]
-			}
-		}
-		if v := bi.Main.Version; v != "" && v != "(devel)" {
-			return v
-		}
-	}
-	return "dev"
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// Queues returns the URLs of the work queues that are configured.
-func (c Config) Queues() []string {
-	var out []string
-	for _, u := range []string{c.CampaignsQueueURL, c.ImportsQueueURL, c.ReportsQueueURL} {
-		if u != "" {
-			out = append(out, u)
-		}
-	}
-	return out
-}
-
 // Deps are the shared clients of a function.
 type Deps struct {
-	Config Config
+	Config config.Shared
 	Logger *slog.Logger
 	DB     *postgres.DB
 	Redis  *redis.Client
@@ -148,11 +48,12 @@ type Deps struct {
 }
 
 // Open builds Deps from c. Close releases them.
-func Open(ctx context.Context, c Config) (*Deps, error) {
+func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})).
 		With("function", c.FunctionName)
 	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingConfig{
 		Endpoint: c.OTLPEndpoint, ServiceVersion: c.ServiceVersion, Environment: c.Environment, Function: c.FunctionName,
+		Sampler: c.TracesSampler, SamplerArg: c.TracesSamplerArg,
 	})
 	if err != nil {
 		return nil, err
@@ -208,7 +109,7 @@ func Open(ctx context.Context, c Config) (*Deps, error) {
 	fleet := &telemetry.Fleet{Redis: rdb, Prefix: c.RedisKeyPrefix + telemetry.DefaultPrefix + c.Environment + ":"}
 	return &Deps{
 		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c, Queue: q,
-		Metrics: metrics, Fleet: fleet, Flusher: fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio),
+		Metrics: metrics, Fleet: fleet, Flusher: fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio(c.FunctionMemoryMB)),
 		Tracing: tracing,
 	}, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 )
 
@@ -15,7 +16,7 @@ func TestOpenInstallsTelemetryOnlyWithAnEndpoint(t *testing.T) {
 	t.Setenv("AWS_REGION", "us-east-1")
 	t.Setenv("AWS_ACCESS_KEY_ID", "test")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
-	base := Config{FunctionName: "api", DatabaseURL: pgtest.NewDatabase(t), RedisURL: "redis://127.0.0.1:6379/0"}
+	base := config.Shared{FunctionName: "api", DatabaseURL: pgtest.NewDatabase(t), RedisURL: "redis://127.0.0.1:6379/0"}
 	tests := []struct {
 		name     string
 		endpoint string

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"os"
 
@@ -10,34 +9,23 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
 
-// Run is a function's whole main: read the environment, open the shared
-// clients, build the handler with build, and serve invocations until the
-// runtime stops the process (closing the clients on SIGTERM). Every
-// invocation is one server span (when tracing is on) and ends by flushing
-// spans and the fleet metrics, before Lambda freezes the process. A failure
-// before serving is one line on stderr and exit status 1, which Lambda
-// reports as an init error.
-func Run(build func(ctx context.Context, d *Deps) (any, error)) {
-	ctx := context.Background()
-	cfg, err := FromEnv()
-	if err != nil {
-		fail(err)
-	}
-	deps, err := Open(ctx, cfg)
-	if err != nil {
-		fail(err)
-	}
-	handler, err := build(ctx, deps)
-	if err != nil {
-		fail(err)
-	}
+// Start serves handler's invocations until the runtime stops the process,
+// closing d on SIGTERM. Every invocation is one server span (when tracing
+// is on) and ends by flushing spans and the fleet metrics, before Lambda
+// freezes the process.
+func Start(d *Deps, handler any) {
 	wrapped := telemetry.Wrap(handler, telemetry.Invocations{
-		Function: cfg.FunctionName, Tracing: deps.Tracing, Flush: deps.Flusher.Flush, Logger: deps.Logger,
+		Function: d.Config.FunctionName, Tracing: d.Tracing, Flush: d.Flusher.Flush, Logger: d.Logger,
 	})
-	lambda.StartWithOptions(wrapped, lambda.WithEnableSIGTERM(func() { _ = deps.Close() }))
+	lambda.StartWithOptions(wrapped, lambda.WithEnableSIGTERM(func() { _ = d.Close() }))
 }
 
-func fail(err error) {
-	fmt.Fprintf(os.Stderr, "init failed: %v\n", err)
-	os.Exit(1)
+// Must stops the process when err, a failure before serving, is not nil:
+// one line on stderr and exit status 1, which Lambda reports as an init
+// error.
+func Must(err error) {
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "init failed: %v\n", err)
+		os.Exit(1)
+	}
 }

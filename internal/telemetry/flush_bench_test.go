@@ -37,7 +37,7 @@ func BenchmarkInvocationFlush(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			m := NewMetrics()
 			tr := tc.tracing()
-			fl := fleet.NewFlusher(m, "api", MemoryRatio)
+			fl := fleet.NewFlusher(m, "api", MemoryRatio(0))
 			h := Wrap(func(ctx context.Context, _ events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
 				if t := TracingFrom(ctx); t != nil {
 					_, s := t.Tracer().Start(ctx, "GET /v1/me")

@@ -1,18 +1,17 @@
 package telemetry
 
-import (
-	"os"
-	"strconv"
-	"syscall"
-)
+import "syscall"
 
-// MemoryRatio returns the process's peak resident memory as a fraction of
-// the Lambda memory size (AWS_LAMBDA_FUNCTION_MEMORY_SIZE, MiB) — the same
-// figure as Lambda's "Max Memory Used" — or ok=false when the size is not
-// set (outside Lambda) or the peak cannot be read.
-func MemoryRatio() (ratio float64, ok bool) {
-	mb, err := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
-	if err != nil || mb <= 0 {
+// MemoryRatio returns a function that reports the process's peak resident
+// memory as a fraction of sizeMB, the Lambda memory size in MiB — the same
+// figure as Lambda's "Max Memory Used" — or ok=false when the size is 0
+// (outside Lambda) or the peak cannot be read.
+func MemoryRatio(sizeMB int) func() (ratio float64, ok bool) {
+	return func() (float64, bool) { return memoryRatio(sizeMB) }
+}
+
+func memoryRatio(mb int) (ratio float64, ok bool) {
+	if mb <= 0 {
 		return 0, false
 	}
 	var ru syscall.Rusage

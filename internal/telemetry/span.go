@@ -5,11 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"reflect"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -346,21 +343,16 @@ func newSpanID() trace.SpanID {
 	return id
 }
 
-// samplerFromEnv is OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG as the
-// SDK reads them (parentbased_always_on when unset), built here so the SDK
-// provider and the recorder decide alike.
-func samplerFromEnv() (sdktrace.Sampler, error) {
-	name := strings.ToLower(strings.TrimSpace(os.Getenv("OTEL_TRACES_SAMPLER")))
-	arg := strings.TrimSpace(os.Getenv("OTEL_TRACES_SAMPLER_ARG"))
+// newSampler is the sampler named as OTEL_TRACES_SAMPLER names it
+// (parentbased_always_on when empty), arg the ratio of the traceidratio
+// samplers; the SDK provider and the recorder share it, so they decide
+// alike.
+func newSampler(name string, arg float64) (sdktrace.Sampler, error) {
 	ratio := func() (sdktrace.Sampler, error) {
-		if arg == "" {
-			return sdktrace.TraceIDRatioBased(1), nil
+		if arg < 0 || arg > 1 {
+			return nil, fmt.Errorf("sampler argument %v: want a ratio from 0 to 1", arg)
 		}
-		v, err := strconv.ParseFloat(arg, 64)
-		if err != nil || v < 0 || v > 1 {
-			return nil, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG %q: want a ratio from 0 to 1", arg)
-		}
-		return sdktrace.TraceIDRatioBased(v), nil
+		return sdktrace.TraceIDRatioBased(arg), nil
 	}
 	switch name {
 	case "", "parentbased_always_on":
@@ -380,5 +372,5 @@ func samplerFromEnv() (sdktrace.Sampler, error) {
 		}
 		return sdktrace.ParentBased(s), nil
 	}
-	return nil, fmt.Errorf("OTEL_TRACES_SAMPLER %q is not supported", name)
+	return nil, fmt.Errorf("sampler %q is not supported", name)
 }

@@ -92,12 +92,16 @@ func TestRecorderSpansExportAsTheSDKWould(t *testing.T) {
 	}
 }
 
-// TestRecorderFollowsTheSampler: OTEL_TRACES_SAMPLER decides for the
+// TestRecorderFollowsTheSampler: the configured sampler decides for the
 // package's spans as it does for the SDK's; a span left out still carries
 // its ids so the next hop sees the decision.
 func TestRecorderFollowsTheSampler(t *testing.T) {
-	t.Setenv("OTEL_TRACES_SAMPLER", "parentbased_always_off")
-	tr, exp := memTracing(t)
+	exp := tracetest.NewInMemoryExporter()
+	tr, err := telemetry.NewTracing(context.Background(), telemetry.TracingConfig{Exporter: exp, Sampler: "parentbased_always_off"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tr.Shutdown(context.Background()) })
 
 	ctx, root := tr.Tracer().Start(context.Background(), "dropped root")
 	if root.IsRecording() || !root.SpanContext().IsValid() || root.SpanContext().IsSampled() {
@@ -122,9 +126,9 @@ func TestRecorderFollowsTheSampler(t *testing.T) {
 		t.Errorf("kept span %v under %v, want the caller's trace", s.SpanContext, s.Parent)
 	}
 
-	t.Setenv("OTEL_TRACES_SAMPLER", "traceidratio")
-	t.Setenv("OTEL_TRACES_SAMPLER_ARG", "1.5")
-	if _, err := telemetry.NewTracing(context.Background(), telemetry.TracingConfig{Exporter: tracetest.NewNoopExporter()}); err == nil {
+	if _, err := telemetry.NewTracing(context.Background(), telemetry.TracingConfig{
+		Exporter: tracetest.NewNoopExporter(), Sampler: "traceidratio", SamplerArg: 1.5,
+	}); err == nil {
 		t.Error("a ratio above 1 was accepted")
 	}
 }

@@ -40,6 +40,11 @@ type TracingConfig struct {
 	// Function is this function's short name (api, campaign-worker, ...),
 	// recorded as faas.name when the Lambda detector finds nothing.
 	Function string
+	// Sampler names the sampler as OTEL_TRACES_SAMPLER does (empty:
+	// parentbased_always_on); SamplerArg is the ratio of the traceidratio
+	// samplers.
+	Sampler    string
+	SamplerArg float64
 }
 
 // Tracing is a function's tracer provider. The zero of its use is the off
@@ -85,7 +90,7 @@ func NewTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
 	if err != nil {
 		return nil, err
 	}
-	sampler, err := samplerFromEnv()
+	sampler, err := newSampler(cfg.Sampler, cfg.SamplerArg)
 	if err != nil {
 		return nil, err
 	}

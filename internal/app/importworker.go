@@ -1,0 +1,39 @@
+package app
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+)
+
+// ImportWorker builds the import-worker function's handler: it imports
+// contact CSVs uploaded to S3, from the imports queue (S3 ObjectCreated
+// notifications under imports/).
+func ImportWorker(d *Deps, cfg config.ImportWorker) any {
+	w := &importer.Worker{
+		Store:   postgres.ImportStore{DB: d.DB},
+		Objects: blob.New(d.S3, cfg.BucketName),
+		Log:     d.Logger,
+		Rows: importer.RowCounterFunc(func(result string, n int) {
+			d.Metrics.ImportRows.WithLabelValues(result).Add(float64(n))
+		}),
+	}
+	// S3 notifications are not queue envelopes, so no queue.Router: each
+	// message is handled alone and only the failed ones retried.
+	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		msgs := make([]importer.Message, len(ev.Records))
+		for i, r := range ev.Records {
+			msgs[i] = importer.Message{ID: r.MessageId, Body: r.Body}
+		}
+		var resp events.SQSEventResponse
+		for _, id := range w.HandleBatch(ctx, msgs) {
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		}
+		return resp, nil
+	}
+}

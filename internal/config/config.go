@@ -1,0 +1,314 @@
+// Package config is the only reader of the environment: each function's
+// settings as one typed struct with its defaults, parsed by caarlos0/env and
+// validated before anything is built. A setting that is malformed (a
+// duration that does not parse, a boolean that is not one, a ratio out of
+// range) or missing when required fails Load with the variable's name, so
+// the function stops at init instead of running on a silent default. An
+// empty variable counts as unset and takes the default, which is how
+// template.yaml's empty parameters reach the functions.
+//
+// Libraries that read their own variables keep doing so: the AWS SDK
+// (AWS_REGION, credentials, AWS_ENDPOINT_URL) and the Lambda runtime and
+// resource detector (AWS_LAMBDA_*).
+package config
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"reflect"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Shared are the settings every function reads. template.yaml sets them in
+// Globals.
+type Shared struct {
+	// FunctionName is set by Lambda; it names the function in logs and
+	// metrics.
+	FunctionName string `env:"AWS_LAMBDA_FUNCTION_NAME"`
+	// FunctionMemoryMB is set by Lambda (MiB); 0 outside Lambda, where the
+	// peak memory ratio is then not reported.
+	FunctionMemoryMB int `env:"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"`
+	// Environment is the deployment.environment of traces and metrics, and
+	// part of the fleet metrics' and alerts' Redis keys.
+	Environment string `env:"DEPLOYMENT_ENVIRONMENT" envDefault:"local"`
+	// ServiceVersion is the service.version of traces; empty: the VCS
+	// revision the binary was built from, "dev" when it has none.
+	ServiceVersion string `env:"SERVICE_VERSION"`
+
+	DatabaseURL string `env:"DATABASE_URL,notEmpty"`
+	RedisURL    string `env:"REDIS_URL,notEmpty"`
+	// RedisKeyPrefix goes before every limiter, plan cache and metrics key,
+	// so that stacks can share one Redis.
+	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX"`
+
+	AdminAPIKey string `env:"ADMIN_API_KEY"`
+	// MetricsToken guards /metrics; empty leaves it open.
+	MetricsToken string `env:"METRICS_TOKEN"`
+	// PublicBaseURL is the absolute http(s) URL clients reach the API at
+	// (webhook URLs are built on it), without a trailing slash.
+	PublicBaseURL string `env:"PUBLIC_BASE_URL" envDefault:"http://127.0.0.1:8080"`
+	// AllowPrivateWuzapi lets instances point at loopback and private
+	// addresses (local runs, tests).
+	AllowPrivateWuzapi bool `env:"ALLOW_PRIVATE_WUZAPI" envDefault:"false"`
+
+	// OTLPEndpoint is the OTLP/HTTP base URL of the trace collector; empty
+	// switches tracing off.
+	OTLPEndpoint string `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	// TracesSampler and TracesSamplerArg choose which traces are kept, with
+	// OpenTelemetry's names: always_on, always_off, traceidratio and their
+	// parentbased_ forms. The argument is the ratio of the traceidratio
+	// samplers, from 0 to 1.
+	TracesSampler    string  `env:"OTEL_TRACES_SAMPLER" envDefault:"parentbased_always_on"`
+	TracesSamplerArg float64 `env:"OTEL_TRACES_SAMPLER_ARG" envDefault:"1"`
+	// AlertWebhookURL receives alerts; empty: alerts are only logged.
+	AlertWebhookURL string `env:"ALERT_WEBHOOK_URL"`
+	// AWSEndpointURL is set for emulators only; S3 then uses path-style
+	// addressing.
+	AWSEndpointURL string `env:"AWS_ENDPOINT_URL"`
+
+	CampaignsQueueURL string `env:"CAMPAIGNS_QUEUE_URL"`
+	ImportsQueueURL   string `env:"IMPORTS_QUEUE_URL"`
+	ReportsQueueURL   string `env:"REPORTS_QUEUE_URL"`
+	CampaignsDLQURL   string `env:"CAMPAIGNS_DLQ_URL"`
+	ImportsDLQURL     string `env:"IMPORTS_DLQ_URL"`
+	ReportsDLQURL     string `env:"REPORTS_DLQ_URL"`
+	BucketName        string `env:"BUCKET_NAME"`
+}
+
+// Queues returns the URLs of the work queues that are configured.
+func (s Shared) Queues() []string {
+	var out []string
+	for _, u := range []string{s.CampaignsQueueURL, s.ImportsQueueURL, s.ReportsQueueURL} {
+		if u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// API is the settings of the api function.
+type API struct {
+	Shared
+	// WebhookHMACKey is the deployment-wide key of WuzAPI webhooks'
+	// X-Hmac-Signature (an instance's own key wins); empty checks only
+	// instances that have a key.
+	WebhookHMACKey string `env:"WUZAPI_WEBHOOK_HMAC_KEY"`
+	// UndeliveredAfter is how long a sent message may go without a delivery
+	// receipt before campaign status counts it undelivered.
+	UndeliveredAfter time.Duration `env:"UNDELIVERED_AFTER" envDefault:"24h"`
+}
+
+// CampaignWorker is the settings of the campaign-worker function.
+// CAMPAIGNS_QUEUE_URL is required: chunks are handed back to it.
+type CampaignWorker struct {
+	Shared
+	// SendLeaseTTL is how long the in-flight send slot of a worker that died
+	// mid-send stays taken.
+	SendLeaseTTL time.Duration `env:"SEND_LEASE_TTL" envDefault:"2m"`
+	// FailureWindow and FailureShare: a campaign is paused when more than
+	// FailureShare of its last FailureWindow settled sends failed.
+	FailureWindow int     `env:"CAMPAIGN_FAILURE_WINDOW" envDefault:"20"`
+	FailureShare  float64 `env:"CAMPAIGN_FAILURE_SHARE" envDefault:"0.5"`
+}
+
+// ImportWorker is the settings of the import-worker function. BUCKET_NAME
+// is required: the uploads are read from it.
+type ImportWorker struct {
+	Shared
+}
+
+// ReportWorker is the settings of the report-worker function.
+type ReportWorker struct {
+	Shared
+}
+
+// Scheduler is the settings of the scheduler function.
+type Scheduler struct {
+	Shared
+	// StuckAfter is how long a recipient may stay in sending before it is
+	// marked unknown; it must exceed the campaign worker's Lambda timeout
+	// (the default is the campaigns queue's visibility timeout).
+	StuckAfter time.Duration `env:"CAMPAIGN_STUCK_AFTER" envDefault:"30m"`
+}
+
+// Function is one function's settings: the types above.
+type Function interface {
+	API | CampaignWorker | ImportWorker | ReportWorker | Scheduler
+}
+
+// Load reads the settings of one function from the process environment.
+// The error names every variable that is malformed or missing.
+func Load[T Function]() (T, error) {
+	return load[T](env.Options{})
+}
+
+// LoadFrom is Load reading environ instead of the process environment.
+func LoadFrom[T Function](environ map[string]string) (T, error) {
+	return load[T](env.Options{Environment: environ})
+}
+
+func load[T Function](opts env.Options) (T, error) {
+	cfg, err := env.ParseAsWithOptions[T](opts)
+	if err != nil {
+		return cfg, fmt.Errorf("configuration: %w", nameVariables(err, reflect.TypeFor[T]()))
+	}
+	if err := finish(&cfg); err != nil {
+		return cfg, fmt.Errorf("configuration: %w", err)
+	}
+	return cfg, nil
+}
+
+// finish fills the defaults that are not constants and checks what a type
+// alone cannot.
+func finish(cfg any) error {
+	var errs []error
+	switch c := cfg.(type) {
+	case *API:
+		errs = append(c.Shared.finish(), positive("UNDELIVERED_AFTER", c.UndeliveredAfter))
+	case *CampaignWorker:
+		errs = append(c.Shared.finish(), positive("SEND_LEASE_TTL", c.SendLeaseTTL))
+		if c.CampaignsQueueURL == "" {
+			errs = append(errs, errors.New("CAMPAIGNS_QUEUE_URL is required: chunks are handed back to it"))
+		}
+		if c.FailureWindow < 1 {
+			errs = append(errs, fmt.Errorf("CAMPAIGN_FAILURE_WINDOW=%d is not a positive integer", c.FailureWindow))
+		}
+		if !(c.FailureShare > 0 && c.FailureShare < 1) {
+			errs = append(errs, fmt.Errorf("CAMPAIGN_FAILURE_SHARE=%v is not a fraction between 0 and 1", c.FailureShare))
+		}
+	case *ImportWorker:
+		errs = c.Shared.finish()
+		if c.BucketName == "" {
+			errs = append(errs, errors.New("BUCKET_NAME is required: the uploads are read from it"))
+		}
+	case *ReportWorker:
+		errs = c.Shared.finish()
+	case *Scheduler:
+		errs = append(c.Shared.finish(), positive("CAMPAIGN_STUCK_AFTER", c.StuckAfter))
+	}
+	return errors.Join(errs...)
+}
+
+// samplers are the values of OTEL_TRACES_SAMPLER that are supported.
+var samplers = []string{
+	"always_on", "always_off", "traceidratio",
+	"parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio",
+}
+
+func (s *Shared) finish() []error {
+	var errs []error
+	if s.ServiceVersion == "" {
+		s.ServiceVersion = buildVersion()
+	}
+	s.PublicBaseURL = strings.TrimRight(s.PublicBaseURL, "/")
+	errs = append(errs, absoluteURL("PUBLIC_BASE_URL", s.PublicBaseURL))
+	if s.OTLPEndpoint != "" {
+		errs = append(errs, absoluteURL("OTEL_EXPORTER_OTLP_ENDPOINT", s.OTLPEndpoint))
+	}
+	if s.AlertWebhookURL != "" {
+		errs = append(errs, absoluteURL("ALERT_WEBHOOK_URL", s.AlertWebhookURL))
+	}
+	s.TracesSampler = strings.ToLower(strings.TrimSpace(s.TracesSampler))
+	if !slices.Contains(samplers, s.TracesSampler) {
+		errs = append(errs, fmt.Errorf("OTEL_TRACES_SAMPLER=%q is not one of %s", s.TracesSampler, strings.Join(samplers, ", ")))
+	}
+	if !(s.TracesSamplerArg >= 0 && s.TracesSamplerArg <= 1) {
+		errs = append(errs, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG=%v is not a ratio from 0 to 1", s.TracesSamplerArg))
+	}
+	if s.FunctionMemoryMB < 0 {
+		errs = append(errs, fmt.Errorf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d is negative", s.FunctionMemoryMB))
+	}
+	return errs
+}
+
+func positive(name string, d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("%s=%s is not a positive duration", name, d)
+	}
+	return nil
+}
+
+// absoluteURL checks that v is an absolute http or https URL. The value
+// stays out of the message: URLs may carry credentials.
+func absoluteURL(name, v string) error {
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s is not an absolute http(s) URL", name)
+	}
+	return nil
+}
+
+// buildVersion is the VCS revision the binary was built from, "dev" when
+// unknown (go run, tests).
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, kv := range bi.Settings {
+			if kv.Key == "vcs.revision" && len(kv.Value) >= 12 {
+				return kv.Value[:12]
+			}
+		}
+		if v := bi.Main.Version; v != "" && v != "(devel)" {
+			return v
+		}
+	}
+	return "dev"
+}
+
+// nameVariables rewrites the library's parse errors, which name the Go
+// field, to name the environment variable instead.
+func nameVariables(err error, t reflect.Type) error {
+	var agg env.AggregateError
+	if !errors.As(err, &agg) {
+		return err
+	}
+	names := variables(t)
+	errs := make([]error, 0, len(agg.Errors))
+	for _, e := range agg.Errors {
+		var pe env.ParseError
+		if errors.As(e, &pe) {
+			if name, ok := names[pe.Name]; ok {
+				e = fmt.Errorf("%s is not a valid %s: %w", name, pe.Type, pe.Err)
+			}
+		}
+		errs = append(errs, e)
+	}
+	return errors.Join(errs...)
+}
+
+// variables maps the Go field names of t (embedded structs included) to
+// their variable names.
+func variables(t reflect.Type) map[string]string {
+	out := map[string]string{}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if f.Anonymous && f.Type.Kind() == reflect.Struct {
+			maps.Copy(out, variables(f.Type))
+			continue
+		}
+		if name, _, _ := strings.Cut(f.Tag.Get("env"), ","); name != "" {
+			out[f.Name] = name
+		}
+	}
+	return out
+}
+
+// Variables lists the environment variables that the settings T are read
+// from, in field order.
+func Variables[T Function]() []string {
+	params, err := env.GetFieldParams(new(T))
+	if err != nil {
+		panic(err) // the types above are well-formed; a test covers each
+	}
+	out := make([]string, len(params))
+	for i, p := range params {
+		out[i] = p.Key
+	}
+	return out
+}
