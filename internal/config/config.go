@@ -165,6 +165,34 @@ func load[T Function](opts env.Options) (T, error) {
 	return cfg, nil
 }
 
+// joined is errors.Join on one line: an init error is one line of the
+// function's log.
+type joined []error
+
+func (j joined) Error() string {
+	msgs := make([]string, len(j))
+	for i, err := range j {
+		msgs[i] = err.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (j joined) Unwrap() []error { return j }
+
+// join is the non-nil errors of errs, nil when there are none.
+func join(errs []error) error {
+	var out joined
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 // finish fills the defaults that are not constants and checks what a type
 // alone cannot.
 func finish(cfg any) error {
@@ -193,7 +221,7 @@ func finish(cfg any) error {
 	case *Scheduler:
 		errs = append(c.Shared.finish(), positive("CAMPAIGN_STUCK_AFTER", c.StuckAfter))
 	}
-	return errors.Join(errs...)
+	return join(errs)
 }
 
 // samplers are the values of OTEL_TRACES_SAMPLER that are supported.
@@ -279,7 +307,7 @@ func nameVariables(err error, t reflect.Type) error {
 		}
 		errs = append(errs, e)
 	}
-	return errors.Join(errs...)
+	return join(errs)
 }
 
 // variables maps the Go field names of t (embedded structs included) to

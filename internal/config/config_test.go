@@ -39,6 +39,8 @@ func TestLoadNamesMissingRequiredSettings(t *testing.T) {
 		err := load(map[string]string{"DATABASE_URL": "", "CAMPAIGNS_QUEUE_URL": "q", "BUCKET_NAME": "b"})
 		if err == nil || !strings.Contains(err.Error(), "DATABASE_URL") || !strings.Contains(err.Error(), "REDIS_URL") {
 			t.Errorf("%s without DATABASE_URL and REDIS_URL: err = %v, want both named", fn, err)
+		} else if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: err = %q, want one line (the function's init error)", fn, err)
 		}
 	}
 	if _, err := config.LoadFrom[config.CampaignWorker](base("CAMPAIGNS_QUEUE_URL", "")); err == nil ||
