@@ -62,7 +62,7 @@ type result struct {
 	statuses                              map[string]int
 	hours                                 float64 // to the last send
 	finished                              bool
-	stopped                               []string // campaigns left unfinished: status and reason
+	stopped                               []string // campaigns left unfinished: how many, status, reason
 }
 
 func BenchmarkSendingSafety(b *testing.B) {
@@ -426,12 +426,16 @@ func (e *bench) result(b *testing.B) result {
 	if err != nil {
 		b.Fatal(err)
 	}
+	stopped := map[string]int{}
 	for rows.Next() {
 		var st, reason string
 		if err := rows.Scan(&st, &reason); err != nil {
 			b.Fatal(err)
 		}
-		r.stopped = append(r.stopped, st+": "+reason)
+		stopped[st+" ("+reason+")"]++
+	}
+	for what, n := range stopped {
+		r.stopped = append(r.stopped, fmt.Sprintf("%d×%s", n, what))
 	}
 	if err := rows.Err(); err != nil {
 		b.Fatal(err)
