@@ -126,6 +126,9 @@ type CreateResult struct {
 	Skipped      int // opted out
 	Invalid      []InvalidContact
 	MissingVars  []MissingVar
+	// Warnings name risks the campaign was created with anyway
+	// (WarnUniformMessage).
+	Warnings []string
 	// Replay is the stored answer of an earlier identical request with the
 	// same Idempotency-Key; nothing else is set then.
 	Replay []byte
@@ -168,7 +171,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (CreateResult, 
 	if _, err := s.Store.Instance(ctx, in.TenantID, in.InstanceID); err != nil {
 		return CreateResult{}, err
 	}
-	var res CreateResult
+	res := CreateResult{Warnings: messageWarnings(ParseTemplate(in.Message))}
 	var recipients []NewRecipient
 	if in.items != nil {
 		if recipients, res.Invalid, err = contactRecipients(in.items, in.Country); err != nil {
@@ -441,4 +444,17 @@ func missingVars(tpl *Template, recs []NewRecipient) []MissingVar {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Var < out[j].Var })
 	return out
+}
+
+// WarnUniformMessage is the create answer's warning for a message without a
+// variable or spintax: every recipient gets the same text, which WhatsApp
+// punishes, and the identical-text cap slows the campaign down.
+const WarnUniformMessage = "uniform_message"
+
+// messageWarnings are the create answer's warnings about the message.
+func messageWarnings(tpl *Template) []string {
+	if tpl.Varies() {
+		return []string{}
+	}
+	return []string{WarnUniformMessage}
 }

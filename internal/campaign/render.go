@@ -212,3 +212,27 @@ func dedupe(s []string) []string {
 
 // SeedKey is the spintax seed of a recipient: campaign and phone.
 func SeedKey(campaignID, phone string) string { return campaignID + ":" + phone }
+
+// Varies reports whether the template can render different texts: it uses
+// a variable or a spintax group with alternatives. A message that does not
+// vary sends one identical text to everyone.
+func (t *Template) Varies() bool {
+	if len(t.vars) > 0 {
+		return true
+	}
+	var walk func([]node) bool
+	walk = func(ns []node) bool {
+		for _, n := range ns {
+			if len(n.alts) > 1 {
+				return true
+			}
+			for _, a := range n.alts {
+				if walk(a) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(t.nodes)
+}

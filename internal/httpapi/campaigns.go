@@ -85,11 +85,12 @@ type createdCampaign struct {
 	Skipped      int                       `json:"skipped"`
 	Invalid      []campaign.InvalidContact `json:"invalid"`
 	MissingVars  []campaign.MissingVar     `json:"missingVars"`
+	Warnings     []string                  `json:"warnings"`
 }
 
 func encodeCreated(res campaign.CreateResult) createdCampaign {
 	return createdCampaign{JobID: res.ID, Status: res.Status, ContactCount: res.ContactCount, Skipped: res.Skipped,
-		Invalid: nonNil(res.Invalid), MissingVars: nonNil(res.MissingVars)}
+		Invalid: nonNil(res.Invalid), MissingVars: nonNil(res.MissingVars), Warnings: nonNil(res.Warnings)}
 }
 
 // MaxInlineContacts is the most contacts one create request may carry;

@@ -74,17 +74,25 @@ func (s *Server) withWuzapi(inst campaign.Instance, fn func(c *wuzapi.Client) er
 }
 
 // wuzapiError answers a failed WuzAPI call: the tenant's instance answered
-// badly (INVALID_STATE) or not at all (UNAVAILABLE). The text is WuzAPI's
-// own, which is the tenant's business, not ours.
+// badly (INVALID_STATE) or not at all (UNAVAILABLE), with a reason written
+// for a person, never WuzAPI's raw answer (which may be an HTML page).
 func wuzapiError(err error) error {
 	var e *wuzapi.Error
 	if !errors.As(err, &e) {
 		return err
 	}
 	if e.Class == wuzapi.Transient {
-		return errcode.Wrap(err, errcode.Unavailable, "the WuzAPI instance did not answer usefully: "+e.Error())
+		return errcode.Wrap(err, errcode.Unavailable, capitalize(wuzapi.Reason(err)))
 	}
-	return errcode.Wrap(err, errcode.InvalidState, "the WuzAPI instance refused: "+e.Error())
+	return errcode.Wrap(err, errcode.InvalidState, capitalize(wuzapi.Reason(err)))
+}
+
+// capitalize upper-cases an ASCII first letter: reasons start sentences.
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
 
 // limitsIn are the optional send limits of create and PATCH bodies.
@@ -188,7 +196,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
 		})
 		if err != nil {
 			return errcode.Validation(errcode.Detail{Field: "configureWebhook", Code: "webhook_failed",
-				Message: "could not register the webhook on the WuzAPI instance: " + err.Error()})
+				Message: "could not register the webhook on the WuzAPI instance: " + wuzapi.Reason(err)})
 		}
 	}
 	sum := sha256.Sum256([]byte(secret))
@@ -251,7 +259,7 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	})
 	if err != nil {
-		msg := err.Error()
+		msg := capitalize(wuzapi.Reason(err))
 		view.SessionError = &msg
 	} else if err := s.opts.DB.SetInstanceSession(r.Context(), inst.TenantID, inst.ID, view.Session.Connected, view.Session.LoggedIn); err != nil {
 		s.log.WarnContext(r.Context(), "record instance session", "instance_id", inst.ID, "error", err.Error())
