@@ -209,6 +209,7 @@ func (s *Service) validate(req CreateRequest) (createInput, error) {
 	v.Check(in.InstanceID != "", "instanceId", "required", "instanceId is required")
 	v.Check(strings.TrimSpace(in.Message) != "", "message", "required", "message is required and must not be blank")
 	v.Check(len([]rune(in.Message)) <= MaxMessageChars, "message", "too_long", fmt.Sprintf("message must be at most %d characters", MaxMessageChars))
+	v.Check(ParseTemplate(in.Message).Depth() <= MaxSpintaxDepth, "message", "spintax_too_deep", fmt.Sprintf("spintax may nest at most %d deep", MaxSpintaxDepth))
 	v.Check(len(in.IdempotencyKey) <= 255, "Idempotency-Key", "too_long", "Idempotency-Key must be at most 255 characters")
 	in.items = validateRecipients(&v, in.Contacts, in.Audience)
 	in.scheduledAt = validateSchedule(&v, in.ScheduledAt, in.now)

@@ -9,12 +9,13 @@ import (
 )
 
 // Template is a parsed campaign message: text, variables {{name}},
-// {{phone}}, {{anyVar}}, and spintax {a|b|c} (nestable). A brace group
-// without '|' and an unclosed brace are kept as literal text, so a message
-// never fails to parse.
+// {{phone}}, {{anyVar}}, and spintax {a|b|c} (nestable up to
+// MaxSpintaxDepth). A brace group without '|' and an unclosed brace are kept
+// as literal text, so a message never fails to parse.
 type Template struct {
 	nodes []node
 	vars  []string
+	depth int
 }
 
 type node struct {
@@ -24,10 +25,24 @@ type node struct {
 	literal bool     // a braces group kept as text: "{" + alts[0] + "}"
 }
 
-// ParseTemplate parses msg.
+// MaxSpintaxDepth is how deep brace groups may nest: {a|{b|{c|d}}} is 3.
+// A deeper template is refused when a campaign is created; ParseTemplate
+// keeps the braces beyond this depth as text.
+const MaxSpintaxDepth = 3
+
+// maxVarSpan bounds how far after "{{" the closing "}}" of a variable is
+// looked for (a 64-character name and its padding), so each "{{" costs a
+// bounded scan and a template of many "{{" parses in linear time.
+const maxVarSpan = 256
+
+// ParseTemplate parses msg in time linear in its length. Braces are matched
+// like parentheses: a '{' without a later '}' to close it is text, and so
+// are a '|' or '}' outside any group.
 func ParseTemplate(msg string) *Template {
-	p := parser{s: msg}
-	t := &Template{nodes: p.seq(0)}
+	toks := tokenize(msg)
+	match, depth := matchBraces(toks)
+	b := builder{toks: toks, match: match}
+	t := &Template{nodes: b.seq(0, len(toks), 0), depth: depth}
 	seen := map[string]bool{}
 	var walk func([]node)
 	walk = func(ns []node) {
@@ -49,13 +64,132 @@ func ParseTemplate(msg string) *Template {
 // Vars lists the variables the template uses, sorted.
 func (t *Template) Vars() []string { return append([]string(nil), t.vars...) }
 
-type parser struct {
-	s string
-	i int
+// Depth is how deep the template's brace groups nest; a template deeper
+// than MaxSpintaxDepth must be refused.
+func (t *Template) Depth() int { return t.depth }
+
+type tokenKind uint8
+
+const (
+	tokText tokenKind = iota
+	tokVar
+	tokOpen
+	tokBar
+	tokClose
+)
+
+type token struct {
+	kind tokenKind
+	s    string // the text, or the variable's name
 }
 
-// seq parses nodes until the end, or (depth > 0) until an unconsumed '|' or '}'.
-func (p *parser) seq(depth int) []node {
+// tokenize splits msg into text runs, {{variables}} and the single
+// characters '{', '|' and '}'. A "{{" that starts no variable is text.
+func tokenize(msg string) []token {
+	var toks []token
+	start := 0 // start of the pending text run
+	flush := func(end int) {
+		if end > start {
+			toks = append(toks, token{kind: tokText, s: msg[start:end]})
+		}
+	}
+	for i := 0; i < len(msg); {
+		c := msg[i]
+		switch {
+		case c == '{' && i+1 < len(msg) && msg[i+1] == '{':
+			if name, n, ok := varAt(msg[i:]); ok {
+				flush(i)
+				toks = append(toks, token{kind: tokVar, s: name})
+				i += n
+				start = i
+				continue
+			}
+			i += 2 // "{{" kept in the text run
+		case c == '{' || c == '|' || c == '}':
+			flush(i)
+			toks = append(toks, token{kind: punctuation(c), s: msg[i : i+1]})
+			i++
+			start = i
+		default:
+			i++
+		}
+	}
+	flush(len(msg))
+	return toks
+}
+
+func punctuation(c byte) tokenKind {
+	switch c {
+	case '{':
+		return tokOpen
+	case '|':
+		return tokBar
+	}
+	return tokClose
+}
+
+// varAt reads a variable "{{name}}" at the start of s: its name and length.
+func varAt(s string) (string, int, bool) {
+	window := s[2:min(len(s), 2+maxVarSpan)]
+	end := strings.Index(window, "}}")
+	if end < 0 {
+		return "", 0, false
+	}
+	name := strings.TrimSpace(window[:end])
+	if !validVar(name) {
+		return "", 0, false
+	}
+	return name, 2 + end + 2, true
+}
+
+// matchBraces pairs each '{' with the '}' that closes it, like parentheses,
+// in one pass. match[i] is, for an open or close token, the index of its
+// partner, and for a bar, the index of the open group it is in; -1 means
+// none. depth is the deepest nesting of matched groups.
+func matchBraces(toks []token) (match []int, depth int) {
+	match = make([]int, len(toks))
+	var stack []int
+	for i, tk := range toks {
+		match[i] = -1
+		switch tk.kind {
+		case tokOpen:
+			stack = append(stack, i)
+		case tokBar:
+			if len(stack) > 0 {
+				match[i] = stack[len(stack)-1]
+			}
+		case tokClose:
+			if len(stack) > 0 {
+				o := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				match[o], match[i] = i, o
+			}
+		}
+	}
+	level := 0
+	for i, tk := range toks {
+		switch {
+		case tk.kind == tokOpen && match[i] >= 0:
+			level++
+			depth = max(depth, level)
+		case tk.kind == tokClose && match[i] >= 0:
+			level--
+		}
+	}
+	return match, depth
+}
+
+// builder turns matched tokens into nodes. A bar is a separator only of the
+// group it belongs to, and only when that group is closed; every other
+// brace token is text. Groups beyond MaxSpintaxDepth stay text, which
+// bounds the recursion.
+type builder struct {
+	toks  []token
+	match []int
+}
+
+// seq builds the nodes of toks[lo:hi] at nesting level.
+func (b *builder) seq(lo, hi, level int) []node {
 	var out []node
 	var text strings.Builder
 	flush := func() {
@@ -64,57 +198,40 @@ func (p *parser) seq(depth int) []node {
 			text.Reset()
 		}
 	}
-	for p.i < len(p.s) {
-		c := p.s[p.i]
+	for i := lo; i < hi; i++ {
+		tk := b.toks[i]
 		switch {
-		case strings.HasPrefix(p.s[p.i:], "{{"):
-			if end := strings.Index(p.s[p.i+2:], "}}"); end >= 0 {
-				name := strings.TrimSpace(p.s[p.i+2 : p.i+2+end])
-				if validVar(name) {
-					flush()
-					out = append(out, node{v: name})
-					p.i += 2 + end + 2
-					continue
-				}
-			}
-			text.WriteString("{{")
-			p.i += 2
-		case c == '{':
-			start := p.i
-			p.i++
-			var alts [][]node
-			closed := false
-			for {
-				alts = append(alts, p.seq(depth+1))
-				if p.i >= len(p.s) {
-					break
-				}
-				if p.s[p.i] == '|' {
-					p.i++
-					continue
-				}
-				p.i++ // '}'
-				closed = true
-				break
-			}
-			if !closed {
-				// Unclosed: the brace is text; parse on from after it.
-				p.i = start + 1
-				text.WriteByte('{')
-				continue
-			}
+		case tk.kind == tokVar:
 			flush()
+			out = append(out, node{v: tk.s})
+		case tk.kind == tokOpen && b.match[i] >= 0 && level < MaxSpintaxDepth:
+			flush()
+			alts := b.alternatives(i, level+1)
 			out = append(out, node{alts: alts, literal: len(alts) == 1})
-		case depth > 0 && (c == '|' || c == '}'):
-			flush()
-			return out
+			i = b.match[i]
 		default:
-			text.WriteByte(c)
-			p.i++
+			text.WriteString(tk.s)
 		}
 	}
 	flush()
 	return out
+}
+
+// alternatives builds the group opened at toks[open], split at its own bars.
+func (b *builder) alternatives(open, level int) [][]node {
+	closeAt := b.match[open]
+	var alts [][]node
+	start := open + 1
+	for j := open + 1; j < closeAt; j++ {
+		switch {
+		case b.toks[j].kind == tokOpen && b.match[j] >= 0:
+			j = b.match[j] // a nested group's bars are its own
+		case b.toks[j].kind == tokBar && b.match[j] == open:
+			alts = append(alts, b.seq(start, j, level))
+			start = j + 1
+		}
+	}
+	return append(alts, b.seq(start, closeAt, level))
 }
 
 func validVar(name string) bool {

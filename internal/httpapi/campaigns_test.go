@@ -309,6 +309,7 @@ func TestCreateCampaignBadInput(t *testing.T) {
 		{"scheduledAt too far", body(map[string]any{"scheduledAt": "2030-01-01T00:00:00Z"}), 400, "VALIDATION_FAILED", "scheduledAt"},
 		{"scheduledAt wrong type", body(map[string]any{"scheduledAt": 5}), 400, "VALIDATION_FAILED", "scheduledAt"},
 		{"bad quiet hours", body(map[string]any{"quietHours": map[string]any{"start": "9pm", "end": "08:00"}}), 400, "VALIDATION_FAILED", "quietHours"},
+		{"spintax four deep", body(map[string]any{"message": "{a|{b|{c|{d|e}}}}"}), 400, "VALIDATION_FAILED", "message"},
 		{"malformed json", `{"instanceId":`, 400, "MALFORMED_JSON", ""},
 		{"body over 6 MiB", `{"message":"` + strings.Repeat("x", httpapi.MaxCampaignBodyBytes) + `"}`, 413, "PAYLOAD_TOO_LARGE", ""},
 	}
@@ -328,6 +329,14 @@ func TestCreateCampaignBadInput(t *testing.T) {
 	}
 	if r := b.do(t, "GET", "/v1/campaigns", b.key, nil); len(dig(r.Body, "data", "items").([]any)) != 0 {
 		t.Fatalf("bad input left campaigns behind: %.300s", r.Raw)
+	}
+	deep := b.do(t, "POST", "/v1/campaigns", b.key, body(map[string]any{"message": "{a|{b|{c|{d|e}}}}"}))
+	if d, _ := dig(deep.Body, "details").([]any); len(d) == 0 || dig(d[0], "code") != "spintax_too_deep" {
+		t.Fatalf("four-deep spintax = %.300s, want detail code spintax_too_deep", deep.Raw)
+	}
+	// 2,000 unclosed braces: a backtracking parser would take hours.
+	if r := b.do(t, "POST", "/v1/campaigns", b.key, body(map[string]any{"message": strings.Repeat("{x", 2000)})); r.Status != 202 {
+		t.Fatalf("unclosed braces = %d %.300s", r.Status, r.Raw)
 	}
 	id := dig(b.do(t, "POST", "/v1/campaigns", b.key, body(nil)).Body, "data", "jobId").(string)
 	for _, tt := range []struct{ path, field string }{
