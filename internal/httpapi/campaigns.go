@@ -48,8 +48,21 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// decodeBytes decodes one JSON value from b into v with decodeJSON's rules.
+// decodeBytes decodes one JSON value from b into v with decodeJSON's rules:
+// every string in b must be valid text.
 func decodeBytes(b []byte, v any) error {
+	if err := decodeSyntax(b, v); err != nil {
+		return err
+	}
+	if field, bad := badTextField(b); bad {
+		return invalidText(field)
+	}
+	return nil
+}
+
+// decodeSyntax decodes one JSON value from b into v, leaving the text rule
+// to the caller (a route that judges list entries one by one).
+func decodeSyntax(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)

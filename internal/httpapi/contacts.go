@@ -62,12 +62,17 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 // contactIn is one element of POST /v1/contacts: phone, name, and every
 // other field an attribute.
 type contactIn struct {
-	Phone      string
-	Name       string
-	Attributes map[string]string
+	Phone       string
+	Name        string
+	Attributes  map[string]string
+	invalidText bool // a string of the entry is not valid text: the entry is rejected
 }
 
 func (c *contactIn) UnmarshalJSON(b []byte) error {
+	if _, bad := badTextField(b); bad {
+		c.invalidText = true
+		return nil
+	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return errcode.Validation(errcode.Detail{Field: "contacts", Code: "invalid_type", Message: "each contact must be an object"})
@@ -135,7 +140,11 @@ func (s *Server) upsertContacts(w http.ResponseWriter, r *http.Request) error {
 	var in struct {
 		Contacts []contactIn `json:"contacts"`
 	}
-	if err := decodeJSON(r, &in); err != nil {
+	b, err := readBody(r, MaxBodyBytes)
+	if err != nil {
+		return err
+	}
+	if err := decodeSyntax(b, &in); err != nil {
 		return err
 	}
 	var v errcode.Validator
@@ -148,6 +157,10 @@ func (s *Server) upsertContacts(w http.ResponseWriter, r *http.Request) error {
 	out := upsertContactsData{Rejected: []rejectedContact{}}
 	valid := make([]importer.Contact, 0, len(in.Contacts))
 	for i, c := range in.Contacts {
+		if c.invalidText {
+			out.Rejected = append(out.Rejected, rejectedContact{Index: i, Code: "invalid_text"})
+			continue
+		}
 		digits, code, err := phone.Normalize(c.Phone, t.DefaultCountry)
 		if err != nil {
 			out.Rejected = append(out.Rejected, rejectedContact{Index: i, Phone: c.Phone, Code: code})
@@ -155,7 +168,6 @@ func (s *Server) upsertContacts(w http.ResponseWriter, r *http.Request) error {
 		}
 		valid = append(valid, importer.Contact{Phone: digits, Name: strings.TrimSpace(c.Name), Attributes: c.Attributes})
 	}
-	var err error
 	out.Imported, out.Updated, err = s.opts.DB.UpsertContacts(r.Context(), t.ID, valid)
 	if err != nil {
 		return err

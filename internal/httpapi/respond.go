@@ -93,19 +93,11 @@ func decodeJSON(r *http.Request, v any) error {
 	if r.ContentLength > MaxBodyBytes {
 		return tooLarge()
 	}
-	body := http.MaxBytesReader(nil, r.Body, MaxBodyBytes)
-	dec := json.NewDecoder(body)
-	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+	b, err := readBody(r, MaxBodyBytes)
+	if err != nil {
+		return err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooLarge()
-		}
-		return errcode.New(errcode.MalformedJSON, "request body must hold exactly one JSON value")
-	}
-	return nil
+	return decodeBytes(b, v)
 }
 
 func tooLarge() error {

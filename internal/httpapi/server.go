@@ -177,6 +177,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.unrouted(w, r, h)
 		return
 	}
+	if field, bad := badTextParam(r); bad {
+		writeError(w, r, s.log, invalidText(field))
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -57,6 +57,12 @@ func (s *Server) wuzapiWebhook(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return errcode.New(errcode.MalformedJSON, "body is not a WuzAPI webhook event")
 	}
+	if field, bad := badTextField(ev.Payload); bad {
+		return invalidText(field)
+	}
+	if !validText(ev.Type) {
+		return invalidText("type")
+	}
 	sum := sha256.Sum256(body)
 	// Applied even when the client has gone: once stored, the event is ours.
 	ctx := context.WithoutCancel(r.Context())
