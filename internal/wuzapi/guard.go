@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"code.dny.dev/ssrf"
 )
 
 // BlockedAddressError says an instance URL leads somewhere tenants may not
@@ -25,28 +27,64 @@ func (e *BlockedAddressError) Error() string {
 	return fmt.Sprintf("%s resolves to %s, a %s address", e.Host, e.Addr, e.Why)
 }
 
-// metadata is the cloud metadata range (and all of IPv4 link-local).
-var metadata = netip.MustParsePrefix("169.254.0.0/16")
+var (
+	// metadata is the cloud metadata range (and all of IPv4 link-local).
+	metadata = netip.MustParsePrefix("169.254.0.0/16")
+	// awsIPv6Services holds EC2's IPv6 metadata (fd00:ec2::254), DNS and
+	// time addresses: inside the unique-local range, so private addresses
+	// being allowed must not let them through.
+	awsIPv6Services = netip.MustParsePrefix("fd00:ec2::/32")
+	sharedAddress   = netip.MustParsePrefix("100.64.0.0/10")
+)
 
-// checkAddr refuses link-local (always, including 169.254.169.254 metadata),
-// and loopback, private, unspecified and CGNAT addresses unless allowPrivate.
+// checkAddr refuses, always: link-local and cloud metadata addresses,
+// multicast, and every special-purpose range of the IANA IPv4 and IPv6
+// special-purpose registries that is not globally reachable (the ranges
+// code.dny.dev/ssrf generates from those registries; for IPv6, anything
+// outside global unicast 2000::/3, which also refuses NAT64 64:ff9b::/96).
+// Loopback, private (RFC 1918, unique-local) and shared (CGNAT) addresses
+// are refused unless allowPrivate.
 func checkAddr(host string, a netip.Addr, allowPrivate bool) error {
 	a = a.Unmap()
 	switch {
-	case metadata.Contains(a):
+	case metadata.Contains(a), awsIPv6Services.Contains(a):
 		return &BlockedAddressError{host, a, "link-local/metadata"}
 	case a.IsLinkLocalUnicast(), a.IsLinkLocalMulticast(), a.IsInterfaceLocalMulticast():
 		return &BlockedAddressError{host, a, "link-local"}
 	case a.IsMulticast():
 		return &BlockedAddressError{host, a, "multicast"}
-	case allowPrivate:
-		return nil
 	case a.IsLoopback():
+		if allowPrivate {
+			return nil
+		}
 		return &BlockedAddressError{host, a, "loopback"}
-	case a.IsPrivate(), a.IsUnspecified(), netip.MustParsePrefix("100.64.0.0/10").Contains(a):
+	case a.IsPrivate(), sharedAddress.Contains(a):
+		if allowPrivate {
+			return nil
+		}
 		return &BlockedAddressError{host, a, "private"}
+	case specialPurpose(a):
+		return &BlockedAddressError{host, a, "special-purpose"}
 	}
 	return nil
+}
+
+// specialPurpose reports whether a lies in a special-purpose range that is
+// not globally reachable.
+func specialPurpose(a netip.Addr) bool {
+	prefixes := ssrf.IPv4DeniedPrefixes
+	if a.Is6() {
+		if !ssrf.IPv6GlobalUnicast.Contains(a) {
+			return true
+		}
+		prefixes = ssrf.IPv6DeniedPrefixes
+	}
+	for _, p := range prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }
 
 // Resolver looks host names up; *net.Resolver is one.
@@ -58,9 +96,9 @@ type Resolver interface {
 // dialled afterwards (so a name that later resolves elsewhere — DNS
 // rebinding — is still refused).
 type Guard struct {
-	// AllowPrivate permits loopback and private addresses
-	// (ALLOW_PRIVATE_WUZAPI=true, the local default). Link-local and the
-	// metadata range are refused regardless.
+	// AllowPrivate permits loopback, private and shared (CGNAT) addresses
+	// (ALLOW_PRIVATE_WUZAPI=true, the local default). Link-local, cloud
+	// metadata and the other special-purpose ranges are refused regardless.
 	AllowPrivate bool
 	// Resolver resolves names; net.DefaultResolver when nil.
 	Resolver Resolver

@@ -163,10 +163,11 @@ func (f fakeResolver) LookupNetIP(_ context.Context, _, host string) ([]netip.Ad
 func TestGuard(t *testing.T) {
 	t.Parallel()
 	res := fakeResolver{
-		"wuzapi.example.com": {netip.MustParseAddr("203.0.113.7")},
+		"wuzapi.example.com": {netip.MustParseAddr("93.184.215.14")},
 		"metadata.evil":      {netip.MustParseAddr("169.254.169.254")},
-		"mixed.evil":         {netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("10.0.0.1")},
-		"six.example":        {netip.MustParseAddr("2001:db8::1")},
+		"mixed.evil":         {netip.MustParseAddr("93.184.215.14"), netip.MustParseAddr("10.0.0.1")},
+		"six.example":        {netip.MustParseAddr("2606:2800:21f:cb07:6820:80da:af6b:8b2c")},
+		"benchmark.evil":     {netip.MustParseAddr("198.18.0.1")},
 	}
 	tests := []struct {
 		name, url    string
@@ -185,6 +186,7 @@ func TestGuard(t *testing.T) {
 		{"one private address among several", "http://mixed.evil", false, "blocked_address", ""},
 		{"private allowed", "http://192.168.0.5", true, "", "http://192.168.0.5"},
 		{"mapped v4 loopback", "http://[::ffff:127.0.0.1]/", false, "blocked_address", ""},
+		{"special-purpose by name", "http://benchmark.evil", true, "blocked_address", ""},
 		{"unresolvable", "http://nowhere.invalid", false, "unresolvable", ""},
 		{"ftp", "ftp://wuzapi.example.com", false, "invalid_url", ""},
 		{"relative", "/session", false, "invalid_url", ""},
@@ -206,6 +208,63 @@ func TestGuard(t *testing.T) {
 				t.Fatalf("CheckBaseURL(%q) = %q, %v; want %q, code %q", tt.url, got, err, tt.want, tt.code)
 			}
 		})
+	}
+}
+
+// TestGuardSpecialPurpose holds one address of each special-purpose range
+// that is not globally reachable: refused even with private addresses
+// allowed. Public neighbours pass.
+func TestGuardSpecialPurpose(t *testing.T) {
+	t.Parallel()
+	refused := []string{
+		"0.0.0.0", "0.1.2.3", // "this network"
+		"192.0.0.8",                    // IETF protocol assignments
+		"192.0.2.1",                    // TEST-NET-1
+		"192.31.196.1",                 // AS112-v4
+		"192.52.193.1",                 // AMT
+		"192.88.99.1",                  // 6to4 relay anycast
+		"192.175.48.1",                 // AS112 direct delegation
+		"198.18.0.1", "198.19.255.254", // benchmarking
+		"198.51.100.1",                 // TEST-NET-2
+		"203.0.113.7",                  // TEST-NET-3
+		"240.0.0.1", "255.255.255.255", // reserved, broadcast
+		"224.0.0.1",                      // multicast
+		"169.254.169.254", "169.254.0.1", // metadata, link-local
+		"::",                               // unspecified
+		"::ffff:169.254.169.254",           // mapped metadata
+		"64:ff9b::a9fe:a9fe", "64:ff9b::1", // NAT64
+		"64:ff9b:1::1",             // local-use NAT64
+		"100::1",                   // discard-only
+		"2001::1",                  // Teredo
+		"2001:2::1",                // benchmarking
+		"2001:10::1", "2001:20::1", // ORCHID
+		"2001:db8::1",        // documentation
+		"3fff::1",            // documentation
+		"2002:a9fe:a9fe::1",  // 6to4
+		"2620:4f:8000::1",    // AS112 direct delegation
+		"fe80::1", "ff02::1", // link-local, multicast
+		"fd00:ec2::254", "fd00:ec2::253", // EC2 metadata and DNS
+		"::a9fe:a9fe", // IPv4-compatible
+	}
+	for _, ip := range refused {
+		for _, allow := range []bool{false, true} {
+			g := wuzapi.Guard{AllowPrivate: allow}
+			_, err := g.CheckBaseURL(context.Background(), "http://"+netip.AddrPortFrom(netip.MustParseAddr(ip), 80).String())
+			var ue *wuzapi.URLError
+			if !errors.As(err, &ue) || ue.Code != "blocked_address" {
+				t.Errorf("%s (private allowed: %v) = %v; want blocked_address", ip, allow, err)
+			}
+		}
+	}
+	for _, ip := range []string{"8.8.8.8", "198.20.0.1", "203.0.114.1", "2606:4700::1111", "2a00:1450::1"} {
+		if _, err := (wuzapi.Guard{}).CheckBaseURL(context.Background(), "http://"+netip.AddrPortFrom(netip.MustParseAddr(ip), 80).String()); err != nil {
+			t.Errorf("public %s refused: %v", ip, err)
+		}
+	}
+	for _, ip := range []string{"127.0.0.1", "10.0.0.1", "100.64.0.1", "fd12:3456::1", "::1"} {
+		if _, err := (wuzapi.Guard{AllowPrivate: true}).CheckBaseURL(context.Background(), "http://"+netip.AddrPortFrom(netip.MustParseAddr(ip), 80).String()); err != nil {
+			t.Errorf("private %s refused with private allowed: %v", ip, err)
+		}
 	}
 }
 
