@@ -17,6 +17,12 @@
 //     quote inside an unquoted field is kept as text.
 //   - A record may be at most MaxRecordBytes (64 KiB by default); a larger
 //     one (usually an unclosed quote) stops the file with ErrRecordTooLarge.
+//   - The header may have at most MaxColumns (200) columns; more stops the
+//     file with ErrTooManyColumns before any row is read.
+//   - A batch holds at most batchCells fields, whatever n asks, so memory
+//     stays bounded by the file's shape limits, not its contents.
+//   - A record holding a NUL character is rejected (ReasonInvalidText);
+//     invalid UTF-8 is replaced by U+FFFD.
 //   - Records whose fields are all empty are skipped and not counted.
 //   - A record with more fields than the header is rejected; a shorter one
 //     is read with its missing fields empty.
@@ -44,12 +50,21 @@ var (
 	ErrNotCSV         = errors.New("the file is not a CSV text file")
 	ErrNoPhoneColumn  = errors.New("the header has no phone column (phone, telefone, whatsapp, number or celular)")
 	ErrRecordTooLarge = errors.New("a row is too large")
+	ErrTooManyColumns = fmt.Errorf("too_many_columns: the header has more than %d columns", MaxColumns)
 )
+
+// MaxColumns is the most columns an import reads.
+const MaxColumns = 200
+
+// batchCells bounds the fields one batch holds (40 full rows of 200
+// columns make 8,000; 5,000 rows of a few columns stay in one batch).
+const batchCells = 200_000
 
 // Reasons of rejected rows besides the phone codes of package phone.
 const (
 	ReasonTooManyFields = "too_many_fields"
 	ReasonMalformedRow  = "malformed_row"
+	ReasonInvalidText   = "invalid_text"
 )
 
 // DefaultMaxRecordBytes bounds one CSV record (see the package comment).
@@ -143,7 +158,7 @@ func NewReader(src io.Reader, opts Options) (*Reader, error) {
 	if len(bytes.TrimSpace(head)) == 0 {
 		return nil, ErrEmpty
 	}
-	if bytes.IndexByte(head, 0) >= 0 {
+	if binary(head) {
 		return nil, fmt.Errorf("%w: it holds binary data", ErrNotCSV)
 	}
 	r.delim = detectDelimiter(head)
@@ -161,10 +176,25 @@ func NewReader(src io.Reader, opts Options) (*Reader, error) {
 	}
 	r.limit.reset()
 	r.line = 1
+	if len(header) > MaxColumns {
+		return nil, ErrTooManyColumns
+	}
 	if err := r.mapHeader(header); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// binary tells data from text: a NUL in the first line, or more than 8
+// NULs making over one byte of a hundred. A few NULs in later rows only
+// reject those rows.
+func binary(head []byte) bool {
+	first := head
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		first = head[:i]
+	}
+	nuls := bytes.Count(head, []byte{0})
+	return bytes.IndexByte(first, 0) >= 0 || nuls > max(8, len(head)/100)
 }
 
 // detectDelimiter counts the candidates on the first line, outside quotes.
@@ -334,7 +364,7 @@ type record struct {
 func (r *Reader) readRecords(n int) ([]record, []Reject, error) {
 	recs := make([]record, 0, min(n, 1<<14))
 	var rejects []Reject
-	for len(recs)+len(rejects) < n {
+	for cells := 0; len(recs)+len(rejects) < n && cells < batchCells; {
 		fields, err := r.csv.Read()
 		r.limit.reset()
 		line := r.line
@@ -357,6 +387,11 @@ func (r *Reader) readRecords(n int) ([]record, []Reject, error) {
 			return recs, rejects, fmt.Errorf("read the row after line %d: %w", r.line, err)
 		}
 		if blank(fields) {
+			continue
+		}
+		cells += len(fields)
+		if hasNUL(fields) {
+			rejects = append(rejects, Reject{Line: line, Fields: cleanAll(fields), Reason: ReasonInvalidText})
 			continue
 		}
 		fields = cleanAll(fields)
@@ -414,6 +449,15 @@ func clean(s string) string {
 		s = strings.ReplaceAll(s, "\x00", "")
 	}
 	return s
+}
+
+func hasNUL(fields []string) bool {
+	for _, f := range fields {
+		if strings.IndexByte(f, 0) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func cleanAll(fields []string) []string {

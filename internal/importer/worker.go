@@ -2,7 +2,6 @@ package importer
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/report"
 )
 
 // Import states.
@@ -348,7 +349,7 @@ func (w *Worker) run(ctx context.Context, job Job, log *slog.Logger) error {
 	}
 	r, err := NewReader(obj.Body, Options{DefaultCountry: job.DefaultCountry, Workers: w.Workers})
 	switch {
-	case errors.Is(err, ErrEmpty), errors.Is(err, ErrNotCSV), errors.Is(err, ErrNoPhoneColumn):
+	case errors.Is(err, ErrEmpty), errors.Is(err, ErrNotCSV), errors.Is(err, ErrNoPhoneColumn), errors.Is(err, ErrTooManyColumns):
 		return fail("%s", err.Error())
 	case err != nil:
 		return fmt.Errorf("read header: %w", err)
@@ -472,9 +473,10 @@ func (w *Worker) finish(ctx context.Context, job Job, c Counts) error {
 }
 
 // writeRejects writes the rejected rows as CSV: the file's header and each
-// row's fields as read, with the row's line and the reason appended.
+// row's fields as read, with the row's line and the reason appended; every
+// cell neutralised against formulas as reports are.
 func (w *Worker) writeRejects(ctx context.Context, job Job, out io.Writer) error {
-	cw := csv.NewWriter(out)
+	cw := report.NewWriter(out)
 	width := len(job.Header)
 	if err := cw.Write(append(append([]string(nil), job.Header...), "line", "reason")); err != nil {
 		return err
@@ -487,6 +489,5 @@ func (w *Worker) writeRejects(ctx context.Context, job Job, out io.Writer) error
 	if err != nil {
 		return fmt.Errorf("read rejected rows: %w", err)
 	}
-	cw.Flush()
-	return cw.Error()
+	return cw.Flush()
 }

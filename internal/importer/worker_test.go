@@ -274,6 +274,12 @@ func TestWorkerFailures(t *testing.T) {
 		{"over the size limit", mixedCSV, 64, importer.StatusFailed, "the limit is 64 bytes", importer.Counts{}},
 		{"header only", "phone,name\n", 0, importer.StatusCompleted, "", importer.Counts{}},
 		{"all invalid", "phone\n1\n2\nabc\n", 0, importer.StatusCompleted, "", importer.Counts{RowsTotal: 3, Rejected: 3}},
+		{"30,000 header columns", "phone" + strings.Repeat(",a", 29_999) + "\n11999990001" + strings.Repeat(",x", 29_999) + "\n",
+			0, importer.StatusFailed, "too_many_columns", importer.Counts{}},
+		{"201 header columns", "phone" + strings.Repeat(",a", importer.MaxColumns) + "\n11999990001\n",
+			0, importer.StatusFailed, "too_many_columns", importer.Counts{}},
+		{"a NUL in a row rejects the row", "phone,name\n11999990081,A\n11999990082,B\x00\n",
+			0, importer.StatusCompleted, "", importer.Counts{RowsTotal: 2, Imported: 1, Rejected: 1}},
 		{"unclosed quote after good rows", "phone,name\n11999990001,A\n11999990002,B\n11999990003,C\n11999990004,\"D\n" + strings.Repeat("x\n", 40000),
 			0, importer.StatusFailed, "the 3 rows before it were imported", importer.Counts{RowsTotal: 3, Imported: 3}},
 	}
@@ -455,5 +461,36 @@ func TestWorkerRepeatsAcrossOverlappingBatches(t *testing.T) {
 		if err != nil || c.Name != wantName {
 			t.Fatalf("contact %d = %+v, %v; want name %q", i, c, err, wantName)
 		}
+	}
+}
+
+func TestRejectedRowsAreNeutralised(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	im, event := b.upload(t, "phone,name,note\n=1+1,@SUM(A1),-2\n11999990001,Ana,\"+x\x00\"\n")
+	if err := b.worker.HandleMessage(ctx, event); err != nil {
+		t.Fatal(err)
+	}
+	got := b.importNow(t, im.ID)
+	if got.Status != importer.StatusCompleted || got.RejectedObjectKey == nil {
+		t.Fatalf("import = %+v", got)
+	}
+	obj, err := b.blob.Open(ctx, *got.RejectedObjectKey, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(obj.Body).ReadAll()
+	_ = obj.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		{"phone", "name", "note", "line", "reason"},
+		{"'=1+1", "'@SUM(A1)", "'-2", "2", "not_a_number"},
+		{"11999990001", "Ana", "'+x", "3", "invalid_text"},
+	}
+	if fmt.Sprint(recs) != fmt.Sprint(want) {
+		t.Fatalf("rejected rows CSV = %q, want %q", recs, want)
 	}
 }
