@@ -193,6 +193,8 @@ func (n *Notifier) Payload(a Alert, ts time.Time) map[string]any {
 			"title": a.Type, "description": a.Message, "color": colour, "timestamp": ts.Format(time.RFC3339),
 			"footer": map[string]any{"text": n.Service + " · " + n.Environment},
 		}},
+		// Alerts never notify anyone by name, whatever their text holds.
+		"allowed_mentions": map[string]any{"parse": []any{}},
 	}
 }
 

@@ -507,3 +507,41 @@ func TestDependenciesDown(t *testing.T) {
 		t.Fatalf("alerts sent over two evaluations = %v, want Postgres and Redis once each", types)
 	}
 }
+
+func TestAlertTextQuotesTenantNames(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var tenantID string
+	if err := b.db.Pool.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('Acme') RETURNING id`).Scan(&tenantID); err != nil {
+		t.Fatal(err)
+	}
+	name := "<!channel> @everyone <https://evil.example/x|click> [here](http://evil.example) `x`\nline two"
+	id := b.instance(t, tenantID, name, wuzapiFake(t, "tok", 500, `{"code":500,"error":"No session","success":false}`).URL, "tok")
+	b.campaign(t, tenantID, id, "queued")
+	if err := b.monitor.CheckSessions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.monitor.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := b.hook.got()
+	if len(got) != 1 {
+		t.Fatalf("payloads = %v, want one WuzAPI alert", got)
+	}
+	content := got[0]["content"].(string)
+	for _, bad := range []string{"<!channel>", "@everyone", "<https", "://", "evil.example", "](", "`", "\nline two"} {
+		if strings.Contains(content, bad) {
+			t.Errorf("alert text %q carries %q from the tenant's name", content, bad)
+		}
+	}
+	if !strings.Contains(content, "channel") || !strings.Contains(content, "everyone") || !strings.Contains(content, id) {
+		t.Errorf("alert text %q no longer names the instance", content)
+	}
+	if am, _ := got[0]["allowed_mentions"].(map[string]any); am == nil || len(am["parse"].([]any)) != 0 {
+		t.Errorf("Discord payload allows mentions: %v", got[0]["allowed_mentions"])
+	}
+	if q := alert.Quote(strings.Repeat("é", 200)); len([]rune(q)) != 83 {
+		t.Errorf("Quote of 200 runes = %d runes, want 80 plus an ellipsis and quotes", len([]rune(q)))
+	}
+}

@@ -185,7 +185,7 @@ func (m *Monitor) Evaluate(ctx context.Context) error {
 		} else if len(stalled) > 0 {
 			parts := make([]string, 0, len(stalled))
 			for _, s := range stalled {
-				parts = append(parts, fmt.Sprintf("%s (%s, tenant %s, %d campaign(s) waiting)", s.Name, s.ID, s.TenantID, s.Campaigns))
+				parts = append(parts, fmt.Sprintf("%s (%s, tenant %s, %d campaign(s) waiting)", Quote(s.Name), s.ID, s.TenantID, s.Campaigns))
 			}
 			alerts = append(alerts, Alert{Type: TypeWuzAPI, Severity: Critical, Message: "WuzAPI instances not connected while campaigns wait: " + strings.Join(parts, "; ")})
 		}
