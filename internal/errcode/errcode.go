@@ -20,6 +20,7 @@ const (
 	ValidationFailed     Code = "VALIDATION_FAILED"
 	Unauthorized         Code = "UNAUTHORIZED"
 	Forbidden            Code = "FORBIDDEN"
+	PlanLimit            Code = "PLAN_LIMIT"
 	NotFound             Code = "NOT_FOUND"
 	MethodNotAllowed     Code = "METHOD_NOT_ALLOWED"
 	InvalidState         Code = "INVALID_STATE"

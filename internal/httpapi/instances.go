@@ -200,7 +200,7 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	sum := sha256.Sum256([]byte(secret))
-	created, err := s.opts.DB.CreateInstance(r.Context(), inst, sum[:])
+	created, err := s.opts.DB.CreateInstanceWithin(r.Context(), inst, sum[:], tenantFrom(r.Context()).Plan.MaxInstances())
 	if err != nil {
 		return err
 	}

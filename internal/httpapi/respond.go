@@ -21,6 +21,7 @@ var statusOf = map[errcode.Code]int{
 	errcode.ValidationFailed:     http.StatusBadRequest,
 	errcode.Unauthorized:         http.StatusUnauthorized,
 	errcode.Forbidden:            http.StatusForbidden,
+	errcode.PlanLimit:            http.StatusForbidden,
 	errcode.NotFound:             http.StatusNotFound,
 	errcode.MethodNotAllowed:     http.StatusMethodNotAllowed,
 	errcode.InvalidState:         http.StatusConflict,

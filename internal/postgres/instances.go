@@ -20,8 +20,22 @@ func scanInstance(row pgx.Row) (campaign.Instance, error) {
 // URL carrying it may already be registered on WuzAPI) with the hash of its
 // webhook secret.
 func (db *DB) CreateInstance(ctx context.Context, in campaign.Instance, secretHash []byte) (campaign.Instance, error) {
-	out, err := scanInstance(db.Pool.QueryRow(ctx, db.q("create-instance"), in.ID, in.TenantID, in.Name, in.BaseURL, in.Token, secretHash,
-		in.MessagesPerMinute, in.MinDelayMs, in.MaxDelayMs, in.HourlyCap, in.DailyCap, in.WarmupDays, in.MaxInFlight))
+	return db.CreateInstanceWithin(ctx, in, secretHash, 0)
+}
+
+// CreateInstanceWithin is CreateInstance for a tenant that may hold at most
+// max instances (0: no cap); over it, PLAN_LIMIT naming "instances".
+func (db *DB) CreateInstanceWithin(ctx context.Context, in campaign.Instance, secretHash []byte, max int) (campaign.Instance, error) {
+	var out campaign.Instance
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := db.withinPlan(ctx, tx, in.TenantID, "instances", "count-instances", max); err != nil {
+			return err
+		}
+		var err error
+		out, err = scanInstance(tx.QueryRow(ctx, db.q("create-instance"), in.ID, in.TenantID, in.Name, in.BaseURL, in.Token, secretHash,
+			in.MessagesPerMinute, in.MinDelayMs, in.MaxDelayMs, in.HourlyCap, in.DailyCap, in.WarmupDays, in.MaxInFlight))
+		return err
+	})
 	if err != nil {
 		return out, fmt.Errorf("insert instance of tenant %s: %w", in.TenantID, err)
 	}

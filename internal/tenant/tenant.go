@@ -40,6 +40,31 @@ func (p Plan) RequestsPerMinute() int {
 	}
 }
 
+// MaxInstances is how many WuzAPI instances a tenant of the plan may hold.
+func (p Plan) MaxInstances() int {
+	switch p {
+	case PlanPro:
+		return 10
+	case PlanEnterprise:
+		return 100
+	default:
+		return 2
+	}
+}
+
+// MaxOpenCampaigns is how many campaigns a tenant of the plan may hold
+// scheduled, queued, running or paused at once.
+func (p Plan) MaxOpenCampaigns() int {
+	switch p {
+	case PlanPro:
+		return 50
+	case PlanEnterprise:
+		return 500
+	default:
+		return 5
+	}
+}
+
 // Tenant is one customer account.
 type Tenant struct {
 	ID             string      `json:"id"`
