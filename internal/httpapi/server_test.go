@@ -112,7 +112,8 @@ func TestHealth(t *testing.T) {
 	})
 	r = down.do(t, "GET", "/health", "", nil)
 	if r.Status != 503 || dig(r.Body, "code") != "UNAVAILABLE" || dig(r.Body, "data", "status") != "degraded" ||
-		dig(r.Body, "data", "checks", "postgres") != "ok" || dig(r.Body, "data", "checks", "redis") == "ok" {
+		dig(r.Body, "data", "checks", "postgres") != "ok" || dig(r.Body, "data", "checks", "redis") != "error" ||
+		strings.Contains(r.Raw, "127.0.0.1") {
 		t.Fatalf("health with redis down = %d %s", r.Status, r.Raw)
 	}
 }
