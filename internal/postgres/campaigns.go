@@ -157,6 +157,9 @@ func (db *DB) insertRecipients(ctx context.Context, tx pgx.Tx, id string, nc cam
 	if _, err := tx.Exec(ctx, db.q("match-inline-contacts"), id, tenantID); err != nil {
 		return fmt.Errorf("match contacts of campaign %s: %w", id, err)
 	}
+	if _, err := tx.Exec(ctx, db.q("skip-opted-out-inline"), id, tenantID); err != nil {
+		return fmt.Errorf("skip opted-out recipients of campaign %s: %w", id, err)
+	}
 	return nil
 }
 
