@@ -10,8 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
@@ -19,9 +17,12 @@ import (
 
 // The API limits are applied in two places:
 //   - before routing (preLimit), for requests that are not a tenant's: per
-//     WuzAPI instance on the webhook route, per client IP elsewhere (admin
+//     client IP (admin
 //     routes, /openapi.json, unknown routes, /metrics without a valid
 //     METRICS_TOKEN); /health and authenticated scrapes are never limited;
+//   - on the webhook route, once the secret is judged: a right one spends
+//     the instance's allowance, a wrong one its client IP's, so guessing
+//     never spends an instance's allowance (wuzapiWebhook);
 //   - after authentication (s.tenant), per tenant by plan; a request whose
 //     tenant key is missing or wrong counts against its client IP instead, so
 //     guessing keys is limited too.
@@ -49,12 +50,7 @@ func (s *Server) preLimit(w http.ResponseWriter, r *http.Request, pattern string
 		// polled by monitors); an open /metrics is limited per client IP.
 		return false
 	case strings.HasPrefix(path, webhookPrefix):
-		id := strings.TrimPrefix(r.URL.Path, webhookPrefix)
-		if uuid.Validate(id) == nil {
-			return !s.applyLimit(w, r, s.opts.Limiter.Webhook(r.Context(), strings.ToLower(id)))
-		}
-		// A made-up instance id has no allowance of its own.
-		return !s.applyLimit(w, r, s.opts.Limiter.Client(r.Context(), clientIP(r)))
+		return false // limited once its secret is judged (wuzapiWebhook)
 	case isTenantRoute(path):
 		return false // limited after authentication
 	default:

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
 
@@ -359,21 +358,39 @@ func TestMetricsScrapes(t *testing.T) {
 
 func TestWebhookRouteIsLimitedPerInstance(t *testing.T) {
 	t.Parallel()
-	f := setupFleet(t, 1, func(o *limit.APIOptions) { o.WebhookPerMinute, o.ClientPerMinute = 3, 1 })
-	path := "/v1/webhooks/wuzapi/" + uuid.NewString() + "?secret=wrong"
+	f := setupFleet(t, 1, func(o *limit.APIOptions) { o.WebhookPerMinute, o.ClientPerMinute = 3, 2 })
+	fx := newFixture(t, f.db, 1)
+	good := "/v1/webhooks/wuzapi/" + fx.instanceID + "?secret=s3cret"
+	bad := "/v1/webhooks/wuzapi/" + fx.instanceID + "?secret=wrong"
+	event := `{"type":"Presence","event":{}}`
+	// Wrong secrets from many addresses never spend the instance's allowance.
+	for i := range 6 {
+		if r := f.call(t, 0, "10.0.5."+strconv.Itoa(i+1), "POST", bad, "", event); r.Status != 401 {
+			t.Fatalf("wrong secret %d: %d %s, want 401", i+1, r.Status, r.Raw)
+		}
+	}
 	for i := range 3 {
-		// Each from another address: the allowance is the instance's, not the
-		// client's (whose allowance here is 1).
-		r := f.call(t, 0, "10.0.5."+strconv.Itoa(i+1), "POST", path, "", `{"type":"ReadReceipt"}`)
+		// Each from another address: the allowance is the instance's.
+		r := f.call(t, 0, "10.0.6."+strconv.Itoa(i+1), "POST", good, "", event)
 		if r.Status == 429 || r.Header.Get("RateLimit-Limit") != "3" || r.Header.Get("RateLimit-Remaining") != strconv.Itoa(2-i) {
 			t.Fatalf("webhook %d: %d %v %s, want the instance's allowance of 3", i+1, r.Status, r.Header, r.Raw)
 		}
 	}
-	r := f.call(t, 0, "10.0.5.9", "POST", path, "", `{"type":"ReadReceipt"}`)
+	r := f.call(t, 0, "10.0.6.9", "POST", good, "", event)
 	if r.Status != 429 || dig(r.Body, "code") != "RATE_LIMIT_EXCEEDED" || r.Header.Get("Retry-After") != "20" {
 		t.Fatalf("4th webhook: %d %v %s, want 429", r.Status, r.Header, r.Raw)
 	}
 	if got := testutil.ToFloat64(f.metrics[0].RateLimitRejections.WithLabelValues(limit.RejectWebhook)); got != 1 {
 		t.Fatalf("rejections{plan=webhook} = %v, want 1", got)
+	}
+	// Wrong secrets are limited per client IP: 2, then refused, and then
+	// refused before the instance is looked up, even with a right secret.
+	for i, want := range []int{401, 401, 429, 429} {
+		if r := f.call(t, 0, "10.0.7.1", "POST", bad, "", event); r.Status != want {
+			t.Fatalf("wrong secret %d from one address: %d %s, want %d", i+1, r.Status, r.Raw, want)
+		}
+	}
+	if r := f.call(t, 0, "10.0.7.1", "POST", "/v1/webhooks/wuzapi/not-an-id?secret=x", "", event); r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("gated address: %d %v, want 429 with Retry-After", r.Status, r.Header)
 	}
 }

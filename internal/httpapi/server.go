@@ -112,6 +112,7 @@ type Server struct {
 	mux     *http.ServeMux
 	routes  []string
 	keys    keyCache       // API key → tenant (ratelimit.go)
+	gate    webhookGate    // client IPs over their wrong-secret allowance (webhookgate.go)
 	series  *requestSeries // request metrics by label values (observe.go)
 	handler http.Handler   // route wrapped by compression
 	// campaigns validates, stores and enqueues new campaigns.

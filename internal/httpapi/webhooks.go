@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,9 +39,27 @@ type webhookAnswer struct {
 // the scheduler applies it later, so nothing is lost. Every effect is
 // idempotent, so WuzAPI's retries and duplicates are harmless.
 func (s *Server) wuzapiWebhook(w http.ResponseWriter, r *http.Request) error {
+	ip := clientIP(r)
+	if wait, ok := s.gate.blocked(ip, s.now()); ok {
+		retry := max(int(wait.Seconds()), 1)
+		w.Header().Set("Retry-After", strconv.Itoa(retry))
+		return errcode.New(errcode.RateLimitExceeded, "too many wrong webhook secrets; retry in %d s", retry)
+	}
 	inst, err := s.webhookInstance(r)
+	if errors.Is(err, errWebhookAuth) && s.opts.Limiter != nil {
+		res := s.opts.Limiter.Client(r.Context(), ip)
+		if !res.FailedOpen && !res.Allowed {
+			s.gate.block(ip, s.now().Add(max(res.RetryAfter, time.Second)), s.now())
+		}
+		if !s.applyLimit(w, r, res) {
+			return nil
+		}
+	}
 	if err != nil {
 		return err
+	}
+	if s.opts.Limiter != nil && !s.applyLimit(w, r, s.opts.Limiter.Webhook(r.Context(), inst.ID)) {
+		return nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
