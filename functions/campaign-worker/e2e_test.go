@@ -102,6 +102,12 @@ func startE2E(t *testing.T) *e2e {
 	_, body = e.call(t, "POST", "/v1/instances", e.key, map[string]any{"name": "main", "baseUrl": e.fake.URL, "token": "tok",
 		"minDelayMs": 0, "maxDelayMs": 0, "messagesPerMinute": 1000, "hourlyCap": 100000, "dailyCap": 100000, "warmupDays": 0}, 201)
 	e.inst = body["data"].(map[string]any)["id"].(string)
+	// These runs test delivery, not the sending-safety rules (their own
+	// subtests turn them on): no new-contact budgets, typing or checks.
+	if _, err := db.Exec(ctx, `UPDATE instances SET new_contacts_per_day = 500, new_contacts_per_hour = 200,
+		identical_per_hour = 1000, typing = false, check_numbers = false WHERE id = $1`, e.inst); err != nil {
+		t.Fatal(err)
+	}
 	return e
 }
 
@@ -355,6 +361,42 @@ func TestCampaignsEndToEnd(t *testing.T) {
 			if len(d) != 1 || d[0].At.Before(at) {
 				t.Fatalf("%s delivered %d times, first at %v; scheduled %v", p, len(d), d, at)
 			}
+		}
+	})
+
+	// Last: the reach-out lock it provokes closes the instance's new-contact lane.
+	t.Run("number check and reach-out lock", func(t *testing.T) {
+		ps := phonesE2E(6, 4) // 0 not on WhatsApp, 1 known by another number, 2 meets a 463, 3 wrote to the instance
+		if _, err := e.db.Exec(t.Context(), "UPDATE instances SET check_numbers = true WHERE id = $1", e.inst); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.db.Exec(t.Context(), "INSERT INTO known_contacts (instance_id, phone) VALUES ($1, $2)", e.inst, ps[3]); err != nil {
+			t.Fatal(err)
+		}
+		e.fake.SetCheck(ps[0], wuzapitest.CheckAnswer{OnWhatsApp: false})
+		e.fake.SetCheck(ps[1], wuzapitest.CheckAnswer{OnWhatsApp: true, JID: "5511906000099@s.whatsapp.net"})
+		e.fake.Script(ps[2], wuzapitest.Reply{Status: 500, Error: "error sending message: server returned error 463"})
+		id := e.create(t, "hi {{name}}", toAny(ps), nil)
+		var reason string
+		eventually(t, 60*time.Second, "known contact sent and the lock recorded", func() bool {
+			_ = e.db.QueryRow(t.Context(), "SELECT coalesce(reason, '') FROM campaigns WHERE id = $1", id).Scan(&reason)
+			return e.recipientStatus(t, id, ps[3]) == "sent" && strings.HasPrefix(reason, "waiting: new-contact lock on main until ")
+		})
+		var skip string
+		var attempts int
+		if err := e.db.QueryRow(t.Context(), "SELECT coalesce(skip_reason, '') FROM campaign_recipients WHERE campaign_id = $1 AND phone = $2",
+			id, ps[0]).Scan(&skip); err != nil || skip != "not_on_whatsapp" || e.recipientStatus(t, id, ps[0]) != "skipped" {
+			t.Fatalf("not on WhatsApp: %s %q %v", e.recipientStatus(t, id, ps[0]), skip, err)
+		}
+		if d := e.fake.Delivered(); len(d["5511906000099"]) != 1 || len(d[ps[1]]) != 0 || len(d[ps[0]]) != 0 {
+			t.Fatalf("checked number: delivered %v", d)
+		}
+		if err := e.db.QueryRow(t.Context(), "SELECT attempts FROM campaign_recipients WHERE campaign_id = $1 AND phone = $2",
+			id, ps[2]).Scan(&attempts); err != nil || attempts != 0 || e.recipientStatus(t, id, ps[2]) != "pending" {
+			t.Fatalf("locked recipient: %s, %d attempts, %v", e.recipientStatus(t, id, ps[2]), attempts, err)
+		}
+		if st, _ := e.state(t, id); st != "running" {
+			t.Fatalf("campaign %s during the lock, want running", st)
 		}
 	})
 }

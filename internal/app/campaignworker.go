@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/alert"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
@@ -20,6 +21,12 @@ import (
 // chunks of campaigns through WuzAPI, from the campaigns queue.
 func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 	guard := wuzapi.Guard{AllowPrivate: cfg.AllowPrivateWuzapi}
+	// Reach-out locks, bans and the delivery guard alert the operator, with
+	// the scheduler's cooldown shared through Redis.
+	notifier := &alert.Notifier{
+		WebhookURL: cfg.AlertWebhookURL, Redis: d.Redis, Logger: d.Logger,
+		Service: telemetry.ServiceName, Environment: cfg.Environment, Prefix: "wm:alert:" + cfg.Environment + ":",
+	}
 	w := &campaign.Worker{
 		Store:     d.DB,
 		Messenger: campaign.WuzapiMessenger{HTTP: telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))},
@@ -34,6 +41,11 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 
 		FailureWindow: cfg.FailureWindow,
 		FailureShare:  cfg.FailureShare,
+		Alert: func(ctx context.Context, severity, typ, message string) {
+			if _, err := notifier.Send(ctx, alert.Alert{Type: typ, Severity: alert.Severity(severity), Message: message}); err != nil {
+				d.Logger.WarnContext(ctx, "alert not delivered", "type", typ, "error", err.Error())
+			}
+		},
 	}
 	router := queue.NewRouter(d.Logger)
 	router.Handle(campaign.ChunkType, func(ctx context.Context, msg events.SQSMessage) error {

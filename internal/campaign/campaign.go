@@ -121,11 +121,34 @@ type Campaign struct {
 	StartedAt   *time.Time         `json:"startedAt"`
 	FinishedAt  *time.Time         `json:"finishedAt"`
 	Counts      Counts             `json:"counts"`
-	Total       int                `json:"-"`
-	Skipped     int                `json:"-"`
-	ChunkSize   int                `json:"-"`
-	Chunks      int                `json:"-"`
+	// InstanceIDs is the campaign's pool (2–20 instances; InstanceID is
+	// then its first), nil for a campaign on one instance.
+	InstanceIDs []string `json:"instanceIds,omitempty"`
+	// Rollout is the staged rollout, nil when the campaign sends at once.
+	Rollout   *Rollout `json:"rollout,omitempty"`
+	Total     int      `json:"-"`
+	Skipped   int      `json:"-"`
+	ChunkSize int      `json:"-"`
+	Chunks    int      `json:"-"`
 }
+
+// Rollout sends a first Share of the recipients, holds HoldMinutes, and
+// releases the rest only when that slice's failed and opted-out shares stay
+// within MaxFailedShare and MaxOptOutShare; otherwise the campaign pauses.
+type Rollout struct {
+	Share          float64 `json:"share"`
+	HoldMinutes    int     `json:"holdMinutes"`
+	MaxFailedShare float64 `json:"maxFailedShare"`
+	MaxOptOutShare float64 `json:"maxOptOutShare"`
+}
+
+// The staged rollout's defaults.
+const (
+	DefaultRolloutShare          = 0.1
+	DefaultRolloutHoldMinutes    = 60
+	DefaultRolloutMaxFailedShare = 0.2
+	DefaultRolloutMaxOptOutShare = 0.02
+)
 
 // Counts are a campaign's recipients by state. Sent counts every recipient
 // whose send succeeded, so Delivered ⊆ Sent and Read ⊆ Delivered.
@@ -173,19 +196,31 @@ func (c Counts) Progress() int {
 
 // Instance is a tenant's WuzAPI instance with its send limits.
 type Instance struct {
-	ID                string    `json:"id"`
-	TenantID          string    `json:"-"`
-	Name              string    `json:"name"`
-	BaseURL           string    `json:"baseUrl"`
-	Token             string    `json:"-"` // never returned by the API
-	MessagesPerMinute int       `json:"messagesPerMinute"`
-	MinDelayMs        int       `json:"minDelayMs"`
-	MaxDelayMs        int       `json:"maxDelayMs"`
-	HourlyCap         int       `json:"hourlyCap"`
-	DailyCap          int       `json:"dailyCap"`
-	WarmupDays        int       `json:"warmupDays"`
-	MaxInFlight       int       `json:"maxInFlight"`
-	CreatedAt         time.Time `json:"createdAt"`
+	ID                string `json:"id"`
+	TenantID          string `json:"-"`
+	Name              string `json:"name"`
+	BaseURL           string `json:"baseUrl"`
+	Token             string `json:"-"` // never returned by the API
+	MessagesPerMinute int    `json:"messagesPerMinute"`
+	MinDelayMs        int    `json:"minDelayMs"`
+	MaxDelayMs        int    `json:"maxDelayMs"`
+	HourlyCap         int    `json:"hourlyCap"`
+	DailyCap          int    `json:"dailyCap"`
+	WarmupDays        int    `json:"warmupDays"`
+	MaxInFlight       int    `json:"maxInFlight"`
+	// NewContactsPerDay and NewContactsPerHour bound first messages to
+	// people who never wrote to the number (per calendar day, grown from
+	// NewContactWarmupStart during warm-up, and per sliding hour).
+	NewContactsPerDay  int `json:"newContactsPerDay"`
+	NewContactsPerHour int `json:"newContactsPerHour"`
+	// CheckNumbers asks WuzAPI whether a new contact is on WhatsApp before
+	// the first send to it.
+	CheckNumbers bool `json:"checkNumbers"`
+	// Typing shows "typing…" before each send for a time that grows with the text.
+	Typing bool `json:"typing"`
+	// IdenticalPerHour caps the new contacts that get the same final text in any hour.
+	IdenticalPerHour int       `json:"identicalPerHour"`
+	CreatedAt        time.Time `json:"createdAt"`
 }
 
 // The safe send defaults of a new instance.
@@ -197,7 +232,39 @@ const (
 	DefaultDailyCap          = 200
 	DefaultWarmupDays        = 10
 	DefaultMaxInFlight       = 1
+
+	DefaultNewContactsPerDay  = 20
+	DefaultNewContactsPerHour = 8
+	DefaultIdenticalPerHour   = 10
+	DefaultCheckNumbers       = true
+	DefaultTyping             = true
+	// NewContactWarmupStart is a new number's new-contact budget on its
+	// first day; it grows to NewContactsPerDay over the warm-up days.
+	NewContactWarmupStart = 5
 )
+
+// The ranges an instance's sending-safety fields must fall in.
+const (
+	MinNewContactsPerDay, MaxNewContactsPerDay   = 1, 500
+	MinNewContactsPerHour, MaxNewContactsPerHour = 1, 200
+	MinIdenticalPerHour, MaxIdenticalPerHour     = 1, 1000
+)
+
+// WithSafetyDefaults fills the sending-safety counts left at zero with their
+// defaults (the booleans cannot tell "unset" from false: callers creating an
+// instance set them from DefaultCheckNumbers and DefaultTyping).
+func (i Instance) WithSafetyDefaults() Instance {
+	if i.NewContactsPerDay <= 0 {
+		i.NewContactsPerDay = DefaultNewContactsPerDay
+	}
+	if i.NewContactsPerHour <= 0 {
+		i.NewContactsPerHour = DefaultNewContactsPerHour
+	}
+	if i.IdenticalPerHour <= 0 {
+		i.IdenticalPerHour = DefaultIdenticalPerHour
+	}
+	return i
+}
 
 // Policy is the instance's limits as the send limiter needs them.
 func (i Instance) Policy(loc *time.Location) SendPolicy {
@@ -212,6 +279,9 @@ func (i Instance) Policy(loc *time.Location) SendPolicy {
 		MaxInFlight:       i.MaxInFlight,
 		CreatedAt:         i.CreatedAt,
 		Location:          loc,
+		NewPerDay:         i.NewContactsPerDay,
+		NewPerHour:        i.NewContactsPerHour,
+		IdenticalPerHour:  i.IdenticalPerHour,
 	}
 }
 

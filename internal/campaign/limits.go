@@ -2,6 +2,8 @@ package campaign
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -15,13 +17,24 @@ type SendPolicy struct {
 	MaxInFlight         int
 	CreatedAt           time.Time      // instance creation: warm-up day 0
 	Location            *time.Location // tenant time zone: the daily cap's calendar day
+	// NewPerDay and NewPerHour bound first messages to new contacts (the
+	// day one grows from NewContactWarmupStart during warm-up);
+	// IdenticalPerHour bounds new contacts getting one same text.
+	NewPerDay, NewPerHour int
+	IdenticalPerHour      int
+
+	// NewContact marks the send being reserved as a first message to a new
+	// contact, whose final text hashes to TextHash (TextKey): it then also
+	// meets the new-contact budgets and the identical-text cap.
+	NewContact bool
+	TextHash   string
 }
 
 // Reservation is the limiter's answer to one send request.
 type Reservation struct {
 	Granted    bool
 	RetryAfter time.Duration             // when not granted: earliest time a retry may succeed
-	Reason     string                    // when not granted: "in_flight", "min_delay", "per_minute", "hourly_cap", "daily_cap"
+	Reason     string                    // when not granted: "in_flight", "min_delay", "per_minute", "hourly_cap", "daily_cap", or a new-contact limit
 	Release    func(ctx context.Context) // when granted: frees the in-flight slot once the send is done
 }
 
@@ -29,4 +42,24 @@ type Reservation struct {
 // (Redis down): the caller sends nothing (fail closed) and retries the chunk later.
 type SendLimiter interface {
 	Reserve(ctx context.Context, p SendPolicy) (Reservation, error)
+}
+
+// TextKey names a final text for the identical-text cap: the hex SHA-256
+// of its bytes, cut to 32 characters.
+func TextKey(text string) string {
+	sum := sha256.Sum256([]byte(text))
+	return hex.EncodeToString(sum[:16])
+}
+
+// The limiter's refusal reasons of the new-contact limits: they refuse a
+// first message to a new contact only; a known contact may still be sent.
+const (
+	LimitNewPerHour    = "new_contacts_per_hour"
+	LimitNewPerDay     = "new_contacts_per_day"
+	LimitIdenticalText = "identical_per_hour"
+)
+
+// NewContactLimit reports whether a refusal reason is a new-contact limit.
+func NewContactLimit(reason string) bool {
+	return reason == LimitNewPerHour || reason == LimitNewPerDay || reason == LimitIdenticalText
 }

@@ -24,6 +24,28 @@ type Job struct {
 	// InstanceBlocked is why the instance must not send ("logged_out",
 	// "temporary_ban", set by its webhook events), "" when it may.
 	InstanceBlocked string
+	// BanCode is the TemporaryBan code (nil when none was given) and
+	// BlockedUntil its expiry (nil: until a new pairing).
+	BanCode      *int
+	BlockedUntil *time.Time
+	// Lane is the instance's new-contact lane.
+	Lane Lane
+}
+
+// Lane states of an instance's new-contact lane.
+const (
+	LaneOpen   = ""
+	LaneLocked = "locked" // a reach-out lock (WhatsApp error 463)
+	LanePaused = "paused" // the delivery guard
+)
+
+// Lane is an instance's new-contact lane: while it is locked or paused no
+// first message goes to a new contact (known contacts keep being sent);
+// after Until one probe send may try again.
+type Lane struct {
+	State  string
+	Until  *time.Time
+	Reason string // for a person
 }
 
 // Claimed is a recipient a worker has moved pending → sending.
@@ -34,6 +56,35 @@ type Claimed struct {
 	Attempts   int // including this one
 	Generation int
 	MessageID  string // written at claim time, before the send
+	// New is a first message to a contact who never wrote to the instance.
+	New bool
+	// SendPhone is the number to send to: the checked WhatsApp number when
+	// it differs from Phone (older Brazilian mobiles lack the 9th digit).
+	SendPhone string
+}
+
+// Which recipients a claim may take.
+const (
+	ClaimAny   = "any"
+	ClaimKnown = "known" // only contacts who wrote to the instance
+	ClaimNew   = "new"   // only the others
+)
+
+// ClaimFilter narrows a claim to what the instance may send now.
+type ClaimFilter struct {
+	InstanceID string
+	Lane       string // ClaimAny ("" too), ClaimKnown or ClaimNew
+	// NeedCheck: a new contact is taken only once a number check said it
+	// is on WhatsApp.
+	NeedCheck bool
+}
+
+// NumberCheck is one number's check answer: whether it is on WhatsApp and
+// the number WhatsApp knows it by.
+type NumberCheck struct {
+	Phone      string
+	OnWhatsApp bool
+	SendPhone  string
 }
 
 // Store is the worker's view of storage. Every method is one statement, so
@@ -50,7 +101,7 @@ type Store interface {
 	// Claim moves one due pending recipient of [lo, hi) to sending, only
 	// while the campaign is running, setting its message id; false when
 	// there is none (or the campaign stopped).
-	Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time) (Claimed, bool, error)
+	Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time, f ClaimFilter) (Claimed, bool, error)
 	// MarkSent records a successful send (never moving a status backwards).
 	MarkSent(ctx context.Context, campaignID, phone string, now time.Time) error
 	// RetryLater puts a transiently failed recipient back to pending, due at at.
@@ -59,6 +110,9 @@ type Store interface {
 	MarkFailed(ctx context.Context, campaignID, phone, reason string, now time.Time) error
 	// Unclaim undoes a claim whose send certainly did not go out.
 	Unclaim(ctx context.Context, campaignID, phone string) error
+	// Defer puts a claimed recipient whose send did not go out back to
+	// pending without spending its attempt, due at at (nil: now).
+	Defer(ctx context.Context, campaignID, phone string, at *time.Time) error
 	// ChunkState returns the pending recipients of [lo, hi) and the
 	// earliest next attempt among them (nil when all are due now).
 	ChunkState(ctx context.Context, campaignID string, lo, hi int) (pending int, nextAt *time.Time, err error)
@@ -123,6 +177,14 @@ type Worker struct {
 	// MaxConcurrency caps the parallel sends of one chunk (the instance's
 	// maxInFlight decides below it; default 16).
 	MaxConcurrency int
+	// Checks spaces number checks fleet-wide; the Limiter when it can, no
+	// spacing when neither can.
+	Checks CheckThrottle
+	// Rand draws the typing jitter, uniform in [0, 1); math/rand/v2 when nil.
+	Rand func() float64
+	// Alert raises an operator alert (severity "warning" or "critical");
+	// nothing when nil.
+	Alert func(ctx context.Context, severity, typ, message string)
 }
 
 func (w *Worker) now() time.Time {
@@ -218,6 +280,9 @@ type chunkRun struct {
 	deadline                     time.Time
 	hasDeadline                  bool
 
+	gate    *newGate   // what this invocation knows of the new-contact lane
+	checkMu sync.Mutex // one number check at a time
+
 	hb       handBack
 	stop     atomic.Bool // a loop asks the others to stop claiming
 	errMu    sync.Mutex
@@ -242,14 +307,19 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int) (*chunkRun
 	if c.Status != Queued && c.Status != Running {
 		return nil, nil // paused, cancelled or done: resume re-enqueues what is left
 	}
-	if job.InstanceBlocked != "" {
+	now := w.now()
+	if job.InstanceBlocked != "" && (job.BlockedUntil == nil || job.BlockedUntil.After(now)) {
 		// Resumed (or still queued) while the number is logged out or banned.
-		if _, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", "auto-paused: the instance is blocked ("+job.InstanceBlocked+")"); err != nil {
+		reason := BlockedReason(job.Instance.Name, job.InstanceBlocked, job.BanCode, job.BlockedUntil)
+		paused, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", reason)
+		if err != nil {
 			return nil, fmt.Errorf("pause campaign %s of a blocked instance: %w", campaignID, err)
+		}
+		if paused {
+			w.alert(ctx, "critical", "Instance blocked", reason)
 		}
 		return nil, nil
 	}
-	now := w.now()
 	if c.ScheduledAt != nil && c.ScheduledAt.After(now.Add(time.Second)) {
 		return nil, w.enqueue(ctx, campaignID, n, c.ScheduledAt.Sub(now))
 	}
@@ -260,7 +330,11 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int) (*chunkRun
 	if st != Running {
 		return nil, nil
 	}
-	return w.newRun(ctx, log, campaignID, n, job), nil
+	r := w.newRun(ctx, log, campaignID, n, job)
+	if r.gate, err = w.openGate(ctx, job, now); err != nil {
+		return nil, fmt.Errorf("new-contact lane of chunk %d of campaign %s: %w", n, campaignID, err)
+	}
+	return r, nil
 }
 
 // newRun fills in the run's settings from the worker's defaults and the job.
@@ -304,71 +378,71 @@ func (r *chunkRun) sendAll(ctx context.Context) {
 	wg.Wait()
 }
 
-// claimNext is what claim decided.
-type claimNext int
-
-const (
-	claimed    claimNext = iota // a recipient is claimed: send to it
-	claimAgain                  // the limiter wait is over: try again
-	claimStop                   // this loop ends (nothing due, handed back or failed)
-)
-
 // loop claims, sends and settles one recipient at a time.
 func (r *chunkRun) loop(ctx context.Context) {
-	// After a successful claim more recipients are likely due, so the
-	// peek that keeps a reservation from being wasted is skipped: at
-	// most one reservation per loop is spent at the chunk's end.
-	claimedLast := false
 	for !r.stop.Load() && ctx.Err() == nil {
-		rec, release, next := r.claim(ctx, !claimedLast)
-		claimedLast = next == claimed
-		switch next {
-		case claimAgain:
-			continue
-		case claimStop:
-			return
-		}
-		sendErr := r.send(ctx, rec)
-		release()
-		if err := r.settle(ctx, rec, sendErr); err != nil {
-			r.fail(err)
+		if !r.step(ctx) {
 			return
 		}
 	}
 }
 
-// claim moves one due recipient of the chunk to sending once the
-// deadline, quiet hours and the send limiter allow it. peek first checks
-// that a recipient is due, so that no reservation is spent for nothing.
-// When claimed, release frees the limiter's in-flight slot after the send.
-func (r *chunkRun) claim(ctx context.Context, peek bool) (rec Claimed, release func(), next claimNext) {
-	if !r.mayClaim(ctx, peek) {
-		return Claimed{}, nil, claimStop
+// step claims, paces, types and sends one recipient and settles it; false
+// when this loop should stop.
+func (r *chunkRun) step(ctx context.Context) bool {
+	if !r.mayClaim(ctx) {
+		return false
 	}
-	res, next := r.reserve(ctx)
-	if next != claimed {
-		return Claimed{}, nil, next
+	rec, probing, ok := r.claim(ctx)
+	if !ok {
+		return false
 	}
-	release = func() {
-		if res.Release != nil {
-			res.Release(context.WithoutCancel(ctx))
-		}
+	text, _ := r.tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(r.campaignID, rec.Phone))
+	res, cont := r.reserve(ctx, rec, text, probing)
+	if !res.Granted {
+		return cont
 	}
-	rec, ok, err := r.w.Store.Claim(ctx, r.campaignID, r.lo, r.hi, r.w.now())
-	if err != nil || !ok {
-		release()
-		if err != nil {
+	sendErr := r.send(ctx, rec, text)
+	if res.Release != nil {
+		res.Release(context.WithoutCancel(ctx))
+	}
+	if errors.Is(sendErr, errTypingCut) {
+		// The invocation ends before the send: nothing went out.
+		if err := r.w.Store.Defer(context.WithoutCancel(ctx), r.campaignID, rec.Phone, nil); err != nil {
 			r.fail(err)
 		}
-		return Claimed{}, nil, claimStop
+		if probing {
+			r.giveProbe()
+		}
+		return false
 	}
-	return rec, release, claimed
+	if wuzapi.IsReachOutLock(sendErr) {
+		if err := r.w.reachOutLock(context.WithoutCancel(ctx), r.log, r.job, rec, r.gate); err != nil {
+			r.fail(err)
+			return false
+		}
+		return true
+	}
+	if probing {
+		r.settleProbe(ctx, sendErr)
+	}
+	if err := r.settle(ctx, rec, sendErr); err != nil {
+		r.fail(err)
+		return false
+	}
+	if sendErr == nil && rec.New {
+		if err := r.w.guardDeliveries(context.WithoutCancel(ctx), r.log, r.job, r.gate); err != nil {
+			r.fail(err)
+			return false
+		}
+	}
+	return true
 }
 
 // mayClaim reports whether the loop may try to claim now: enough time is
-// left before the deadline, it is not quiet hours, and (when peek) a
-// recipient is due. Otherwise it hands the chunk back as needed.
-func (r *chunkRun) mayClaim(ctx context.Context, peek bool) bool {
+// left before the deadline and it is not quiet hours. Otherwise it hands
+// the chunk back as needed.
+func (r *chunkRun) mayClaim(ctx context.Context) bool {
 	now := r.w.now()
 	if r.hasDeadline && r.deadline.Sub(now) < r.margin {
 		r.hb.request(0) // too little time left: another invocation continues
@@ -382,52 +456,100 @@ func (r *chunkRun) mayClaim(ctx context.Context, peek bool) bool {
 		r.hb.request(until.Sub(now))
 		return false
 	}
-	if !peek {
-		return true
-	}
-	ok, err := r.w.Store.HasClaimable(ctx, r.campaignID, r.lo, r.hi, now)
-	if err != nil {
-		r.fail(err)
-	}
-	return err == nil && ok
+	return true
 }
 
-// reserve asks the send limiter for a slot. A short wait happens in
-// process (claimAgain); a longer one, or a limiter that cannot answer,
-// hands the chunk back (claimStop).
-func (r *chunkRun) reserve(ctx context.Context) (Reservation, claimNext) {
-	res, err := r.w.Limiter.Reserve(ctx, r.policy)
+// claim moves one due recipient of the chunk to sending: any while the
+// new-contact lane is open (a new one only once its number is checked),
+// known contacts only while it is closed, or the lane's single probe.
+// The claim comes before the limiter, which then knows whether the send is
+// a first message and its text; a refused send goes back unspent.
+func (r *chunkRun) claim(ctx context.Context) (rec Claimed, probing, ok bool) {
+	if closed, _, _ := r.gate.state(); r.job.Instance.CheckNumbers && (!closed || r.gate.hasProbe()) {
+		r.checkMu.Lock()
+		err := r.w.checkNumbers(ctx, r.log, r.job, r.lo, r.hi, r.gate)
+		r.checkMu.Unlock()
+		if err != nil {
+			r.fail(err)
+			return rec, false, false
+		}
+	}
+	f, probing := r.filter()
+	rec, ok, err := r.w.Store.Claim(ctx, r.campaignID, r.lo, r.hi, r.w.now(), f)
+	if err != nil || !ok {
+		if probing {
+			r.giveProbe()
+		}
+		if err != nil {
+			r.fail(err)
+		}
+		return rec, false, false
+	}
+	return rec, probing, true
+}
+
+// reserve asks the send limiter for the claimed recipient's send. Refused,
+// the recipient waits again with its attempt unspent: a new-contact limit
+// closes the lane for this invocation (known contacts go on); any other
+// wait happens in process when short, else the chunk is handed back. A
+// limiter that cannot answer hands the chunk back (fail closed).
+func (r *chunkRun) reserve(ctx context.Context, rec Claimed, text string, probing bool) (Reservation, bool) {
+	p := r.policy
+	if rec.New {
+		p.NewContact, p.TextHash = true, TextKey(text)
+	}
+	res, err := r.w.Limiter.Reserve(ctx, p)
+	if err == nil && res.Granted {
+		return res, true
+	}
+	if derr := r.w.Store.Defer(context.WithoutCancel(ctx), r.campaignID, rec.Phone, nil); derr != nil {
+		r.fail(derr)
+		return Reservation{}, false
+	}
+	if probing {
+		r.giveProbe()
+	}
 	if err != nil {
-		// Fail closed: nothing is sent without the limiter.
 		r.log.WarnContext(ctx, "send limiter unavailable; chunk handed back", "error", err.Error())
 		_ = r.w.Store.SetReason(ctx, r.campaignID, "waiting: send limiter unavailable")
 		r.hb.request(30 * time.Second)
-		return res, claimStop
-	}
-	if res.Granted {
-		return res, claimed
+		return Reservation{}, false
 	}
 	wait := res.RetryAfter
+	if NewContactLimit(res.Reason) {
+		until := r.w.now().Add(wait)
+		r.gate.close(until, fmt.Sprintf("waiting: %s on %s until %s", describeLimit(res.Reason), r.job.Instance.Name,
+			until.UTC().Format(time.RFC3339)))
+		return Reservation{}, true
+	}
 	if wait <= r.maxWait && (!r.hasDeadline || r.deadline.Sub(r.w.now().Add(wait)) >= r.margin) {
-		if err := r.w.sleep(ctx, wait); err != nil {
-			return res, claimStop
-		}
-		return res, claimAgain
+		return Reservation{}, r.w.sleep(ctx, wait) == nil
 	}
 	if err := r.w.Store.SetReason(ctx, r.campaignID, "waiting: send limit ("+res.Reason+")"); err != nil {
 		r.fail(err)
-		return res, claimStop
+		return Reservation{}, false
 	}
 	r.hb.request(wait)
-	return res, claimStop
+	return Reservation{}, false
 }
 
-// send renders the message for rec and sends it within SendTimeout.
-func (r *chunkRun) send(ctx context.Context, rec Claimed) error {
-	text, _ := r.tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(r.campaignID, rec.Phone))
+// errTypingCut marks a send that never started: the invocation ended
+// while "typing…" showed.
+var errTypingCut = errors.New("typing cut short")
+
+// send shows "typing…" for the text's typing time, then sends text to the
+// recipient's number (the checked one) within SendTimeout.
+func (r *chunkRun) send(ctx context.Context, rec Claimed, text string) error {
+	phone := rec.SendPhone
+	if phone == "" {
+		phone = rec.Phone
+	}
+	if err := r.w.typing(ctx, r.log, r.job.Instance, phone, text); err != nil {
+		return errTypingCut
+	}
 	sctx, cancel := context.WithTimeout(ctx, r.sendTimeout)
 	defer cancel()
-	return r.w.Messenger.SendText(sctx, r.job.Instance, rec.Phone, text, rec.MessageID)
+	return r.w.Messenger.SendText(sctx, r.job.Instance, phone, text, rec.MessageID)
 }
 
 // settle records the outcome of one send: sent, retried later, or failed
@@ -496,12 +618,28 @@ func (r *chunkRun) pauseOnFailureShare(ctx context.Context) error {
 // earliest delay any loop asked for, or when the earliest retry is due)
 // and finishes the campaign when none of its recipients is left to send.
 func (r *chunkRun) handBackRest(ctx context.Context) error {
+	if r.gate.hasProbe() { // the probe found no new contact to send
+		if err := r.w.safety().ReleaseLaneProbe(context.WithoutCancel(ctx), r.job.Instance.ID); err != nil {
+			return fmt.Errorf("chunk %d of campaign %s: %w", r.n, r.campaignID, err)
+		}
+	}
 	if !r.hb.set && !r.stop.Load() {
 		pending, nextAt, err := r.w.Store.ChunkState(ctx, r.campaignID, r.lo, r.hi)
 		if err != nil {
 			return fmt.Errorf("chunk %d of campaign %s state: %w", r.n, r.campaignID, err)
 		}
+		closed, until, reason := r.gate.state()
 		switch {
+		case pending > 0 && closed:
+			// New contacts wait for their lane; the reason says for what.
+			if err := r.w.Store.SetReason(ctx, r.campaignID, reason); err != nil {
+				return fmt.Errorf("chunk %d of campaign %s: %w", r.n, r.campaignID, err)
+			}
+			wait := until.Sub(r.w.now())
+			if nextAt != nil {
+				wait = min(wait, nextAt.Sub(r.w.now()))
+			}
+			r.hb.request(wait)
 		case pending > 0 && nextAt != nil:
 			r.hb.request(nextAt.Sub(r.w.now())) // retries waiting out their backoff
 		case pending > 0 && ctx.Err() != nil:

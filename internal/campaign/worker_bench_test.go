@@ -81,3 +81,36 @@ func processCPU() time.Duration {
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// alwaysLater refuses every send for a minute: each chunk invocation
+// claims, is refused, puts the recipient back and hands the chunk back.
+type alwaysLater struct{}
+
+func (alwaysLater) Reserve(context.Context, campaign.SendPolicy) (campaign.Reservation, error) {
+	return campaign.Reservation{RetryAfter: time.Minute, Reason: "min_delay"}, nil
+}
+
+// BenchmarkHandBackInvocation measures one chunk invocation that sends
+// nothing and hands the chunk back to the queue (load the job, start it,
+// claim, refuse, put back, re-enqueue, check for the end): what every
+// send would cost on top if typing were waited out through a queue delay
+// instead of in the invocation (docs/sending-safety.md).
+func BenchmarkHandBackInvocation(b *testing.B) {
+	e := setupWorkerTB(b, 1)
+	e.worker.Now = time.Now
+	e.worker.Limiter = alwaysLater{}
+	id := e.campaignTB(b, "oi {{name}}", []string{"5511987654321"})
+	ctx := context.Background()
+	var cpu time.Duration
+	cpu0 := processCPU()
+	for b.Loop() {
+		if err := e.worker.HandleChunk(ctx, id, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cpu = processCPU() - cpu0
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
+	if n := len(e.queue.take()); n != b.N {
+		b.Fatalf("%d hand-backs, want %d", n, b.N)
+	}
+}

@@ -511,7 +511,7 @@ func TestCrashedSendBecomesUnknownAndResend(t *testing.T) {
 	if _, err := e.db.StartChunk(ctx, id, e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	claimed, ok, err := e.db.Claim(ctx, id, 0, 100, e.clock.Now())
+	claimed, ok, err := e.db.Claim(ctx, id, 0, 100, e.clock.Now(), campaign.ClaimFilter{})
 	if err != nil || !ok || claimed.MessageID != campaign.MessageID(id, claimed.Phone, 0) {
 		t.Fatalf("claim = %+v %v %v (SQL and Go message ids must agree)", claimed, ok, err)
 	}
@@ -650,21 +650,31 @@ func TestWorkerRespectsInstanceBlock(t *testing.T) {
 	if _, err := e.db.Pool.Exec(ctx, "UPDATE instances SET blocked_reason = 'temporary_ban', blocked_at = now() WHERE id = $1", e.inst.ID); err != nil {
 		t.Fatal(err)
 	}
+	al := &alerts{}
+	e.worker.Alert = al.add
 	e.run(t, id, 0)
 	c := e.get(t, id)
-	if len(e.fake.Sends()) != 0 || c.Status != campaign.Paused || *c.Reason != "auto-paused: the instance is blocked (temporary_ban)" {
+	if a := al.get(); len(a) != 1 || !strings.HasPrefix(a[0], "critical|") {
+		t.Fatalf("alerts %v, want one critical", a)
+	}
+	if len(e.fake.Sends()) != 0 || c.Status != campaign.Paused || *c.Reason != "auto-paused: main is temporarily banned by WhatsApp; resume the campaign once it is lifted" {
 		t.Fatalf("blocked instance: %d sends, campaign %s %v", len(e.fake.Sends()), c.Status, c.Reason)
 	}
 	// A campaign already running when the block lands: the claim refuses too.
 	if _, err := e.db.Pool.Exec(ctx, "UPDATE campaigns SET status = 'running' WHERE id = $1", id); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := e.db.Claim(ctx, id, 0, 100, e.clock.Now()); err != nil || ok {
+	if _, ok, err := e.db.Claim(ctx, id, 0, 100, e.clock.Now(), campaign.ClaimFilter{}); err != nil || ok {
 		t.Fatalf("claim on a blocked instance = %v, %v", ok, err)
 	}
-	if _, err := e.db.Pool.Exec(ctx, "UPDATE instances SET blocked_reason = NULL WHERE id = $1", e.inst.ID); err != nil {
+	// A ban with an expiry ends by itself.
+	if _, err := e.db.Pool.Exec(ctx, "UPDATE instances SET ban_code = 104, blocked_until = $2 WHERE id = $1", e.inst.ID, e.clock.Now().Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
+	if _, ok, err := e.db.Claim(ctx, id, 0, 100, e.clock.Now().Add(time.Hour-time.Second), campaign.ClaimFilter{}); err != nil || ok {
+		t.Fatalf("claim before the ban's expiry = %v, %v", ok, err)
+	}
+	e.clock.Add(time.Hour)
 	e.run(t, id, 0)
 	assertOnce(t, e.fake, phones(3))
 }

@@ -104,6 +104,12 @@ type limitsIn struct {
 	DailyCap          optional[int] `json:"dailyCap"`
 	WarmupDays        optional[int] `json:"warmupDays"`
 	MaxInFlight       optional[int] `json:"maxInFlight"`
+	// Sending safety (docs/sending-safety.md).
+	NewContactsPerDay  optional[int]  `json:"newContactsPerDay"`
+	NewContactsPerHour optional[int]  `json:"newContactsPerHour"`
+	IdenticalPerHour   optional[int]  `json:"identicalPerHour"`
+	CheckNumbers       optional[bool] `json:"checkNumbers"`
+	Typing             optional[bool] `json:"typing"`
 }
 
 // apply merges the given limits into inst and validates the result. A
@@ -123,6 +129,20 @@ func (l limitsIn) apply(v *errcode.Validator, inst *campaign.Instance) {
 		{"dailyCap", l.DailyCap, &inst.DailyCap, 1, 10_000_000},
 		{"warmupDays", l.WarmupDays, &inst.WarmupDays, 0, 365},
 		{"maxInFlight", l.MaxInFlight, &inst.MaxInFlight, 1, 100},
+		{"newContactsPerDay", l.NewContactsPerDay, &inst.NewContactsPerDay, campaign.MinNewContactsPerDay, campaign.MaxNewContactsPerDay},
+		{"newContactsPerHour", l.NewContactsPerHour, &inst.NewContactsPerHour, campaign.MinNewContactsPerHour, campaign.MaxNewContactsPerHour},
+		{"identicalPerHour", l.IdenticalPerHour, &inst.IdenticalPerHour, campaign.MinIdenticalPerHour, campaign.MaxIdenticalPerHour},
+	}
+	for _, b := range []struct {
+		name string
+		in   optional[bool]
+		dst  *bool
+	}{{"checkNumbers", l.CheckNumbers, &inst.CheckNumbers}, {"typing", l.Typing, &inst.Typing}} {
+		if b.in.Set && b.in.Null {
+			v.Add(b.name, "invalid", "must be true or false")
+		} else if b.in.Set {
+			*b.dst = b.in.Value
+		}
 	}
 	for _, f := range fields {
 		if !f.in.Set {
@@ -160,6 +180,9 @@ func (s *Server) createInstance(w http.ResponseWriter, r *http.Request) error {
 		MessagesPerMinute: campaign.DefaultMessagesPerMinute, MinDelayMs: campaign.DefaultMinDelayMs,
 		MaxDelayMs: campaign.DefaultMaxDelayMs, HourlyCap: campaign.DefaultHourlyCap, DailyCap: campaign.DefaultDailyCap,
 		WarmupDays: campaign.DefaultWarmupDays, MaxInFlight: campaign.DefaultMaxInFlight,
+		CheckNumbers: campaign.DefaultCheckNumbers, Typing: campaign.DefaultTyping,
+		NewContactsPerDay: campaign.DefaultNewContactsPerDay, NewContactsPerHour: campaign.DefaultNewContactsPerHour,
+		IdenticalPerHour: campaign.DefaultIdenticalPerHour,
 	}
 	var v errcode.Validator
 	v.Check(inst.Name != "" && len(inst.Name) <= 200, "name", "required", "name is required (at most 200 characters)")

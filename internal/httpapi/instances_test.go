@@ -87,7 +87,8 @@ func TestInstanceLifecycle(t *testing.T) {
 		t.Fatalf("create answer shows the token: %v", inst)
 	}
 	want := map[string]any{"name": "main", "baseUrl": b.fake.URL, "messagesPerMinute": 2.0, "minDelayMs": 100000.0, "maxDelayMs": 100000.0,
-		"hourlyCap": 30.0, "dailyCap": 200.0, "warmupDays": 10.0, "maxInFlight": 1.0}
+		"hourlyCap": 30.0, "dailyCap": 200.0, "warmupDays": 10.0, "maxInFlight": 1.0,
+		"newContactsPerDay": 20.0, "newContactsPerHour": 8.0, "identicalPerHour": 10.0, "checkNumbers": true, "typing": true}
 	for k, v := range want {
 		if inst[k] != v {
 			t.Fatalf("instance %s = %v, want %v (%v)", k, inst[k], v, inst)
@@ -131,6 +132,11 @@ func TestInstanceLifecycle(t *testing.T) {
 	if r.Status != 200 || dig(r.Body, "data", "messagesPerMinute") != 5.0 || dig(r.Body, "data", "maxDelayMs") != 50000.0 ||
 		dig(r.Body, "data", "minDelayMs") != 50000.0 || dig(r.Body, "data", "name") != "renamed" {
 		t.Fatalf("PATCH = %d %s", r.Status, r.Raw)
+	}
+	r = b.do(t, "PATCH", "/v1/instances/"+id, b.key, map[string]any{"typing": false, "newContactsPerHour": 3})
+	if r.Status != 200 || dig(r.Body, "data", "typing") != false || dig(r.Body, "data", "checkNumbers") != true ||
+		dig(r.Body, "data", "newContactsPerHour") != 3.0 || dig(r.Body, "data", "messagesPerMinute") != 5.0 {
+		t.Fatalf("PATCH sending safety = %d %s", r.Status, r.Raw)
 	}
 	b.newInstance(t, map[string]any{"name": "second"})
 	r = b.do(t, "GET", "/v1/instances?limit=1", b.key, nil)
@@ -209,6 +215,10 @@ func TestInstanceBadInput(t *testing.T) {
 		{"negative delay", b, with("minDelayMs", -1), "minDelayMs", "out_of_range"},
 		{"max below min", b, func() map[string]any { m := with("minDelayMs", 5000); m["maxDelayMs"] = 1000; return m }(), "maxDelayMs", "out_of_range"},
 		{"in flight zero", b, with("maxInFlight", 0), "maxInFlight", "out_of_range"},
+		{"new contacts per day over 500", b, with("newContactsPerDay", 501), "newContactsPerDay", "out_of_range"},
+		{"new contacts per hour zero", b, with("newContactsPerHour", 0), "newContactsPerHour", "out_of_range"},
+		{"identical per hour over 1000", b, with("identicalPerHour", 1001), "identicalPerHour", "out_of_range"},
+		{"typing null", b, with("typing", json.RawMessage("null")), "typing", "invalid"},
 		{"webhook refused", b, func() map[string]any { m := with("token", "unknown-token"); m["configureWebhook"] = true; return m }(), "configureWebhook", "webhook_failed"},
 	}
 	for _, tt := range tests {

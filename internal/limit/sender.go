@@ -33,6 +33,11 @@ const (
 	ReasonPerMinute = "per_minute"
 	ReasonHourlyCap = "hourly_cap"
 	ReasonDailyCap  = "daily_cap"
+	// The new-contact limits: they refuse a first message to a new
+	// contact only; a known contact may still be sent.
+	ReasonNewPerHour    = campaign.LimitNewPerHour
+	ReasonNewPerDay     = campaign.LimitNewPerDay
+	ReasonIdenticalText = campaign.LimitIdenticalText
 )
 
 // SenderOptions configure a Sender. Redis is required.
@@ -96,13 +101,19 @@ func NewSender(opts SenderOptions) *Sender {
 // reserveScript checks every limit of one instance and, when all allow,
 // takes the send in the same step, so concurrent workers can never both take
 // the last unit of any limit. Times are milliseconds of the caller's clock.
+// A first message to a new contact (ARGV[12] = 1) also meets the
+// new-contact budgets and the identical-text cap, and takes a unit of each.
 //
 //	KEYS[1] leases: sorted set of in-flight sends, scored by lease expiry
 //	KEYS[2] sent: sorted set of the last hour's sends, scored by start
 //	KEYS[3] next: the earliest start of the next send (the drawn gap)
 //	KEYS[4] day: sends of the current calendar day in the tenant's zone
+//	KEYS[5] newsent: sorted set of the last hour's new-contact sends
+//	KEYS[6] newday: new-contact sends of the current calendar day
+//	KEYS[7] same: sorted set of the last hour's new-contact sends of one text
 //	ARGV: now, lease, maxInFlight, perMinute, hourlyCap, dailyCap, gap,
-//	      member (unique), day key TTL s, ms to the day's end, in-flight poll
+//	      member (unique), day key TTL s, ms to the day's end, in-flight poll,
+//	      new contact (0/1), new per hour, new per day, identical per hour
 //
 // Reply: {1} granted, or {0, wait ms, reason}: the wait is the longest of
 // every limit's own wait, so a retry after it passes them all unless others
@@ -138,6 +149,22 @@ if inHour >= hourly then
 end
 local today = tonumber(redis.call('GET', KEYS[4]) or '0')
 if today >= tonumber(ARGV[6]) then need(tonumber(ARGV[10]), 'daily_cap') end
+local isNew = ARGV[12] == '1'
+if isNew then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 3600000)
+  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 3600000)
+  local function window(key, cap, r)
+    local n = redis.call('ZCARD', key)
+    if n >= cap then
+      local e = redis.call('ZRANGE', key, n - cap, n - cap, 'WITHSCORES')
+      need(tonumber(e[2]) + 3600000 - now, r)
+    end
+  end
+  window(KEYS[5], tonumber(ARGV[13]), 'new_contacts_per_hour')
+  window(KEYS[7], tonumber(ARGV[15]), 'identical_per_hour')
+  local newToday = tonumber(redis.call('GET', KEYS[6]) or '0')
+  if newToday >= tonumber(ARGV[14]) then need(tonumber(ARGV[10]), 'new_contacts_per_day') end
+end
 if wait > 0 then return {0, wait, reason} end
 local member = ARGV[8]
 redis.call('ZADD', KEYS[1], now + lease, member)
@@ -148,6 +175,14 @@ local gap = tonumber(ARGV[7])
 redis.call('SET', KEYS[3], string.format('%d', now + gap), 'PX', gap + 1000)
 redis.call('INCR', KEYS[4])
 redis.call('EXPIRE', KEYS[4], tonumber(ARGV[9]))
+if isNew then
+  redis.call('ZADD', KEYS[5], now, member)
+  redis.call('PEXPIRE', KEYS[5], 3600000 + 60000)
+  redis.call('ZADD', KEYS[7], now, member)
+  redis.call('PEXPIRE', KEYS[7], 3600000 + 60000)
+  redis.call('INCR', KEYS[6])
+  redis.call('EXPIRE', KEYS[6], tonumber(ARGV[9]))
+end
 return {1}
 `)
 
@@ -169,12 +204,19 @@ func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.R
 	}
 	member := newMember()
 	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
-	keys := []string{base + "leases", base + "sent", base + "next", base + "day:" + local.Format(time.DateOnly)}
+	day := local.Format(time.DateOnly)
+	keys := []string{base + "leases", base + "sent", base + "next", base + "day:" + day,
+		base + "newsent", base + "newday:" + day, base + "same:" + p.TextHash}
+	isNew := 0
+	if p.NewContact {
+		isNew = 1
+	}
 	reply, err := reserveScript.Run(ctx, s.opts.Redis, keys,
 		now.UnixMilli(), s.opts.LeaseTTL.Milliseconds(), p.MaxInFlight, p.MessagesPerMinute,
 		p.HourlyCap, DailyCap(p, now), gap.Milliseconds(), member,
 		int64((dayEnd.Sub(now) + 24*time.Hour).Seconds()), max(dayEnd.Sub(now).Milliseconds(), 1),
 		s.opts.InFlightPoll.Milliseconds(),
+		isNew, p.NewPerHour, NewContactBudget(p, now), p.IdenticalPerHour,
 	).Slice()
 	if err != nil {
 		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: %w", p.InstanceID, err)
@@ -213,6 +255,15 @@ func withDefaults(p campaign.SendPolicy) campaign.SendPolicy {
 	if p.MaxInFlight <= 0 {
 		p.MaxInFlight = DefaultMaxInFlight
 	}
+	if p.NewPerDay <= 0 {
+		p.NewPerDay = campaign.DefaultNewContactsPerDay
+	}
+	if p.NewPerHour <= 0 {
+		p.NewPerHour = campaign.DefaultNewContactsPerHour
+	}
+	if p.IdenticalPerHour <= 0 {
+		p.IdenticalPerHour = campaign.DefaultIdenticalPerHour
+	}
 	if p.MaxDelay < p.MinDelay {
 		p.MaxDelay = p.MinDelay
 	}
@@ -242,9 +293,55 @@ func DailyCap(p campaign.SendPolicy, now time.Time) int {
 	return start + (p.DailyCap-start)*day/p.WarmupDays
 }
 
+// NewContactBudget is the instance's new-contact budget for the calendar
+// day at now: during warm-up it grows like DailyCap, from
+// campaign.NewContactWarmupStart on day 0 to NewPerDay on day WarmupDays.
+func NewContactBudget(p campaign.SendPolicy, now time.Time) int {
+	p = withDefaults(p)
+	if p.WarmupDays <= 0 || p.CreatedAt.IsZero() {
+		return p.NewPerDay
+	}
+	day := int(now.Sub(p.CreatedAt) / (24 * time.Hour))
+	start := min(campaign.NewContactWarmupStart, p.NewPerDay)
+	switch {
+	case day < 0:
+		return start
+	case day >= p.WarmupDays:
+		return p.NewPerDay
+	}
+	return start + (p.NewPerDay-start)*day/p.WarmupDays
+}
+
 // newMember names one send uniquely in the sorted sets.
 func newMember() string {
 	b := make([]byte, 12)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// CheckInterval is the least time between two WuzAPI number checks of one
+// instance: mass "is on WhatsApp" checks get numbers locked.
+const CheckInterval = 10 * time.Second
+
+// TakeCheckSlot asks to make one number check (/user/check) of the
+// instance now, fleet-wide at most one per CheckInterval. Refused, wait
+// says when the next may go. An error means Redis could not decide: check
+// nothing.
+func (s *Sender) TakeCheckSlot(ctx context.Context, instanceID string) (ok bool, wait time.Duration, err error) {
+	key := s.opts.Prefix + "check:{" + instanceID + "}"
+	ok, err = s.opts.Redis.SetNX(ctx, key, "1", CheckInterval).Result()
+	if err != nil {
+		return false, 0, fmt.Errorf("take a number check of instance %s: %w", instanceID, err)
+	}
+	if ok {
+		return true, 0, nil
+	}
+	wait, err = s.opts.Redis.PTTL(ctx, key).Result()
+	if err != nil {
+		return false, 0, fmt.Errorf("take a number check of instance %s: %w", instanceID, err)
+	}
+	if wait <= 0 {
+		wait = time.Second
+	}
+	return false, wait, nil
 }

@@ -12,13 +12,15 @@ import (
 func scanInstance(row pgx.Row) (campaign.Instance, error) {
 	var i campaign.Instance
 	err := row.Scan(&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
-		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.CreatedAt)
+		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.NewContactsPerDay, &i.NewContactsPerHour,
+		&i.CheckNumbers, &i.Typing, &i.IdenticalPerHour, &i.CreatedAt)
 	return i, err
 }
 
 // CreateInstance stores an instance whose id the caller chose (the webhook
 // URL carrying it may already be registered on WuzAPI) with the hash of its
 // webhook secret.
+// Sending-safety counts left at zero take their defaults.
 func (db *DB) CreateInstance(ctx context.Context, in campaign.Instance, secretHash []byte) (campaign.Instance, error) {
 	return db.CreateInstanceWithin(ctx, in, secretHash, 0)
 }
@@ -26,6 +28,7 @@ func (db *DB) CreateInstance(ctx context.Context, in campaign.Instance, secretHa
 // CreateInstanceWithin is CreateInstance for a tenant that may hold at most
 // max instances (0: no cap); over it, PLAN_LIMIT naming "instances".
 func (db *DB) CreateInstanceWithin(ctx context.Context, in campaign.Instance, secretHash []byte, max int) (campaign.Instance, error) {
+	in = in.WithSafetyDefaults()
 	var out campaign.Instance
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		if err := db.withinPlan(ctx, tx, in.TenantID, "instances", "count-instances", max); err != nil {
@@ -33,7 +36,8 @@ func (db *DB) CreateInstanceWithin(ctx context.Context, in campaign.Instance, se
 		}
 		var err error
 		out, err = scanInstance(tx.QueryRow(ctx, db.q("create-instance"), in.ID, in.TenantID, in.Name, in.BaseURL, in.Token, secretHash,
-			in.MessagesPerMinute, in.MinDelayMs, in.MaxDelayMs, in.HourlyCap, in.DailyCap, in.WarmupDays, in.MaxInFlight))
+			in.MessagesPerMinute, in.MinDelayMs, in.MaxDelayMs, in.HourlyCap, in.DailyCap, in.WarmupDays, in.MaxInFlight,
+			in.NewContactsPerDay, in.NewContactsPerHour, in.CheckNumbers, in.Typing, in.IdenticalPerHour))
 		return err
 	})
 	if err != nil {
@@ -62,10 +66,13 @@ func (db *DB) Instances(ctx context.Context, tenantID, after string, limit int) 
 	return out, nil
 }
 
-// UpdateInstance writes the instance's name and limits.
+// UpdateInstance writes the instance's name and limits (sending-safety
+// counts left at zero take their defaults).
 func (db *DB) UpdateInstance(ctx context.Context, in campaign.Instance) (campaign.Instance, error) {
+	in = in.WithSafetyDefaults()
 	out, err := scanInstance(db.Pool.QueryRow(ctx, db.q("update-instance"), in.TenantID, in.ID, in.Name,
-		in.MessagesPerMinute, in.MinDelayMs, in.MaxDelayMs, in.HourlyCap, in.DailyCap, in.WarmupDays, in.MaxInFlight))
+		in.MessagesPerMinute, in.MinDelayMs, in.MaxDelayMs, in.HourlyCap, in.DailyCap, in.WarmupDays, in.MaxInFlight,
+		in.NewContactsPerDay, in.NewContactsPerHour, in.CheckNumbers, in.Typing, in.IdenticalPerHour))
 	return out, notFound(err, "instance")
 }
 

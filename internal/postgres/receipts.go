@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
 // WebhookInstance is what authenticates a WuzAPI webhook post.
@@ -199,7 +200,7 @@ func (s ReceiptStore) BlockInstance(ctx context.Context, instanceID, reason stri
 	if !until.IsZero() {
 		untilArg = &until
 	}
-	why := "instance logged out of WhatsApp: pair it again, then resume"
+	why := "instance logged out of WhatsApp: pair it again (QR code), set its webhook again, then resume"
 	if reason == receipt.ReasonTemporaryBan {
 		why = "instance temporarily banned by WhatsApp"
 		if untilArg != nil {
@@ -208,6 +209,24 @@ func (s ReceiptStore) BlockInstance(ctx context.Context, instanceID, reason stri
 	}
 	if _, err := s.conn().Exec(ctx, s.DB.q("block-instance"), instanceID, reason, at, untilArg, why); err != nil {
 		return fmt.Errorf("block instance %s: %w", instanceID, err)
+	}
+	return nil
+}
+
+// RememberContact records that phone wrote to the instance.
+func (s ReceiptStore) RememberContact(ctx context.Context, instanceID, phone string, at time.Time) error {
+	if _, err := s.conn().Exec(ctx, s.DB.q("remember-contact"), instanceID, phone, at); err != nil {
+		return fmt.Errorf("remember contact of instance %s: %w", instanceID, err)
+	}
+	return nil
+}
+
+// SetBanCode records the TemporaryBan code of the instance's block and
+// rewrites its paused campaigns' reason to say what the code means.
+func (s ReceiptStore) SetBanCode(ctx context.Context, instanceID string, code int) error {
+	if _, err := s.conn().Exec(ctx, s.DB.q("set-ban-code"), instanceID, code,
+		"auto-paused: this number is temporarily banned by WhatsApp: "+wuzapi.BanReason(code)); err != nil {
+		return fmt.Errorf("record ban code of instance %s: %w", instanceID, err)
 	}
 	return nil
 }

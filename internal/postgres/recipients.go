@@ -22,13 +22,23 @@ var (
 func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, error) {
 	var j campaign.Job
 	var tz string
-	var tquiet []byte
+	var tquiet, rollout []byte
+	var pool []string
 	i := &j.Instance
 	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID),
 		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
-		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked)
+		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.NewContactsPerDay, &i.NewContactsPerHour,
+		&i.CheckNumbers, &i.Typing, &i.IdenticalPerHour, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked,
+		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout)
 	if err != nil {
 		return j, notFound(err, "campaign")
+	}
+	c.InstanceIDs = pool
+	if len(rollout) > 0 {
+		c.Rollout = new(campaign.Rollout)
+		if err := json.Unmarshal(rollout, c.Rollout); err != nil {
+			return j, fmt.Errorf("decode rollout of campaign %s: %w", campaignID, err)
+		}
 	}
 	j.Campaign = c
 	j.Location = tenant.Tenant{Timezone: tz}.Location()
@@ -58,11 +68,16 @@ func (db *DB) HasClaimable(ctx context.Context, campaignID string, lo, hi int, n
 }
 
 // Claim implements campaign.Store.
-func (db *DB) Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time) (campaign.Claimed, bool, error) {
+func (db *DB) Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time, f campaign.ClaimFilter) (campaign.Claimed, bool, error) {
 	var c campaign.Claimed
 	var vars map[string]any
-	err := db.Pool.QueryRow(ctx, db.q("claim-recipient"), campaignID, lo, hi, now).
-		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID)
+	lane := f.Lane
+	if lane == "" {
+		lane = campaign.ClaimAny
+	}
+	err := db.Pool.QueryRow(ctx, db.q("claim-recipient"), campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck,
+		now.Add(-NumberCheckTTL)).
+		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone)
 	if err == pgx.ErrNoRows {
 		return c, false, nil
 	}
@@ -98,6 +113,11 @@ func (db *DB) MarkFailed(ctx context.Context, campaignID, phone, reason string, 
 // Unclaim implements campaign.Store.
 func (db *DB) Unclaim(ctx context.Context, campaignID, phone string) error {
 	return db.execRecipient(ctx, "unclaim", "unclaim", campaignID, phone)
+}
+
+// Defer implements campaign.Store.
+func (db *DB) Defer(ctx context.Context, campaignID, phone string, at *time.Time) error {
+	return db.execRecipient(ctx, "defer", "defer-recipient", campaignID, phone, at)
 }
 
 // ChunkState implements campaign.Store.

@@ -28,6 +28,11 @@ type Store interface {
 	BlockInstance(ctx context.Context, instanceID, reason string, at, until time.Time) error
 	// UnblockInstance clears a block once the instance is connected again.
 	UnblockInstance(ctx context.Context, instanceID string) error
+	// RememberContact records that phone wrote to the instance (a known
+	// contact from then on).
+	RememberContact(ctx context.Context, instanceID, phone string, at time.Time) error
+	// SetBanCode records the TemporaryBan code of the instance's block.
+	SetBanCode(ctx context.Context, instanceID string, code int) error
 }
 
 // Result says what applying an event did, for logs and the webhook answer.
@@ -55,6 +60,13 @@ func Apply(ctx context.Context, s Store, inst Instance, ev Event, now time.Time)
 		if err := s.OptOutContact(ctx, inst.TenantID, ev.Phone, at); err != nil {
 			return res, fmt.Errorf("opt out contact: %w", err)
 		}
+		if err := s.RememberContact(ctx, inst.ID, ev.Phone, at); err != nil {
+			return res, fmt.Errorf("remember contact: %w", err)
+		}
+	case Incoming:
+		if err := s.RememberContact(ctx, inst.ID, ev.Phone, at); err != nil {
+			return res, fmt.Errorf("remember contact: %w", err)
+		}
 	case Blocked:
 		var until time.Time
 		if ev.BanFor > 0 {
@@ -62,6 +74,11 @@ func Apply(ctx context.Context, s Store, inst Instance, ev Event, now time.Time)
 		}
 		if err := s.BlockInstance(ctx, inst.ID, ev.Reason, now, until); err != nil {
 			return res, fmt.Errorf("block instance %s (%s): %w", inst.ID, ev.Reason, err)
+		}
+		if ev.BanCode != 0 {
+			if err := s.SetBanCode(ctx, inst.ID, ev.BanCode); err != nil {
+				return res, fmt.Errorf("record ban code of instance %s: %w", inst.ID, err)
+			}
 		}
 	case Unblocked:
 		if err := s.UnblockInstance(ctx, inst.ID); err != nil {
@@ -82,6 +99,8 @@ func (k Kind) String() string {
 		return "blocked"
 	case Unblocked:
 		return "unblocked"
+	case Incoming:
+		return "incoming"
 	}
 	return "ignored"
 }

@@ -30,6 +30,7 @@ const (
 	OptOut         // a contact asked to receive nothing more
 	Blocked        // the instance cannot send: logged out or banned
 	Unblocked      // the instance is connected again
+	Incoming       // a contact wrote to the instance: it is a known contact now
 )
 
 // State is a receipt's meaning.
@@ -59,12 +60,14 @@ type Event struct {
 	State      State
 	MessageIDs []string
 
-	// OptOut: the sender's phone, E.164 digits.
+	// OptOut and Incoming: the sender's phone, E.164 digits.
 	Phone string
 
-	// Blocked: why, and for how long a temporary ban lasts (0 if unknown).
-	Reason string
-	BanFor time.Duration
+	// Blocked: why, and for how long a temporary ban lasts (0 if unknown);
+	// BanCode is the TemporaryBan code (0 when none).
+	Reason  string
+	BanFor  time.Duration
+	BanCode int
 
 	// Payload is the event JSON as WuzAPI sent it (jsonData), to store.
 	Payload json.RawMessage
@@ -234,9 +237,6 @@ func parseMessage(ev *Event, raw json.RawMessage) error {
 	if text == "" {
 		text = m.Message.ExtendedTextMessage.Text
 	}
-	if !IsStop(text) {
-		return nil
-	}
 	phone := PhoneOf(m.Info.Sender)
 	if phone == "" {
 		phone = PhoneOf(m.Info.SenderAlt)
@@ -244,7 +244,10 @@ func parseMessage(ev *Event, raw json.RawMessage) error {
 	if phone == "" {
 		return nil // a @lid sender without its phone: nobody to opt out
 	}
-	ev.Kind, ev.Phone, ev.At = OptOut, phone, parseTime(m.Info.Timestamp)
+	ev.Kind, ev.Phone, ev.At = Incoming, phone, parseTime(m.Info.Timestamp)
+	if IsStop(text) {
+		ev.Kind = OptOut
+	}
 	return nil
 }
 
@@ -281,7 +284,7 @@ func parseBan(ev *Event, raw json.RawMessage) error {
 			return err
 		}
 	}
-	ev.Kind, ev.Reason = Blocked, ReasonTemporaryBan
+	ev.Kind, ev.Reason, ev.BanCode = Blocked, ReasonTemporaryBan, b.Code
 	if b.Expire > 0 {
 		ev.BanFor = time.Duration(b.Expire)
 	}

@@ -68,14 +68,14 @@ func TestParse(t *testing.T) {
 			receipt.Event{Type: "Message"}},
 		{"STOP in a group is ignored", formCT, form(`{"type":"Message","event":{"Info":{"Sender":"5511999998888@s.whatsapp.net","Chat":"1203@g.us","IsGroup":true},"Message":{"conversation":"STOP"}}}`),
 			receipt.Event{Type: "Message"}},
-		{"other text is no opt-out", formCT, form(`{"type":"Message","event":{"Info":{"Sender":"5511999998888@s.whatsapp.net"},"Message":{"conversation":"please stop now"}}}`),
-			receipt.Event{Type: "Message"}},
+		{"other text is no opt-out but makes a known contact", formCT, form(`{"type":"Message","event":{"Info":{"Sender":"5511999998888@s.whatsapp.net"},"Message":{"conversation":"please stop now"}}}`),
+			receipt.Event{Type: "Message", Kind: receipt.Incoming, Phone: "5511999998888"}},
 		{"@lid without SenderAlt opts nobody out", formCT, form(`{"type":"Message","event":{"Info":{"Sender":"1234567890@lid"},"Message":{"conversation":"STOP"}}}`),
 			receipt.Event{Type: "Message"}},
 		{"logged out", formCT, form(`{"type":"LoggedOut","event":{"OnConnect":true,"Reason":401}}`),
 			receipt.Event{Type: "LoggedOut", Kind: receipt.Blocked, Reason: receipt.ReasonLoggedOut}},
 		{"temporary ban", formCT, form(ban),
-			receipt.Event{Type: "TemporaryBan", Kind: receipt.Blocked, Reason: receipt.ReasonTemporaryBan, BanFor: time.Hour}},
+			receipt.Event{Type: "TemporaryBan", Kind: receipt.Blocked, Reason: receipt.ReasonTemporaryBan, BanFor: time.Hour, BanCode: 101}},
 		{"connected", formCT, form(`{"type":"Connected","event":{}}`),
 			receipt.Event{Type: "Connected", Kind: receipt.Unblocked}},
 		{"unknown type is ignored", formCT, form(`{"type":"Presence","event":{"From":"x"}}`),
@@ -157,6 +157,14 @@ func (f *fakeStore) UnblockInstance(_ context.Context, id string) error {
 	f.calls = append(f.calls, call{"UnblockInstance", []any{id}})
 	return nil
 }
+func (f *fakeStore) RememberContact(_ context.Context, id, phone string, at time.Time) error {
+	f.calls = append(f.calls, call{"RememberContact", []any{id, phone, at}})
+	return nil
+}
+func (f *fakeStore) SetBanCode(_ context.Context, id string, code int) error {
+	f.calls = append(f.calls, call{"SetBanCode", []any{id, code}})
+	return nil
+}
 
 func TestApply(t *testing.T) {
 	t.Parallel()
@@ -174,7 +182,11 @@ func TestApply(t *testing.T) {
 		{"receipt without time is stamped now", receipt.Event{Kind: receipt.Receipt, State: receipt.Delivered, MessageIDs: []string{"a"}},
 			[]call{{"ApplyReceipt", []any{"i1", []string{"a"}, receipt.Delivered, now}}}, 0},
 		{"opt-out in the instance's tenant", receipt.Event{Kind: receipt.OptOut, Phone: "5511999998888"},
-			[]call{{"OptOutContact", []any{"t1", "5511999998888", now}}}, 0},
+			[]call{{"OptOutContact", []any{"t1", "5511999998888", now}}, {"RememberContact", []any{"i1", "5511999998888", now}}}, 0},
+		{"a reply makes a known contact", receipt.Event{Kind: receipt.Incoming, Phone: "5511999998888", At: ts},
+			[]call{{"RememberContact", []any{"i1", "5511999998888", ts}}}, 0},
+		{"ban with a code", receipt.Event{Kind: receipt.Blocked, Reason: receipt.ReasonTemporaryBan, BanCode: 104},
+			[]call{{"BlockInstance", []any{"i1", receipt.ReasonTemporaryBan, now, time.Time{}}}, {"SetBanCode", []any{"i1", 104}}}, 0},
 		{"ban with expiry", receipt.Event{Kind: receipt.Blocked, Reason: receipt.ReasonTemporaryBan, BanFor: time.Hour},
 			[]call{{"BlockInstance", []any{"i1", receipt.ReasonTemporaryBan, now, now.Add(time.Hour)}}}, 0},
 		{"logged out", receipt.Event{Kind: receipt.Blocked, Reason: receipt.ReasonLoggedOut},

@@ -113,8 +113,11 @@ LIMIT 10000;
 SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, c.scheduled_at, c.quiet_hours,
     c.created_at, c.started_at, c.finished_at, c.total, c.skipped, c.chunk_size, c.chunks,
     i.id, i.tenant_id, i.name, i.base_url, i.token, i.messages_per_minute, i.min_delay_ms, i.max_delay_ms,
-    i.hourly_cap, i.daily_cap, i.warmup_days, i.max_in_flight, i.created_at,
-    t.timezone, t.quiet_hours, COALESCE(i.blocked_reason, '')
+    i.hourly_cap, i.daily_cap, i.warmup_days, i.max_in_flight, i.new_contacts_per_day, i.new_contacts_per_hour,
+    i.check_numbers, i.typing, i.identical_per_hour, i.created_at,
+    t.timezone, t.quiet_hours, COALESCE(i.blocked_reason, ''), i.ban_code, i.blocked_until,
+    COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, ''),
+    c.instance_ids, c.rollout
 FROM campaigns c
 JOIN instances i ON i.id = c.instance_id
 JOIN tenants t ON t.id = c.tenant_id

@@ -1,19 +1,23 @@
 -- name: create-instance
 INSERT INTO instances (id, tenant_id, name, base_url, token, webhook_secret_hash,
-    messages_per_minute, min_delay_ms, max_delay_ms, hourly_cap, daily_cap, warmup_days, max_in_flight)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    messages_per_minute, min_delay_ms, max_delay_ms, hourly_cap, daily_cap, warmup_days, max_in_flight,
+    new_contacts_per_day, new_contacts_per_hour, check_numbers, typing, identical_per_hour)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 RETURNING id, tenant_id, name, base_url, token, messages_per_minute, min_delay_ms, max_delay_ms,
-    hourly_cap, daily_cap, warmup_days, max_in_flight, created_at;
+    hourly_cap, daily_cap, warmup_days, max_in_flight, new_contacts_per_day, new_contacts_per_hour,
+    check_numbers, typing, identical_per_hour, created_at;
 
 -- name: get-instance
 SELECT id, tenant_id, name, base_url, token, messages_per_minute, min_delay_ms, max_delay_ms,
-    hourly_cap, daily_cap, warmup_days, max_in_flight, created_at
+    hourly_cap, daily_cap, warmup_days, max_in_flight, new_contacts_per_day, new_contacts_per_hour,
+    check_numbers, typing, identical_per_hour, created_at
 FROM instances WHERE tenant_id = $1 AND id = $2;
 
 -- name: list-instances
 -- Keyset page, newest first; $2 is the last id of the previous page or NULL.
 SELECT id, tenant_id, name, base_url, token, messages_per_minute, min_delay_ms, max_delay_ms,
-    hourly_cap, daily_cap, warmup_days, max_in_flight, created_at
+    hourly_cap, daily_cap, warmup_days, max_in_flight, new_contacts_per_day, new_contacts_per_hour,
+    check_numbers, typing, identical_per_hour, created_at
 FROM instances
 WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
 ORDER BY id DESC
@@ -22,10 +26,13 @@ LIMIT $3;
 -- name: update-instance
 UPDATE instances SET
     name = $3, messages_per_minute = $4, min_delay_ms = $5, max_delay_ms = $6,
-    hourly_cap = $7, daily_cap = $8, warmup_days = $9, max_in_flight = $10, updated_at = now()
+    hourly_cap = $7, daily_cap = $8, warmup_days = $9, max_in_flight = $10,
+    new_contacts_per_day = $11, new_contacts_per_hour = $12, check_numbers = $13, typing = $14,
+    identical_per_hour = $15, updated_at = now()
 WHERE tenant_id = $1 AND id = $2
 RETURNING id, tenant_id, name, base_url, token, messages_per_minute, min_delay_ms, max_delay_ms,
-    hourly_cap, daily_cap, warmup_days, max_in_flight, created_at;
+    hourly_cap, daily_cap, warmup_days, max_in_flight, new_contacts_per_day, new_contacts_per_hour,
+    check_numbers, typing, identical_per_hour, created_at;
 
 -- name: set-instance-session
 UPDATE instances SET connected = $3, logged_in = $4, status_checked_at = now()

@@ -63,10 +63,17 @@ WITH contact AS (
         updated_at   = CASE WHEN contacts.opted_out_at IS NULL THEN now() ELSE contacts.updated_at END
     RETURNING id
 )
-UPDATE campaign_recipients cr SET status = 'skipped', last_error = 'opted out'
+-- The same person's contact in the other Brazilian form (with or without
+-- the 9th digit) opts out too, as do its recipients.
+, other AS (
+    UPDATE contacts SET opted_out_at = LEAST(opted_out_at, $3), updated_at = now()
+    WHERE tenant_id = $1 AND phone = ANY (phone_forms($2)) AND phone <> $2
+      AND (opted_out_at IS NULL OR opted_out_at > $3)
+)
+UPDATE campaign_recipients cr SET status = 'skipped', last_error = 'opted out', skip_reason = 'opted_out'
 FROM campaigns c
 WHERE c.tenant_id = $1 AND c.status IN ('scheduled', 'queued', 'running', 'paused')
-  AND cr.campaign_id = c.id AND cr.phone = $2 AND cr.status = 'pending'
+  AND cr.campaign_id = c.id AND cr.phone = ANY (phone_forms($2)) AND cr.status = 'pending'
   AND EXISTS (SELECT 1 FROM contact);
 
 -- name: block-instance
@@ -86,8 +93,17 @@ WITH inst AS (
 UPDATE campaigns SET status = 'paused', reason = $5, updated_at = now()
 WHERE instance_id IN (SELECT id FROM inst) AND status IN ('queued', 'running');
 
+-- name: set-ban-code
+-- The TemporaryBan's code, and a reason that says what it means on the
+-- campaigns the block paused.
+WITH inst AS (
+    UPDATE instances SET ban_code = $2 WHERE id = $1 AND blocked_reason = 'temporary_ban' RETURNING id
+)
+UPDATE campaigns SET reason = $3 || COALESCE(substring(reason FROM ' until .*$'), ''), updated_at = now()
+WHERE instance_id IN (SELECT id FROM inst) AND status = 'paused' AND reason LIKE 'instance temporarily banned%';
+
 -- name: unblock-instance
-UPDATE instances SET blocked_reason = NULL, blocked_at = NULL, blocked_until = NULL, updated_at = now()
+UPDATE instances SET blocked_reason = NULL, blocked_at = NULL, blocked_until = NULL, ban_code = NULL, updated_at = now()
 WHERE id = $1 AND blocked_reason IS NOT NULL;
 
 -- name: instance-block

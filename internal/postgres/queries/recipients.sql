@@ -9,25 +9,51 @@ SELECT EXISTS (
 -- Exactly-once: one statement moves one due pending recipient to sending
 -- (SKIP LOCKED: concurrent workers of the same chunk take different rows),
 -- only while the campaign is running and its instance is not blocked (a
--- LoggedOut/TemporaryBan webhook), and writes the message id before
--- the send. The id formula is campaign.MessageID's.
-WITH next AS (
-    SELECT r.phone FROM campaign_recipients r
+-- LoggedOut webhook, a TemporaryBan until it expires), and writes the message id before the
+-- send. The id formula is campaign.MessageID's.
+-- $5 is the sending instance (NULL: the campaign's); $6 which recipients may be taken: 'known'
+-- (phones that wrote to the instance, in either Brazilian form), 'new'
+-- (the others) or 'any'. With $7 a new contact needs a cached number check
+-- newer than $8 saying it is on WhatsApp; the send then goes to the
+-- checked number.
+WITH job AS (
+    SELECT c.tenant_id, COALESCE($5::uuid, c.instance_id) AS instance_id
+    FROM campaigns c JOIN instances i ON i.id = c.instance_id
+    WHERE c.id = $1 AND c.status = 'running' AND (i.blocked_reason IS NULL OR i.blocked_until <= $4)
+), next AS (
+    SELECT r.phone, job.instance_id, k.known, n.jid_phone FROM campaign_recipients r
+    CROSS JOIN job
+    CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM known_contacts kc
+        WHERE kc.instance_id = job.instance_id AND kc.phone = ANY (phone_forms(r.phone))) AS known) k
+    LEFT JOIN number_checks n ON n.tenant_id = job.tenant_id AND n.phone = r.phone
+        AND n.on_whatsapp AND n.checked_at >= $8
     WHERE r.campaign_id = $1 AND r.seq >= $2 AND r.seq < $3 AND r.status = 'pending'
       AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $4)
-      AND EXISTS (SELECT 1 FROM campaigns c JOIN instances i ON i.id = c.instance_id
-                  WHERE c.id = $1 AND c.status = 'running' AND i.blocked_reason IS NULL)
+      AND CASE $6::text
+          WHEN 'known' THEN k.known
+          WHEN 'new' THEN NOT k.known AND (NOT $7 OR n.phone IS NOT NULL)
+          ELSE k.known OR NOT $7 OR n.phone IS NOT NULL END
     ORDER BY r.seq
     LIMIT 1
-    FOR UPDATE SKIP LOCKED
+    FOR UPDATE OF r SKIP LOCKED
 )
 UPDATE campaign_recipients r SET
     status = 'sending', attempts = r.attempts + 1, claimed_at = $4, next_attempt_at = NULL,
+    instance_id = next.instance_id, new_contact = NOT next.known,
+    send_phone = CASE WHEN next.known THEN NULL ELSE NULLIF(next.jid_phone, r.phone) END,
     wuzapi_message_id = '3EB0' || upper(substr(encode(sha256(convert_to(
         r.campaign_id::text || ':' || r.phone || ':' || r.generation::text, 'UTF8')), 'hex'), 1, 18))
 FROM next
 WHERE r.campaign_id = $1 AND r.phone = next.phone
-RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id;
+RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id, NOT next.known,
+    COALESCE(r.send_phone, r.phone);
+
+-- name: defer-recipient
+-- A claimed recipient whose send did not go out waits again: back to
+-- pending without spending its attempt, due at $3 (NULL: now).
+UPDATE campaign_recipients SET status = 'pending', attempts = GREATEST(attempts - 1, 0), claimed_at = NULL,
+    next_attempt_at = $3
+WHERE campaign_id = $1 AND phone = $2 AND status = 'sending';
 
 -- name: mark-sent
 -- Never backwards: a receipt that came first keeps delivered/read.

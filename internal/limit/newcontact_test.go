@@ -1,0 +1,163 @@
+package limit_test
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
+)
+
+func newContact(p campaign.SendPolicy, text string) campaign.SendPolicy {
+	p.NewContact, p.TextHash = true, campaign.TextKey(text)
+	return p
+}
+
+func TestNewContactLimits(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("per hour, known contacts unaffected", func(t *testing.T) {
+		t.Parallel()
+		b := setupSender(t)
+		p := policy()
+		p.NewPerHour, p.NewPerDay, p.IdenticalPerHour = 2, 100, 100
+		b.mustGrant(t, newContact(p, "a"), "first new").Release(ctx)
+		b.clock.Add(time.Minute)
+		b.mustGrant(t, newContact(p, "b"), "second new").Release(ctx)
+		b.mustRefuse(t, newContact(p, "c"), "third new in the hour", limit.ReasonNewPerHour, time.Hour-time.Minute)
+		b.mustGrant(t, p, "a known contact").Release(ctx)
+		b.clock.Add(time.Hour - time.Minute)
+		b.mustGrant(t, newContact(p, "c"), "an hour after the first").Release(ctx)
+	})
+	t.Run("per day in the tenant's time zone", func(t *testing.T) {
+		t.Parallel()
+		b := setupSender(t)
+		p := policy()
+		p.NewPerHour, p.NewPerDay, p.IdenticalPerHour = 100, 2, 100
+		b.mustGrant(t, newContact(p, "a"), "first").Release(ctx)
+		b.mustGrant(t, newContact(p, "b"), "second").Release(ctx)
+		// The clock starts at 12:00 UTC: 12 hours to midnight.
+		b.mustRefuse(t, newContact(p, "c"), "third of the day", limit.ReasonNewPerDay, 12*time.Hour)
+		b.mustGrant(t, p, "a known contact").Release(ctx)
+	})
+	t.Run("identical texts per hour", func(t *testing.T) {
+		t.Parallel()
+		b := setupSender(t)
+		p := policy()
+		p.NewPerHour, p.NewPerDay, p.IdenticalPerHour = 100, 100, 2
+		b.mustGrant(t, newContact(p, "same"), "first").Release(ctx)
+		b.mustGrant(t, newContact(p, "same"), "second").Release(ctx)
+		b.mustRefuse(t, newContact(p, "same"), "third same text", limit.ReasonIdenticalText, time.Hour)
+		b.mustGrant(t, newContact(p, "other"), "another text").Release(ctx)
+		b.mustGrant(t, p, "same text to a known contact").Release(ctx)
+	})
+	t.Run("warm-up from 5", func(t *testing.T) {
+		t.Parallel()
+		b := setupSender(t)
+		p := policy()
+		p.NewPerHour, p.NewPerDay, p.IdenticalPerHour = 100, 20, 100
+		p.WarmupDays, p.CreatedAt = 10, b.clock.Now()
+		if got := limit.NewContactBudget(p, b.clock.Now()); got != 5 {
+			t.Fatalf("budget on day 0 = %d, want 5", got)
+		}
+		if got := limit.NewContactBudget(p, b.clock.Now().Add(5*24*time.Hour)); got != 12 {
+			t.Fatalf("budget on day 5 = %d, want 12", got)
+		}
+		if got := limit.NewContactBudget(p, b.clock.Now().Add(10*24*time.Hour)); got != 20 {
+			t.Fatalf("budget on day 10 = %d, want 20", got)
+		}
+		for i := range 5 {
+			b.mustGrant(t, newContact(p, string(rune('a'+i))), "within day 0's budget").Release(ctx)
+		}
+		b.mustRefuse(t, newContact(p, "f"), "sixth new on day 0", limit.ReasonNewPerDay, 12*time.Hour)
+	})
+	t.Run("defaults", func(t *testing.T) {
+		t.Parallel()
+		b := setupSender(t)
+		p := policy()
+		for i := range campaign.DefaultNewContactsPerHour {
+			b.mustGrant(t, newContact(p, string(rune('a'+i))), "within the default hourly budget").Release(ctx)
+		}
+		b.mustRefuse(t, newContact(p, "z"), "over the default hourly budget", limit.ReasonNewPerHour, time.Hour)
+	})
+}
+
+// TestNewContactBudgetConcurrent: many workers of several function
+// instances race for the last units; exactly the budget is taken, and §7's
+// windows hold at the same time.
+func TestNewContactBudgetConcurrent(t *testing.T) {
+	t.Parallel()
+	rdb, pfx := sharedRedis(t), prefix()
+	now := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
+	p := campaign.SendPolicy{
+		InstanceID: uuid.NewString(), MessagesPerMinute: 40, HourlyCap: 100000, DailyCap: 100000,
+		MaxInFlight: 1000, Location: time.UTC, NewPerHour: 13, NewPerDay: 100, IdenticalPerHour: 1000,
+	}
+	var newGranted, knownGranted, total atomic.Int64
+	var wg sync.WaitGroup
+	for w := range 8 {
+		s := limit.NewSender(limit.SenderOptions{Redis: rdb, Prefix: pfx, Now: func() time.Time { return now }})
+		wg.Go(func() {
+			for i := range 20 {
+				q := p
+				if (w+i)%2 == 0 {
+					q = newContact(p, uuid.NewString())
+				}
+				r, err := s.Reserve(context.Background(), q)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !r.Granted {
+					continue
+				}
+				total.Add(1)
+				if q.NewContact {
+					newGranted.Add(1)
+				} else {
+					knownGranted.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if total.Load() != int64(p.MessagesPerMinute) {
+		t.Fatalf("%d sends granted in one minute, want exactly %d", total.Load(), p.MessagesPerMinute)
+	}
+	if newGranted.Load() != int64(p.NewPerHour) {
+		t.Fatalf("%d new-contact sends granted, want exactly %d (known %d)", newGranted.Load(), p.NewPerHour, knownGranted.Load())
+	}
+}
+
+func TestCheckSlot(t *testing.T) {
+	t.Parallel()
+	b := setupSender(t)
+	id := uuid.NewString()
+	ctx := context.Background()
+	var granted atomic.Int64
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			ok, _, err := b.sender.TakeCheckSlot(ctx, id)
+			if err != nil {
+				t.Error(err)
+			}
+			if ok {
+				granted.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if granted.Load() != 1 {
+		t.Fatalf("%d of 10 concurrent checks granted, want 1 per 10 s", granted.Load())
+	}
+	ok, wait, err := b.sender.TakeCheckSlot(ctx, id)
+	if err != nil || ok || wait <= 0 || wait > limit.CheckInterval {
+		t.Fatalf("TakeCheckSlot again = %v, %v, %v; want refused with a wait up to %v", ok, wait, err, limit.CheckInterval)
+	}
+}
