@@ -373,8 +373,8 @@ func TestCampaignsEndToEnd(t *testing.T) {
 		if _, err := e.db.Exec(t.Context(), "INSERT INTO known_contacts (instance_id, phone) VALUES ($1, $2)", e.inst, ps[3]); err != nil {
 			t.Fatal(err)
 		}
-		e.fake.SetCheck(ps[0], wuzapitest.CheckAnswer{OnWhatsApp: false})
-		e.fake.SetCheck(ps[1], wuzapitest.CheckAnswer{OnWhatsApp: true, JID: "5511906000099@s.whatsapp.net"})
+		e.fake.NotOnWhatsApp(ps[0])
+		e.fake.SetJID(ps[1], "5511906000099@s.whatsapp.net")
 		e.fake.Script(ps[2], wuzapitest.Reply{Status: 500, Error: "error sending message: server returned error 463"})
 		id := e.create(t, "hi {{name}}", toAny(ps), nil)
 		var reason string
