@@ -58,9 +58,12 @@ func TestReportsAndReceiptsEndToEnd(t *testing.T) {
 	mustStatus(t, "create tenant", status, body, 201)
 	tenantKey = jsonField(t, body, "data", "apiKey")
 
+	// This test is about reports and receipts, not the sending-safety rules:
+	// the instance gets the widest new-contact budgets, no typing and no checks.
 	status, body = call(t, p.APIURL, "POST", "/v1/instances", tenantKey, fmt.Sprintf(`{"name":"wa","baseUrl":%q,"token":"tok",
 		"configureWebhook":true,"messagesPerMinute":1000,"minDelayMs":0,"maxDelayMs":0,"hourlyCap":1000,"dailyCap":1000,
-		"warmupDays":0,"maxInFlight":4}`, fake.URL))
+		"warmupDays":0,"maxInFlight":4,"newContactsPerDay":500,"newContactsPerHour":200,"identicalPerHour":1000,
+		"typing":false,"checkNumbers":false}`, fake.URL))
 	mustStatus(t, "create instance", status, body, 201)
 	instanceID := jsonField(t, body, "data", "id")
 	webhookURL := jsonField(t, body, "data", "webhookUrl")
