@@ -88,8 +88,8 @@ func TestNewContactLimits(t *testing.T) {
 }
 
 // TestNewContactBudgetConcurrent: many workers of several function
-// instances race for the last units; exactly the budget is taken, and §7's
-// windows hold at the same time.
+// instances race for the last units; exactly the budget is taken, and the message
+// limits (per minute, hour and day) hold at the same time.
 func TestNewContactBudgetConcurrent(t *testing.T) {
 	t.Parallel()
 	rdb, pfx := sharedRedis(t), prefix()
