@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -99,25 +98,6 @@ func TypingDuration(text string, r float64) time.Duration {
 	base := float64(utf8.RuneCountInString(text)) * float64(TypingPerChar)
 	d := time.Duration(math.Round(base * (1 - TypingJitter + 2*TypingJitter*r)))
 	return min(max(d, MinTyping), MaxTyping)
-}
-
-// UniformMessage reports whether a campaign message sends every recipient
-// the same text: it has neither a variable nor spintax.
-func UniformMessage(message string) bool {
-	if strings.Contains(message, "{{") {
-		return false
-	}
-	// Spintax is {a|b} (a brace group with an alternative).
-	for i := 0; i < len(message); i++ {
-		if message[i] != '{' {
-			continue
-		}
-		end := strings.IndexByte(message[i:], '}')
-		if end > 0 && strings.IndexByte(message[i:i+end], '|') > 0 {
-			return false
-		}
-	}
-	return true
 }
 
 // BlockedReason is the campaign reason for an instance that may not send:

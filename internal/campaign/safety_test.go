@@ -216,20 +216,6 @@ func TestTypingDuration(t *testing.T) {
 	}
 }
 
-func TestUniformMessage(t *testing.T) {
-	t.Parallel()
-	for msg, want := range map[string]bool{
-		"Hello, our sale starts today": true,
-		"Hello {{name}}":               false,
-		"{Hi|Hello}, our sale":         false,
-		"braces {not spintax}":         true,
-	} {
-		if got := campaign.UniformMessage(msg); got != want {
-			t.Errorf("UniformMessage(%q) = %v, want %v", msg, got, want)
-		}
-	}
-}
-
 func TestBlockedReason(t *testing.T) {
 	t.Parallel()
 	code := 104
