@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestObservabilityStackNamesRealMetrics keeps infra/observability (the
