@@ -31,6 +31,8 @@ func API(d *Deps, cfg config.API) any {
 
 		AllowPrivateWuzapi: cfg.AllowPrivateWuzapi,
 		Chunks:             chunks(d),
+		// Reads only: the instances' health shows today's sends.
+		Sends: limit.NewSender(limit.SenderOptions{Prefix: d.Config.RedisKeyPrefix, Redis: d.Redis, Logger: d.Logger}),
 
 		Limiter:      limiter,
 		AuthCacheTTL: 5 * time.Second,

@@ -27,6 +27,7 @@ func (s *Server) registerCampaignRoutes() {
 	s.handle("PATCH /v1/instances/{id}", s.tenant(s.patchInstance))
 	s.handle("POST /v1/instances/{id}/connect", s.tenant(s.connectInstance))
 	s.handle("GET /v1/instances/{id}/qr", s.tenant(s.instanceQR))
+	s.handle("POST /v1/instances/{id}/resume", s.tenant(s.resumeInstance))
 
 	s.handle("POST /v1/campaigns", s.tenant(s.createCampaign))
 	s.handle("GET /v1/campaigns", s.tenant(s.listCampaigns))
@@ -47,6 +48,9 @@ type instanceView struct {
 	// Session is set by GET /v1/instances/{id} only.
 	Session      *wuzapi.Session `json:"session,omitempty"`
 	SessionError *string         `json:"sessionError,omitempty"`
+	// Health is set by GET /v1/instances, GET /v1/instances/{id} and
+	// POST /v1/instances/{id}/resume.
+	Health *campaign.Health `json:"health,omitempty"`
 }
 
 // webhookURL is the instance's webhook address; with secret "" it is the
@@ -253,6 +257,9 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) error {
 	for i, it := range items {
 		views[i] = instanceView{Instance: it, WebhookURL: s.webhookURL(it.ID, "")}
 	}
+	if err := s.fillHealth(r.Context(), views, nil); err != nil {
+		return err
+	}
 	writeList(w, p, views, func(v instanceView) string { return v.ID })
 	return nil
 }
@@ -281,13 +288,21 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
 		view.Session = &st
 		return nil
 	})
+	var live campaign.InstanceStatus
 	if err != nil {
 		msg := capitalize(wuzapi.Reason(err))
-		view.SessionError = &msg
-	} else if err := s.opts.DB.SetInstanceSession(r.Context(), inst.TenantID, inst.ID, view.Session.Connected, view.Session.LoggedIn); err != nil {
-		s.log.WarnContext(r.Context(), "record instance session", "instance_id", inst.ID, "error", err.Error())
+		view.SessionError, live.SessionError = &msg, msg
+	} else {
+		live.Connected, live.LoggedIn = &view.Session.Connected, &view.Session.LoggedIn
+		if err := s.opts.DB.SetInstanceSession(r.Context(), inst.TenantID, inst.ID, view.Session.Connected, view.Session.LoggedIn); err != nil {
+			s.log.WarnContext(r.Context(), "record instance session", "instance_id", inst.ID, "error", err.Error())
+		}
 	}
-	writeJSONData(w, view)
+	views := []instanceView{view}
+	if err := s.fillHealth(r.Context(), views, &live); err != nil {
+		return err
+	}
+	writeJSONData(w, views[0])
 	return nil
 }
 

@@ -58,6 +58,9 @@ type Options struct {
 	// Chunks enqueues campaign chunks. When nil (or failing) a campaign is
 	// still created; the scheduler's requeue job enqueues it.
 	Chunks campaign.Enqueuer
+	// Sends reads an instance's counts of the day from the send limiter
+	// (limit.Sender) for the instances' health; nil: health's today is null.
+	Sends campaign.BudgetReader
 
 	// --- limits ---
 

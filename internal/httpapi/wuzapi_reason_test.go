@@ -31,6 +31,10 @@ func TestWuzapiHTMLPageNeverShown(t *testing.T) {
 	if want := "WuzAPI answered 404 at /session/status: is the address right?"; r.Status != 200 || dig(r.Body, "data", "sessionError") != want || shows(r) {
 		t.Fatalf("GET instance = %d %s, want sessionError %q", r.Status, r.Raw, want)
 	}
+	if want := "WuzAPI answered 404 at /session/status: is the address right?"; dig(r.Body, "data", "health", "state") != "disconnected" ||
+		dig(r.Body, "data", "health", "reason") != want {
+		t.Fatalf("GET instance health = %s, want disconnected with %q", r.Raw, want)
+	}
 	r = b.do(t, "POST", "/v1/instances/"+id+"/connect", b.key, nil)
 	if r.Status < 400 || dig(r.Body, "error") != "WuzAPI answered 404 at /session/connect: is the address right?" || shows(r) {
 		t.Fatalf("connect = %d %s", r.Status, r.Raw)

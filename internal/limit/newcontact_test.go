@@ -161,3 +161,29 @@ func TestCheckSlot(t *testing.T) {
 		t.Fatalf("TakeCheckSlot again = %v, %v, %v; want refused with a wait up to %v", ok, wait, err, limit.CheckInterval)
 	}
 }
+
+// TestToday: an instance's counts of the day are what Reserve granted in
+// the tenant's calendar day, with the day's (warm-up) budgets; reading
+// takes nothing, and the next day starts at zero.
+func TestToday(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setupSender(t)
+	p := policy()
+	p.NewPerDay, p.DailyCap, p.WarmupDays, p.CreatedAt = 20, 200, 10, b.clock.Now()
+	p.Location, _ = time.LoadLocation("America/Sao_Paulo") // 12:00 UTC is 09:00 there
+	b.mustGrant(t, newContact(p, "a"), "a first message").Release(ctx)
+	b.mustGrant(t, p, "a known contact").Release(ctx)
+	b.mustGrant(t, p, "another known contact").Release(ctx)
+	for range 2 {
+		got, err := b.sender.Today(ctx, p)
+		if want := (campaign.Today{Sent: 3, NewContacts: 1, NewContactsBudget: 5, DailyCap: 15}); err != nil || got != want {
+			t.Fatalf("Today = %+v %v, want %+v", got, err, want)
+		}
+	}
+	b.clock.Add(15*time.Hour + time.Minute) // 00:01 the next day in São Paulo
+	got, err := b.sender.Today(ctx, p)
+	if want := (campaign.Today{NewContactsBudget: 5, DailyCap: 15}); err != nil || got != want {
+		t.Fatalf("Today the next day = %+v %v, want %+v", got, err, want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	randv2 "math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -344,4 +345,33 @@ func (s *Sender) TakeCheckSlot(ctx context.Context, instanceID string) (ok bool,
 		wait = time.Second
 	}
 	return false, wait, nil
+}
+
+var _ campaign.BudgetReader = (*Sender)(nil)
+
+// Today reads what p's instance sent on the current calendar day (the
+// tenant's time zone, on the Sender's clock) from the keys Reserve counts
+// in, with the day's caps. It takes nothing.
+func (s *Sender) Today(ctx context.Context, p campaign.SendPolicy) (campaign.Today, error) {
+	if p.InstanceID == "" {
+		return campaign.Today{}, errors.New("read today's sends: the policy names no instance")
+	}
+	p = withDefaults(p)
+	now := s.opts.Now()
+	day := now.In(p.Location).Format(time.DateOnly)
+	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
+	vals, err := s.opts.Redis.MGet(ctx, base+"day:"+day, base+"newday:"+day).Result()
+	if err != nil {
+		return campaign.Today{}, fmt.Errorf("read today's sends of instance %s: %w", p.InstanceID, err)
+	}
+	t := campaign.Today{NewContactsBudget: NewContactBudget(p, now), DailyCap: DailyCap(p, now)}
+	t.Sent, t.NewContacts = counter(vals[0]), counter(vals[1])
+	return t, nil
+}
+
+// counter reads an INCR counter MGET returned (nil when the key is absent).
+func counter(v any) int {
+	s, _ := v.(string)
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -90,4 +91,28 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+// InstanceStatuses returns what stops each of the tenant's instances ids
+// sending, and its delivery rate's counts (its last
+// campaign.DeliveryRateWindow sends before `before`), by id; an id the
+// tenant does not have is absent.
+func (db *DB) InstanceStatuses(ctx context.Context, tenantID string, ids []string, before time.Time) (map[string]campaign.InstanceStatus, error) {
+	rows, err := db.Pool.Query(ctx, db.q("instance-statuses"), tenantID, ids, before, campaign.DeliveryRateWindow)
+	if err != nil {
+		return nil, fmt.Errorf("statuses of instances of tenant %s: %w", tenantID, err)
+	}
+	out := make(map[string]campaign.InstanceStatus, len(ids))
+	var id string
+	var s campaign.InstanceStatus
+	_, err = pgx.ForEachRow(rows, []any{&id, &s.Blocked, &s.BanCode, &s.BlockedUntil, &s.Connected, &s.LoggedIn,
+		&s.Lane.State, &s.Lane.Until, &s.Lane.Reason, &s.Delivered, &s.Settled}, func() error {
+		out[id] = s
+		s = campaign.InstanceStatus{} // the next row's pointers are its own
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("statuses of instances of tenant %s: %w", tenantID, err)
+	}
+	return out, nil
 }

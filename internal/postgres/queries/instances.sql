@@ -37,3 +37,21 @@ RETURNING id, tenant_id, name, base_url, token, messages_per_minute, min_delay_m
 -- name: set-instance-session
 UPDATE instances SET connected = $3, logged_in = $4, status_checked_at = now()
 WHERE tenant_id = $1 AND id = $2;
+
+-- name: instance-statuses
+-- What stops the tenant's instances $2 sending, and their delivery rate:
+-- of each one's last $4 sends before $3 (sends younger than that may not
+-- have their receipt yet), how many were delivered (or read).
+SELECT i.id, COALESCE(i.blocked_reason, ''), i.ban_code, i.blocked_until, i.connected, i.logged_in,
+    COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, ''), d.delivered, d.settled
+FROM instances i
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE w.delivered_at IS NOT NULL OR w.read_at IS NOT NULL) AS delivered, count(*) AS settled
+    FROM (
+        SELECT r.delivered_at, r.read_at FROM campaign_recipients r
+        WHERE r.instance_id = i.id AND r.sent_at IS NOT NULL AND r.sent_at < $3
+        ORDER BY r.sent_at DESC
+        LIMIT $4
+    ) w
+) d
+WHERE i.tenant_id = $1 AND i.id = ANY ($2::uuid[]);
