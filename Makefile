@@ -39,12 +39,12 @@ CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc -ldf
 endef
 
 .PHONY: test
-test: ## Run every test with -race against the local Postgres, Redis and the embedded AWS emulator
+test: ## Run every test with -race (gotestsum) against the local Postgres, Redis and the embedded AWS emulator, then the dashboard's; ends with "total: N passed, N failed"
 	@mkdir -p .build
-	@go test -race -count=1 -timeout 15m $(GO_TEST_FLAGS) -json ./... > .build/test.json || true
-	@status=0; go run ./infra/cmd/testsummary < .build/test.json | tee .build/go-summary.txt || status=1; \
+	@status=0; bash infra/testsum/gotest.sh .build -- -race -count=1 -timeout 15m $(GO_TEST_FLAGS) ./... | tee .build/go-summary.txt || status=1; \
 	$(MAKE) --no-print-directory web-test || status=1; \
-	awk '/^(web: )?[0-9]+ passed, [0-9]+ failed/ { sub(/^web: /, ""); p += $$1; f += $$3 } END { printf "total: %d passed, %d failed\n", p, f }' .build/go-summary.txt web/test-results/summary.txt 2>/dev/null || true; \
+	{ tail -n 1 .build/go-summary.txt; cat web/test-results/summary.txt; } 2>/dev/null \
+	  | awk '/^(web: )?[0-9]+ passed, [0-9]+ failed/ { sub(/^web: /, ""); p += $$1; f += $$3 } END { printf "total: %d passed, %d failed\n", p, f }'; \
 	exit $$status
 
 # --- dashboard (web/) ---
