@@ -167,7 +167,7 @@ func TestReportsAndReceiptsEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.Join(recs[0], ",") != "phone,name,status,attempts,last_error,message_id,sent_at,delivered_at,read_at" {
+		if strings.Join(recs[0], ",") != "phone,name,status,attempts,last_error,message_id,sent_at,delivered_at,read_at,replied_at,reply" {
 			t.Fatalf("header %v", recs[0])
 		}
 		byStatus := map[string]int{}

@@ -11,6 +11,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -121,6 +122,8 @@ type Campaign struct {
 	StartedAt   *time.Time         `json:"startedAt"`
 	FinishedAt  *time.Time         `json:"finishedAt"`
 	Counts      Counts             `json:"counts"`
+	// ReplyRate is Counts.ReplyRate: the share of sent recipients who replied.
+	ReplyRate float64 `json:"replyRate"`
 	// InstanceIDs is the campaign's pool (2–20 instances; InstanceID is
 	// then its first), nil for a campaign on one instance.
 	InstanceIDs []string `json:"instanceIds,omitempty"`
@@ -162,6 +165,17 @@ type Counts struct {
 	Failed    int `json:"failed"`
 	Skipped   int `json:"skipped"`
 	Unknown   int `json:"unknown"`
+	// Replied counts the recipients who replied (an incoming message within
+	// 72 hours of their send); Replied ⊆ Sent.
+	Replied int `json:"replied"`
+}
+
+// ReplyRate is Replied / Sent rounded to 4 decimals, 0 when nobody was sent.
+func (c Counts) ReplyRate() float64 {
+	if c.Sent == 0 {
+		return 0
+	}
+	return math.Round(float64(c.Replied)/float64(c.Sent)*10000) / 10000
 }
 
 // FromStatuses builds Counts from the number of recipients in each exact

@@ -189,6 +189,9 @@ type statusResult struct {
 	// Undelivered: sent longer ago than Options.UndeliveredAfter without a
 	// delivery receipt (webhooks.go).
 	Undelivered int `json:"undelivered"`
+	// Replied: recipients who replied; ReplyRate: their share of the sent.
+	Replied   int     `json:"replied"`
+	ReplyRate float64 `json:"replyRate"`
 }
 
 type campaignStatusView struct {
@@ -209,7 +212,8 @@ func (s *Server) campaignStatus(w http.ResponseWriter, r *http.Request) error {
 	}
 	writeData(w, http.StatusOK, campaignStatusView{
 		JobID: c.ID, State: c.Status, Progress: c.Counts.Progress(),
-		Result: statusResult{Processed: c.Counts.Sent, Failed: c.Counts.Failed, Total: c.Counts.Total, Undelivered: undelivered},
+		Result: statusResult{Processed: c.Counts.Sent, Failed: c.Counts.Failed, Total: c.Counts.Total, Undelivered: undelivered,
+			Replied: c.Counts.Replied, ReplyRate: c.ReplyRate},
 	})
 	return nil
 }
@@ -275,6 +279,24 @@ func (s *Server) campaignRecipients(w http.ResponseWriter, r *http.Request) erro
 		next = &c
 	}
 	writeData(w, http.StatusOK, list[postgres.RecipientView]{Items: nonNil(items), NextCursor: next})
+	return nil
+}
+
+// campaignReplies lists the replies credited to the campaign, newest first.
+func (s *Server) campaignReplies(w http.ResponseWriter, r *http.Request) error {
+	c, err := s.campaignFromPath(r)
+	if err != nil {
+		return err
+	}
+	p, err := pageFrom(r)
+	if err != nil {
+		return err
+	}
+	items, err := s.opts.DB.Replies(r.Context(), c.TenantID, c.ID, p.After, p.Limit)
+	if err != nil {
+		return err
+	}
+	writeList(w, p, items, func(v postgres.Reply) string { return v.ID })
 	return nil
 }
 

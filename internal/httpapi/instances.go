@@ -35,6 +35,7 @@ func (s *Server) registerCampaignRoutes() {
 	s.handle("GET /v1/campaigns/{id}/status", s.tenant(s.campaignStatus))
 	s.handle("GET /v1/campaigns/{id}/timeline", s.tenant(s.campaignTimeline))
 	s.handle("GET /v1/campaigns/{id}/recipients", s.tenant(s.campaignRecipients))
+	s.handle("GET /v1/campaigns/{id}/replies", s.tenant(s.campaignReplies))
 	s.handle("POST /v1/campaigns/{id}/pause", s.tenant(s.controlCampaign(campaign.ActPause)))
 	s.handle("POST /v1/campaigns/{id}/resume", s.tenant(s.controlCampaign(campaign.ActResume)))
 	s.handle("POST /v1/campaigns/{id}/cancel", s.tenant(s.controlCampaign(campaign.ActCancel)))

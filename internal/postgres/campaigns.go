@@ -258,14 +258,16 @@ func (db *DB) fillCounts(ctx context.Context, cs []campaign.Campaign) error {
 		return fmt.Errorf("count recipients: %w", err)
 	}
 	by := map[string]map[campaign.RecipientStatus]int{}
+	replied := map[string]int{}
 	var id string
 	var st campaign.RecipientStatus
-	var n int
-	_, err = pgx.ForEachRow(rows, []any{&id, &st, &n}, func() error {
+	var n, r int
+	_, err = pgx.ForEachRow(rows, []any{&id, &st, &n, &r}, func() error {
 		if by[id] == nil {
 			by[id] = map[campaign.RecipientStatus]int{}
 		}
 		by[id][st] = n
+		replied[id] += r
 		return nil
 	})
 	if err != nil {
@@ -273,6 +275,8 @@ func (db *DB) fillCounts(ctx context.Context, cs []campaign.Campaign) error {
 	}
 	for i := range cs {
 		cs[i].Counts = campaign.FromStatuses(cs[i].Total, by[cs[i].ID])
+		cs[i].Counts.Replied = replied[cs[i].ID]
+		cs[i].ReplyRate = cs[i].Counts.ReplyRate()
 	}
 	return nil
 }

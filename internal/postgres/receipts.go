@@ -221,6 +221,22 @@ func (s ReceiptStore) RememberContact(ctx context.Context, instanceID, phone str
 	return nil
 }
 
+// RecordReply calls the record-reply query: the incoming message is stored
+// as a reply of the latest campaign of the instance that messaged the phone
+// in the 72 hours before at. It returns that campaign's id, "" when no
+// campaign qualifies or the message id was recorded before.
+func (s ReceiptStore) RecordReply(ctx context.Context, inst receipt.Instance, phone, text, messageID string, at time.Time) (string, error) {
+	var id string
+	err := s.conn().QueryRow(ctx, s.DB.q("record-reply"), inst.ID, inst.TenantID, phone, at, text, messageID).Scan(&id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("record reply of %s to instance %s: %w", phone, inst.ID, err)
+	}
+	return id, nil
+}
+
 // SetBanCode records the TemporaryBan code of the instance's block and
 // rewrites its paused campaigns' reason to say what the code means.
 func (s ReceiptStore) SetBanCode(ctx context.Context, instanceID string, code int) error {

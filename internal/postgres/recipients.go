@@ -237,6 +237,9 @@ type RecipientView struct {
 	SentAt      *time.Time `json:"sentAt"`
 	DeliveredAt *time.Time `json:"deliveredAt"`
 	ReadAt      *time.Time `json:"readAt"`
+	RepliedAt   *time.Time `json:"repliedAt"`
+	// Reply is the recipient's first reply, its first 500 characters.
+	Reply *string `json:"reply"`
 }
 
 // Recipients returns a page of the campaign's recipients in campaign order
@@ -248,7 +251,8 @@ func (db *DB) Recipients(ctx context.Context, campaignID, status string, after, 
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RecipientView, error) {
 		var v RecipientView
-		err := r.Scan(&v.Seq, &v.Phone, &v.ContactID, &v.Status, &v.Attempts, &v.LastError, &v.MessageID, &v.SentAt, &v.DeliveredAt, &v.ReadAt)
+		err := r.Scan(&v.Seq, &v.Phone, &v.ContactID, &v.Status, &v.Attempts, &v.LastError, &v.MessageID, &v.SentAt, &v.DeliveredAt, &v.ReadAt,
+			&v.RepliedAt, &v.Reply)
 		return v, err
 	})
 	if err != nil {
@@ -271,4 +275,32 @@ func (db *DB) AutoPauseInstance(ctx context.Context, instanceID, event, reason s
 		return nil, fmt.Errorf("auto-pause campaigns of instance %s: %w", instanceID, err)
 	}
 	return ids, nil
+}
+
+// Reply is one reply to a campaign as the API lists it.
+type Reply struct {
+	ID    string    `json:"id"`
+	Phone string    `json:"phone"`
+	Name  string    `json:"name"`
+	Text  string    `json:"text"`
+	At    time.Time `json:"at"`
+}
+
+// Replies returns a page of the tenant's campaign's replies, newest first,
+// after the reply with id after ("" for the first page).
+func (db *DB) Replies(ctx context.Context, tenantID, campaignID, after string, limit int) ([]Reply, error) {
+	rows, err := db.Pool.Query(ctx, db.q("list-replies"), tenantID, campaignID, nullable(after), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list replies of campaign %s: %w", campaignID, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Reply, error) {
+		var v Reply
+		err := r.Scan(&v.ID, &v.Phone, &v.Name, &v.Text, &v.At)
+		v.At = v.At.UTC()
+		return v, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list replies of campaign %s: %w", campaignID, err)
+	}
+	return out, nil
 }

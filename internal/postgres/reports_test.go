@@ -64,7 +64,8 @@ func TestCampaignReport(t *testing.T) {
 		all = append(all, statuses[i%len(statuses)])
 	}
 	f := newCampaign(t, e.db, all...)
-	if _, err := e.db.Pool.Exec(ctx, `UPDATE campaign_recipients SET last_error = '=HYPERLINK("http://evil")', delivered_at = sent_at
+	if _, err := e.db.Pool.Exec(ctx, `UPDATE campaign_recipients SET last_error = '=HYPERLINK("http://evil")', delivered_at = sent_at,
+		replied_at = sent_at + interval '1 hour', reply = '=1+1, quero'
 		WHERE campaign_id = $1 AND seq = 1`, f.campaignID); err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +90,7 @@ func TestCampaignReport(t *testing.T) {
 		t.Fatalf("report = %+v, %v", got, err)
 	}
 	recs := e.object(t, r.ObjectKey)
-	if len(recs) != 21 || strings.Join(recs[0], ",") != "phone,name,status,attempts,last_error,message_id,sent_at,delivered_at,read_at" {
+	if len(recs) != 21 || strings.Join(recs[0], ",") != "phone,name,status,attempts,last_error,message_id,sent_at,delivered_at,read_at,replied_at,reply" {
 		t.Fatalf("CSV has %d records, header %v", len(recs), recs[0])
 	}
 	for i, rec := range recs[1:] {
@@ -97,8 +98,9 @@ func TestCampaignReport(t *testing.T) {
 			t.Errorf("row %d = %v, want phone %s status %s", i, rec, phone(i), all[i])
 		}
 	}
-	if row := recs[2]; row[4] != `'=HYPERLINK("http://evil")` || row[6] != "2026-11-25T12:00:00Z" || row[7] != "2026-11-25T12:00:00Z" || row[5] != f.msg(1) {
-		t.Errorf("row 1 = %q: want neutralised error, RFC 3339 times and the message id", row)
+	if row := recs[2]; row[4] != `'=HYPERLINK("http://evil")` || row[6] != "2026-11-25T12:00:00Z" || row[7] != "2026-11-25T12:00:00Z" || row[5] != f.msg(1) ||
+		row[9] != "2026-11-25T13:00:00Z" || row[10] != "'=1+1, quero" {
+		t.Errorf("row 1 = %q: want neutralised error and reply, RFC 3339 times and the message id", row)
 	}
 	if _, err := e.db.Report(ctx, other.tenantID, r.ID); !errors.Is(err, errcode.ErrNotFound) {
 		t.Fatalf("another tenant reads the report: %v", err)

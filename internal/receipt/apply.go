@@ -33,12 +33,20 @@ type Store interface {
 	RememberContact(ctx context.Context, instanceID, phone string, at time.Time) error
 	// SetBanCode records the TemporaryBan code of the instance's block.
 	SetBanCode(ctx context.Context, instanceID string, code int) error
+	// RecordReply credits an incoming message to the latest campaign of the
+	// instance that messaged phone (either Brazilian form) in the 72 hours
+	// before at, and returns that campaign's id ("" when none did, or when
+	// the message id was recorded before).
+	RecordReply(ctx context.Context, inst Instance, phone, text, messageID string, at time.Time) (string, error)
 }
 
 // Result says what applying an event did, for logs and the webhook answer.
 type Result struct {
 	Kind    Kind
 	Matched int // receipts: recipients found now (the rest are kept)
+	// CampaignID: the campaign an incoming message was credited to as a
+	// reply ("" when it is no reply).
+	CampaignID string
 }
 
 // Apply makes ev take effect. now stamps events that carry no time of their
@@ -67,6 +75,11 @@ func Apply(ctx context.Context, s Store, inst Instance, ev Event, now time.Time)
 		if err := s.RememberContact(ctx, inst.ID, ev.Phone, at); err != nil {
 			return res, fmt.Errorf("remember contact: %w", err)
 		}
+		id, err := s.RecordReply(ctx, inst, ev.Phone, ev.Text, ev.MessageID, at)
+		if err != nil {
+			return res, fmt.Errorf("record reply: %w", err)
+		}
+		res.CampaignID = id
 	case Blocked:
 		var until time.Time
 		if ev.BanFor > 0 {

@@ -3,6 +3,10 @@
 // opt-out requests (STOP / SAIR / PARAR / CANCELAR), and the instance being
 // logged out or banned. It knows nothing of storage: Apply drives a Store.
 //
+// An incoming message that is not a STOP word is a reply when a campaign of
+// the instance messaged its sender in the 72 hours before it (the Store
+// decides which campaign).
+//
 // Limits: only text messages are read for opt-outs (a media caption saying
 // STOP is not one); group messages never opt anyone out; receipt types other
 // than delivered and read (WuzAPI drops played, sender, retry) are ignored.
@@ -62,6 +66,10 @@ type Event struct {
 
 	// OptOut and Incoming: the sender's phone, E.164 digits.
 	Phone string
+	// Incoming: the message's text (a media message's caption; "" when it
+	// has none) and WhatsApp's id of it ("" when WuzAPI gave none).
+	Text      string
+	MessageID string
 
 	// Blocked: why, and for how long a temporary ban lasts (0 if unknown);
 	// BanCode is the TemporaryBan code (0 when none).
@@ -199,6 +207,7 @@ func contains(list []string, s string) bool {
 
 type messageEvent struct {
 	Info struct {
+		ID        string `json:"ID"`
 		Sender    string `json:"Sender"`
 		SenderAlt string `json:"SenderAlt"`
 		Chat      string `json:"Chat"`
@@ -211,7 +220,14 @@ type messageEvent struct {
 		ExtendedTextMessage struct {
 			Text string `json:"text"`
 		} `json:"extendedTextMessage"`
+		ImageMessage    caption `json:"imageMessage"`
+		VideoMessage    caption `json:"videoMessage"`
+		DocumentMessage caption `json:"documentMessage"`
 	} `json:"Message"`
+}
+
+type caption struct {
+	Caption string `json:"caption"`
 }
 
 // stopWords opt a sender out (seed design: Portuguese and English).
@@ -234,8 +250,11 @@ func parseMessage(ev *Event, raw json.RawMessage) error {
 		return nil
 	}
 	text := m.Message.Conversation
-	if text == "" {
-		text = m.Message.ExtendedTextMessage.Text
+	for _, alt := range []string{m.Message.ExtendedTextMessage.Text, m.Message.ImageMessage.Caption,
+		m.Message.VideoMessage.Caption, m.Message.DocumentMessage.Caption} {
+		if text == "" {
+			text = alt
+		}
 	}
 	phone := PhoneOf(m.Info.Sender)
 	if phone == "" {
@@ -247,7 +266,9 @@ func parseMessage(ev *Event, raw json.RawMessage) error {
 	ev.Kind, ev.Phone, ev.At = Incoming, phone, parseTime(m.Info.Timestamp)
 	if IsStop(text) {
 		ev.Kind = OptOut
+		return nil
 	}
+	ev.Text, ev.MessageID = text, strings.TrimSpace(m.Info.ID)
 	return nil
 }
 

@@ -69,7 +69,11 @@ func TestParse(t *testing.T) {
 		{"STOP in a group is ignored", formCT, form(`{"type":"Message","event":{"Info":{"Sender":"5511999998888@s.whatsapp.net","Chat":"1203@g.us","IsGroup":true},"Message":{"conversation":"STOP"}}}`),
 			receipt.Event{Type: "Message"}},
 		{"other text is no opt-out but makes a known contact", formCT, form(`{"type":"Message","event":{"Info":{"Sender":"5511999998888@s.whatsapp.net"},"Message":{"conversation":"please stop now"}}}`),
-			receipt.Event{Type: "Message", Kind: receipt.Incoming, Phone: "5511999998888"}},
+			receipt.Event{Type: "Message", Kind: receipt.Incoming, Phone: "5511999998888", Text: "please stop now"}},
+		{"a reply keeps its text and message id", formCT, form(`{"type":"Message","event":{"Info":{"ID":"3EB0AA","Sender":"5511999998888@s.whatsapp.net"},"Message":{"extendedTextMessage":{"text":"Quero sim"}}}}`),
+			receipt.Event{Type: "Message", Kind: receipt.Incoming, Phone: "5511999998888", Text: "Quero sim", MessageID: "3EB0AA"}},
+		{"a photo's caption is its text", formCT, form(`{"type":"Message","event":{"Info":{"ID":"3EB0AB","Sender":"5511999998888@s.whatsapp.net"},"Message":{"imageMessage":{"caption":"olha"}}}}`),
+			receipt.Event{Type: "Message", Kind: receipt.Incoming, Phone: "5511999998888", Text: "olha", MessageID: "3EB0AB"}},
 		{"@lid without SenderAlt opts nobody out", formCT, form(`{"type":"Message","event":{"Info":{"Sender":"1234567890@lid"},"Message":{"conversation":"STOP"}}}`),
 			receipt.Event{Type: "Message"}},
 		{"logged out", formCT, form(`{"type":"LoggedOut","event":{"OnConnect":true,"Reason":401}}`),
@@ -161,6 +165,10 @@ func (f *fakeStore) RememberContact(_ context.Context, id, phone string, at time
 	f.calls = append(f.calls, call{"RememberContact", []any{id, phone, at}})
 	return nil
 }
+func (f *fakeStore) RecordReply(_ context.Context, inst receipt.Instance, phone, text, messageID string, at time.Time) (string, error) {
+	f.calls = append(f.calls, call{"RecordReply", []any{inst.ID, phone, text, messageID, at}})
+	return "", nil
+}
 func (f *fakeStore) SetBanCode(_ context.Context, id string, code int) error {
 	f.calls = append(f.calls, call{"SetBanCode", []any{id, code}})
 	return nil
@@ -183,8 +191,9 @@ func TestApply(t *testing.T) {
 			[]call{{"ApplyReceipt", []any{"i1", []string{"a"}, receipt.Delivered, now}}}, 0},
 		{"opt-out in the instance's tenant", receipt.Event{Kind: receipt.OptOut, Phone: "5511999998888"},
 			[]call{{"OptOutContact", []any{"t1", "5511999998888", now}}, {"RememberContact", []any{"i1", "5511999998888", now}}}, 0},
-		{"a reply makes a known contact", receipt.Event{Kind: receipt.Incoming, Phone: "5511999998888", At: ts},
-			[]call{{"RememberContact", []any{"i1", "5511999998888", ts}}}, 0},
+		{"an incoming message makes a known contact and may be a reply", receipt.Event{Kind: receipt.Incoming, Phone: "5511999998888",
+			Text: "quero", MessageID: "M1", At: ts},
+			[]call{{"RememberContact", []any{"i1", "5511999998888", ts}}, {"RecordReply", []any{"i1", "5511999998888", "quero", "M1", ts}}}, 0},
 		{"ban with a code", receipt.Event{Kind: receipt.Blocked, Reason: receipt.ReasonTemporaryBan, BanCode: 104},
 			[]call{{"BlockInstance", []any{"i1", receipt.ReasonTemporaryBan, now, time.Time{}}}, {"SetBanCode", []any{"i1", 104}}}, 0},
 		{"ban with expiry", receipt.Event{Kind: receipt.Blocked, Reason: receipt.ReasonTemporaryBan, BanFor: time.Hour},

@@ -34,7 +34,8 @@ func (t Type) Valid() bool { return t == Campaign || t == Contacts }
 
 // Header is the CSV header of each type (exactly these columns, in this order: clients parse them).
 var Header = map[Type][]string{
-	Campaign: {"phone", "name", "status", "attempts", "last_error", "message_id", "sent_at", "delivered_at", "read_at"},
+	Campaign: {"phone", "name", "status", "attempts", "last_error", "message_id", "sent_at", "delivered_at", "read_at",
+		"replied_at", "reply"},
 	Contacts: {"phone", "name", "attributes", "opted_out_at", "created_at"},
 }
 

@@ -146,7 +146,7 @@ func setup(t *testing.T, n int) (*report.Generator, *memStore, *memSink) {
 	t.Helper()
 	st := &memStore{job: report.Job{ID: "r1", TenantID: "t1", Type: report.Campaign, Status: report.StatusPending, ObjectKey: report.ObjectKey("t1", "r1")}}
 	for i := range n {
-		st.rows = append(st.rows, []string{fmt.Sprintf("55119%08d", i), "=cmd|' /C calc'!A0", "sent", "1", "", "3EB0", "2026-11-25T12:00:00Z", "", ""})
+		st.rows = append(st.rows, []string{fmt.Sprintf("55119%08d", i), "=cmd|' /C calc'!A0", "sent", "1", "", "3EB0", "2026-11-25T12:00:00Z", "", "", "", ""})
 	}
 	sink := &memSink{objects: map[string][]byte{}}
 	g := &report.Generator{Store: st, Sink: sink, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), ProgressEvery: 10}
@@ -162,7 +162,7 @@ func TestGenerate(t *testing.T) {
 	}
 	obj := sink.objects["reports/t1/r1.csv"]
 	lines := strings.Split(strings.TrimSuffix(string(obj), "\n"), "\n")
-	if len(lines) != 26 || lines[0] != "phone,name,status,attempts,last_error,message_id,sent_at,delivered_at,read_at" {
+	if len(lines) != 26 || lines[0] != "phone,name,status,attempts,last_error,message_id,sent_at,delivered_at,read_at,replied_at,reply" {
 		t.Fatalf("object has %d lines, header %q", len(lines), lines[0])
 	}
 	if !strings.HasPrefix(lines[1], "5511900000000,'=cmd|' /C calc'!A0,sent,") {

@@ -60,7 +60,7 @@ LIMIT $3;
 -- name: campaign-counts
 -- Counts come from the recipients, the one source of truth (no counters to
 -- drift); the (campaign_id, status) index serves it.
-SELECT campaign_id, status, count(*)
+SELECT campaign_id, status, count(*), count(replied_at)
 FROM campaign_recipients
 WHERE campaign_id = ANY($1::uuid[])
 GROUP BY campaign_id, status;

@@ -115,3 +115,30 @@ SELECT count(*)
 FROM campaign_recipients cr JOIN campaigns c ON c.id = cr.campaign_id
 WHERE c.tenant_id = $1 AND cr.campaign_id = $2
   AND cr.status = 'sent' AND cr.delivered_at IS NULL AND cr.sent_at < $3;
+
+-- name: record-reply
+-- An incoming message credited to the latest campaign of the instance that
+-- sent to the phone (either Brazilian form) in the 72 hours before it; a
+-- minute of slack covers the clocks of WuzAPI and ours. The recipient keeps
+-- its first reply. Nothing happens when no campaign qualifies, or when the
+-- message id was recorded before. Returns the campaign credited.
+WITH target AS (
+    SELECT cr.campaign_id, cr.phone
+    FROM campaign_recipients cr JOIN campaigns c ON c.id = cr.campaign_id
+    WHERE cr.phone = ANY (phone_forms($3)) AND cr.sent_at IS NOT NULL
+      AND cr.sent_at > $4::timestamptz - interval '72 hours' AND cr.sent_at <= $4::timestamptz + interval '1 minute'
+      AND c.tenant_id = $2 AND COALESCE(cr.instance_id, c.instance_id) = $1
+    ORDER BY cr.sent_at DESC
+    LIMIT 1
+), ins AS (
+    INSERT INTO replies (tenant_id, campaign_id, instance_id, phone, text, message_id, received_at)
+    SELECT $2, t.campaign_id, $1, t.phone, left($5, 4096), NULLIF($6, ''), $4 FROM target t
+    ON CONFLICT (instance_id, message_id) WHERE message_id IS NOT NULL DO NOTHING
+    RETURNING campaign_id, phone, received_at, text
+), rec AS (
+    UPDATE campaign_recipients cr SET replied_at = ins.received_at, reply = left(ins.text, 500)
+    FROM ins
+    WHERE cr.campaign_id = ins.campaign_id AND cr.phone = ins.phone
+      AND (cr.replied_at IS NULL OR cr.replied_at > ins.received_at)
+)
+SELECT campaign_id FROM ins;

@@ -99,8 +99,20 @@ SELECT count(*) FILTER (WHERE status = 'failed'), count(*) FROM (
 
 -- name: list-recipients
 -- Keyset page in campaign order; $3 is the seq after which to start.
-SELECT seq, phone, contact_id, status, attempts, last_error, wuzapi_message_id, sent_at, delivered_at, read_at
+SELECT seq, phone, contact_id, status, attempts, last_error, wuzapi_message_id, sent_at, delivered_at, read_at,
+    replied_at, reply
 FROM campaign_recipients
 WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2) AND seq > $3
 ORDER BY seq
+LIMIT $4;
+
+-- name: list-replies
+-- Keyset page of a campaign's replies, newest first; the name is the
+-- recipient's, else its contact's.
+SELECT rp.id, rp.phone, COALESCE(NULLIF(cr.name, ''), ct.name, ''), rp.text, rp.received_at
+FROM replies rp
+LEFT JOIN campaign_recipients cr ON cr.campaign_id = rp.campaign_id AND cr.phone = rp.phone
+LEFT JOIN contacts ct ON ct.id = cr.contact_id
+WHERE rp.tenant_id = $1 AND rp.campaign_id = $2 AND ($3::uuid IS NULL OR rp.id < $3)
+ORDER BY rp.id DESC
 LIMIT $4;

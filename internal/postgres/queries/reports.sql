@@ -51,7 +51,9 @@ SELECT cr.phone, cr.name, cr.status, cr.attempts::text, coalesce(cr.last_error, 
        coalesce(cr.wuzapi_message_id, ''),
        coalesce(to_char(cr.sent_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),
        coalesce(to_char(cr.delivered_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),
-       coalesce(to_char(cr.read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), '')
+       coalesce(to_char(cr.read_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),
+       coalesce(to_char(cr.replied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), ''),
+       coalesce(cr.reply, '')
 FROM campaign_recipients cr JOIN campaigns c ON c.id = cr.campaign_id
 WHERE c.tenant_id = $1 AND cr.campaign_id = $2
 ORDER BY cr.seq;
