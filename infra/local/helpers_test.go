@@ -141,7 +141,9 @@ func e2eConfig(t *testing.T, stackPrefix string) Config {
 		APIAddr:           "127.0.0.1:0",
 		EmulatorAddr:      "127.0.0.1:0",
 		VisibilityTimeout: e2eVisibility,
-		Parameters:        map[string]string{"AdminApiKey": e2eAdminKey},
-		Logger:            testLogger(t),
+		// Workers hold their messages for the same short time the
+		// pollers ask for, so failed messages come back as quickly.
+		Parameters: map[string]string{"AdminApiKey": e2eAdminKey, "WorkerVisibilityLease": e2eVisibility.String()},
+		Logger:     testLogger(t),
 	}
 }

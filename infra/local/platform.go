@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/infra/samtpl"
@@ -533,4 +534,28 @@ func (p *Platform) pids() []int {
 		out = append(out, pl.pids()...)
 	}
 	return out
+}
+
+// KillFunction SIGKILLs the running processes of a function (not the
+// aws-lambda-rie around them), as when Lambda's sandbox dies mid-invocation:
+// the invocation fails and its instance is replaced. It returns how many
+// processes it killed. Fault tests and `make faults` use it.
+func (p *Platform) KillFunction(logicalID string) (int, error) {
+	pl, ok := p.pools[logicalID]
+	if !ok {
+		return 0, fmt.Errorf("no function %s", logicalID)
+	}
+	n := 0
+	for _, s := range pl.slots {
+		inst := s.get()
+		if inst == nil || !inst.alive() {
+			continue
+		}
+		for _, pid := range childPIDs(inst.cmd.Process.Pid) {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+				n++
+			}
+		}
+	}
+	return n, nil
 }

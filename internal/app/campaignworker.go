@@ -48,6 +48,7 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 		},
 	}
 	router := queue.NewRouter(d.Logger)
+	router.Keeper = &queue.Keeper{SQS: d.SQS, QueueURL: cfg.CampaignsQueueURL, Lease: cfg.VisibilityLease, Logger: d.Logger}
 	router.Handle(campaign.ChunkType, func(ctx context.Context, msg events.SQSMessage) error {
 		var m campaign.ChunkMessage
 		if err := json.Unmarshal([]byte(msg.Body), &m); err != nil || m.CampaignID == "" || m.Chunk < 0 {

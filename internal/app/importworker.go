@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -9,6 +10,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 )
 
 // ImportWorker builds the import-worker function's handler: it imports
@@ -23,17 +25,30 @@ func ImportWorker(d *Deps, cfg config.ImportWorker) any {
 			d.Metrics.ImportRows.WithLabelValues(result).Add(float64(n))
 		}),
 	}
+	keeper := &queue.Keeper{SQS: d.SQS, QueueURL: cfg.ImportsQueueURL, Lease: cfg.VisibilityLease, Logger: d.Logger}
 	// S3 notifications are not queue envelopes, so no queue.Router: each
-	// message is handled alone and only the failed ones retried.
+	// message is handled alone and only the failed ones retried. A message
+	// that found its import busy comes back when the holder's lease ends.
 	return func(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
+		hold := keeper.Hold(ctx, ev.Records)
 		msgs := make([]importer.Message, len(ev.Records))
 		for i, r := range ev.Records {
 			msgs[i] = importer.Message{ID: r.MessageId, Body: r.Body}
 		}
 		var resp events.SQSEventResponse
-		for _, id := range w.HandleBatch(ctx, msgs) {
-			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+		delays := map[string]time.Duration{}
+		retry := w.HandleBatch(ctx, msgs)
+		for _, m := range msgs {
+			err, failed := retry[m.ID]
+			if !failed {
+				continue
+			}
+			if d, ok := queue.RetryDelay(err); ok {
+				delays[m.ID] = d
+			}
+			resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: m.ID})
 		}
+		hold.Release(ctx, delays)
 		return resp, nil
 	}
 }

@@ -26,6 +26,7 @@ func ReportWorker(d *Deps, cfg config.ReportWorker) any {
 		Logger: d.Logger,
 	}
 	router := queue.NewRouter(d.Logger)
+	router.Keeper = &queue.Keeper{SQS: d.SQS, QueueURL: cfg.ReportsQueueURL, Lease: cfg.VisibilityLease, Logger: d.Logger}
 	router.Handle(report.MessageType, func(ctx context.Context, msg events.SQSMessage) error {
 		n, _ := strconv.Atoi(msg.Attributes["ApproximateReceiveCount"])
 		return gen.HandleMessage(ctx, msg.Body, n >= reportMaxReceives)

@@ -11,9 +11,11 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/alert"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/report"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
@@ -57,12 +59,28 @@ func schedulerJobs(d *Deps, cfg config.Scheduler) []job {
 		{name: "campaigns: finish settled", run: func(ctx context.Context) error { return sched.FinishSettled(ctx, time.Now()) }},
 		{name: "campaigns: release due", run: func(ctx context.Context) error { return sched.ReleaseDue(ctx, time.Now()) }},
 		{name: "campaigns: requeue stalled", run: func(ctx context.Context) error { return sched.RequeueStalled(ctx, time.Now()) }},
+		{name: "imports: fail abandoned", run: func(ctx context.Context) error {
+			return failAbandoned(ctx, d, "imports", d.DB.FailAbandonedImports, time.Now().Add(-cfg.AbandonedAfter), importer.AbandonedReason)
+		}},
+		{name: "reports: fail abandoned", run: func(ctx context.Context) error {
+			return failAbandoned(ctx, d, "reports", d.DB.FailAbandonedReports, time.Now().Add(-cfg.AbandonedAfter), report.AbandonedReason)
+		}},
 		{name: "sessions", run: monitor.CheckSessions},
 		{name: "alerts", run: monitor.Evaluate},
 		{name: "receipts", run: receipt.Sweeper{
 			Log: postgres.WuzapiEventLog{DB: d.DB}, Store: postgres.ReceiptStore{DB: d.DB}, Now: time.Now,
 		}.Run},
 	}
+}
+
+// failAbandoned fails the running imports or reports whose lease ended
+// before `before`: their worker died and no retry took them up again.
+func failAbandoned(ctx context.Context, d *Deps, what string, fail func(context.Context, time.Time, string) (int, error), before time.Time, reason string) error {
+	n, err := fail(ctx, before, reason)
+	if n > 0 {
+		d.Logger.WarnContext(ctx, "abandoned "+what+" failed", "count", n)
+	}
+	return err
 }
 
 // newMonitor builds the alert monitor that the session check and the alert

@@ -105,13 +105,30 @@ type API struct {
 	UndeliveredAfter time.Duration `env:"UNDELIVERED_AFTER" envDefault:"24h"`
 }
 
+// Worker are the settings every queue worker reads.
+type Worker struct {
+	// VisibilityLease is how long a message stays invisible without the
+	// worker renewing it: a worker that dies lets its messages come back
+	// within it, whatever the queue's visibility timeout.
+	VisibilityLease time.Duration `env:"WORKER_VISIBILITY_LEASE" envDefault:"45s"`
+}
+
+func (w Worker) finish() []error {
+	if w.VisibilityLease < time.Second || w.VisibilityLease > 12*time.Hour {
+		return []error{fmt.Errorf("WORKER_VISIBILITY_LEASE=%s is not between 1s and 12h", w.VisibilityLease)}
+	}
+	return nil
+}
+
 // CampaignWorker is the settings of the campaign-worker function.
 // CAMPAIGNS_QUEUE_URL is required: chunks are handed back to it.
 type CampaignWorker struct {
 	Shared
+	Worker
 	// SendLeaseTTL is how long the in-flight send slot of a worker that died
-	// mid-send stays taken.
-	SendLeaseTTL time.Duration `env:"SEND_LEASE_TTL" envDefault:"2m"`
+	// mid-send stays taken; above the function's timeout, a live worker
+	// never loses its slot.
+	SendLeaseTTL time.Duration `env:"SEND_LEASE_TTL" envDefault:"75s"`
 	// FailureWindow and FailureShare: a campaign is paused when more than
 	// FailureShare of its last FailureWindow settled sends failed.
 	FailureWindow int     `env:"CAMPAIGN_FAILURE_WINDOW" envDefault:"20"`
@@ -122,20 +139,25 @@ type CampaignWorker struct {
 // is required: the uploads are read from it.
 type ImportWorker struct {
 	Shared
+	Worker
 }
 
 // ReportWorker is the settings of the report-worker function.
 type ReportWorker struct {
 	Shared
+	Worker
 }
 
 // Scheduler is the settings of the scheduler function.
 type Scheduler struct {
 	Shared
 	// StuckAfter is how long a recipient may stay in sending before it is
-	// marked unknown; it must exceed the campaign worker's Lambda timeout
-	// (the default is the campaigns queue's visibility timeout).
-	StuckAfter time.Duration `env:"CAMPAIGN_STUCK_AFTER" envDefault:"30m"`
+	// marked unknown; it must exceed the campaign worker's Lambda timeout,
+	// the longest a live worker holds a claim.
+	StuckAfter time.Duration `env:"CAMPAIGN_STUCK_AFTER" envDefault:"3m"`
+	// AbandonedAfter is how long after its lease ended an import or report
+	// that no worker resumed is marked failed.
+	AbandonedAfter time.Duration `env:"ABANDONED_AFTER" envDefault:"10m"`
 }
 
 // Function is one function's settings: the types above.
@@ -201,7 +223,7 @@ func finish(cfg any) error {
 	case *API:
 		errs = append(c.Shared.finish(), positive("UNDELIVERED_AFTER", c.UndeliveredAfter))
 	case *CampaignWorker:
-		errs = append(c.Shared.finish(), positive("SEND_LEASE_TTL", c.SendLeaseTTL))
+		errs = append(append(c.Shared.finish(), c.Worker.finish()...), positive("SEND_LEASE_TTL", c.SendLeaseTTL))
 		if c.CampaignsQueueURL == "" {
 			errs = append(errs, errors.New("CAMPAIGNS_QUEUE_URL is required: chunks are handed back to it"))
 		}
@@ -212,14 +234,14 @@ func finish(cfg any) error {
 			errs = append(errs, fmt.Errorf("CAMPAIGN_FAILURE_SHARE=%v is not a fraction between 0 and 1", c.FailureShare))
 		}
 	case *ImportWorker:
-		errs = c.Shared.finish()
+		errs = append(c.Shared.finish(), c.Worker.finish()...)
 		if c.BucketName == "" {
 			errs = append(errs, errors.New("BUCKET_NAME is required: the uploads are read from it"))
 		}
 	case *ReportWorker:
-		errs = c.Shared.finish()
+		errs = append(c.Shared.finish(), c.Worker.finish()...)
 	case *Scheduler:
-		errs = append(c.Shared.finish(), positive("CAMPAIGN_STUCK_AFTER", c.StuckAfter))
+		errs = append(c.Shared.finish(), positive("CAMPAIGN_STUCK_AFTER", c.StuckAfter), positive("ABANDONED_AFTER", c.AbandonedAfter))
 	}
 	return join(errs)
 }

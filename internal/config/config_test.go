@@ -73,6 +73,10 @@ func TestLoadFailsOnMalformedValues(t *testing.T) {
 		{"duration (lease)", "campaign-worker", "SEND_LEASE_TTL", "2 minutes"},
 		{"duration (stuck)", "scheduler", "CAMPAIGN_STUCK_AFTER", "soon"},
 		{"negative duration (stuck)", "scheduler", "CAMPAIGN_STUCK_AFTER", "-30m"},
+		{"zero duration (abandoned)", "scheduler", "ABANDONED_AFTER", "0s"},
+		{"visibility lease", "import-worker", "WORKER_VISIBILITY_LEASE", "soon"},
+		{"visibility lease below 1s", "campaign-worker", "WORKER_VISIBILITY_LEASE", "500ms"},
+		{"visibility lease over 12h", "report-worker", "WORKER_VISIBILITY_LEASE", "13h"},
 		{"integer", "campaign-worker", "CAMPAIGN_FAILURE_WINDOW", "twenty"},
 		{"integer below 1", "campaign-worker", "CAMPAIGN_FAILURE_WINDOW", "0"},
 		{"fraction", "campaign-worker", "CAMPAIGN_FAILURE_SHARE", "half"},
@@ -131,22 +135,23 @@ func TestLoadDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cw.SendLeaseTTL != 2*time.Minute || cw.FailureWindow != 20 || cw.FailureShare != 0.5 {
-		t.Errorf("campaign-worker defaults: lease %v, window %d, share %v; want 2m, 20, 0.5", cw.SendLeaseTTL, cw.FailureWindow, cw.FailureShare)
+	if cw.SendLeaseTTL != 75*time.Second || cw.FailureWindow != 20 || cw.FailureShare != 0.5 || cw.VisibilityLease != 45*time.Second {
+		t.Errorf("campaign-worker defaults: lease %v, window %d, share %v, visibility lease %v; want 75s, 20, 0.5, 45s",
+			cw.SendLeaseTTL, cw.FailureWindow, cw.FailureShare, cw.VisibilityLease)
 	}
 	s, err := config.LoadFrom[config.Scheduler](base())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.StuckAfter != 30*time.Minute {
-		t.Errorf("scheduler StuckAfter = %v, want 30m", s.StuckAfter)
+	if s.StuckAfter != 3*time.Minute || s.AbandonedAfter != 10*time.Minute {
+		t.Errorf("scheduler StuckAfter = %v, AbandonedAfter = %v, want 3m, 10m", s.StuckAfter, s.AbandonedAfter)
 	}
 	// An empty variable is unset: the template passes empty parameters.
 	empty, err := config.LoadFrom[config.CampaignWorker](base("SEND_LEASE_TTL", "", "CAMPAIGN_FAILURE_SHARE", "", "OTEL_TRACES_SAMPLER", ""))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if empty.SendLeaseTTL != 2*time.Minute || empty.FailureShare != 0.5 || empty.TracesSampler != "parentbased_always_on" {
+	if empty.SendLeaseTTL != 75*time.Second || empty.FailureShare != 0.5 || empty.TracesSampler != "parentbased_always_on" {
 		t.Errorf("empty variables: %+v, want the defaults", empty)
 	}
 }
@@ -201,8 +206,9 @@ func TestLoadReadsTheProcessEnvironment(t *testing.T) {
 func TestVariables(t *testing.T) {
 	t.Parallel()
 	shared := config.Variables[config.ReportWorker]()
-	if len(shared) != reflect.TypeFor[config.Shared]().NumField() || !slices.Contains(shared, "DATABASE_URL") {
-		t.Fatalf("report-worker variables %v: want one per Shared field", shared)
+	if len(shared) != reflect.TypeFor[config.Shared]().NumField()+1 || !slices.Contains(shared, "DATABASE_URL") ||
+		!slices.Contains(shared, "WORKER_VISIBILITY_LEASE") {
+		t.Fatalf("report-worker variables %v: want one per Shared field and WORKER_VISIBILITY_LEASE", shared)
 	}
 	api := config.Variables[config.API]()
 	if !slices.Contains(api, "UNDELIVERED_AFTER") || !slices.Contains(api, "REDIS_KEY_PREFIX") || slices.Contains(api, "SEND_LEASE_TTL") {

@@ -23,6 +23,10 @@ const (
 	StatusFailed    = "failed"
 )
 
+// AbandonedReason is the error of an import whose worker died and that no
+// retry resumed before the scheduler gave up on it.
+const AbandonedReason = "the import stopped: its worker ended before finishing and no retry resumed it; upload the file again"
+
 // ObjectPrefix is where uploads that start imports land; the S3
 // notification filters on it.
 const ObjectPrefix = "imports/"
@@ -59,6 +63,9 @@ type Job struct {
 	ETag string
 	// Header is the file's header as recorded by the first claim.
 	Header []string
+	// LeaseLeft is, for a Busy claim, how long the holder's lease still
+	// runs.
+	LeaseLeft time.Duration
 }
 
 // Counts are an import's row counts; Imported+Updated+Rejected = RowsTotal.
@@ -195,8 +202,23 @@ type s3Event struct {
 var ErrBadMessage = errors.New("not an S3 notification")
 
 // ErrBusy means another worker is running the import; the message is
-// retried after its visibility timeout.
+// retried once that worker's lease has ended (BusyError.RetryAfter).
 var ErrBusy = errors.New("the import is running in another worker")
+
+// BusyError is ErrBusy with the time the holder's lease still runs. If the
+// holder died, the retry after it resumes the import; if it lives, the
+// retry finds the import busy again or finished.
+type BusyError struct{ LeaseLeft time.Duration }
+
+func (e BusyError) Error() string {
+	return fmt.Sprintf("%s (its lease ends in %s)", ErrBusy, e.LeaseLeft.Round(time.Second))
+}
+
+// Is makes errors.Is(err, ErrBusy) hold.
+func (e BusyError) Is(target error) bool { return target == ErrBusy }
+
+// RetryAfter is when the message should come back: just after the lease.
+func (e BusyError) RetryAfter() time.Duration { return e.LeaseLeft + time.Second }
 
 // Message is one queue message.
 type Message struct {
@@ -204,12 +226,14 @@ type Message struct {
 }
 
 // HandleBatch handles each message on its own and returns the ids of those
-// to deliver again (the batch's partial failures), logging why.
-func (w *Worker) HandleBatch(ctx context.Context, msgs []Message) (retry []string) {
+// to deliver again (the batch's partial failures) with their errors,
+// logging why.
+func (w *Worker) HandleBatch(ctx context.Context, msgs []Message) (retry map[string]error) {
+	retry = map[string]error{}
 	for _, m := range msgs {
 		if err := w.HandleMessage(ctx, m.Body); err != nil {
 			w.Log.ErrorContext(ctx, "import message failed", "message_id", m.ID, "error", err.Error())
-			retry = append(retry, m.ID)
+			retry[m.ID] = err
 		}
 	}
 	return retry
@@ -294,7 +318,7 @@ func (w *Worker) Run(ctx context.Context, key string) error {
 		log.InfoContext(ctx, "import already finished; event ignored")
 		return nil
 	case Busy:
-		return ErrBusy
+		return BusyError{LeaseLeft: job.LeaseLeft}
 	}
 	log = log.With("import_id", job.ImportID, "tenant_id", job.TenantID)
 	if job.Merged.RowsTotal > 0 {

@@ -111,8 +111,9 @@ func TestImportStoreClaimAndBatches(t *testing.T) {
 	if err != nil || res != importer.Claimed || job.ImportID != im.ID || job.TenantID != tn.ID || job.DefaultCountry != "BR" {
 		t.Fatalf("claim = %+v, %v, %v", job, res, err)
 	}
-	if _, res, _ := store.ClaimImport(ctx, im.ObjectKey, time.Minute); res != importer.Busy {
-		t.Fatalf("second claim under a live lease = %v, want Busy", res)
+	if busy, res, _ := store.ClaimImport(ctx, im.ObjectKey, time.Minute); res != importer.Busy ||
+		busy.LeaseLeft <= 50*time.Second || busy.LeaseLeft > time.Minute {
+		t.Fatalf("second claim under a live lease = %v, lease left %s; want Busy with about a minute left", res, busy.LeaseLeft)
 	}
 	if err := store.SetImportObject(ctx, job, 1000, "etag1", []string{"phone", "name"}); err != nil {
 		t.Fatal(err)

@@ -99,8 +99,9 @@ func (s ImportStore) ClaimImport(ctx context.Context, objectKey string, lease ti
 	job := importer.Job{ObjectKey: objectKey, Token: token.String()}
 	var status string
 	var claimed bool
+	var leftMS int64
 	err = s.DB.Pool.QueryRow(ctx, s.DB.q("claim-import"), objectKey, job.Token, lease.Milliseconds()).
-		Scan(&job.ImportID, &job.TenantID, &job.DefaultCountry, &status, &job.Merged.RowsTotal, &job.Merged.Imported, &job.Merged.Updated, &job.Merged.Rejected, &job.ETag, &job.Header, &claimed)
+		Scan(&job.ImportID, &job.TenantID, &job.DefaultCountry, &status, &job.Merged.RowsTotal, &job.Merged.Imported, &job.Merged.Updated, &job.Merged.Rejected, &job.ETag, &job.Header, &claimed, &leftMS)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return importer.Job{}, importer.NotFound, nil
@@ -109,7 +110,7 @@ func (s ImportStore) ClaimImport(ctx context.Context, objectKey string, lease ti
 	case claimed:
 		return job, importer.Claimed, nil
 	case status == importer.StatusRunning:
-		return importer.Job{}, importer.Busy, nil
+		return importer.Job{LeaseLeft: time.Duration(leftMS) * time.Millisecond}, importer.Busy, nil
 	default:
 		return importer.Job{}, importer.Finished, nil
 	}
@@ -269,4 +270,15 @@ func (s ImportStore) RejectedRows(ctx context.Context, job importer.Job, fn func
 		return fmt.Errorf("read rejects of import %s: %w", job.ImportID, err)
 	}
 	return nil
+}
+
+// FailAbandonedImports fails the running imports whose lease ended before
+// `before` (their worker died and no retry resumed them) with reason, and
+// returns how many.
+func (db *DB) FailAbandonedImports(ctx context.Context, before time.Time, reason string) (int, error) {
+	tag, err := db.Pool.Exec(ctx, db.q("fail-abandoned-imports"), before, reason)
+	if err != nil {
+		return 0, fmt.Errorf("fail abandoned imports: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }

@@ -115,8 +115,8 @@ func (s ReportStore) Report(ctx context.Context, id string) (report.Job, error) 
 		CampaignID: r.Params.CampaignID, From: r.Params.From, To: r.Params.To}, nil
 }
 
-// Start counts the job's rows and marks it running.
-func (s ReportStore) Start(ctx context.Context, job report.Job) (int64, bool, error) {
+// Start counts the job's rows and marks it running under lease.
+func (s ReportStore) Start(ctx context.Context, job report.Job, lease time.Duration) (int64, bool, error) {
 	var n int64
 	var err error
 	switch job.Type {
@@ -131,7 +131,7 @@ func (s ReportStore) Start(ctx context.Context, job report.Job) (int64, bool, er
 		return 0, false, fmt.Errorf("count rows of report %s: %w", job.ID, err)
 	}
 	var id string
-	err = s.DB.Pool.QueryRow(ctx, s.DB.q("start-report"), job.ID, n).Scan(&id)
+	err = s.DB.Pool.QueryRow(ctx, s.DB.q("start-report"), job.ID, n, lease.Milliseconds()).Scan(&id)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, nil
 	}
@@ -175,6 +175,14 @@ func (s ReportStore) Rows(ctx context.Context, job report.Job, emit func([]strin
 	return nil
 }
 
+// Renew extends a running report's lease to lease from now.
+func (s ReportStore) Renew(ctx context.Context, id string, lease time.Duration) error {
+	if _, err := s.DB.Pool.Exec(ctx, s.DB.q("renew-report"), id, lease.Milliseconds()); err != nil {
+		return fmt.Errorf("renew lease of report %s: %w", id, err)
+	}
+	return nil
+}
+
 // Progress records the rows written so far.
 func (s ReportStore) Progress(ctx context.Context, id string, rows int64) error {
 	if _, err := s.DB.Pool.Exec(ctx, s.DB.q("report-progress"), id, rows); err != nil {
@@ -197,4 +205,15 @@ func (s ReportStore) Fail(ctx context.Context, id, message string) error {
 		return fmt.Errorf("fail report %s: %w", id, err)
 	}
 	return nil
+}
+
+// FailAbandonedReports fails the running reports whose lease ended before
+// `before` (their worker died and no retry restarted them) with reason, and
+// returns how many.
+func (db *DB) FailAbandonedReports(ctx context.Context, before time.Time, reason string) (int, error) {
+	tag, err := db.Pool.Exec(ctx, db.q("fail-abandoned-reports"), before, reason)
+	if err != nil {
+		return 0, fmt.Errorf("fail abandoned reports: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }

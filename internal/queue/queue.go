@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -35,6 +36,9 @@ type HandlerFunc func(ctx context.Context, msg events.SQSMessage) error
 type Router struct {
 	handlers map[string]HandlerFunc
 	log      *slog.Logger
+	// Keeper, when set, holds each batch's messages invisible while the
+	// batch is processed (see Keeper).
+	Keeper *Keeper
 }
 
 // NewRouter returns a Router that logs to logger.
@@ -69,11 +73,18 @@ func (r *Router) Dispatch(ctx context.Context, msg events.SQSMessage) (err error
 }
 
 // Process handles every message of a batch and reports the failed ones, so
-// one bad message never makes the others run twice.
+// one bad message never makes the others run twice. A failed message whose
+// error carries a retry delay (RetryDelay) comes back after it.
 func (r *Router) Process(ctx context.Context, ev events.SQSEvent) (events.SQSEventResponse, error) {
 	var resp events.SQSEventResponse
+	hold := r.Keeper.Hold(ctx, ev.Records)
+	retry := map[string]time.Duration{}
+	defer func() { hold.Release(ctx, retry) }()
 	for _, msg := range ev.Records {
 		if err := r.Dispatch(ctx, msg); err != nil {
+			if d, ok := RetryDelay(err); ok {
+				retry[msg.MessageId] = d
+			}
 			r.log.ErrorContext(ctx, "message failed",
 				"message_id", msg.MessageId, "receive_count", msg.Attributes["ApproximateReceiveCount"],
 				"queue", queueName(msg.EventSourceARN), "error", err.Error())

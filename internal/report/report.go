@@ -47,6 +47,10 @@ const (
 	StatusFailed    = "failed"
 )
 
+// AbandonedReason is the error of a report whose worker died and that no
+// retry restarted before the scheduler gave up on it.
+const AbandonedReason = "the report stopped: its worker ended before finishing and no retry restarted it; ask for a new one"
+
 // ContentType is the object's content type.
 const ContentType = "text/csv; charset=utf-8"
 
@@ -74,10 +78,14 @@ var ErrNotFound = errors.New("report not found")
 type Store interface {
 	// Report returns the job with id, or ErrNotFound.
 	Report(ctx context.Context, id string) (Job, error)
-	// Start marks the job running (unless it is completed or failed) and
-	// returns the number of rows it will have; started is false when the
-	// job must not run.
-	Start(ctx context.Context, job Job) (expectedRows int64, started bool, err error)
+	// Start marks the job running under a lease (unless it is completed or
+	// failed) and returns the number of rows it will have; started is false
+	// when the job must not run.
+	Start(ctx context.Context, job Job, lease time.Duration) (expectedRows int64, started bool, err error)
+	// Renew extends the lease of a running job to lease from now. A job
+	// whose lease ended long ago was abandoned (its worker died and no
+	// retry came) and is failed by the scheduler.
+	Renew(ctx context.Context, id string, lease time.Duration) error
 	// Rows calls emit with each row of the job, in order, as it is read;
 	// an error from emit stops the query and is returned.
 	Rows(ctx context.Context, job Job, emit func(record []string) error) error
@@ -102,6 +110,40 @@ type Generator struct {
 	// ProgressEvery is how many rows pass between progress updates; 50,000
 	// when 0.
 	ProgressEvery int64
+	// Lease is how long a running job holds without a renewal; the
+	// generator renews it every Lease/3 while it writes. 2 minutes when 0.
+	Lease time.Duration
+}
+
+func (g *Generator) lease() time.Duration {
+	if g.Lease > 0 {
+		return g.Lease
+	}
+	return 2 * time.Minute
+}
+
+// keepLease renews the job's lease every Lease/3 until the returned stop is
+// called. A failed renewal is logged: the job goes on, and at worst the
+// scheduler fails it much later as abandoned.
+func (g *Generator) keepLease(ctx context.Context, id string) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(g.lease() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := g.Store.Renew(ctx, id, g.lease()); err != nil && ctx.Err() == nil {
+					g.Logger.WarnContext(ctx, "renew report lease", "report_id", id, "error", err.Error())
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // Message is the queue message that asks for a report.
@@ -143,14 +185,16 @@ func (g *Generator) Generate(ctx context.Context, id string, final bool) error {
 	if job.Status == StatusCompleted || job.Status == StatusFailed {
 		return nil
 	}
-	expected, started, err := g.Store.Start(ctx, job)
+	expected, started, err := g.Store.Start(ctx, job, g.lease())
 	if err != nil {
 		return fmt.Errorf("start report %s: %w", id, err)
 	}
 	if !started {
 		return nil
 	}
+	stop := g.keepLease(ctx, id)
 	rows, bytes, err := g.write(ctx, job)
+	stop()
 	if err != nil {
 		if final {
 			if ferr := g.Store.Fail(ctx, id, "the report could not be written; ask for a new one"); ferr != nil {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/report"
 )
@@ -80,7 +81,8 @@ func (m *memStore) Report(_ context.Context, id string) (report.Job, error) {
 	}
 	return m.job, nil
 }
-func (m *memStore) Start(context.Context, report.Job) (int64, bool, error) {
+func (m *memStore) Renew(context.Context, string, time.Duration) error { return nil }
+func (m *memStore) Start(context.Context, report.Job, time.Duration) (int64, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.job.Status == report.StatusCompleted {

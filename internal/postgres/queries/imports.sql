@@ -21,7 +21,8 @@ LIMIT $3;
 -- One statement decides: pending, or running with an expired lease (a
 -- worker died), becomes running under a new token. The CTE's row lock
 -- serialises two deliveries of the same event. Returns nothing when no
--- import has the key; claimed = false when it is finished or busy.
+-- import has the key; claimed = false when it is finished or busy, with
+-- the milliseconds the holder's lease still runs.
 WITH cur AS (
     SELECT id, status, lease_until FROM imports WHERE object_key = $1 FOR UPDATE
 ), claimed AS (
@@ -38,7 +39,8 @@ WITH cur AS (
     RETURNING i.id
 )
 SELECT cur.id, i.tenant_id, t.default_country, cur.status, i.rows_total, i.imported, i.updated, i.rejected,
-       COALESCE(i.object_etag, ''), COALESCE(i.header, '{}'), EXISTS (SELECT 1 FROM claimed)
+       COALESCE(i.object_etag, ''), COALESCE(i.header, '{}'), EXISTS (SELECT 1 FROM claimed),
+       COALESCE(GREATEST(extract(epoch FROM cur.lease_until - now()) * 1000, 0), 0)::bigint
 FROM cur JOIN imports i ON i.id = cur.id JOIN tenants t ON t.id = i.tenant_id;
 
 -- name: set-import-object
@@ -80,3 +82,10 @@ WHERE id = $1 AND claim_token = $2 AND status = 'running';
 -- name: release-import
 UPDATE imports SET lease_until = now(), updated_at = now()
 WHERE id = $1 AND claim_token = $2 AND status = 'running';
+
+-- name: fail-abandoned-imports
+-- A running import whose lease ended before $1 lost its worker, and no
+-- retry resumed it (the message went to the dead-letter queue): it would
+-- stay running forever.
+UPDATE imports SET status = 'failed', error = $2, lease_until = NULL, finished_at = now(), updated_at = now()
+WHERE status = 'running' AND lease_until < $1;

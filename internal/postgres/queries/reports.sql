@@ -27,6 +27,7 @@ FROM reports WHERE id = $1;
 -- rewritten whole, so the count starts over too.
 UPDATE reports SET
     status        = 'running',
+    lease_until   = now() + $3 * interval '1 millisecond',
     started_at    = coalesce(started_at, now()),
     rows          = 0,
     rows_expected = $2,
@@ -68,14 +69,26 @@ WHERE tenant_id = $1
   AND ($3::timestamptz IS NULL OR created_at < $3)
 ORDER BY id;
 
+-- name: renew-report
+UPDATE reports SET lease_until = now() + $2 * interval '1 millisecond'
+WHERE id = $1 AND status = 'running';
+
 -- name: report-progress
 UPDATE reports SET rows = $2, updated_at = now() WHERE id = $1 AND status = 'running';
 
 -- name: complete-report
-UPDATE reports SET status = 'completed', rows = $2, object_bytes = $3, error = NULL,
+UPDATE reports SET status = 'completed', rows = $2, object_bytes = $3, error = NULL, lease_until = NULL,
        finished_at = now(), updated_at = now()
 WHERE id = $1 AND status = 'running';
 
 -- name: fail-report
-UPDATE reports SET status = 'failed', error = $2, finished_at = now(), updated_at = now()
+UPDATE reports SET status = 'failed', error = $2, lease_until = NULL, finished_at = now(), updated_at = now()
 WHERE id = $1 AND status IN ('pending', 'running');
+
+-- name: fail-abandoned-reports
+-- A running report whose lease ended before $1 lost its worker, and no
+-- retry restarted it (the message went to the dead-letter queue): it
+-- would stay running forever. Reports started before leases existed count
+-- from their last update.
+UPDATE reports SET status = 'failed', error = $2, lease_until = NULL, finished_at = now(), updated_at = now()
+WHERE status = 'running' AND coalesce(lease_until, updated_at) < $1;
