@@ -128,11 +128,23 @@ type Campaign struct {
 	// then its first), nil for a campaign on one instance.
 	InstanceIDs []string `json:"instanceIds,omitempty"`
 	// Rollout is the staged rollout, nil when the campaign sends at once.
-	Rollout   *Rollout `json:"rollout,omitempty"`
-	Total     int      `json:"-"`
-	Skipped   int      `json:"-"`
-	ChunkSize int      `json:"-"`
-	Chunks    int      `json:"-"`
+	Rollout *Rollout `json:"rollout,omitempty"`
+	// Instances is each instance's share of the campaign (its pool in
+	// order, or its one instance); set by the single-campaign read only.
+	Instances []CampaignInstance `json:"instances,omitempty"`
+	Total     int                `json:"-"`
+	Skipped   int                `json:"-"`
+	ChunkSize int                `json:"-"`
+	Chunks    int                `json:"-"`
+}
+
+// CampaignInstance is one instance's share of a campaign: the recipients
+// it sent and those it holds pending (or sending).
+type CampaignInstance struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	Sent    int    `json:"sent"`
+	Pending int    `json:"pending"`
 }
 
 // Rollout sends a first Share of the recipients, holds HoldMinutes, and

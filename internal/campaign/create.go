@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -102,7 +103,13 @@ type CreateRequest struct {
 	Country    string
 	Name       string
 	InstanceID string
-	Message    string
+	// InstanceIDs is a pool of MinPool–MaxPool of the tenant's instances,
+	// given instead of InstanceID: each recipient is sent by one of them.
+	InstanceIDs []string
+	// Rollout, when given, sends a first share of the recipients and holds
+	// the rest until that slice's outcomes are within bounds.
+	Rollout *RolloutRequest
+	Message string
 	// Contacts is the inline contacts as sent: a JSON array of phone
 	// strings or {phone, name, ...vars} objects; empty or null when not given.
 	Contacts    json.RawMessage
@@ -117,6 +124,21 @@ type CreateRequest struct {
 	// Encode builds the answer a replay under IdempotencyKey repeats.
 	Encode func(CreateResult) ([]byte, error)
 }
+
+// RolloutRequest is the staged rollout as the client sent it; a field left
+// nil takes its default.
+type RolloutRequest struct {
+	Share          *float64
+	HoldMinutes    *int
+	MaxFailedShare *float64
+	MaxOptOutShare *float64
+}
+
+// The bounds of a pool and of a staged rollout's hold.
+const (
+	MinPool, MaxPool                      = 2, 20
+	MinRolloutHoldMinutes, MaxRolloutHold = 1, 7 * 24 * 60
+)
 
 // CreateResult is a created campaign with what the request could not use.
 type CreateResult struct {
@@ -153,6 +175,7 @@ type createInput struct {
 	CreateRequest
 	items       []json.RawMessage // inline contacts, nil for an audience
 	scheduledAt *time.Time
+	rollout     *Rollout
 	now         time.Time
 }
 
@@ -165,10 +188,7 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (CreateResult, 
 	if err != nil {
 		return CreateResult{}, err
 	}
-	if _, err := uuid.Parse(in.InstanceID); err != nil {
-		return CreateResult{}, errcode.New(errcode.NotFound, "instance not found")
-	}
-	if _, err := s.Store.Instance(ctx, in.TenantID, in.InstanceID); err != nil {
+	if err := s.checkInstances(ctx, in.CreateRequest); err != nil {
 		return CreateResult{}, err
 	}
 	res := CreateResult{Warnings: messageWarnings(ParseTemplate(in.Message))}
@@ -206,7 +226,8 @@ func (s *Service) validate(req CreateRequest) (createInput, error) {
 	var v errcode.Validator
 	in.Name = strings.TrimSpace(in.Name)
 	v.Check(len(in.Name) <= 200, "name", "too_long", "name must be at most 200 characters")
-	v.Check(in.InstanceID != "", "instanceId", "required", "instanceId is required")
+	validateInstances(&v, in.InstanceID, in.InstanceIDs)
+	in.rollout = validateRollout(&v, in.Rollout)
 	v.Check(strings.TrimSpace(in.Message) != "", "message", "required", "message is required and must not be blank")
 	v.Check(len([]rune(in.Message)) <= MaxMessageChars, "message", "too_long", fmt.Sprintf("message must be at most %d characters", MaxMessageChars))
 	v.Check(ParseTemplate(in.Message).Depth() <= MaxSpintaxDepth, "message", "spintax_too_deep", fmt.Sprintf("spintax may nest at most %d deep", MaxSpintaxDepth))
@@ -219,6 +240,103 @@ func (s *Service) validate(req CreateRequest) (createInput, error) {
 		}
 	}
 	return in, v.Err()
+}
+
+// validateInstances checks that exactly one of instanceId and instanceIds is
+// given, and that a pool holds MinPool–MaxPool distinct instance ids.
+func validateInstances(v *errcode.Validator, one string, pool []string) {
+	switch {
+	case one != "" && pool != nil:
+		v.Add("instanceIds", "exclusive", "give instanceId or instanceIds, not both")
+		return
+	case one == "" && pool == nil:
+		v.Add("instanceId", "required", "instanceId (or instanceIds, a pool) is required")
+		return
+	case pool == nil:
+		return
+	}
+	if len(pool) < MinPool || len(pool) > MaxPool {
+		code := "too_few"
+		if len(pool) > MaxPool {
+			code = "too_many"
+		}
+		v.Add("instanceIds", code, fmt.Sprintf("instanceIds must name %d to %d instances", MinPool, MaxPool))
+		return
+	}
+	seen := make(map[string]bool, len(pool))
+	for i, id := range pool {
+		key := strings.ToLower(strings.TrimSpace(id))
+		if seen[key] {
+			v.Add(fmt.Sprintf("instanceIds[%d]", i), "duplicate", "each instance may appear once")
+		}
+		seen[key] = true
+	}
+}
+
+// checkInstances makes sure the campaign's instances are the tenant's: an
+// unknown instanceId is NOT_FOUND; a pool naming an instance the tenant
+// does not have is VALIDATION_FAILED, naming each such entry.
+func (s *Service) checkInstances(ctx context.Context, req CreateRequest) error {
+	if req.InstanceIDs == nil {
+		if _, err := uuid.Parse(req.InstanceID); err != nil {
+			return errcode.New(errcode.NotFound, "instance not found")
+		}
+		_, err := s.Store.Instance(ctx, req.TenantID, req.InstanceID)
+		return err
+	}
+	var v errcode.Validator
+	for i, id := range req.InstanceIDs {
+		if _, err := uuid.Parse(id); err != nil {
+			v.Add(fmt.Sprintf("instanceIds[%d]", i), "not_found", "no instance of yours has this id")
+			continue
+		}
+		_, err := s.Store.Instance(ctx, req.TenantID, id)
+		if errors.Is(err, errcode.ErrNotFound) {
+			v.Add(fmt.Sprintf("instanceIds[%d]", i), "not_found", "no instance of yours has this id")
+		} else if err != nil {
+			return err
+		}
+	}
+	return v.Err()
+}
+
+// validateRollout fills the rollout's defaults and checks its bounds: share
+// strictly between 0 and 1, the hold MinRolloutHoldMinutes–MaxRolloutHold
+// minutes, the two limits from 0 to 1. Nil when not given or invalid.
+func validateRollout(v *errcode.Validator, in *RolloutRequest) *Rollout {
+	if in == nil {
+		return nil
+	}
+	r := Rollout{Share: DefaultRolloutShare, HoldMinutes: DefaultRolloutHoldMinutes,
+		MaxFailedShare: DefaultRolloutMaxFailedShare, MaxOptOutShare: DefaultRolloutMaxOptOutShare}
+	ok := true
+	check := func(good bool, field, msg string) {
+		if !good {
+			v.Add("rollout."+field, "out_of_range", msg)
+			ok = false
+		}
+	}
+	if in.Share != nil {
+		r.Share = *in.Share
+		check(r.Share > 0 && r.Share < 1, "share", "share must be more than 0 and less than 1")
+	}
+	if in.HoldMinutes != nil {
+		r.HoldMinutes = *in.HoldMinutes
+		check(r.HoldMinutes >= MinRolloutHoldMinutes && r.HoldMinutes <= MaxRolloutHold, "holdMinutes",
+			fmt.Sprintf("holdMinutes must be from %d to %d", MinRolloutHoldMinutes, MaxRolloutHold))
+	}
+	if in.MaxFailedShare != nil {
+		r.MaxFailedShare = *in.MaxFailedShare
+		check(r.MaxFailedShare >= 0 && r.MaxFailedShare <= 1, "maxFailedShare", "maxFailedShare must be from 0 to 1")
+	}
+	if in.MaxOptOutShare != nil {
+		r.MaxOptOutShare = *in.MaxOptOutShare
+		check(r.MaxOptOutShare >= 0 && r.MaxOptOutShare <= 1, "maxOptOutShare", "maxOptOutShare must be from 0 to 1")
+	}
+	if !ok {
+		return nil
+	}
+	return &r
 }
 
 // validateRecipients checks that exactly one of contacts and audience is
@@ -283,6 +401,7 @@ func (in createInput) newCampaign(recipients []NewRecipient, res CreateResult) N
 		Campaign: Campaign{
 			TenantID: in.TenantID, InstanceID: in.InstanceID, Name: in.Name, Message: in.Message, Status: status,
 			ScheduledAt: in.scheduledAt, QuietHours: in.QuietHours, ChunkSize: DefaultChunkSize,
+			Rollout: in.rollout,
 		},
 		IdempotencyKey: in.IdempotencyKey,
 		Recipients:     recipients,
@@ -292,6 +411,11 @@ func (in createInput) newCampaign(recipients []NewRecipient, res CreateResult) N
 			r.ID, r.Status, r.ContactCount, r.Skipped = id, st, total, skipped
 			return in.Encode(r)
 		},
+	}
+	if in.InstanceIDs != nil {
+		// A pool's first instance is the campaign's instanceId.
+		nc.Campaign.InstanceIDs = append([]string(nil), in.InstanceIDs...)
+		nc.Campaign.InstanceID = in.InstanceIDs[0]
 	}
 	if in.Encode == nil {
 		nc.Response = nil

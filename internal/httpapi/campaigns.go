@@ -76,11 +76,22 @@ func decodeSyntax(b []byte, v any) error {
 type createCampaignIn struct {
 	Name        string             `json:"name"`
 	InstanceID  string             `json:"instanceId"`
+	InstanceIDs []string           `json:"instanceIds"`
+	Rollout     *rolloutIn         `json:"rollout"`
 	Message     string             `json:"message"`
 	Contacts    json.RawMessage    `json:"contacts"`
 	Audience    *audienceIn        `json:"audience"`
 	ScheduledAt *string            `json:"scheduledAt"`
 	QuietHours  *tenant.QuietHours `json:"quietHours"`
+}
+
+// rolloutIn is the staged rollout of a create request; omitted fields take
+// their defaults.
+type rolloutIn struct {
+	Share          *float64 `json:"share"`
+	HoldMinutes    *int     `json:"holdMinutes"`
+	MaxFailedShare *float64 `json:"maxFailedShare"`
+	MaxOptOutShare *float64 `json:"maxOptOutShare"`
 }
 
 type audienceIn struct {
@@ -125,10 +136,14 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 	}
 	req := campaign.CreateRequest{
 		TenantID: t.ID, Country: t.DefaultCountry,
-		Name: in.Name, InstanceID: in.InstanceID, Message: in.Message, Contacts: in.Contacts,
+		Name: in.Name, InstanceID: in.InstanceID, InstanceIDs: in.InstanceIDs, Message: in.Message, Contacts: in.Contacts,
 		ScheduledAt: in.ScheduledAt, QuietHours: in.QuietHours,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: raw,
 		Encode: func(res campaign.CreateResult) ([]byte, error) { return json.Marshal(encodeCreated(res)) },
+	}
+	if in.Rollout != nil {
+		req.Rollout = &campaign.RolloutRequest{Share: in.Rollout.Share, HoldMinutes: in.Rollout.HoldMinutes,
+			MaxFailedShare: in.Rollout.MaxFailedShare, MaxOptOutShare: in.Rollout.MaxOptOutShare}
 	}
 	if in.Audience != nil {
 		req.Audience = &campaign.Audience{All: in.Audience.All, ImportID: in.Audience.ImportID}

@@ -112,8 +112,14 @@ func (db *DB) insertCampaign(ctx context.Context, tx pgx.Tx, nc campaign.NewCamp
 	}
 	var id string
 	var createdAt time.Time
+	var rollout []byte
+	if c.Rollout != nil {
+		if rollout, err = json.Marshal(c.Rollout); err != nil {
+			return "", fmt.Errorf("encode rollout: %w", err)
+		}
+	}
 	err = tx.QueryRow(ctx, db.q("insert-campaign"), c.TenantID, c.InstanceID, c.Name, c.Message, c.Status,
-		c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize, nc.Now).Scan(&id, &createdAt)
+		c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize, nc.Now, c.InstanceIDs, rollout).Scan(&id, &createdAt)
 	if isForeignKeyViolation(err) {
 		return "", errcode.New(errcode.NotFound, "instance not found")
 	}
@@ -219,15 +225,52 @@ func scanCampaign(row pgx.Row, extra ...any) (campaign.Campaign, error) {
 	return c, nil
 }
 
-// Campaign returns the tenant's campaign with its counts, or NOT_FOUND.
+// setPool sets the campaign's pool and decodes its staged rollout.
+func setPool(c *campaign.Campaign, pool []string, rollout []byte) error {
+	c.InstanceIDs = pool
+	if len(rollout) > 0 {
+		c.Rollout = new(campaign.Rollout)
+		if err := json.Unmarshal(rollout, c.Rollout); err != nil {
+			return fmt.Errorf("decode rollout of campaign %s: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// scanCampaignView scans a campaign as the API shows it (with its pool and
+// rollout).
+func scanCampaignView(row pgx.Row) (campaign.Campaign, error) {
+	var pool []string
+	var rollout []byte
+	c, err := scanCampaign(row, &pool, &rollout)
+	if err != nil {
+		return c, err
+	}
+	return c, setPool(&c, pool, rollout)
+}
+
+// Campaign returns the tenant's campaign with its counts and its instances'
+// share of them, or NOT_FOUND.
 func (db *DB) Campaign(ctx context.Context, tenantID, id string) (campaign.Campaign, error) {
-	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("get-campaign"), tenantID, id))
+	c, err := scanCampaignView(db.Pool.QueryRow(ctx, db.q("get-campaign"), tenantID, id))
 	if err != nil {
 		return c, notFound(err, "campaign")
 	}
 	cs := []campaign.Campaign{c}
 	if err := db.fillCounts(ctx, cs); err != nil {
 		return c, err
+	}
+	rows, err := db.Pool.Query(ctx, db.q("campaign-instances"), id)
+	if err != nil {
+		return c, fmt.Errorf("instances of campaign %s: %w", id, err)
+	}
+	cs[0].Instances, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (campaign.CampaignInstance, error) {
+		var ci campaign.CampaignInstance
+		err := r.Scan(&ci.ID, &ci.Name, &ci.Sent, &ci.Pending)
+		return ci, err
+	})
+	if err != nil {
+		return c, fmt.Errorf("instances of campaign %s: %w", id, err)
 	}
 	return cs[0], nil
 }
@@ -238,7 +281,7 @@ func (db *DB) Campaigns(ctx context.Context, tenantID, after string, limit int) 
 	if err != nil {
 		return nil, fmt.Errorf("list campaigns of tenant %s: %w", tenantID, err)
 	}
-	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (campaign.Campaign, error) { return scanCampaign(r) })
+	cs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (campaign.Campaign, error) { return scanCampaignView(r) })
 	if err != nil {
 		return nil, fmt.Errorf("list campaigns of tenant %s: %w", tenantID, err)
 	}

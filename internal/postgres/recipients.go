@@ -33,12 +33,8 @@ func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, er
 	if err != nil {
 		return j, notFound(err, "campaign")
 	}
-	c.InstanceIDs = pool
-	if len(rollout) > 0 {
-		c.Rollout = new(campaign.Rollout)
-		if err := json.Unmarshal(rollout, c.Rollout); err != nil {
-			return j, fmt.Errorf("decode rollout of campaign %s: %w", campaignID, err)
-		}
+	if err := setPool(&c, pool, rollout); err != nil {
+		return j, err
 	}
 	j.Campaign = c
 	j.Location = tenant.Tenant{Timezone: tz}.Location()
@@ -240,6 +236,12 @@ type RecipientView struct {
 	RepliedAt   *time.Time `json:"repliedAt"`
 	// Reply is the recipient's first reply, its first 500 characters.
 	Reply *string `json:"reply"`
+	// InstanceID is the instance that sends (or sent) the recipient: set
+	// when it is claimed, or earlier when a pool campaign gives it one.
+	InstanceID *string `json:"instanceId"`
+	// SkipReason says why a skipped recipient is not sent: "opted_out" or
+	// "not_on_whatsapp"; null otherwise.
+	SkipReason *string `json:"skipReason"`
 }
 
 // Recipients returns a page of the campaign's recipients in campaign order
@@ -252,7 +254,7 @@ func (db *DB) Recipients(ctx context.Context, campaignID, status string, after, 
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (RecipientView, error) {
 		var v RecipientView
 		err := r.Scan(&v.Seq, &v.Phone, &v.ContactID, &v.Status, &v.Attempts, &v.LastError, &v.MessageID, &v.SentAt, &v.DeliveredAt, &v.ReadAt,
-			&v.RepliedAt, &v.Reply)
+			&v.RepliedAt, &v.Reply, &v.InstanceID, &v.SkipReason)
 		return v, err
 	})
 	if err != nil {

@@ -10,9 +10,11 @@ FOR UPDATE;
 UPDATE campaigns SET idempotency_key = NULL WHERE id = $1;
 
 -- name: insert-campaign
+-- $12 is the pool (NULL for one instance, whose first member $2 is), $13
+-- the staged rollout (NULL: none).
 INSERT INTO campaigns (tenant_id, instance_id, name, message, status, scheduled_at, quiet_hours,
-    idempotency_key, body_hash, chunk_size, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+    idempotency_key, body_hash, chunk_size, created_at, instance_ids, rollout)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 RETURNING id, created_at;
 
 -- name: match-inline-contacts
@@ -23,15 +25,17 @@ UPDATE campaign_recipients r SET
     contact_id = c.id,
     name   = CASE WHEN r.name = '' THEN c.name ELSE r.name END,
     vars   = c.attributes || r.vars,
-    status = CASE WHEN c.opted_out_at IS NOT NULL THEN 'skipped' ELSE r.status END
+    status = CASE WHEN c.opted_out_at IS NOT NULL THEN 'skipped' ELSE r.status END,
+    skip_reason = CASE WHEN c.opted_out_at IS NOT NULL THEN 'opted_out' ELSE r.skip_reason END
 FROM contacts c
 WHERE r.campaign_id = $1 AND c.tenant_id = $2 AND c.phone = r.phone;
 
 -- name: insert-audience
 -- Recipients from stored contacts: all of the tenant's, or one import's.
-INSERT INTO campaign_recipients (campaign_id, phone, contact_id, seq, name, vars, status)
+INSERT INTO campaign_recipients (campaign_id, phone, contact_id, seq, name, vars, status, skip_reason)
 SELECT $1, c.phone, c.id, (row_number() OVER (ORDER BY c.id)) - 1, c.name, c.attributes,
-       CASE WHEN c.opted_out_at IS NOT NULL THEN 'skipped' ELSE 'pending' END
+       CASE WHEN c.opted_out_at IS NOT NULL THEN 'skipped' ELSE 'pending' END,
+       CASE WHEN c.opted_out_at IS NOT NULL THEN 'opted_out' END
 FROM contacts c
 WHERE c.tenant_id = $2 AND ($3::uuid IS NULL OR c.import_id = $3);
 
@@ -46,16 +50,37 @@ WHERE id = $1;
 
 -- name: get-campaign
 SELECT id, tenant_id, instance_id, name, message, status, reason, scheduled_at, quiet_hours,
-    created_at, started_at, finished_at, total, skipped, chunk_size, chunks
+    created_at, started_at, finished_at, total, skipped, chunk_size, chunks, instance_ids, rollout
 FROM campaigns WHERE tenant_id = $1 AND id = $2;
 
 -- name: list-campaigns
 SELECT id, tenant_id, instance_id, name, message, status, reason, scheduled_at, quiet_hours,
-    created_at, started_at, finished_at, total, skipped, chunk_size, chunks
+    created_at, started_at, finished_at, total, skipped, chunk_size, chunks, instance_ids, rollout
 FROM campaigns
 WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
 ORDER BY id DESC
 LIMIT $3;
+
+-- name: campaign-instances
+-- The campaign's instances in pool order (its one instance when it has no
+-- pool) with the recipients each sent and holds pending (or sending). A pool
+-- recipient not yet given an instance counts under none.
+WITH c AS (
+    SELECT id, instance_id, instance_ids FROM campaigns WHERE id = $1
+), by_inst AS (
+    SELECT COALESCE(r.instance_id, CASE WHEN c.instance_ids IS NULL THEN c.instance_id END) AS instance_id,
+        count(*) FILTER (WHERE r.sent_at IS NOT NULL) AS sent,
+        count(*) FILTER (WHERE r.status IN ('pending', 'sending')) AS pending
+    FROM campaign_recipients r CROSS JOIN c
+    WHERE r.campaign_id = c.id
+    GROUP BY 1
+)
+SELECT i.id, i.name, COALESCE(b.sent, 0), COALESCE(b.pending, 0)
+FROM c
+CROSS JOIN LATERAL unnest(COALESCE(c.instance_ids, ARRAY[c.instance_id])) WITH ORDINALITY AS m (id, ord)
+JOIN instances i ON i.id = m.id
+LEFT JOIN by_inst b ON b.instance_id = m.id
+ORDER BY m.ord;
 
 -- name: campaign-counts
 -- Counts come from the recipients, the one source of truth (no counters to

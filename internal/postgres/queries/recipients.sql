@@ -100,7 +100,7 @@ SELECT count(*) FILTER (WHERE status = 'failed'), count(*) FROM (
 -- name: list-recipients
 -- Keyset page in campaign order; $3 is the seq after which to start.
 SELECT seq, phone, contact_id, status, attempts, last_error, wuzapi_message_id, sent_at, delivered_at, read_at,
-    replied_at, reply
+    replied_at, reply, instance_id, skip_reason
 FROM campaign_recipients
 WHERE campaign_id = $1 AND ($2::text IS NULL OR status = $2) AND seq > $3
 ORDER BY seq
