@@ -1,7 +1,7 @@
 // Starts the real local platform (infra/local/cmd/local-run, what `make run`
 // runs) serving web/dist, in its own process group, and resolves with its API
 // URL once it prints that it is running. Needs `make build-local web-build`.
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 
@@ -58,12 +58,13 @@ export function startPlatform(env, { timeoutMs = 120000, echo = false } = {}) {
 export async function startStack({ wuzapi }) {
   let base = process.env.E2E_BASE_URL ?? ''
   let adminKey = process.env.E2E_ADMIN_KEY ?? ''
+  const databaseUrl = process.env.E2E_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wuzapi_manager_web_e2e'
   let stop = () => {}
   if (!base) {
     adminKey = 'adm_e2e_' + randomBytes(16).toString('hex')
     const p = startPlatform({
       API_ADDR: '127.0.0.1:0', AWS_EMULATOR_ADDR: '127.0.0.1:0', STACK_NAME: `web-e2e-${process.pid}`,
-      DATABASE_URL: process.env.E2E_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wuzapi_manager_web_e2e',
+      DATABASE_URL: databaseUrl,
       ADMIN_API_KEY: adminKey, PUBLIC_BASE_URL: '', LOG_LEVEL: 'warn',
     }, { timeoutMs: 600000 }) // `go run` may compile local-run first
     stop = p.stop
@@ -96,6 +97,17 @@ export async function startStack({ wuzapi }) {
   let tokens = 0
   return {
     base, adminKey, api, stop,
+    /**
+     * Runs one SQL statement on the platform's database (psql) and resolves with
+     * its rows as text. Only for what no API or webhook can cause within a test's
+     * time (the delivery guard looks at sends older than 15 minutes); the
+     * statement should be the platform's own query (internal/postgres/queries).
+     */
+    sql(statement) {
+      const r = spawnSync('psql', [databaseUrl, '-v', 'ON_ERROR_STOP=1', '-qAtc', statement], { encoding: 'utf8' })
+      if (r.status !== 0) throw new Error(`psql: ${r.stderr || r.error}`)
+      return r.stdout.trim()
+    },
     /** A tenant made by the operator: {id, name, plan, ..., apiKey}. */
     newTenant: (name, extra = {}) => must(adminKey, 'POST', '/v1/tenants', { name, ...extra }),
     /** An instance on the fake WuzAPI (its webhook set to the platform), paired, with limits (and any field) from fields: {id, token, ...}. */

@@ -11,7 +11,8 @@
 // A suite is a module whose default export registers its tests:
 //   export default function (test, env) { test('does x', async () => { ... }) }
 // env: base, adminKey, wuzapi, api(key, method, path, body), newTenant(name),
-// pairedInstance(key, fields), page, context, shot(name), requests (the
+// pairedInstance(key, fields), sql(statement) (psql on the platform's database,
+// for what no API call can cause in a test's time), page, context, shot(name), requests (the
 // page's API calls), figures (reported at the end), signIn(key, role), signOut().
 // Suites run in file-name order, their tests in order.
 //

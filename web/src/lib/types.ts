@@ -11,7 +11,9 @@ export type Tenant = Schemas['Tenant']
 export type Me = Schemas['Me']
 export type CreatedTenant = Schemas['CreatedTenant']
 export type Instance = Schemas['Instance']
-export type InstanceLimits = Required<Omit<Schemas['InstancePatch'], 'name'>>
+/** The message limits of an instance (the sending-safety fields are SafetySettings, lib/health.ts). */
+export type InstanceLimits = Required<Pick<Schemas['InstancePatch'], 'messagesPerMinute' | 'minDelayMs' | 'maxDelayMs' | 'hourlyCap' | 'dailyCap' | 'warmupDays' | 'maxInFlight'>>
+export type InstanceHealth = Schemas['InstanceHealth']
 export type ImportStatus = Schemas['Import']['status']
 export type ImportTicket = Schemas['ImportCreated']
 export type ImportJob = Schemas['Import']

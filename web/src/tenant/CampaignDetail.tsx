@@ -3,6 +3,7 @@ import { Link, useParams } from 'react-router'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, withQuery, type Page } from '../lib/api'
 import { useI18n } from '../lib/i18n'
+import { reasonKind, reasonTopic } from '../lib/health'
 import { formatDateTime } from '../lib/time'
 import type { Campaign, Recipient, RecipientStatus, TimelinePoint } from '../lib/types'
 import { Badge, ErrorMessage, Loading, Pager, ProgressBar, stateTone, useTitle } from '../components/ui'
@@ -75,7 +76,7 @@ export function CampaignDetail() {
         <h1>{c.name || c.id.slice(0, 8)}</h1>
         <Badge tone={stateTone(c.state)}><span data-testid="campaign-state">{t(`state.${c.state}`)}</span></Badge>
       </div>
-      {c.reason && <p className="alert alert-warn">{c.reason}</p>}
+      {c.reason && <CampaignReason reason={c.reason} />}
       <ProgressBar label={t('campaigns.progress')} value={progress} />
       <dl className="counts" data-testid="counts">
         {(['total', 'pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'unknown'] as const).map((k) => (
@@ -119,6 +120,24 @@ export function CampaignDetail() {
       </div>
       <RecipientsTable id={c.id} state={c.state} />
     </section>
+  )
+}
+
+/** Why the campaign is waiting or paused, shown first: what it is about in
+ * the reader's language, then the worker's own sentence (English), labelled. */
+function CampaignReason({ reason }: { reason: string }) {
+  const { t } = useI18n()
+  const topic = reasonTopic(reason)
+  return (
+    <div className="alert alert-warn campaign-reason" role="status" data-testid="campaign-reason">
+      <p>
+        <strong>{t(`campaign.reason.${reasonKind(reason)}`)}</strong>
+        {topic && <> — {t(`campaign.reasonHint.${topic}`)}</>}
+      </p>
+      <p>
+        <span className="muted">{t('campaign.reasonLabel')}</span> <span lang="en" data-testid="campaign-reason-text">{reason}</span>
+      </p>
+    </div>
   )
 }
 

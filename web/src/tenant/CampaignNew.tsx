@@ -117,6 +117,7 @@ export function CampaignNew() {
       <section className="card" aria-live="polite">
         <h1>{t('campaign.created')}</h1>
         <p>{t('campaign.createdCounts', { n: result.contactCount, skipped: result.skipped, invalid: result.invalid.length })}</p>
+        {result.warnings?.map((w) => <p key={w} className="alert alert-warn" data-testid="create-warning">{t(`campaign.warning.${w}`)}</p>)}
         {!!result.missingVars?.length && <p className="alert alert-warn">{t('campaign.missingVarsSome', { vars: result.missingVars.map((m) => m.var).join(', ') })}</p>}
         {result.invalid.length > 0 && (
           <details>

@@ -1,15 +1,16 @@
-import { useEffect, useState } from 'react'
-import { useForm, type UseFormRegister, type FieldErrors } from 'react-hook-form'
+import { useEffect, useId, useState } from 'react'
+import { useForm, type UseFormRegister, type UseFormRegisterReturn, type FieldErrors } from 'react-hook-form'
 import { zodResolver } from '@hookform/resolvers/zod'
 import { z } from 'zod'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, ApiError } from '../lib/api'
 import { useI18n, type MessageKey } from '../lib/i18n'
+import { SAFE_SAFETY, SAFETY_BOUNDS, type SafetySettings } from '../lib/health'
 import { SAFE_LIMITS, type Instance, type InstanceLimits } from '../lib/types'
 import { Badge, ErrorMessage, Field, Loading, useTitle } from '../components/ui'
+import { HealthCard } from './HealthCard'
+import { int, safetySchema } from './forms'
 import { useInstances } from './hooks'
-
-const int = (min: number, max: number) => z.number({ error: 'form.number' }).int('form.integer').min(min, 'form.range').max(max, 'form.range')
 
 const limitsSchema = z
   .object({
@@ -30,6 +31,7 @@ const createSchema = z.object({
   token: z.string().trim().min(1, 'form.required'),
   configureWebhook: z.boolean(),
   limits: limitsSchema,
+  safety: safetySchema,
 })
 type CreateForm = z.infer<typeof createSchema>
 
@@ -72,6 +74,58 @@ function LimitsFields<F extends { limits: InstanceLimits }>(props: {
   )
 }
 
+/** The sending-safety number fields, each with its safe default and range. */
+const SAFETY_FIELDS: { name: keyof typeof SAFETY_BOUNDS; label: MessageKey; help: MessageKey }[] = [
+  { name: 'newContactsPerDay', label: 'safety.newContactsPerDay', help: 'safety.newContactsPerDay.help' },
+  { name: 'newContactsPerHour', label: 'safety.newContactsPerHour', help: 'safety.newContactsPerHour.help' },
+  { name: 'identicalPerHour', label: 'safety.identicalPerHour', help: 'safety.identicalPerHour.help' },
+]
+
+function SafetyFields<F extends { safety: SafetySettings }>(props: {
+  register: UseFormRegister<F>
+  errors: FieldErrors<F>
+}) {
+  const { t } = useI18n()
+  const reg = props.register as unknown as UseFormRegister<{ safety: SafetySettings }>
+  const errs = (props.errors as FieldErrors<{ safety: SafetySettings }>).safety
+  return (
+    <fieldset className="limits">
+      <legend>{t('safety.legend')}</legend>
+      <p className="help">{t('safety.intro')}</p>
+      <div className="grid">
+        {SAFETY_FIELDS.map((f) => {
+          const msg = errs?.[f.name]?.message
+          const b = SAFETY_BOUNDS[f.name]
+          return (
+            <Field key={f.name} label={t(f.label)} help={t(f.help, { v: SAFE_SAFETY[f.name], min: b.min, max: b.max })} error={msg ? t(msg as MessageKey) : undefined}>
+              {({ id, describedBy, invalid }) => (
+                <input id={id} type="number" inputMode="numeric" aria-describedby={describedBy} aria-invalid={invalid}
+                  {...reg(`safety.${f.name}`, { valueAsNumber: true })} />
+              )}
+            </Field>
+          )
+        })}
+      </div>
+      {(['checkNumbers', 'typing'] as const).map((name) => (
+        <CheckField key={name} label={t(`safety.${name}`)} help={t(`safety.${name}.help`)} input={reg(`safety.${name}`)} />
+      ))}
+    </fieldset>
+  )
+}
+
+/** A checkbox with its help text, wired for screen readers. */
+function CheckField(props: { label: string; help: string; input: UseFormRegisterReturn }) {
+  const id = useId()
+  return (
+    <div className="field">
+      <label className="check">
+        <input type="checkbox" aria-describedby={`${id}-help`} {...props.input} /> {props.label}
+      </label>
+      <p className="help" id={`${id}-help`}>{props.help}</p>
+    </div>
+  )
+}
+
 export function Instances() {
   const { t } = useI18n()
   useTitle(t('nav.instances'))
@@ -107,12 +161,12 @@ function CreateInstance({ onCreated }: { onCreated: (i: Instance) => void }) {
   const qc = useQueryClient()
   const { register, handleSubmit, formState, reset } = useForm<CreateForm>({
     resolver: zodResolver(createSchema),
-    defaultValues: { name: '', baseUrl: '', token: '', configureWebhook: true, limits: { ...SAFE_LIMITS } },
+    defaultValues: { name: '', baseUrl: '', token: '', configureWebhook: true, limits: { ...SAFE_LIMITS }, safety: { ...SAFE_SAFETY } },
   })
   const create = useMutation({
     mutationFn: (v: CreateForm) =>
       api<Instance>('POST', '/v1/instances', {
-        body: { name: v.name, baseUrl: v.baseUrl, token: v.token, configureWebhook: v.configureWebhook, ...v.limits },
+        body: { name: v.name, baseUrl: v.baseUrl, token: v.token, configureWebhook: v.configureWebhook, ...v.limits, ...v.safety },
       }),
     onSuccess: (i) => {
       onCreated(i)
@@ -142,6 +196,7 @@ function CreateInstance({ onCreated }: { onCreated: (i: Instance) => void }) {
         <input type="checkbox" {...register('configureWebhook')} /> {t('instances.configureWebhook')}
       </label>
       <LimitsFields register={register} errors={e} />
+      <SafetyFields register={register} errors={e} />
       <ErrorMessage error={create.error} />
       <button type="submit" disabled={create.isPending}>
         {create.isPending ? t('common.saving') : t('instances.create')}
@@ -179,6 +234,7 @@ function InstanceCard({ instance }: { instance: Instance }) {
         )}
         {session === null && detail.data?.sessionError && <span className="muted break"> {detail.data.sessionError}</span>}
       </p>
+      <HealthCard instance={instance} health={detail.data?.health ?? instance.health} />
       <p className="muted">
         {t('instances.summary', {
           mpm: instance.messagesPerMinute, hour: instance.hourlyCap, day: instance.dailyCap,
@@ -250,7 +306,7 @@ function Pairing({ id, onDone }: { id: string; onDone: () => void }) {
   )
 }
 
-const editSchema = z.object({ limits: limitsSchema })
+const editSchema = z.object({ limits: limitsSchema, safety: safetySchema })
 type EditForm = z.infer<typeof editSchema>
 
 function EditLimits({ instance, onDone }: { instance: Instance; onDone: () => void }) {
@@ -260,12 +316,19 @@ function EditLimits({ instance, onDone }: { instance: Instance; onDone: () => vo
     messagesPerMinute: i.messagesPerMinute, minDelayMs: i.minDelayMs, maxDelayMs: i.maxDelayMs,
     hourlyCap: i.hourlyCap, dailyCap: i.dailyCap, warmupDays: i.warmupDays, maxInFlight: i.maxInFlight,
   })
+  const safety = (i: Instance): SafetySettings => ({
+    newContactsPerDay: i.newContactsPerDay ?? SAFE_SAFETY.newContactsPerDay,
+    newContactsPerHour: i.newContactsPerHour ?? SAFE_SAFETY.newContactsPerHour,
+    identicalPerHour: i.identicalPerHour ?? SAFE_SAFETY.identicalPerHour,
+    checkNumbers: i.checkNumbers ?? SAFE_SAFETY.checkNumbers,
+    typing: i.typing ?? SAFE_SAFETY.typing,
+  })
   const { register, handleSubmit, formState } = useForm<EditForm>({
     resolver: zodResolver(editSchema),
-    defaultValues: { limits: pick(instance) },
+    defaultValues: { limits: pick(instance), safety: safety(instance) },
   })
   const save = useMutation({
-    mutationFn: (v: EditForm) => api<Instance>('PATCH', `/v1/instances/${instance.id}`, { body: v.limits }),
+    mutationFn: (v: EditForm) => api<Instance>('PATCH', `/v1/instances/${instance.id}`, { body: { ...v.limits, ...v.safety } }),
     onSuccess: () => {
       void qc.invalidateQueries({ queryKey: ['instances'] })
       void qc.invalidateQueries({ queryKey: ['instance', instance.id] })
@@ -275,6 +338,7 @@ function EditLimits({ instance, onDone }: { instance: Instance; onDone: () => vo
   return (
     <form onSubmit={handleSubmit((v) => !save.isPending && save.mutate(v))} noValidate>
       <LimitsFields register={register} errors={formState.errors} />
+      <SafetyFields register={register} errors={formState.errors} />
       <ErrorMessage error={save.error} />
       <div className="actions">
         <button type="submit" disabled={save.isPending}>{save.isPending ? t('common.saving') : t('common.save')}</button>

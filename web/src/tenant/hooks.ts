@@ -1,3 +1,4 @@
+import { useEffect, useState } from 'react'
 import { useQuery } from '@tanstack/react-query'
 import { api, withQuery, type Page } from '../lib/api'
 import type { Instance, Me } from '../lib/types'
@@ -19,4 +20,17 @@ export function useInstances() {
     queryKey: ['instances'],
     queryFn: () => api<Page<Instance>>('GET', withQuery('/v1/instances', { limit: 1000 })),
   })
+}
+
+/** The current time, renewed every everyMs while on (for countdowns); a
+ * stopped clock (on false) costs nothing. */
+export function useNow(everyMs: number, on = true): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    if (!on) return
+    setNow(Date.now())
+    const timer = setInterval(() => setNow(Date.now()), everyMs)
+    return () => clearInterval(timer)
+  }, [everyMs, on])
+  return now
 }

@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest'
+import { SAFE_SAFETY, ROLLOUT_DEFAULTS } from '../lib/health'
+import { rolloutSchema, safetySchema } from './forms'
+
+const issues = (r: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
+  Object.fromEntries((r.error?.issues ?? []).map((i) => [i.path.join('.'), i.message]))
+
+describe('sending-safety fields of the instance form', () => {
+  it('takes the safe defaults and the bounds of the API', () => {
+    expect(safetySchema.safeParse(SAFE_SAFETY).success).toBe(true)
+    expect(safetySchema.safeParse({ newContactsPerDay: 500, newContactsPerHour: 200, identicalPerHour: 1000, checkNumbers: false, typing: false }).success).toBe(true)
+    expect(safetySchema.safeParse({ newContactsPerDay: 1, newContactsPerHour: 1, identicalPerHour: 1, checkNumbers: true, typing: true }).success).toBe(true)
+  })
+  it('refuses values out of range, fractions and empty fields, with catalogue keys', () => {
+    expect(issues(safetySchema.safeParse({ ...SAFE_SAFETY, newContactsPerDay: 501, newContactsPerHour: 0, identicalPerHour: 1001 }))).toEqual({
+      newContactsPerDay: 'form.range', newContactsPerHour: 'form.range', identicalPerHour: 'form.range',
+    })
+    expect(issues(safetySchema.safeParse({ ...SAFE_SAFETY, newContactsPerDay: 2.5, newContactsPerHour: Number.NaN }))).toEqual({
+      newContactsPerDay: 'form.integer', newContactsPerHour: 'form.number',
+    })
+  })
+})
+
+describe('staged rollout fields of the campaign form', () => {
+  it('takes the defaults and the edges the API takes', () => {
+    expect(rolloutSchema.safeParse(ROLLOUT_DEFAULTS).success).toBe(true)
+    expect(rolloutSchema.safeParse({ sharePct: 0.5, holdMinutes: 1, maxFailedPct: 0, maxOptOutPct: 100 }).success).toBe(true)
+    expect(rolloutSchema.safeParse({ sharePct: 99.9, holdMinutes: 10080, maxFailedPct: 100, maxOptOutPct: 0 }).success).toBe(true)
+  })
+  it('refuses a first share of 0 or 100 %, a hold outside 1 minute–7 days, thresholds outside 0–100 %', () => {
+    expect(issues(rolloutSchema.safeParse({ sharePct: 0, holdMinutes: 0, maxFailedPct: -1, maxOptOutPct: 101 }))).toEqual({
+      sharePct: 'form.range', holdMinutes: 'form.range', maxFailedPct: 'form.range', maxOptOutPct: 'form.range',
+    })
+    expect(issues(rolloutSchema.safeParse({ ...ROLLOUT_DEFAULTS, sharePct: 100, holdMinutes: 10081 }))).toEqual({ sharePct: 'form.range', holdMinutes: 'form.range' })
+    expect(issues(rolloutSchema.safeParse({ ...ROLLOUT_DEFAULTS, holdMinutes: 1.5 }))).toEqual({ holdMinutes: 'form.integer' })
+  })
+})
