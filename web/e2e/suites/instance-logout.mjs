@@ -23,6 +23,7 @@ export default function instanceLogout(test, env) {
     const card = page.getByRole('article').filter({ hasText: 'Vendas' })
     await card.getByText('Aguardando pareamento').or(card.getByText('Desconectado')).waitFor()
     assert(!(await card.getByText('Conectado ao WhatsApp').isVisible()), 'no longer shown as connected')
+    await card.getByTestId('health-state').getByText('Sessão encerrada no celular').waitFor() // the health card: no sends until paired again
     await shot('15-instance-logged-out')
     await card.getByRole('button', { name: 'Conectar / parear' }).click()
     await card.getByAltText('QR code para parear o WhatsApp').waitFor()

@@ -250,7 +250,7 @@ export default function journey(test, env) {
     const link = page.getByTestId('report-download')
     await link.waitFor({ timeout: 45000 })
     const csv = await (await fetch(await link.getAttribute('href'))).text()
-    assert(csv.startsWith('phone,name,status,attempts,last_error,message_id,sent_at,delivered_at,read_at\n'), `campaign report header: ${csv.slice(0, 80)}`)
+    assert(csv.startsWith('phone,name,status,attempts,last_error,message_id,sent_at,delivered_at,read_at,replied_at,reply\n'), `campaign report header: ${csv.slice(0, 80)}`)
     const rows = csv.trim().split('\n').slice(1).map((l) => l.split(','))
     const got = rows.map((r) => `${r[0]} ${r[2]}`).join('; ')
     assert(rows.length === 13, `one line per recipient, the opted-out one included: ${got}`)

@@ -286,7 +286,7 @@ const ptBR = {
   'health.state.locked': 'Novos contatos bloqueados',
   'health.state.paused': 'Novos contatos pausados',
   'health.state.banned': 'Banido temporariamente',
-  'health.state.logged_out': 'Desconectado no celular',
+  'health.state.logged_out': 'Sessão encerrada no celular',
   'health.state.disconnected': 'Sem conexão',
   'health.reason': 'Motivo (em inglês):',
   'health.until.banned': 'O banimento termina em {left} ({at}).',
