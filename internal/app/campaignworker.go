@@ -54,7 +54,7 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 		if err := json.Unmarshal([]byte(msg.Body), &m); err != nil || m.CampaignID == "" || m.Chunk < 0 {
 			return fmt.Errorf("%w: chunk message without campaignId/chunk: %s", queue.ErrUnknownMessage, msg.Body)
 		}
-		return w.HandleChunk(ctx, m.CampaignID, m.Chunk)
+		return w.HandleChunk(ctx, m.CampaignID, m.Chunk, m.Gen)
 	})
 	return router.Process
 }

@@ -367,6 +367,10 @@ type ChunkMessage struct {
 	Type       string `json:"type"`
 	CampaignID string `json:"campaignId"`
 	Chunk      int    `json:"chunk"`
+	// Gen is the chunk generation the message belongs to; a message of an
+	// older one is dropped (messages from before generations carry 0, as
+	// do their campaigns).
+	Gen int64 `json:"gen"`
 }
 
 // ChunkType is the envelope type of chunk messages.
@@ -375,7 +379,7 @@ const ChunkType = "campaign.chunk"
 // Enqueuer hands chunk messages to the campaigns queue, delayed by delay
 // (at most 15 minutes, SQS's limit).
 type Enqueuer interface {
-	EnqueueChunks(ctx context.Context, campaignID string, chunks []int, delay time.Duration) error
+	EnqueueChunks(ctx context.Context, campaignID string, gen int64, chunks []int, delay time.Duration) error
 }
 
 // MaxQueueDelay is the longest delay SQS accepts on a message.

@@ -286,7 +286,7 @@ func TestWorkerWindowsHoldAcrossCampaigns(t *testing.T) {
 	for _, id := range ids {
 		for range 3 {
 			wg.Go(func() {
-				if err := e.worker.HandleChunk(context.Background(), id, 0); err != nil {
+				if err := e.worker.HandleChunk(context.Background(), id, 0, 0); err != nil {
 					t.Error(err)
 				}
 			})

@@ -17,6 +17,8 @@ type Due struct {
 // ChunkStore lists and stamps what is enqueued.
 type ChunkStore interface {
 	PendingChunks(ctx context.Context, campaignID string, chunkSize int) ([]int, error)
+	// NextChunkGen starts a new chunk generation of the campaign.
+	NextChunkGen(ctx context.Context, campaignID string) (int64, error)
 	MarkEnqueued(ctx context.Context, campaignID string, at time.Time) error
 }
 
@@ -31,19 +33,25 @@ type SchedulerStore interface {
 
 // Kick enqueues every chunk of the campaign that holds pending recipients,
 // delayed until scheduledAt when that is ahead of now (within SQS's 15
-// minutes), and stamps the campaign enqueued. Enqueuing twice is harmless:
-// claims make chunks idempotent.
+// minutes), and stamps the campaign enqueued. Each kick starts a new chunk
+// generation: the messages of earlier kicks (and their hand-backs) are
+// dropped when they arrive, so a chunk has one live message however often
+// it is paused and resumed. Claims make a chunk idempotent besides.
 func Kick(ctx context.Context, s ChunkStore, q Enqueuer, campaignID string, chunkSize int, scheduledAt *time.Time, now time.Time) error {
 	chunks, err := s.PendingChunks(ctx, campaignID, chunkSize)
 	if err != nil {
 		return err
+	}
+	gen, err := s.NextChunkGen(ctx, campaignID)
+	if err != nil {
+		return fmt.Errorf("new chunk generation of campaign %s: %w", campaignID, err)
 	}
 	var delay time.Duration
 	if scheduledAt != nil && scheduledAt.After(now) {
 		delay = min(scheduledAt.Sub(now), MaxQueueDelay)
 	}
 	if len(chunks) > 0 {
-		if err := q.EnqueueChunks(ctx, campaignID, chunks, delay); err != nil {
+		if err := q.EnqueueChunks(ctx, campaignID, gen, chunks, delay); err != nil {
 			return fmt.Errorf("enqueue %d chunks of campaign %s: %w", len(chunks), campaignID, err)
 		}
 	}

@@ -30,6 +30,9 @@ type Job struct {
 	BlockedUntil *time.Time
 	// Lane is the instance's new-contact lane.
 	Lane Lane
+	// ChunkGen is the campaign's chunk generation: a message of another
+	// generation is stale.
+	ChunkGen int64
 }
 
 // Lane states of an instance's new-contact lane.
@@ -77,6 +80,9 @@ type ClaimFilter struct {
 	// NeedCheck: a new contact is taken only once a number check said it
 	// is on WhatsApp.
 	NeedCheck bool
+	// Gen is the chunk generation of the worker's message: nothing is
+	// claimed once the campaign has moved to another.
+	Gen int64
 }
 
 // NumberCheck is one number's check answer: whether it is on WhatsApp and
@@ -247,8 +253,12 @@ func (w *Worker) defaults() (sendTimeout, margin, maxWait time.Duration, window 
 // one due recipient, send to it and settle the outcome; finally hand back
 // what is left of the chunk to the queue and finish the campaign when
 // every recipient is settled.
-func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int) error {
-	r, err := w.start(ctx, campaignID, n)
+//
+// gen is the message's chunk generation: a message of another generation
+// than the campaign's is stale (the campaign was paused and resumed, or
+// enqueued again, since) and is dropped without work.
+func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int, gen int64) error {
+	r, err := w.start(ctx, campaignID, n, gen)
 	if err != nil || r == nil {
 		return err
 	}
@@ -293,7 +303,7 @@ type chunkRun struct {
 // nil run with a nil error means there is nothing to do for this message:
 // the campaign is gone, not sending, paused for a blocked instance or
 // handed back until its scheduled time.
-func (w *Worker) start(ctx context.Context, campaignID string, n int) (*chunkRun, error) {
+func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64) (*chunkRun, error) {
 	log := w.Logger.With("campaign_id", campaignID, "chunk", n)
 	job, err := w.Store.ChunkJob(ctx, campaignID)
 	if errors.Is(err, errcode.ErrNotFound) {
@@ -306,6 +316,10 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int) (*chunkRun
 	c := job.Campaign
 	if c.Status != Queued && c.Status != Running {
 		return nil, nil // paused, cancelled or done: resume re-enqueues what is left
+	}
+	if gen != job.ChunkGen {
+		log.InfoContext(ctx, "stale chunk message dropped", "gen", gen, "current_gen", job.ChunkGen)
+		return nil, nil
 	}
 	now := w.now()
 	if job.InstanceBlocked != "" && (job.BlockedUntil == nil || job.BlockedUntil.After(now)) {
@@ -321,7 +335,7 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int) (*chunkRun
 		return nil, nil
 	}
 	if c.ScheduledAt != nil && c.ScheduledAt.After(now.Add(time.Second)) {
-		return nil, w.enqueue(ctx, campaignID, n, c.ScheduledAt.Sub(now))
+		return nil, w.enqueue(ctx, campaignID, n, gen, c.ScheduledAt.Sub(now))
 	}
 	st, err := w.Store.StartChunk(ctx, campaignID, now)
 	if err != nil {
@@ -647,7 +661,7 @@ func (r *chunkRun) handBackRest(ctx context.Context) error {
 		}
 	}
 	if r.hb.set {
-		if err := r.w.enqueue(ctx, r.campaignID, r.n, r.hb.delay); err != nil {
+		if err := r.w.enqueue(ctx, r.campaignID, r.n, r.job.ChunkGen, r.hb.delay); err != nil {
 			return err
 		}
 	}
@@ -678,8 +692,10 @@ func (h *handBack) request(d time.Duration) {
 	}
 }
 
-func (w *Worker) enqueue(ctx context.Context, campaignID string, n int, delay time.Duration) error {
-	if err := w.Queue.EnqueueChunks(context.WithoutCancel(ctx), campaignID, []int{n}, delay); err != nil {
+// enqueue hands chunk n back to the queue in generation gen: the chain of
+// one live message per chunk goes on.
+func (w *Worker) enqueue(ctx context.Context, campaignID string, n int, gen int64, delay time.Duration) error {
+	if err := w.Queue.EnqueueChunks(context.WithoutCancel(ctx), campaignID, gen, []int{n}, delay); err != nil {
 		return fmt.Errorf("hand chunk %d of campaign %s back: %w", n, campaignID, err)
 	}
 	return nil

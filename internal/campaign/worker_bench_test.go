@@ -40,7 +40,7 @@ func BenchmarkWorkerThroughput(b *testing.B) {
 		for range invocations {
 			wg.Go(func() {
 				for c := range chunks {
-					if err := e.worker.HandleChunk(context.Background(), id, c); err != nil {
+					if err := e.worker.HandleChunk(context.Background(), id, c, 0); err != nil {
 						b.Error(err)
 					}
 				}
@@ -104,7 +104,7 @@ func BenchmarkHandBackInvocation(b *testing.B) {
 	var cpu time.Duration
 	cpu0 := processCPU()
 	for b.Loop() {
-		if err := e.worker.HandleChunk(ctx, id, 0); err != nil {
+		if err := e.worker.HandleChunk(ctx, id, 0, 0); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -34,6 +34,7 @@ type enqueued struct {
 	id    string
 	chunk int
 	delay time.Duration
+	gen   int64
 }
 
 type queue struct {
@@ -41,11 +42,11 @@ type queue struct {
 	msgs []enqueued
 }
 
-func (q *queue) EnqueueChunks(_ context.Context, id string, chunks []int, delay time.Duration) error {
+func (q *queue) EnqueueChunks(_ context.Context, id string, gen int64, chunks []int, delay time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, c := range chunks {
-		q.msgs = append(q.msgs, enqueued{id, c, delay})
+		q.msgs = append(q.msgs, enqueued{id, c, delay, gen})
 	}
 	return nil
 }
@@ -160,9 +161,15 @@ func (e *env) recipients(t *testing.T, id string) map[string]postgres.RecipientV
 	return out
 }
 
+// run handles chunk n of the campaign as a message of its current chunk
+// generation (the live one) would.
 func (e *env) run(t *testing.T, id string, chunk int) {
 	t.Helper()
-	if err := e.worker.HandleChunk(context.Background(), id, chunk); err != nil {
+	var gen int64
+	if err := e.db.Pool.QueryRow(context.Background(), "SELECT chunk_gen FROM campaigns WHERE id = $1", id).Scan(&gen); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.worker.HandleChunk(context.Background(), id, chunk, gen); err != nil {
 		t.Fatalf("HandleChunk: %v", err)
 	}
 }
@@ -233,7 +240,7 @@ func TestWorkerConcurrentRedelivery(t *testing.T) {
 	errs := make(chan error, 12)
 	for range 4 { // every chunk delivered four times at once
 		for chunk := range 3 {
-			wg.Go(func() { errs <- e.worker.HandleChunk(context.Background(), id, chunk) })
+			wg.Go(func() { errs <- e.worker.HandleChunk(context.Background(), id, chunk, 0) })
 		}
 	}
 	wg.Wait()
@@ -493,7 +500,7 @@ func TestWorkerStopsNearDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	e.worker.Now = time.Now // the deadline is real time
-	if err := e.worker.HandleChunk(ctx, id, 0); err != nil {
+	if err := e.worker.HandleChunk(ctx, id, 0, 0); err != nil {
 		t.Fatal(err)
 	}
 	if q := e.queue.take(); len(e.fake.Sends()) != 0 || len(q) != 1 || q[0].delay != 0 {

@@ -22,7 +22,7 @@ type chunkQueue struct {
 	fail   bool
 }
 
-func (q *chunkQueue) EnqueueChunks(_ context.Context, id string, chunks []int, delay time.Duration) error {
+func (q *chunkQueue) EnqueueChunks(_ context.Context, id string, _ int64, chunks []int, delay time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.fail {

@@ -407,6 +407,16 @@ func (db *DB) PendingChunks(ctx context.Context, campaignID string, chunkSize in
 	return out, nil
 }
 
+// NextChunkGen starts a new chunk generation of the campaign and returns
+// it (campaign.ChunkStore).
+func (db *DB) NextChunkGen(ctx context.Context, campaignID string) (int64, error) {
+	var gen int64
+	if err := db.Pool.QueryRow(ctx, db.q("next-chunk-gen"), campaignID).Scan(&gen); err != nil {
+		return 0, notFound(err, "campaign")
+	}
+	return gen, nil
+}
+
 // MarkEnqueued records that the campaign's chunks are in the queue.
 func (db *DB) MarkEnqueued(ctx context.Context, campaignID string, at time.Time) error {
 	if _, err := db.Pool.Exec(ctx, db.q("mark-enqueued"), campaignID, at); err != nil {

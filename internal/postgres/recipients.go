@@ -29,7 +29,7 @@ func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, er
 		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
 		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.NewContactsPerDay, &i.NewContactsPerHour,
 		&i.CheckNumbers, &i.Typing, &i.IdenticalPerHour, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked,
-		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout)
+		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout, &j.ChunkGen)
 	if err != nil {
 		return j, notFound(err, "campaign")
 	}
@@ -72,7 +72,7 @@ func (db *DB) Claim(ctx context.Context, campaignID string, lo, hi int, now time
 		lane = campaign.ClaimAny
 	}
 	err := db.Pool.QueryRow(ctx, db.q("claim-recipient"), campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck,
-		now.Add(-NumberCheckTTL)).
+		now.Add(-NumberCheckTTL), f.Gen).
 		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone)
 	if err == pgx.ErrNoRows {
 		return c, false, nil

@@ -29,7 +29,7 @@ var _ campaign.Enqueuer = Chunks{}
 // EnqueueChunks sends one {"v":1,"type":"campaign.chunk",...} message per
 // chunk, ten per SendMessageBatch call and a few calls at a time, delayed
 // by delay (rounded up to whole seconds, at most 15 minutes).
-func (c Chunks) EnqueueChunks(ctx context.Context, campaignID string, chunks []int, delay time.Duration) error {
+func (c Chunks) EnqueueChunks(ctx context.Context, campaignID string, gen int64, chunks []int, delay time.Duration) error {
 	secs := int32(math.Ceil(delay.Seconds()))
 	secs = max(0, min(secs, 900))
 	attrs := c.Client.attributes(ctx)
@@ -37,7 +37,7 @@ func (c Chunks) EnqueueChunks(ctx context.Context, campaignID string, chunks []i
 	for i := 0; i < len(chunks); i += 10 {
 		var entries []types.SendMessageBatchRequestEntry
 		for _, n := range chunks[i:min(i+10, len(chunks))] {
-			body, err := json.Marshal(campaign.ChunkMessage{V: Version, Type: campaign.ChunkType, CampaignID: campaignID, Chunk: n})
+			body, err := json.Marshal(campaign.ChunkMessage{V: Version, Type: campaign.ChunkType, CampaignID: campaignID, Chunk: n, Gen: gen})
 			if err != nil {
 				return fmt.Errorf("encode chunk %d of campaign %s: %w", n, campaignID, err)
 			}

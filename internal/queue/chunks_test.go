@@ -25,7 +25,7 @@ func TestEnqueueChunks(t *testing.T) {
 		chunks[i] = i
 	}
 	c := queue.Chunks{Client: &queue.Client{SQS: env.SQS}, URL: q.URL}
-	if err := c.EnqueueChunks(ctx, "c-1", chunks, 0); err != nil {
+	if err := c.EnqueueChunks(ctx, "c-1", 7, chunks, 0); err != nil {
 		t.Fatal(err)
 	}
 	var got []int
@@ -36,7 +36,7 @@ func TestEnqueueChunks(t *testing.T) {
 		}
 		for _, m := range out.Messages {
 			var cm campaign.ChunkMessage
-			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &cm); err != nil || cm.V != 1 || cm.Type != "campaign.chunk" || cm.CampaignID != "c-1" {
+			if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &cm); err != nil || cm.V != 1 || cm.Type != "campaign.chunk" || cm.CampaignID != "c-1" || cm.Gen != 7 {
 				t.Fatalf("message %q", aws.ToString(m.Body))
 			}
 			got = append(got, cm.Chunk)
@@ -47,7 +47,7 @@ func TestEnqueueChunks(t *testing.T) {
 		t.Fatalf("received chunks %v", got)
 	}
 	// Delays above SQS's limit are capped, not refused.
-	if err := c.EnqueueChunks(ctx, "c-1", []int{0}, time.Hour); err != nil {
+	if err := c.EnqueueChunks(ctx, "c-1", 7, []int{0}, time.Hour); err != nil {
 		t.Fatalf("long delay: %v", err)
 	}
 }

@@ -142,11 +142,15 @@ SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, 
     i.check_numbers, i.typing, i.identical_per_hour, i.created_at,
     t.timezone, t.quiet_hours, COALESCE(i.blocked_reason, ''), i.ban_code, i.blocked_until,
     COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, ''),
-    c.instance_ids, c.rollout
+    c.instance_ids, c.rollout, c.chunk_gen
 FROM campaigns c
 JOIN instances i ON i.id = c.instance_id
 JOIN tenants t ON t.id = c.tenant_id
 WHERE c.id = $1;
+
+-- name: next-chunk-gen
+-- A new chunk generation: the messages of every earlier one are stale.
+UPDATE campaigns SET chunk_gen = chunk_gen + 1 WHERE id = $1 RETURNING chunk_gen;
 
 -- name: start-chunk
 UPDATE campaigns SET

@@ -15,11 +15,14 @@ SELECT EXISTS (
 -- (phones that wrote to the instance, in either Brazilian form), 'new'
 -- (the others) or 'any'. With $7 a new contact needs a cached number check
 -- newer than $8 saying it is on WhatsApp; the send then goes to the
--- checked number.
+-- checked number. $9 is the chunk generation of the worker's message: a
+-- worker of an older generation (the campaign was paused and resumed since)
+-- claims nothing.
 WITH job AS (
     SELECT c.tenant_id, COALESCE($5::uuid, c.instance_id) AS instance_id
     FROM campaigns c JOIN instances i ON i.id = c.instance_id
     WHERE c.id = $1 AND c.status = 'running' AND (i.blocked_reason IS NULL OR i.blocked_until <= $4)
+      AND c.chunk_gen = $9
 ), next AS (
     SELECT r.phone, job.instance_id, k.known, n.jid_phone FROM campaign_recipients r
     CROSS JOIN job

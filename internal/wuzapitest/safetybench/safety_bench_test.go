@@ -115,6 +115,7 @@ type msg struct {
 	seq        int
 	campaignID string
 	chunk      int
+	gen        int64
 }
 
 type msgHeap []msg
@@ -135,12 +136,12 @@ func (h *msgHeap) Pop() any {
 	return x
 }
 
-func (q *chunkQueue) EnqueueChunks(_ context.Context, id string, chunks []int, delay time.Duration) error {
+func (q *chunkQueue) EnqueueChunks(_ context.Context, id string, gen int64, chunks []int, delay time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, c := range chunks {
 		q.seq++
-		heap.Push(&q.items, msg{due: q.clock.Now().Add(delay), seq: q.seq, campaignID: id, chunk: c})
+		heap.Push(&q.items, msg{due: q.clock.Now().Add(delay), seq: q.seq, campaignID: id, chunk: c, gen: gen})
 	}
 	return nil
 }
@@ -365,9 +366,9 @@ func (e *bench) run(b *testing.B) {
 		}
 		if m, ok := e.queue.next(); ok && !m.due.After(now) {
 			m = e.queue.pop()
-			if err := e.worker.HandleChunk(ctx, m.campaignID, m.chunk); err != nil {
+			if err := e.worker.HandleChunk(ctx, m.campaignID, m.chunk, m.gen); err != nil {
 				// The message would be received again after its visibility timeout.
-				_ = e.queue.EnqueueChunks(ctx, m.campaignID, []int{m.chunk}, 30*time.Second)
+				_ = e.queue.EnqueueChunks(ctx, m.campaignID, m.gen, []int{m.chunk}, 30*time.Second)
 			}
 			continue
 		}
