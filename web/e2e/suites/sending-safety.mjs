@@ -3,7 +3,10 @@
 // the health card of a healthy number; a reach-out lock caused by the real
 // campaign worker (WuzAPI's 463 answer) shown with its reason and countdown on
 // the instance and as the campaign's reason; a new-contact lane the delivery
-// guard paused, resumed from the card, and a Resume that comes too late (409).
+// guard paused, resumed from the card, and a Resume that comes too late (409);
+// a campaign over a pool of two instances with a staged rollout made in the
+// form (stored as asked, the uniform-text warning, counts per instance); a
+// recipient whose number is not on WhatsApp shown as skipped in words.
 import { assert, until } from '../harness.mjs'
 
 // Limits that let the worker send at once (a fake number cannot be banned).
@@ -15,6 +18,7 @@ const FAST = {
 export default function sendingSafety(test, env) {
   const { page, shot, wuzapi, api, sql, requests, newTenant, pairedInstance, signIn } = env
   let key = ''
+  const ids = {} // instance name -> id
   const posted = (method, path) => requests.some((r) => r.method === method && r.path === path && r.auth === key)
   const card = (name) => page.getByRole('article').filter({ has: page.getByRole('heading', { name, exact: true }) })
   const health = (name) => card(name).getByTestId('health')
@@ -59,7 +63,7 @@ export default function sendingSafety(test, env) {
   })
 
   test('a healthy number: state, today’s budgets and "not enough sends yet"', async () => {
-    await pairedInstance(key, { name: 'Saudável SA', ...FAST })
+    ids['Saudável SA'] = (await pairedInstance(key, { name: 'Saudável SA', ...FAST })).id
     await page.reload()
     const h = health('Saudável SA')
     await h.getByTestId('health-state').getByText('Saudável').waitFor()
@@ -98,6 +102,7 @@ export default function sendingSafety(test, env) {
 
   test('a lane the delivery guard paused: reason, countdown, Resume reopens it', async () => {
     const inst = await pairedInstance(key, { name: 'Pausa SA', ...FAST })
+    ids['Pausa SA'] = inst.id
     // The delivery guard pauses after 10 first messages older than 15 minutes, more than a
     // browser test can wait: this is its own statement (queries/safety.sql, pause-new-lane).
     pauseLane(sql, inst.id)
@@ -132,6 +137,69 @@ export default function sendingSafety(test, env) {
     await h.getByTestId('health-state').getByText('Saudável').waitFor()
     await h.scrollIntoViewIfNeeded()
     await shot('25-instance-resume-conflict')
+  })
+
+  test('a pool campaign with a staged rollout: picked in the form, stored as asked, the uniform-text warning, counts per instance', async () => {
+    const name = 'Campanha em grupo'
+    await page.getByRole('link', { name: 'Campanhas' }).first().click()
+    await page.getByRole('link', { name: 'Nova campanha' }).click()
+    await page.getByLabel('Nome', { exact: true }).fill(name)
+    await page.getByLabel('Um grupo de instâncias (2 a 20)').check()
+    await page.getByLabel('Saudável SA', { exact: true }).check()
+    await page.getByLabel('Colar telefones', { exact: true }).check()
+    await page.getByLabel('Telefones', { exact: true }).fill('5511955550101, Ana\n5511955550102, Bia\n5511955550103, Caio')
+    await page.getByLabel('Mensagem', { exact: true }).fill('Promoção de Natal hoje na loja!') // neither a variable nor spintax
+    await page.getByRole('button', { name: 'Criar campanha' }).click()
+    await page.getByText('Escolha ao menos 2 instâncias para o grupo.').waitFor()
+    assert(!posted('POST', '/v1/campaigns'), 'a pool of one is not sent')
+    await page.getByLabel('Pausa SA', { exact: true }).check()
+    await page.getByLabel('Enviar primeiro para uma parte e conferir antes de seguir').check()
+    const defaults = { 'Primeira parte (%)': '10', 'Espera depois da primeira parte (minutos)': '60', 'Falhas aceitas na primeira parte (%)': '20', 'Descadastros aceitos na primeira parte (%)': '2' }
+    for (const [label, v] of Object.entries(defaults)) {
+      const got = await page.getByLabel(label, { exact: true }).inputValue()
+      assert(got === v, `${label} defaults to ${v} (${got})`)
+    }
+    await page.getByLabel('Primeira parte (%)', { exact: true }).fill('100')
+    await page.getByRole('button', { name: 'Criar campanha' }).click()
+    await page.getByText('Valor fora do intervalo permitido.').waitFor()
+    assert(!posted('POST', '/v1/campaigns'), 'a first share of 100 % is not sent')
+    await page.getByLabel('Primeira parte (%)', { exact: true }).fill('34')
+    await page.getByLabel('Espera depois da primeira parte (minutos)', { exact: true }).fill('30')
+    await shot('26-campaign-pool-rollout-form')
+    await page.getByRole('button', { name: 'Criar campanha' }).click()
+    await page.getByRole('heading', { name: 'Campanha criada' }).waitFor()
+    await page.getByTestId('create-warning').getByText('Todos vão receber exatamente o mesmo texto', { exact: false }).waitFor()
+    await shot('27-campaign-created-uniform-warning')
+    const listed = (await api(key, 'GET', '/v1/campaigns')).data.items.find((c) => c.name === name)
+    const got = (await api(key, 'GET', `/v1/campaigns/${listed.id}`)).data
+    assert(JSON.stringify(got.instanceIds) === JSON.stringify([ids['Saudável SA'], ids['Pausa SA']]), `the pool stored in the order picked: ${JSON.stringify(got.instanceIds)}`)
+    assert(JSON.stringify(got.rollout) === JSON.stringify({ share: 0.34, holdMinutes: 30, maxFailedShare: 0.2, maxOptOutShare: 0.02 }), `the rollout stored: ${JSON.stringify(got.rollout)}`)
+    await page.getByRole('button', { name: 'Acompanhar' }).click()
+    await page.getByRole('heading', { name }).waitFor()
+    await page.getByTestId('rollout-summary').getByText(/34\s?% primeiro, espera de 30 min/).waitFor()
+    const table = page.getByTestId('by-instance')
+    await table.getByRole('rowheader', { name: 'Saudável SA' }).waitFor()
+    await table.getByRole('rowheader', { name: 'Pausa SA' }).waitFor()
+    // The worker sends at least the first slice; the table shows whose sends they are.
+    await until(async () => {
+      const cells = await table.locator('tbody tr td:first-of-type').allTextContents()
+      return cells.reduce((n, c) => n + Number(c.replace(/\D/g, '')), 0) >= 1
+    }, 'a send counted under an instance of the pool', 45000)
+    await shot('28-campaign-pool-detail')
+  })
+
+  test('a number not on WhatsApp: the recipient is skipped and the table says why', async () => {
+    const patched = await api(key, 'PATCH', `/v1/instances/${ids['Saudável SA']}`, { checkNumbers: true })
+    assert(patched.status === 200, `number checks on: ${patched.status}`)
+    wuzapi.notOnWhatsApp('5511955550201')
+    const created = await api(key, 'POST', '/v1/campaigns', { name: 'Checagem', instanceId: ids['Saudável SA'], message: 'Oi {{name}}', contacts: [{ phone: '5511955550201', name: 'Duda' }, { phone: '5511955550202', name: 'Edu' }] })
+    assert(created.status === 202, `campaign created: ${created.status} ${JSON.stringify(created.body)}`)
+    await page.goto(`${env.base}/campaigns/${created.data.jobId}`)
+    await page.getByTestId('campaign-state').getByText('Concluída').waitFor({ timeout: 45000 })
+    await page.getByTestId('recipients').getByRole('row').filter({ hasText: '+5511955550201' }).getByText('Ignoradas — número sem WhatsApp').waitFor()
+    assert(!wuzapi.sends.some((s) => s.phone === '5511955550201'), 'the number without WhatsApp is never messaged')
+    await page.getByTestId('recipients').scrollIntoViewIfNeeded()
+    await shot('29-recipient-not-on-whatsapp')
   })
 }
 

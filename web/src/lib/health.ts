@@ -34,9 +34,9 @@ export function formatCountdown(iso: string | null | undefined, now: number): st
   return `${left.m} min`
 }
 
-/** A share (0–1) as a whole percentage in lang ("86 %" / "86%"). */
-export function formatShare(share: number, lang: string): string {
-  return new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: 0 }).format(share)
+/** A share (0–1) as a percentage in lang ("86 %" / "86%"), whole unless digits says otherwise. */
+export function formatShare(share: number, lang: string, digits = 0): string {
+  return new Intl.NumberFormat(lang, { style: 'percent', maximumFractionDigits: digits }).format(share)
 }
 
 /** How full a budget is, 0–100, for a bar (a budget of 0 counts as full). */

@@ -3,7 +3,7 @@ import { Link, useParams } from 'react-router'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, withQuery, type Page } from '../lib/api'
 import { useI18n } from '../lib/i18n'
-import { reasonKind, reasonTopic } from '../lib/health'
+import { formatShare, reasonKind, reasonTopic, skipReasonKey } from '../lib/health'
 import { formatDateTime } from '../lib/time'
 import type { Campaign, Recipient, RecipientStatus, TimelinePoint } from '../lib/types'
 import { Badge, ErrorMessage, Loading, Pager, ProgressBar, stateTone, useTitle } from '../components/ui'
@@ -95,6 +95,15 @@ export function CampaignDetail() {
       </div>
       <ErrorMessage error={act.error ?? resend.error} />
       {resend.isSuccess && <p className="alert alert-ok" role="status">{t('campaign.resent')}</p>}
+      {c.rollout && (
+        <p data-testid="rollout-summary">
+          {t('campaign.rolloutSummary', {
+            share: formatShare(c.rollout.share, lang, 1), hold: c.rollout.holdMinutes,
+            failed: formatShare(c.rollout.maxFailedShare, lang, 1), optout: formatShare(c.rollout.maxOptOutShare, lang, 1),
+          })}
+        </p>
+      )}
+      {!!c.instances?.length && <ByInstance instances={c.instances} />}
       <dl className="meta">
         <div><dt>{t('common.created')}</dt><dd>{formatDateTime(c.createdAt, zone, lang)}</dd></div>
         <div><dt>{t('campaign.scheduledFor')}</dt><dd>{formatDateTime(c.scheduledAt, zone, lang)}</dd></div>
@@ -118,8 +127,26 @@ export function CampaignDetail() {
         <h2>{t('report.title')}</h2>
         <ReportJob request={{ type: 'campaign', campaignId: c.id }} label={t('report.generate')} />
       </div>
-      <RecipientsTable id={c.id} state={c.state} />
+      <RecipientsTable id={c.id} state={c.state} instances={c.instances ?? []} />
     </section>
+  )
+}
+
+/** Each sending instance's share of the campaign: sent and still pending. */
+function ByInstance({ instances }: { instances: NonNullable<Campaign['instances']> }) {
+  const { t, lang } = useI18n()
+  return (
+    <div className="table-wrap">
+      <table data-testid="by-instance">
+        <caption>{t('campaign.byInstance')}</caption>
+        <thead><tr><th scope="col">{t('recipients.instance')}</th><th scope="col">{t('count.sent')}</th><th scope="col">{t('count.pending')}</th></tr></thead>
+        <tbody>
+          {instances.map((i) => (
+            <tr key={i.id}><th scope="row">{i.name}</th><td>{i.sent.toLocaleString(lang)}</td><td>{i.pending.toLocaleString(lang)}</td></tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   )
 }
 
@@ -144,8 +171,10 @@ function CampaignReason({ reason }: { reason: string }) {
 /** The recipients of a campaign, by status. Not polled (the detail page's
  * budget is one request per 2 s): it reloads when the campaign changes state
  * and on the refresh button. */
-function RecipientsTable({ id, state }: { id: string; state: string }) {
+function RecipientsTable({ id, state, instances }: { id: string; state: string; instances: NonNullable<Campaign['instances']> }) {
   const { t, lang } = useI18n()
+  const names = new Map(instances.map((i) => [i.id, i.name]))
+  const pool = instances.length > 1
   const zone = useZone()
   const [status, setStatus] = useState<RecipientStatus | ''>('')
   const [cursors, setCursors] = useState<(string | null)[]>([null])
@@ -155,6 +184,10 @@ function RecipientsTable({ id, state }: { id: string; state: string }) {
     queryFn: () => api<Page<Recipient>>('GET', withQuery(`/v1/campaigns/${id}/recipients`, { status, cursor, limit: 50 })),
     placeholderData: (prev) => prev,
   })
+  const statusText = (r: Recipient) => {
+    const why = skipReasonKey(r.skipReason)
+    return why ? `${t(`count.${r.status}`)} — ${t(`skipReason.${why}`)}` : t(`count.${r.status}`)
+  }
   return (
     <div className="card">
       <h2>{t('recipients.title')}</h2>
@@ -171,12 +204,13 @@ function RecipientsTable({ id, state }: { id: string; state: string }) {
       {page.data && (
         <div className="table-wrap">
           <table data-testid="recipients">
-            <thead><tr><th>{t('contacts.phone')}</th><th>{t('common.status')}</th><th>{t('recipients.attempts')}</th><th>{t('recipients.sentAt')}</th><th>{t('recipients.lastError')}</th></tr></thead>
+            <thead><tr><th>{t('contacts.phone')}</th><th>{t('common.status')}</th>{pool && <th>{t('recipients.instance')}</th>}<th>{t('recipients.attempts')}</th><th>{t('recipients.sentAt')}</th><th>{t('recipients.lastError')}</th></tr></thead>
             <tbody>
               {page.data.items.map((r) => (
                 <tr key={r.phone}>
                   <td>+{r.phone}</td>
-                  <td>{t(`count.${r.status}`)}</td>
+                  <td>{statusText(r)}</td>
+                  {pool && <td>{r.instanceId ? (names.get(r.instanceId) ?? r.instanceId.slice(0, 8)) : '—'}</td>}
                   <td>{r.attempts}</td>
                   <td>{formatDateTime(r.sentAt, zone, lang)}</td>
                   <td>{r.lastError ?? ''}</td>

@@ -1,23 +1,32 @@
-import { useMemo, useRef, useState } from 'react'
-import { useForm, useWatch } from 'react-hook-form'
+import { useId, useMemo, useRef, useState } from 'react'
+import { useForm, useWatch, type FieldErrors, type UseFormRegister } from 'react-hook-form'
 import { zodResolver } from '@hookform/resolvers/zod'
 import { z } from 'zod'
 import { useNavigate } from 'react-router'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, ApiError, idempotencyKey, withQuery, type Page } from '../lib/api'
 import { useI18n, type MessageKey } from '../lib/i18n'
+import { instancesBody, poolProblem, ROLLOUT_BOUNDS, ROLLOUT_DEFAULTS, rolloutBody, type RolloutForm } from '../lib/health'
 import { missingVariables, variantCount, variants, type SampleContact } from '../lib/preview'
 import { zonedToUtc } from '../lib/time'
-import type { CampaignCreated, Contact, ImportJob } from '../lib/types'
+import type { CampaignCreated, Contact, ImportJob, Instance } from '../lib/types'
 import { ErrorMessage, Field, useTitle } from '../components/ui'
+import { rolloutSchema } from './forms'
 import { useInstances, useMe, useZone } from './hooks'
 
 const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/
 
-const schema = z
+// A number or NaN (an emptied number input): rolloutSchema judges them, only when the rollout is on.
+const num = z.number().or(z.nan())
+
+export const campaignSchema = z
   .object({
     name: z.string().trim().max(200, 'form.tooLong'),
-    instanceId: z.string().min(1, 'campaign.pickInstance'),
+    sendFrom: z.enum(['one', 'pool']),
+    instanceId: z.string(),
+    pool: z.array(z.string()),
+    rolloutOn: z.boolean(),
+    rollout: z.object({ sharePct: num, holdMinutes: num, maxFailedPct: num, maxOptOutPct: num }),
     audience: z.enum(['all', 'import', 'pasted']),
     importId: z.string(),
     pasted: z.string(),
@@ -29,6 +38,12 @@ const schema = z
     quietEnd: z.string(),
   })
   .superRefine((v, ctx) => {
+    if (v.sendFrom === 'one' && !v.instanceId) ctx.addIssue({ code: 'custom', path: ['instanceId'], message: 'campaign.pickInstance' })
+    const pool = v.sendFrom === 'pool' ? poolProblem(v.pool) : null
+    if (pool) ctx.addIssue({ code: 'custom', path: ['pool'], message: `campaign.${pool}` })
+    if (v.rolloutOn) {
+      for (const i of rolloutSchema.safeParse(v.rollout).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['rollout', ...i.path.map(String)], message: i.message })
+    }
     if (v.audience === 'import' && !v.importId) ctx.addIssue({ code: 'custom', path: ['importId'], message: 'campaign.pickImport' })
     if (v.audience === 'pasted' && parsePasted(v.pasted).length === 0) ctx.addIssue({ code: 'custom', path: ['pasted'], message: 'campaign.pasteSome' })
     if (v.audience === 'pasted' && parsePasted(v.pasted).length > 10000) ctx.addIssue({ code: 'custom', path: ['pasted'], message: 'campaign.pasteTooMany' })
@@ -36,7 +51,7 @@ const schema = z
     if (v.quiet === 'custom' && !hhmm.test(v.quietStart)) ctx.addIssue({ code: 'custom', path: ['quietStart'], message: 'campaign.badHour' })
     if (v.quiet === 'custom' && !hhmm.test(v.quietEnd)) ctx.addIssue({ code: 'custom', path: ['quietEnd'], message: 'campaign.badHour' })
   })
-type Form = z.infer<typeof schema>
+type Form = z.infer<typeof campaignSchema>
 
 /** Pasted recipients: one per line, "phone" or "phone, name" (also ; or tab). */
 export function parsePasted(text: string): { phone: string; name?: string }[] {
@@ -64,10 +79,11 @@ export function CampaignNew() {
   const idem = useRef(idempotencyKey())
   const [result, setResult] = useState<CampaignCreated | null>(null)
 
-  const { register, handleSubmit, formState, control } = useForm<Form>({
-    resolver: zodResolver(schema),
+  const { register, handleSubmit, formState, control, setValue } = useForm<Form>({
+    resolver: zodResolver(campaignSchema),
     defaultValues: {
-      name: '', instanceId: '', audience: 'all', importId: '', pasted: '',
+      name: '', sendFrom: 'one', instanceId: '', pool: [], rolloutOn: false, rollout: { ...ROLLOUT_DEFAULTS },
+      audience: 'all', importId: '', pasted: '',
       message: 'Olá {{name}}, {tudo bem|como vai}?', when: 'now', scheduledAt: '',
       quiet: 'default', quietStart: '21:00', quietEnd: '08:00',
     },
@@ -76,7 +92,8 @@ export function CampaignNew() {
 
   const create = useMutation({
     mutationFn: (f: Form) => {
-      const body: Record<string, unknown> = { instanceId: f.instanceId, message: f.message }
+      const body: Record<string, unknown> = { ...instancesBody(f.sendFrom, f.instanceId, f.pool), message: f.message }
+      if (f.rolloutOn) body.rollout = rolloutBody(f.rollout as RolloutForm)
       if (f.name.trim()) body.name = f.name.trim()
       if (f.audience === 'all') body.audience = { all: true }
       else if (f.audience === 'import') body.audience = { importId: f.importId }
@@ -138,14 +155,28 @@ export function CampaignNew() {
           <Field label={t('campaigns.name')} error={msg(e.name?.message)}>
             {({ id, describedBy }) => <input id={id} aria-describedby={describedBy} {...register('name')} />}
           </Field>
-          <Field label={t('campaign.instance')} help={instances.data?.items.length === 0 ? t('campaign.noInstances') : undefined} error={msg(e.instanceId?.message)}>
-            {({ id, describedBy, invalid }) => (
-              <select id={id} aria-describedby={describedBy} aria-invalid={invalid} {...register('instanceId')}>
-                <option value="">{t('campaign.choose')}</option>
-                {instances.data?.items.map((i) => <option key={i.id} value={i.id}>{i.name}</option>)}
-              </select>
-            )}
-          </Field>
+          <fieldset className="radios">
+            <legend>{t('campaign.sendFrom')}</legend>
+            <label><input type="radio" value="one" {...register('sendFrom')} /> {t('campaign.sendFrom.one')}</label>
+            <label><input type="radio" value="pool" {...register('sendFrom')} /> {t('campaign.sendFrom.pool')}</label>
+          </fieldset>
+          {v.sendFrom !== 'pool' ? (
+            <Field label={t('campaign.instance')} help={instances.data?.items.length === 0 ? t('campaign.noInstances') : undefined} error={msg(e.instanceId?.message)}>
+              {({ id, describedBy, invalid }) => (
+                <select id={id} aria-describedby={describedBy} aria-invalid={invalid} {...register('instanceId')}>
+                  <option value="">{t('campaign.choose')}</option>
+                  {instances.data?.items.map((i) => <option key={i.id} value={i.id}>{i.name}</option>)}
+                </select>
+              )}
+            </Field>
+          ) : (
+            <PoolPicker
+              items={instances.data?.items ?? []}
+              value={v.pool ?? []}
+              error={msg(e.pool?.message)}
+              onChange={(next) => setValue('pool', next, { shouldValidate: formState.isSubmitted })}
+            />
+          )}
           <fieldset className="radios">
             <legend>{t('campaign.audience')}</legend>
             <label><input type="radio" value="all" {...register('audience')} /> {t('campaign.audience.all')}</label>
@@ -184,6 +215,8 @@ export function CampaignNew() {
           </div>
         </div>
 
+        <RolloutFields register={register} on={!!v.rolloutOn} errors={e.rollout} />
+
         <div className="card">
           <fieldset className="radios">
             <legend>{t('campaign.when')}</legend>
@@ -215,5 +248,63 @@ export function CampaignNew() {
         <button type="submit" disabled={create.isPending}>{create.isPending ? t('common.sending') : t('campaign.submit')}</button>
       </form>
     </section>
+  )
+}
+
+/** Checkboxes for a pool of the tenant's instances (2–20). */
+function PoolPicker(props: { items: Instance[]; value: string[]; error?: string; onChange: (next: string[]) => void }) {
+  const { t } = useI18n()
+  const id = useId()
+  const toggle = (instanceId: string, on: boolean) =>
+    props.onChange(on ? [...props.value.filter((x) => x !== instanceId), instanceId] : props.value.filter((x) => x !== instanceId))
+  return (
+    <fieldset className="radios" aria-describedby={`${id}-help${props.error ? ` ${id}-err` : ''}`} aria-invalid={!!props.error}>
+      <legend>{t('campaign.pool')}</legend>
+      {props.items.length === 0 && <p className="help">{t('campaign.noInstances')}</p>}
+      {props.items.map((i) => (
+        <label key={i.id}>
+          <input type="checkbox" checked={props.value.includes(i.id)} onChange={(ev) => toggle(i.id, ev.target.checked)} /> {i.name}
+        </label>
+      ))}
+      <p className="help" id={`${id}-help`}>{t('campaign.pool.help')}</p>
+      {props.error && <p className="field-error" id={`${id}-err`}>{props.error}</p>}
+    </fieldset>
+  )
+}
+
+const ROLLOUT_FIELDS: { name: keyof RolloutForm; label: MessageKey; help: MessageKey }[] = [
+  { name: 'sharePct', label: 'campaign.rollout.share', help: 'campaign.rollout.share.help' },
+  { name: 'holdMinutes', label: 'campaign.rollout.hold', help: 'campaign.rollout.hold.help' },
+  { name: 'maxFailedPct', label: 'campaign.rollout.maxFailed', help: 'campaign.rollout.maxFailed.help' },
+  { name: 'maxOptOutPct', label: 'campaign.rollout.maxOptOut', help: 'campaign.rollout.maxOptOut.help' },
+]
+
+/** The staged rollout: off by default; on, its four settings at the API's defaults. */
+function RolloutFields(props: { register: UseFormRegister<Form>; on: boolean; errors: FieldErrors<Form>['rollout'] }) {
+  const { t } = useI18n()
+  return (
+    <div className="card">
+      <fieldset className="radios">
+        <legend>{t('campaign.rollout')}</legend>
+        <label className="check"><input type="checkbox" {...props.register('rolloutOn')} /> {t('campaign.rollout.on')}</label>
+        <p className="help">{t('campaign.rollout.help')}</p>
+      </fieldset>
+      {props.on && (
+        <div className="grid">
+          {ROLLOUT_FIELDS.map((f) => {
+            const err = props.errors?.[f.name]?.message
+            const b = f.name === 'holdMinutes' ? ROLLOUT_BOUNDS.holdMinutes : { min: 0, max: 100 }
+            return (
+              <Field key={f.name} label={t(f.label)} help={t(f.help, { v: ROLLOUT_DEFAULTS[f.name], min: b.min, max: b.max })} error={err ? t(err as MessageKey) : undefined}>
+                {({ id, describedBy, invalid }) => (
+                  <input id={id} type="number" step={f.name === 'holdMinutes' ? 1 : 'any'} inputMode="decimal" aria-describedby={describedBy} aria-invalid={invalid}
+                    {...props.register(`rollout.${f.name}`, { valueAsNumber: true })} />
+                )}
+              </Field>
+            )
+          })}
+        </div>
+      )}
+    </div>
   )
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SAFE_SAFETY, ROLLOUT_DEFAULTS } from '../lib/health'
+import { campaignSchema } from './CampaignNew'
 import { rolloutSchema, safetySchema } from './forms'
 
 const issues = (r: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
@@ -33,5 +34,26 @@ describe('staged rollout fields of the campaign form', () => {
     })
     expect(issues(rolloutSchema.safeParse({ ...ROLLOUT_DEFAULTS, sharePct: 100, holdMinutes: 10081 }))).toEqual({ sharePct: 'form.range', holdMinutes: 'form.range' })
     expect(issues(rolloutSchema.safeParse({ ...ROLLOUT_DEFAULTS, holdMinutes: 1.5 }))).toEqual({ holdMinutes: 'form.integer' })
+  })
+})
+
+describe('the campaign form: one instance or a pool, and the rollout', () => {
+  const base = {
+    name: '', sendFrom: 'one' as const, instanceId: 'i1', pool: [] as string[], rolloutOn: false, rollout: { ...ROLLOUT_DEFAULTS },
+    audience: 'all' as const, importId: '', pasted: '', message: 'Oi {{name}}', when: 'now' as const, scheduledAt: '',
+    quiet: 'default' as const, quietStart: '21:00', quietEnd: '08:00',
+  }
+  it('needs the instance for one, 2–20 distinct instances for a pool', () => {
+    expect(campaignSchema.safeParse(base).success).toBe(true)
+    expect(issues(campaignSchema.safeParse({ ...base, instanceId: '', message: '' }))).toEqual({ instanceId: 'campaign.pickInstance', message: 'campaign.messageRequired' })
+    expect(issues(campaignSchema.safeParse({ ...base, sendFrom: 'pool', instanceId: '', pool: ['a'] }))).toEqual({ pool: 'campaign.poolTooSmall' })
+    expect(issues(campaignSchema.safeParse({ ...base, sendFrom: 'pool', pool: Array.from({ length: 21 }, (_, i) => `i${i}`) }))).toEqual({ pool: 'campaign.poolTooLarge' })
+    expect(campaignSchema.safeParse({ ...base, sendFrom: 'pool', instanceId: '', pool: ['a', 'b'] }).success).toBe(true)
+  })
+  it('judges the rollout only when it is on', () => {
+    const bad = { sharePct: 0, holdMinutes: Number.NaN, maxFailedPct: 20, maxOptOutPct: 2 }
+    expect(campaignSchema.safeParse({ ...base, rollout: bad }).success).toBe(true)
+    expect(issues(campaignSchema.safeParse({ ...base, rolloutOn: true, rollout: bad }))).toEqual({ 'rollout.sharePct': 'form.range', 'rollout.holdMinutes': 'form.number' })
+    expect(campaignSchema.safeParse({ ...base, rolloutOn: true }).success).toBe(true)
   })
 })
