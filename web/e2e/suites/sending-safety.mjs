@@ -201,6 +201,33 @@ export default function sendingSafety(test, env) {
     await page.getByTestId('recipients').scrollIntoViewIfNeeded()
     await shot('29-recipient-not-on-whatsapp')
   })
+
+  test('in English on a phone: the health card and the pool form, labelled, no sideways scroll', async () => {
+    await page.setViewportSize({ width: 375, height: 740 })
+    pauseLane(sql, ids['Pausa SA'])
+    await page.getByLabel('Idioma', { exact: true }).selectOption('en')
+    await page.getByRole('link', { name: 'Instances' }).click()
+    const h = health('Pausa SA')
+    await h.getByTestId('health-state').getByText('New contacts paused').waitFor()
+    await h.getByText('Reason:').waitFor()
+    await h.getByText(/^A probe send tries again in (6 h 00 min|5 h 59 min) \(/).waitFor()
+    await h.getByRole('button', { name: 'Resume new contacts' }).waitFor()
+    await health('Saudável SA').getByText(/^Delivery rate: /).waitFor()
+    let overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    assert(overflow <= 0, `no sideways scroll on the instances page (${overflow}px)`)
+    await h.scrollIntoViewIfNeeded()
+    await shot('30-phone-english-health')
+    await page.getByRole('link', { name: 'Campaigns' }).click()
+    await page.getByRole('link', { name: 'New campaign' }).click()
+    await page.getByLabel('A pool of instances (2 to 20)').check()
+    await page.getByLabel('Send to a first share and check it before going on').check()
+    await page.getByLabel('First share (%)', { exact: true }).waitFor()
+    overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+    assert(overflow <= 0, `no sideways scroll on the campaign form (${overflow}px)`)
+    await shot('31-phone-english-pool-form')
+    await page.getByLabel('Language', { exact: true }).selectOption('pt-BR')
+    await page.setViewportSize({ width: 1280, height: 900 })
+  })
 }
 
 /** The delivery guard's pause of an instance's new-contact lane, 6 h to its probe. */
