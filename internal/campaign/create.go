@@ -58,6 +58,12 @@ type NewCampaign struct {
 	Now time.Time
 	// Response builds the answer stored for Idempotency-Key replays.
 	Response func(id string, status Status, total, skipped int) ([]byte, error)
+	// MaxOpen is how many campaigns the tenant's plan lets it hold
+	// scheduled, queued, running or paused (0: no cap). At the cap the
+	// store refuses with PLAN_LIMIT naming "openCampaigns"; the count and
+	// the insert are one transaction under a per-tenant lock, so concurrent
+	// creates never pass it together. A replay is answered before counting.
+	MaxOpen int
 }
 
 // Created is what storing a new campaign gave. Replay is set (and nothing
@@ -118,6 +124,9 @@ type CreateRequest struct {
 	QuietHours  *tenant.QuietHours
 	// IdempotencyKey names the request for 24 hours; "" for none.
 	IdempotencyKey string
+	// MaxOpen is the plan's cap on open campaigns (0: none); see
+	// NewCampaign.MaxOpen.
+	MaxOpen int
 	// Body is the request as received: a replay under the same key must
 	// repeat it byte for byte.
 	Body []byte
@@ -404,6 +413,7 @@ func (in createInput) newCampaign(recipients []NewRecipient, res CreateResult) N
 			Rollout: in.rollout,
 		},
 		IdempotencyKey: in.IdempotencyKey,
+		MaxOpen:        in.MaxOpen,
 		Recipients:     recipients,
 		Now:            in.now,
 		Response: func(id string, st Status, total, skipped int) ([]byte, error) {

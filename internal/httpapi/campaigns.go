@@ -139,7 +139,8 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		Name: in.Name, InstanceID: in.InstanceID, InstanceIDs: in.InstanceIDs, Message: in.Message, Contacts: in.Contacts,
 		ScheduledAt: in.ScheduledAt, QuietHours: in.QuietHours,
 		IdempotencyKey: r.Header.Get("Idempotency-Key"), Body: raw,
-		Encode: func(res campaign.CreateResult) ([]byte, error) { return json.Marshal(encodeCreated(res)) },
+		Encode:  func(res campaign.CreateResult) ([]byte, error) { return json.Marshal(encodeCreated(res)) },
+		MaxOpen: t.Plan.MaxOpenCampaigns(),
 	}
 	if in.Rollout != nil {
 		req.Rollout = &campaign.RolloutRequest{Share: in.Rollout.Share, HoldMinutes: in.Rollout.HoldMinutes,

@@ -47,3 +47,40 @@ func TestPlanCapsInstances(t *testing.T) {
 		t.Fatalf("instances = %.300s; want 2", r.Raw)
 	}
 }
+
+// A free tenant holds at most 5 open campaigns (scheduled, queued, running
+// or paused): at 4, two concurrent creates let one through; the next is
+// 403 PLAN_LIMIT naming openCampaigns; an Idempotency-Key replay is still
+// answered; a cancelled campaign frees its place.
+func TestPlanCapsOpenCampaigns(t *testing.T) {
+	t.Parallel()
+	b := setupCampaigns(t) // a free tenant: 5 open campaigns
+	inst := b.newInstance(t, nil)["id"].(string)
+	body := func(i int) string {
+		return fmt.Sprintf(`{"instanceId":%q,"message":"hi %d","contacts":["551199999%04d"]}`, inst, i, i)
+	}
+	var first string
+	for i := range 4 {
+		r := b.doKey(t, "/v1/campaigns", fmt.Sprint("key-", i), body(i))
+		if r.Status != 202 {
+			t.Fatalf("campaign %d = %d %.300s", i, r.Status, r.Raw)
+		}
+		if i == 0 {
+			first = dig(r.Body, "data", "jobId").(string)
+		}
+	}
+	got := concurrently(func(i int) reply { return b.doKey(t, "/v1/campaigns", fmt.Sprint("race-", i), body(10+i)) })
+	if !(got == [2]int{202, 403} || got == [2]int{403, 202}) {
+		t.Fatalf("two concurrent creates at 4 of 5 = %v; want one 202 and one 403", got)
+	}
+	wantPlanLimit(t, "sixth open campaign on free", b.doKey(t, "/v1/campaigns", "key-6", body(6)), "openCampaigns")
+	if r := b.doKey(t, "/v1/campaigns", "key-0", body(0)); r.Status != 202 || dig(r.Body, "data", "jobId") != first {
+		t.Fatalf("replay at the cap = %d %.300s; want the first answer again", r.Status, r.Raw)
+	}
+	if r := b.do(t, "POST", "/v1/campaigns/"+first+"/cancel", b.key, nil); r.Status != 200 {
+		t.Fatalf("cancel = %d %.300s", r.Status, r.Raw)
+	}
+	if r := b.doKey(t, "/v1/campaigns", "key-7", body(7)); r.Status != 202 {
+		t.Fatalf("create after a cancel freed a place = %d %.300s", r.Status, r.Raw)
+	}
+}

@@ -50,6 +50,9 @@ func (db *DB) createCampaign(ctx context.Context, nc campaign.NewCampaign) (camp
 			out = campaign.Created{ID: replay.id, Replay: replay.body}
 			return nil
 		}
+		if err := db.withinPlan(ctx, tx, nc.Campaign.TenantID, "openCampaigns", "count-open-campaigns", nc.MaxOpen); err != nil {
+			return err
+		}
 		id, err := db.insertCampaign(ctx, tx, nc)
 		if err != nil {
 			return err
