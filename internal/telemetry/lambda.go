@@ -63,22 +63,35 @@ func (t trigger) String() string {
 }
 
 // Wrap returns a Lambda handler around handler, any function lambda.Start
-// accepts (or a lambda.Handler). Every invocation gets one server span —
-// continuing the caller's traceparent for API Gateway events, skipped for
-// the Untraced paths — carries the Tracing in its context (TracingFrom), and
-// flushes spans and metrics before returning, because Lambda freezes the
-// process as soon as the handler returns.
+// accepts (or a lambda.Handler). Every invocation gets one server span,
+// carries the Tracing in its context (TracingFrom), and flushes spans and
+// metrics before returning, because Lambda freezes the process as soon as
+// the handler returns.
+//
+// An API Gateway handler of apigw.Handler's type gets its span once the
+// runtime has decoded the event, the one decode: the span continues the
+// caller's traceparent header, and the Untraced paths get none. Any other
+// handler's span opens before the event is decoded.
 func Wrap(handler any, inv Invocations) lambda.Handler {
-	w := &wrapped{inner: lambda.NewHandler(handler), inv: inv, trigger: triggerOf(handler)}
+	w := &wrapped{inv: inv, trigger: triggerOf(handler)}
 	w.cold.Store(true)
+	if h, ok := handler.(HTTPHandler); ok && inv.Tracing.Enabled() {
+		w.inner, w.spanAfterDecode = lambda.NewHandler(w.traceHTTP(h)), true
+	} else {
+		w.inner = lambda.NewHandler(handler)
+	}
 	return w
 }
 
+// HTTPHandler serves API Gateway HTTP API (payload 2.0) events.
+type HTTPHandler = func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error)
+
 type wrapped struct {
-	inner   lambda.Handler
-	inv     Invocations
-	trigger trigger
-	cold    atomic.Bool
+	inner           lambda.Handler
+	inv             Invocations
+	trigger         trigger
+	spanAfterDecode bool // inner opens the span itself (traceHTTP)
+	cold            atomic.Bool
 }
 
 func triggerOf(handler any) trigger {
@@ -97,41 +110,62 @@ func triggerOf(handler any) trigger {
 	return triggerOther
 }
 
+// spanAttrsKey carries an invocation's span attributes to traceHTTP.
+type spanAttrsKey struct{}
+
 // Invoke serves one invocation.
 func (w *wrapped) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 	cold := w.cold.Swap(false)
 	var span trace.Span
 	if t := w.inv.Tracing; t.Enabled() {
 		ctx = WithTracing(ctx, t)
-		ctx, span = w.start(ctx, t, payload, cold)
+		attrs := w.spanAttributes(ctx, cold)
+		if w.spanAfterDecode {
+			ctx = context.WithValue(ctx, spanAttrsKey{}, attrs)
+		} else {
+			ctx, span = w.startSpan(ctx, t, attrs)
+		}
 	}
 	defer func() {
 		// The runtime library turns a panic into an invocation error; the
 		// span and the counts of the invocation still go out first.
 		if v := recover(); v != nil {
-			if span != nil {
-				span.SetStatus(codes.Error, fmt.Sprintf("panic: %v", v))
-				span.End()
-			}
+			endPanicked(span, v)
 			w.flush(ctx)
 			panic(v)
 		}
 	}()
 	out, err := w.inner.Invoke(ctx, payload)
-	if span != nil {
-		if err != nil {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-		}
-		span.End()
-	}
+	endSpan(span, err)
 	w.flush(ctx)
 	return out, err
 }
 
-// start opens the invocation span; the returned span is nil for an
-// untraced path.
-func (w *wrapped) start(ctx context.Context, t *Tracing, payload []byte, cold bool) (context.Context, trace.Span) {
+// traceHTTP wraps h so that the invocation span opens after the runtime has
+// decoded the event, from its rawPath and headers.
+func (w *wrapped) traceHTTP(h HTTPHandler) HTTPHandler {
+	return func(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+		t := TracingFrom(ctx)
+		if t == nil || Untraced[ev.RawPath] {
+			return h(ctx, ev)
+		}
+		attrs, _ := ctx.Value(spanAttrsKey{}).([]attribute.KeyValue)
+		ctx = t.Propagator.Extract(ctx, headerCarrier(ev.Headers))
+		ctx, span := w.startSpan(ctx, t, attrs)
+		defer func() {
+			if v := recover(); v != nil {
+				endPanicked(span, v)
+				panic(v)
+			}
+		}()
+		resp, err := h(ctx, ev)
+		endSpan(span, err)
+		return resp, err
+	}
+}
+
+// spanAttributes are the invocation span's attributes.
+func (w *wrapped) spanAttributes(ctx context.Context, cold bool) []attribute.KeyValue {
 	attrs := []attribute.KeyValue{
 		attribute.String("faas.trigger", w.trigger.String()),
 		attribute.Bool("faas.coldstart", cold),
@@ -140,16 +174,33 @@ func (w *wrapped) start(ctx context.Context, t *Tracing, payload []byte, cold bo
 		attrs = append(attrs, attribute.String("faas.invocation_id", lc.AwsRequestID),
 			attribute.String("cloud.resource_id", lc.InvokedFunctionArn))
 	}
-	name := w.inv.Function
-	if w.trigger == triggerHTTP {
-		if p, ok := probeAPIEvent(payload); ok {
-			if Untraced[p.RawPath] {
-				return ctx, nil
-			}
-			ctx = t.Propagator.Extract(ctx, headerCarrier(p.Headers))
-		}
+	return attrs
+}
+
+// startSpan opens the invocation span, named by the function.
+func (w *wrapped) startSpan(ctx context.Context, t *Tracing, attrs []attribute.KeyValue) (context.Context, trace.Span) {
+	return t.tracer.Start(ctx, w.inv.Function, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+}
+
+// endSpan ends an invocation span (nil: none), recording err.
+func endSpan(span trace.Span, err error) {
+	if span == nil {
+		return
 	}
-	return t.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindServer), trace.WithAttributes(attrs...))
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
+// endPanicked ends an invocation span (nil: none) whose handler panicked.
+func endPanicked(span trace.Span, v any) {
+	if span == nil {
+		return
+	}
+	span.SetStatus(codes.Error, fmt.Sprintf("panic: %v", v))
+	span.End()
 }
 
 func (w *wrapped) flush(ctx context.Context) {

@@ -17,8 +17,8 @@ const maxBuffered = 512
 // without growing it.
 const bufferCap = 16
 
-// invocationProcessor buffers ended spans in memory — the SDK's, and the
-// recorder's (span.go) — and exports them on ForceFlush, which the
+// invocationProcessor buffers ended spans in memory and exports them on
+// ForceFlush, which the
 // invocation wrapper calls before every invocation returns. Unlike the SDK's
 // batch processor it has no goroutine woken per span: ending a span is an
 // append under a mutex.
@@ -45,12 +45,6 @@ func (p *invocationProcessor) OnEnd(s sdktrace.ReadOnlySpan) {
 		return
 	}
 	p.buffer(s)
-}
-
-// record buffers an ended recorder span (always a sampled one): its data is
-// the ReadOnlySpan, nothing is copied.
-func (p *invocationProcessor) record(s *span) {
-	p.buffer(&s.d)
 }
 
 // buffer keeps an ended span for the next flush; a full buffer goes out in

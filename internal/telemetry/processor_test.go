@@ -18,7 +18,7 @@ func TestFullBufferExportsInTheBackground(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tr.Shutdown(context.Background()) }()
-	proc := tr.tracer.(*recorder).proc
+	proc := tr.proc
 	sdkTracer := tr.Provider.Tracer("lib")
 	for i := range maxBuffered + 10 {
 		tracer := tr.Tracer()

@@ -10,7 +10,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/sdk/instrumentation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -57,6 +56,7 @@ type Tracing struct {
 	Propagator propagation.TextMapPropagator
 
 	sdk    *sdktrace.TracerProvider
+	proc   *invocationProcessor
 	tracer trace.Tracer
 }
 
@@ -105,11 +105,41 @@ func NewTracing(ctx context.Context, cfg TracingConfig) (*Tracing, error) {
 		Provider:   sdk,
 		Propagator: propagation.TraceContext{}, // W3C traceparent/tracestate; no baggage is used
 		sdk:        sdk,
-		tracer: &recorder{
-			provider: sdk, sampler: sampler, proc: proc, resource: res,
-			scope: instrumentation.Scope{Name: tracerName},
-		},
+		proc:       proc,
+		tracer:     sdk.Tracer(tracerName),
 	}, nil
+}
+
+// newSampler is the sampler named as OTEL_TRACES_SAMPLER names it
+// (parentbased_always_on when empty), arg the ratio of the traceidratio
+// samplers. Unlike the SDK reading the variables itself, a name or ratio it
+// would not accept is an error, which stops the function at start-up.
+func newSampler(name string, arg float64) (sdktrace.Sampler, error) {
+	ratio := func() (sdktrace.Sampler, error) {
+		if arg < 0 || arg > 1 {
+			return nil, fmt.Errorf("sampler argument %v: want a ratio from 0 to 1", arg)
+		}
+		return sdktrace.TraceIDRatioBased(arg), nil
+	}
+	switch name {
+	case "", "parentbased_always_on":
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+	case "always_on":
+		return sdktrace.AlwaysSample(), nil
+	case "always_off":
+		return sdktrace.NeverSample(), nil
+	case "parentbased_always_off":
+		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
+	case "traceidratio":
+		return ratio()
+	case "parentbased_traceidratio":
+		s, err := ratio()
+		if err != nil {
+			return nil, err
+		}
+		return sdktrace.ParentBased(s), nil
+	}
+	return nil, fmt.Errorf("sampler %q is not supported", name)
 }
 
 // Resource is the resource of every span: service.name, service.version and
@@ -144,8 +174,9 @@ func Resource(ctx context.Context, cfg TracingConfig) (*resource.Resource, error
 // Enabled reports whether spans are recorded and exported.
 func (t *Tracing) Enabled() bool { return t != nil && t.sdk != nil }
 
-// Tracer is the tracer of the spans this project starts itself: the
-// recorder (span.go) when tracing is on. Client libraries get Provider.
+// Tracer is the tracer of the spans this project starts itself (invocation,
+// route, queue consumer, WuzAPI client): the SDK's, under this package's
+// instrumentation scope. Client libraries get Provider.
 func (t *Tracing) Tracer() trace.Tracer { return t.tracer }
 
 // Flush exports every finished span now. Lambda freezes the process as soon

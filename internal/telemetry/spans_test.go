@@ -28,12 +28,11 @@ func byName(t *testing.T, spans tracetest.SpanStubs, name string) tracetest.Span
 	return tracetest.SpanStub{}
 }
 
-// TestRecorderSpansExportAsTheSDKWould checks that the package's own spans
-// (Tracing.Tracer) come out of the exporter as an SDK span would: the
-// resource and scope, parentage with the client libraries' SDK spans, the
-// last value of a repeated attribute, the SDK's status rules, the exception
-// event and links.
-func TestRecorderSpansExportAsTheSDKWould(t *testing.T) {
+// TestOwnSpansExport checks what the package's own spans (Tracing.Tracer)
+// carry to the exporter: the resource and scope, parentage with the client
+// libraries' spans, the last value of a repeated attribute, the status
+// rules (Error beats Unset), the exception event and links.
+func TestOwnSpansExport(t *testing.T) {
 	t.Parallel()
 	tr, exp := memTracing(t)
 	link := trace.NewSpanContext(trace.SpanContextConfig{TraceID: trace.TraceID{9}, SpanID: trace.SpanID{9}, TraceFlags: trace.FlagsSampled})
@@ -61,7 +60,7 @@ func TestRecorderSpansExportAsTheSDKWould(t *testing.T) {
 	spans := exp.GetSpans()
 	got, child := byName(t, spans, "GET /v1/me"), byName(t, spans, "SELECT tenants")
 	if child.Parent.SpanID() != got.SpanContext.SpanID() || child.SpanContext.TraceID() != got.SpanContext.TraceID() {
-		t.Errorf("SDK child %v of %v, want a child of the recorder span", child.Parent, got.SpanContext)
+		t.Errorf("library child %v of %v, want a child of the package's span", child.Parent, got.SpanContext)
 	}
 	if got.SpanKind != trace.SpanKindServer || !got.SpanContext.IsSampled() || !got.EndTime.After(got.StartTime) {
 		t.Errorf("kind %v, sampled %v, %v–%v", got.SpanKind, got.SpanContext.IsSampled(), got.StartTime, got.EndTime)
@@ -92,10 +91,10 @@ func TestRecorderSpansExportAsTheSDKWould(t *testing.T) {
 	}
 }
 
-// TestRecorderFollowsTheSampler: the configured sampler decides for the
-// package's spans as it does for the SDK's; a span left out still carries
-// its ids so the next hop sees the decision.
-func TestRecorderFollowsTheSampler(t *testing.T) {
+// TestOwnSpansFollowTheSampler: the configured sampler decides for the
+// package's spans as for the client libraries'; a span left out still
+// carries its ids so the next hop sees the decision.
+func TestOwnSpansFollowTheSampler(t *testing.T) {
 	exp := tracetest.NewInMemoryExporter()
 	tr, err := telemetry.NewTracing(context.Background(), telemetry.TracingConfig{Exporter: exp, Sampler: "parentbased_always_off"})
 	if err != nil {
@@ -134,7 +133,7 @@ func TestRecorderFollowsTheSampler(t *testing.T) {
 }
 
 // TestHTTPServerAttributesOnAnySpan: the one-step HTTP attributes land the
-// same on the package's spans and on any other span.
+// same on the package's spans and on a client library's.
 func TestHTTPServerAttributesOnAnySpan(t *testing.T) {
 	t.Parallel()
 	tr, exp := memTracing(t)
@@ -163,9 +162,8 @@ func (c *capture) ExportSpans(_ context.Context, s []sdktrace.ReadOnlySpan) erro
 func (c *capture) Shutdown(context.Context) error { return nil }
 
 // TestSpanDataIsACompleteReadOnlySpan calls every exported method of the
-// SDK's ReadOnlySpan on an exported recorder span: one the recorder left to
-// the interface it embeds would panic here, as it would in the OTLP
-// exporter, when an SDK upgrade adds a method.
+// SDK's ReadOnlySpan on an exported span of the package's: none may panic,
+// as it would in the OTLP exporter.
 func TestSpanDataIsACompleteReadOnlySpan(t *testing.T) {
 	t.Parallel()
 	exp := &capture{}
@@ -200,7 +198,7 @@ func TestSpanDataIsACompleteReadOnlySpan(t *testing.T) {
 }
 
 // TestEndRecordsAPanic: a span ended by a deferred End in a panicking
-// function records the panic, as the SDK's does, and the panic goes on.
+// function records the panic, and the panic goes on.
 func TestEndRecordsAPanic(t *testing.T) {
 	t.Parallel()
 	tr, exp := memTracing(t)
