@@ -32,36 +32,7 @@ func NewHTTPRequestEvent(r *http.Request, body []byte, requestID string, now tim
 	if err != nil {
 		domain, port = host, "80"
 	}
-	headers := map[string]string{}
-	var cookies []string
-	for name, vals := range r.Header {
-		lname := strings.ToLower(name)
-		switch lname {
-		case "cookie":
-			for _, v := range vals {
-				for c := range strings.SplitSeq(v, ";") {
-					if c = strings.TrimSpace(c); c != "" {
-						cookies = append(cookies, c)
-					}
-				}
-			}
-			continue
-		case "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "transfer-encoding", "connection":
-			continue
-		}
-		headers[lname] = strings.Join(vals, ",")
-	}
-	headers["host"] = host
-	if len(body) > 0 {
-		headers["content-length"] = strconv.Itoa(len(body))
-	}
-	xff := sourceIP
-	if prev := r.Header.Values("X-Forwarded-For"); len(prev) > 0 {
-		xff = strings.Join(prev, ", ") + ", " + sourceIP
-	}
-	headers["x-forwarded-for"] = xff
-	headers["x-forwarded-proto"] = "http"
-	headers["x-forwarded-port"] = port
+	headers, cookies := eventHeaders(r, body, sourceIP, port)
 	headers["x-amzn-trace-id"] = traceID(requestID, now)
 
 	ev := events.APIGatewayV2HTTPRequest{
@@ -90,21 +61,72 @@ func NewHTTPRequestEvent(r *http.Request, body []byte, requestID string, now tim
 			},
 		},
 	}
-	if q := r.URL.Query(); len(q) > 0 {
-		ev.QueryStringParameters = make(map[string]string, len(q))
-		for k, v := range q {
-			ev.QueryStringParameters[k] = strings.Join(v, ",")
-		}
-	}
-	if len(body) > 0 {
-		if isTextContentType(r.Header.Get("Content-Type")) {
-			ev.Body = string(body)
-		} else {
-			ev.Body = base64.StdEncoding.EncodeToString(body)
-			ev.IsBase64Encoded = true
-		}
-	}
+	ev.QueryStringParameters = queryParameters(r)
+	ev.Body, ev.IsBase64Encoded = eventBody(r, body)
 	return ev
+}
+
+// eventHeaders are the event's headers and cookies: names lower-cased,
+// repeated headers joined with commas, Cookie headers split into cookies,
+// hop-by-hop and forwarding headers replaced by API Gateway's own.
+func eventHeaders(r *http.Request, body []byte, sourceIP, port string) (map[string]string, []string) {
+	headers := map[string]string{}
+	var cookies []string
+	for name, vals := range r.Header {
+		lname := strings.ToLower(name)
+		switch lname {
+		case "cookie":
+			for _, v := range vals {
+				for c := range strings.SplitSeq(v, ";") {
+					if c = strings.TrimSpace(c); c != "" {
+						cookies = append(cookies, c)
+					}
+				}
+			}
+			continue
+		case "x-forwarded-for", "x-forwarded-proto", "x-forwarded-port", "transfer-encoding", "connection":
+			continue
+		}
+		headers[lname] = strings.Join(vals, ",")
+	}
+	headers["host"] = r.Host
+	if len(body) > 0 {
+		headers["content-length"] = strconv.Itoa(len(body))
+	}
+	xff := sourceIP
+	if prev := r.Header.Values("X-Forwarded-For"); len(prev) > 0 {
+		xff = strings.Join(prev, ", ") + ", " + sourceIP
+	}
+	headers["x-forwarded-for"] = xff
+	headers["x-forwarded-proto"] = "http"
+	headers["x-forwarded-port"] = port
+	return headers, cookies
+}
+
+// queryParameters are the query's values joined with commas; nil without a
+// query.
+func queryParameters(r *http.Request) map[string]string {
+	q := r.URL.Query()
+	if len(q) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(q))
+	for k, v := range q {
+		out[k] = strings.Join(v, ",")
+	}
+	return out
+}
+
+// eventBody is body as the event carries it: text as is, anything else
+// base64-encoded.
+func eventBody(r *http.Request, body []byte) (string, bool) {
+	switch {
+	case len(body) == 0:
+		return "", false
+	case isTextContentType(r.Header.Get("Content-Type")):
+		return string(body), false
+	}
+	return base64.StdEncoding.EncodeToString(body), true
 }
 
 // isTextContentType reports the content types whose bodies API Gateway

@@ -124,24 +124,7 @@ func (e evaluator) eval(n *yaml.Node, locals map[string]string) (any, error) {
 	n = deref(n)
 	name, arg, ok := intrinsic(n)
 	if !ok {
-		switch n.Kind {
-		case yaml.ScalarNode:
-			return n.Value, nil
-		case yaml.SequenceNode:
-			out := make([]string, 0, len(n.Content))
-			for _, it := range n.Content {
-				v, err := e.evalString(it, locals)
-				if errors.Is(err, ErrNoValue) {
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, v)
-			}
-			return out, nil
-		}
-		return nil, fmt.Errorf("cannot evaluate %s to a string", describe(n))
+		return e.literal(n, locals)
 	}
 	switch name {
 	case "Ref":
@@ -155,39 +138,9 @@ func (e evaluator) eval(n *yaml.Node, locals map[string]string) (any, error) {
 	case "Fn::Sub":
 		return e.sub(arg)
 	case "Fn::Join":
-		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 {
-			return nil, errors.New("Fn::Join: want [delimiter, [values]]")
-		}
-		list, err := e.eval(arg.Content[1], locals)
-		if err != nil {
-			return nil, err
-		}
-		items, ok := list.([]string)
-		if !ok {
-			return nil, errors.New("Fn::Join: want a list of values")
-		}
-		return strings.Join(items, deref(arg.Content[0]).Value), nil
+		return e.join(arg, locals)
 	case "Fn::Select":
-		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 {
-			return nil, errors.New("Fn::Select: want [index, [values]]")
-		}
-		idx, err := e.evalString(arg.Content[0], locals)
-		if err != nil {
-			return nil, err
-		}
-		i, err := strconv.Atoi(idx)
-		if err != nil {
-			return nil, fmt.Errorf("Fn::Select: index %q is not an integer", idx)
-		}
-		list, err := e.eval(arg.Content[1], locals)
-		if err != nil {
-			return nil, err
-		}
-		items, ok := list.([]string)
-		if !ok || i < 0 || i >= len(items) {
-			return nil, fmt.Errorf("Fn::Select: index %d out of range", i)
-		}
-		return items[i], nil
+		return e.selectItem(arg, locals)
 	case "Fn::If":
 		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 3 {
 			return nil, errors.New("Fn::If: want [condition, value if true, value if false]")
@@ -202,6 +155,69 @@ func (e evaluator) eval(n *yaml.Node, locals map[string]string) (any, error) {
 		return e.eval(arg.Content[2], locals)
 	}
 	return nil, fmt.Errorf("%s does not evaluate to a string here", name)
+}
+
+// literal evaluates a node that is no intrinsic: a scalar is its value, a
+// sequence the list of its items' values (AWS::NoValue items left out).
+func (e evaluator) literal(n *yaml.Node, locals map[string]string) (any, error) {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return n.Value, nil
+	case yaml.SequenceNode:
+		out := make([]string, 0, len(n.Content))
+		for _, it := range n.Content {
+			v, err := e.evalString(it, locals)
+			if errors.Is(err, ErrNoValue) {
+				continue
+			}
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, v)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("cannot evaluate %s to a string", describe(n))
+}
+
+// join evaluates Fn::Join's [delimiter, [values]].
+func (e evaluator) join(arg *yaml.Node, locals map[string]string) (any, error) {
+	if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 {
+		return nil, errors.New("Fn::Join: want [delimiter, [values]]")
+	}
+	list, err := e.eval(arg.Content[1], locals)
+	if err != nil {
+		return nil, err
+	}
+	items, ok := list.([]string)
+	if !ok {
+		return nil, errors.New("Fn::Join: want a list of values")
+	}
+	return strings.Join(items, deref(arg.Content[0]).Value), nil
+}
+
+// selectItem evaluates Fn::Select's [index, [values]].
+func (e evaluator) selectItem(arg *yaml.Node, locals map[string]string) (any, error) {
+	if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 {
+		return nil, errors.New("Fn::Select: want [index, [values]]")
+	}
+	idx, err := e.evalString(arg.Content[0], locals)
+	if err != nil {
+		return nil, err
+	}
+	i, err := strconv.Atoi(idx)
+	if err != nil {
+		return nil, fmt.Errorf("Fn::Select: index %q is not an integer", idx)
+	}
+	list, err := e.eval(arg.Content[1], locals)
+	if err != nil {
+		return nil, err
+	}
+	items, ok := list.([]string)
+	if !ok || i < 0 || i >= len(items) {
+		return nil, fmt.Errorf("Fn::Select: index %d out of range", i)
+	}
+	return items[i], nil
 }
 
 func (e evaluator) evalString(n *yaml.Node, locals map[string]string) (string, error) {

@@ -219,6 +219,8 @@ func (p *parser) function(id string, res node) error {
 	return nil
 }
 
+// event reads one entry of a function's Events by its Type; types the
+// platform does not run are ignored.
 func (p *parser) event(f *Function, name string, ev node) error {
 	typ, err := p.str(ev, "Type", "")
 	if err != nil {
@@ -227,77 +229,20 @@ func (p *parser) event(f *Function, name string, ev node) error {
 	props, _ := ev.get("Properties")
 	switch typ {
 	case "SQS":
-		e := SQSEvent{Name: name}
-		q, ok := props.get("Queue")
-		if !ok {
-			return p.errorf(ev, "SQS event has no Queue")
-		}
-		if e.Queue, err = p.queueTarget(q, "Arn"); err != nil {
-			return err
-		}
-		if e.BatchSize, err = p.integer(props, "BatchSize", 10); err != nil {
-			return err
-		}
-		if e.BatchSize < 1 || e.BatchSize > 10000 {
-			return p.errorf(props, "BatchSize %d: want 1 to 10000", e.BatchSize)
-		}
-		if e.MaximumBatchingWindowInSeconds, err = p.integer(props, "MaximumBatchingWindowInSeconds", 0); err != nil {
-			return err
-		}
-		if e.MaximumBatchingWindowInSeconds < 0 || e.MaximumBatchingWindowInSeconds > 300 {
-			return p.errorf(props, "MaximumBatchingWindowInSeconds %d: want 0 to 300", e.MaximumBatchingWindowInSeconds)
-		}
-		if e.BatchSize > 10 && e.MaximumBatchingWindowInSeconds == 0 {
-			return p.errorf(props, "BatchSize %d over 10 needs MaximumBatchingWindowInSeconds of at least 1", e.BatchSize)
-		}
-		if rt, ok := props.get("FunctionResponseTypes"); ok {
-			for _, it := range rt.items() {
-				if s, _ := it.literal(); s == "ReportBatchItemFailures" {
-					e.ReportBatchItemFailures = true
-				}
-			}
-		}
-		if e.Enabled, err = p.boolean(props, "Enabled", true); err != nil {
+		e, err := p.sqsEvent(name, ev, props)
+		if err != nil {
 			return err
 		}
 		f.SQSEvents = append(f.SQSEvents, e)
 	case "Schedule", "ScheduleV2":
-		key := "Schedule"
-		if typ == "ScheduleV2" {
-			key = "ScheduleExpression"
-		}
-		s := Schedule{Name: name}
-		if s.Expression, err = p.str(props, key, ""); err != nil {
-			return err
-		}
-		if s.Expression == "" {
-			return p.errorf(ev, "%s event has no %s", typ, key)
-		}
-		def := true
-		if st, ok := props.get("State"); ok {
-			v, _ := st.literal()
-			def = v != "DISABLED"
-		}
-		if s.Enabled, err = p.boolean(props, "Enabled", def); err != nil {
+		s, err := p.schedule(name, typ, ev, props)
+		if err != nil {
 			return err
 		}
 		f.Schedules = append(f.Schedules, s)
 	case "HttpApi":
-		h := HTTPEvent{Name: name, PayloadFormatVersion: "2.0"}
-		if api, ok := props.get("ApiId"); ok {
-			id, _, ok := api.value().Target()
-			if !ok || p.t.resources[id] != TypeHTTPAPI {
-				return p.errorf(api, "want !Ref of an %s, got %s", TypeHTTPAPI, describe(api.n))
-			}
-			h.API = id
-		}
-		if h.Path, err = p.str(props, "Path", ""); err != nil {
-			return err
-		}
-		if h.Method, err = p.str(props, "Method", ""); err != nil {
-			return err
-		}
-		if h.PayloadFormatVersion, err = p.str(props, "PayloadFormatVersion", "2.0"); err != nil {
+		h, err := p.httpEvent(name, props)
+		if err != nil {
 			return err
 		}
 		f.HTTPEvents = append(f.HTTPEvents, h)
@@ -305,6 +250,96 @@ func (p *parser) event(f *Function, name string, ev node) error {
 		return p.errorf(ev, "event has no Type")
 	}
 	return nil
+}
+
+// sqsEvent reads an SQS event source mapping, with Lambda's bounds on its
+// batch size and batching window.
+func (p *parser) sqsEvent(name string, ev, props node) (SQSEvent, error) {
+	e := SQSEvent{Name: name}
+	q, ok := props.get("Queue")
+	if !ok {
+		return e, p.errorf(ev, "SQS event has no Queue")
+	}
+	var err error
+	if e.Queue, err = p.queueTarget(q, "Arn"); err != nil {
+		return e, err
+	}
+	if e.BatchSize, err = p.integer(props, "BatchSize", 10); err != nil {
+		return e, err
+	}
+	if e.BatchSize < 1 || e.BatchSize > 10000 {
+		return e, p.errorf(props, "BatchSize %d: want 1 to 10000", e.BatchSize)
+	}
+	if e.MaximumBatchingWindowInSeconds, err = p.integer(props, "MaximumBatchingWindowInSeconds", 0); err != nil {
+		return e, err
+	}
+	if e.MaximumBatchingWindowInSeconds < 0 || e.MaximumBatchingWindowInSeconds > 300 {
+		return e, p.errorf(props, "MaximumBatchingWindowInSeconds %d: want 0 to 300", e.MaximumBatchingWindowInSeconds)
+	}
+	if e.BatchSize > 10 && e.MaximumBatchingWindowInSeconds == 0 {
+		return e, p.errorf(props, "BatchSize %d over 10 needs MaximumBatchingWindowInSeconds of at least 1", e.BatchSize)
+	}
+	if rt, ok := props.get("FunctionResponseTypes"); ok {
+		for _, it := range rt.items() {
+			if s, _ := it.literal(); s == "ReportBatchItemFailures" {
+				e.ReportBatchItemFailures = true
+			}
+		}
+	}
+	if e.Enabled, err = p.boolean(props, "Enabled", true); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+// schedule reads a Schedule (Schedule) or ScheduleV2 (ScheduleExpression,
+// State) event.
+func (p *parser) schedule(name, typ string, ev, props node) (Schedule, error) {
+	key := "Schedule"
+	if typ == "ScheduleV2" {
+		key = "ScheduleExpression"
+	}
+	s := Schedule{Name: name}
+	var err error
+	if s.Expression, err = p.str(props, key, ""); err != nil {
+		return s, err
+	}
+	if s.Expression == "" {
+		return s, p.errorf(ev, "%s event has no %s", typ, key)
+	}
+	def := true
+	if st, ok := props.get("State"); ok {
+		v, _ := st.literal()
+		def = v != "DISABLED"
+	}
+	if s.Enabled, err = p.boolean(props, "Enabled", def); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// httpEvent reads an HttpApi event: its API (a !Ref of an HTTP API in the
+// template), path, method and payload format.
+func (p *parser) httpEvent(name string, props node) (HTTPEvent, error) {
+	h := HTTPEvent{Name: name, PayloadFormatVersion: "2.0"}
+	if api, ok := props.get("ApiId"); ok {
+		id, _, ok := api.value().Target()
+		if !ok || p.t.resources[id] != TypeHTTPAPI {
+			return h, p.errorf(api, "want !Ref of an %s, got %s", TypeHTTPAPI, describe(api.n))
+		}
+		h.API = id
+	}
+	var err error
+	if h.Path, err = p.str(props, "Path", ""); err != nil {
+		return h, err
+	}
+	if h.Method, err = p.str(props, "Method", ""); err != nil {
+		return h, err
+	}
+	if h.PayloadFormatVersion, err = p.str(props, "PayloadFormatVersion", "2.0"); err != nil {
+		return h, err
+	}
+	return h, nil
 }
 
 // queueTarget resolves a !GetAtt Queue.<attr> or !Ref Queue to the queue's
@@ -517,90 +552,107 @@ var subVar = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
 // checkReferences walks the whole template: every intrinsic must be
 // supported and every name it uses declared.
 func (p *parser) checkReferences(root node) error {
-	var walk func(c node, locals map[string]bool) error
-	walk = func(c node, locals map[string]bool) error {
-		if c.n == nil {
-			return nil
-		}
-		if name, arg, ok := intrinsic(c.n); ok {
-			if !slices.Contains(supported, name) {
-				return p.errorf(c, "unsupported intrinsic function %s (supported: %s)", name, strings.Join(supported, ", "))
-			}
-			argc := node{n: arg, path: c.path}
-			switch name {
-			case "Ref":
-				if arg.Kind != yaml.ScalarNode {
-					return p.errorf(c, "Ref: want a name, got %s", describe(arg))
-				}
-				if !p.declared(arg.Value, locals) {
-					return p.errorf(c, "Ref %s: no such parameter or resource", arg.Value)
-				}
-				return nil
-			case "Condition":
-				if _, ok := p.t.conditions[arg.Value]; !ok {
-					return p.errorf(c, "condition %s is not declared under Conditions", arg.Value)
-				}
-				return nil
-			case "Fn::GetAtt":
-				id, _, err := getAttArgs(arg)
-				if err != nil {
-					return p.errorf(c, "%v", err)
-				}
-				if _, ok := p.t.resources[id]; !ok {
-					return p.errorf(c, "Fn::GetAtt %s: no such resource", id)
-				}
-				return nil
-			case "Fn::If":
-				items := argc.items()
-				if len(items) != 3 {
-					return p.errorf(c, "Fn::If: want [condition, value if true, value if false]")
-				}
-				cond, _ := items[0].literal()
-				if _, ok := p.t.conditions[cond]; !ok {
-					return p.errorf(c, "Fn::If: condition %q is not declared under Conditions", cond)
-				}
-				if err := walk(items[1], locals); err != nil {
-					return err
-				}
-				return walk(items[2], locals)
-			case "Fn::Sub":
-				return p.checkSub(argc, locals, walk)
-			}
-			return walk(argc, locals)
-		}
-		switch c.n.Kind {
-		case yaml.MappingNode:
-			for _, kv := range c.pairs() {
-				if kv.key == "DependsOn" && c.path != "template.Resources" {
-					deps := kv.val.items()
-					if kv.val.n.Kind == yaml.ScalarNode {
-						deps = []node{kv.val}
-					}
-					for _, d := range deps {
-						if _, ok := p.t.resources[d.n.Value]; !ok {
-							return p.errorf(d, "DependsOn %s: no such resource", d.n.Value)
-						}
-					}
-					continue
-				}
-				if err := walk(kv.val, locals); err != nil {
-					return err
-				}
-			}
-		case yaml.SequenceNode:
-			for _, it := range c.items() {
-				if err := walk(it, locals); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}
 	for _, section := range []string{"Conditions", "Globals", "Resources", "Outputs"} {
 		if s, ok := root.get(section); ok {
-			if err := walk(s, nil); err != nil {
+			if err := p.walkReferences(s, nil); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+// walkReferences checks c and everything under it; locals are the names
+// an enclosing Fn::Sub declares.
+func (p *parser) walkReferences(c node, locals map[string]bool) error {
+	if c.n == nil {
+		return nil
+	}
+	if name, arg, ok := intrinsic(c.n); ok {
+		return p.checkIntrinsic(c, name, arg, locals)
+	}
+	switch c.n.Kind {
+	case yaml.MappingNode:
+		for _, kv := range c.pairs() {
+			if kv.key == "DependsOn" && c.path != "template.Resources" {
+				if err := p.checkDependsOn(kv.val); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := p.walkReferences(kv.val, locals); err != nil {
+				return err
+			}
+		}
+	case yaml.SequenceNode:
+		for _, it := range c.items() {
+			if err := p.walkReferences(it, locals); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkIntrinsic checks the intrinsic function c (name, its argument arg)
+// and what it holds.
+func (p *parser) checkIntrinsic(c node, name string, arg *yaml.Node, locals map[string]bool) error {
+	if !slices.Contains(supported, name) {
+		return p.errorf(c, "unsupported intrinsic function %s (supported: %s)", name, strings.Join(supported, ", "))
+	}
+	argc := node{n: arg, path: c.path}
+	switch name {
+	case "Ref":
+		if arg.Kind != yaml.ScalarNode {
+			return p.errorf(c, "Ref: want a name, got %s", describe(arg))
+		}
+		if !p.declared(arg.Value, locals) {
+			return p.errorf(c, "Ref %s: no such parameter or resource", arg.Value)
+		}
+		return nil
+	case "Condition":
+		if _, ok := p.t.conditions[arg.Value]; !ok {
+			return p.errorf(c, "condition %s is not declared under Conditions", arg.Value)
+		}
+		return nil
+	case "Fn::GetAtt":
+		id, _, err := getAttArgs(arg)
+		if err != nil {
+			return p.errorf(c, "%v", err)
+		}
+		if _, ok := p.t.resources[id]; !ok {
+			return p.errorf(c, "Fn::GetAtt %s: no such resource", id)
+		}
+		return nil
+	case "Fn::If":
+		items := argc.items()
+		if len(items) != 3 {
+			return p.errorf(c, "Fn::If: want [condition, value if true, value if false]")
+		}
+		cond, _ := items[0].literal()
+		if _, ok := p.t.conditions[cond]; !ok {
+			return p.errorf(c, "Fn::If: condition %q is not declared under Conditions", cond)
+		}
+		if err := p.walkReferences(items[1], locals); err != nil {
+			return err
+		}
+		return p.walkReferences(items[2], locals)
+	case "Fn::Sub":
+		return p.checkSub(argc, locals, p.walkReferences)
+	}
+	return p.walkReferences(argc, locals)
+}
+
+// checkDependsOn checks that a resource's DependsOn (one name or a list)
+// names resources of the template.
+func (p *parser) checkDependsOn(v node) error {
+	deps := v.items()
+	if v.n.Kind == yaml.ScalarNode {
+		deps = []node{v}
+	}
+	for _, d := range deps {
+		if _, ok := p.t.resources[d.n.Value]; !ok {
+			return p.errorf(d, "DependsOn %s: no such resource", d.n.Value)
 		}
 	}
 	return nil

@@ -22,20 +22,11 @@ func API(d *Deps, cfg config.API) any {
 		Redis:         d.Redis,
 		Queues:        d.Queue,
 		Logger:        d.Logger,
-		Metrics:       d.Metrics,
-		Tracing:       d.Tracing,
-		Fleet:         d.Fleet,
-		AdminAPIKey:   cfg.AdminAPIKey,
-		MetricsToken:  cfg.MetricsToken,
 		PublicBaseURL: cfg.PublicBaseURL,
 
-		AllowPrivateWuzapi: cfg.AllowPrivateWuzapi,
-		Chunks:             chunks(d),
-		// Reads only: the instances' health shows today's sends.
-		Sends: limit.NewSender(limit.SenderOptions{Prefix: d.Config.RedisKeyPrefix, Redis: d.Redis, Logger: d.Logger}),
-
-		Limiter:      limiter,
+		AdminAPIKey:  cfg.AdminAPIKey,
 		AuthCacheTTL: 5 * time.Second,
+		Limiter:      limiter,
 		OnPlanChange: func(ctx context.Context, tenantID string) {
 			if err := limiter.InvalidatePlan(ctx, tenantID); err != nil {
 				// Other instances then keep the old plan until
@@ -44,12 +35,24 @@ func API(d *Deps, cfg config.API) any {
 			}
 		},
 
-		Uploads:          uploads(d),
-		ReportsQueueURL:  cfg.ReportsQueueURL,
-		ReportSender:     d.Queue,
-		ReportLinks:      blob.New(d.S3, cfg.BucketName),
+		AllowPrivateWuzapi: cfg.AllowPrivateWuzapi,
+		Chunks:             chunks(d),
+		// Reads only: the instances' health shows today's sends.
+		Sends: limit.NewSender(limit.SenderOptions{Prefix: d.Config.RedisKeyPrefix, Redis: d.Redis, Logger: d.Logger}),
+
 		WebhookHMACKey:   cfg.WebhookHMACKey,
 		UndeliveredAfter: cfg.UndeliveredAfter,
+
+		Uploads: uploads(d),
+
+		ReportsQueueURL: cfg.ReportsQueueURL,
+		ReportSender:    d.Queue,
+		ReportLinks:     blob.New(d.S3, cfg.BucketName),
+
+		Metrics:      d.Metrics,
+		MetricsToken: cfg.MetricsToken,
+		Tracing:      d.Tracing,
+		Fleet:        d.Fleet,
 	})
 	return apigw.Handler(srv)
 }

@@ -19,29 +19,6 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
-// registerCampaignRoutes adds the instance and campaign routes.
-func (s *Server) registerCampaignRoutes() {
-	s.handle("POST /v1/instances", s.tenant(s.createInstance))
-	s.handle("GET /v1/instances", s.tenant(s.listInstances))
-	s.handle("GET /v1/instances/{id}", s.tenant(s.getInstance))
-	s.handle("PATCH /v1/instances/{id}", s.tenant(s.patchInstance))
-	s.handle("POST /v1/instances/{id}/connect", s.tenant(s.connectInstance))
-	s.handle("GET /v1/instances/{id}/qr", s.tenant(s.instanceQR))
-	s.handle("POST /v1/instances/{id}/resume", s.tenant(s.resumeInstance))
-
-	s.handle("POST /v1/campaigns", s.tenant(s.createCampaign))
-	s.handle("GET /v1/campaigns", s.tenant(s.listCampaigns))
-	s.handle("GET /v1/campaigns/{id}", s.tenant(s.getCampaign))
-	s.handle("GET /v1/campaigns/{id}/status", s.tenant(s.campaignStatus))
-	s.handle("GET /v1/campaigns/{id}/timeline", s.tenant(s.campaignTimeline))
-	s.handle("GET /v1/campaigns/{id}/recipients", s.tenant(s.campaignRecipients))
-	s.handle("GET /v1/campaigns/{id}/replies", s.tenant(s.campaignReplies))
-	s.handle("POST /v1/campaigns/{id}/pause", s.tenant(s.controlCampaign(campaign.ActPause)))
-	s.handle("POST /v1/campaigns/{id}/resume", s.tenant(s.controlCampaign(campaign.ActResume)))
-	s.handle("POST /v1/campaigns/{id}/cancel", s.tenant(s.controlCampaign(campaign.ActCancel)))
-	s.handle("POST /v1/campaigns/{id}/resend", s.tenant(s.resendCampaign))
-}
-
 // instanceView is an instance as the API shows it; the token never appears.
 type instanceView struct {
 	campaign.Instance

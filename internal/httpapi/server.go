@@ -28,20 +28,27 @@ type QueueProber interface {
 
 // Options are the dependencies of a Server. DB, Redis and Logger are required.
 type Options struct {
+	// --- dependencies ---
+
 	DB     *postgres.DB
 	Redis  *redis.Client
 	Queues QueueProber
 	Logger *slog.Logger
-	// Metrics records the API's metrics; a fresh set when nil.
-	Metrics *telemetry.Metrics
-	// AdminAPIKey guards the admin routes; empty disables them (always 401).
-	AdminAPIKey string
-	// MetricsToken guards GET /metrics when set.
-	MetricsToken string
-	// PublicBaseURL is where clients reach the API (for absolute URLs).
-	PublicBaseURL string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// PublicBaseURL is where clients reach the API (for absolute URLs).
+	PublicBaseURL string
+
+	// --- keys and limits ---
+
+	// AdminAPIKey guards the admin routes; empty disables them (always 401).
+	AdminAPIKey string
+	// AuthCacheTTL is how long an API key's tenant is remembered in-process
+	// (0 disables): other instances honour a revocation within this time.
+	AuthCacheTTL time.Duration
+	// Limiter applies the API rate limits (ratelimit.go); nil
+	// disables them.
+	Limiter *limit.API
 	// OnPlanChange is called after an admin changes a tenant's plan, so the
 	// plan cache can be invalidated everywhere.
 	OnPlanChange func(ctx context.Context, tenantID string)
@@ -62,14 +69,14 @@ type Options struct {
 	// (limit.Sender) for the instances' health; nil: health's today is null.
 	Sends campaign.BudgetReader
 
-	// --- limits ---
+	// --- WuzAPI webhooks and receipts ---
 
-	// Limiter applies the API rate limits (ratelimit.go); nil
-	// disables them.
-	Limiter *limit.API
-	// AuthCacheTTL is how long an API key's tenant is remembered in-process
-	// (0 disables): other instances honour a revocation within this time.
-	AuthCacheTTL time.Duration
+	// WebhookHMACKey, when set, requires every WuzAPI webhook to carry a valid
+	// X-Hmac-Signature (an instance's own webhook_hmac_key takes precedence).
+	WebhookHMACKey string
+	// UndeliveredAfter is how long a sent message may go without a delivery
+	// receipt before it counts as undelivered; 24 hours when 0.
+	UndeliveredAfter time.Duration
 
 	// --- imports and contacts ---
 
@@ -79,15 +86,7 @@ type Options struct {
 	// ImportMaxBytes is the largest CSV an import reads; importer.DefaultMaxBytes when 0.
 	ImportMaxBytes int64
 
-	// --- telemetry ---
-	// Tracing records a span per request, named by its route pattern; nil
-	// or off: no spans.
-	Tracing *telemetry.Tracing
-	// Fleet is the fleet-wide metrics store GET /metrics renders; nil: the
-	// instance's own registry.
-	Fleet *telemetry.Fleet
-
-	// --- reports, webhooks, compression ---
+	// --- reports ---
 
 	// ReportsQueueURL is the queue POST /v1/reports writes report.generate to.
 	ReportsQueueURL string
@@ -99,12 +98,19 @@ type Options struct {
 	ReportLinks ReportLinker
 	// ReportLinkTTL is how long a downloadUrl works; 15 minutes when 0.
 	ReportLinkTTL time.Duration
-	// WebhookHMACKey, when set, requires every WuzAPI webhook to carry a valid
-	// X-Hmac-Signature (an instance's own webhook_hmac_key takes precedence).
-	WebhookHMACKey string
-	// UndeliveredAfter is how long a sent message may go without a delivery
-	// receipt before it counts as undelivered; 24 hours when 0.
-	UndeliveredAfter time.Duration
+
+	// --- telemetry ---
+
+	// Metrics records the API's metrics; a fresh set when nil.
+	Metrics *telemetry.Metrics
+	// MetricsToken guards GET /metrics when set.
+	MetricsToken string
+	// Tracing records a span per request, named by its route pattern; nil
+	// or off: no spans.
+	Tracing *telemetry.Tracing
+	// Fleet is the fleet-wide metrics store GET /metrics renders; nil: the
+	// instance's own registry.
+	Fleet *telemetry.Fleet
 }
 
 // Server serves the HTTP API.
@@ -205,34 +211,56 @@ func (s *Server) unrouted(w http.ResponseWriter, r *http.Request, h http.Handler
 	}
 }
 
+// registerRoutes is the route table, grouped by what a route serves.
 func (s *Server) registerRoutes() {
+	// The platform itself: probes, scrapes, the API description.
 	s.handle("GET /health", s.health)
+	s.handle("GET /metrics", s.metrics)
+	s.handle("GET /openapi.json", s.openAPI)
 
+	// Operators (the admin key): tenants and their keys.
 	s.handle("POST /v1/tenants", s.admin(s.createTenant))
 	s.handle("PATCH /v1/tenants/{id}", s.admin(s.updateTenant))
 	s.handle("POST /v1/tenants/{id}/api-keys", s.admin(s.createAPIKey))
 	s.handle("DELETE /v1/api-keys/{id}", s.admin(s.revokeAPIKey))
 
+	// A tenant's own settings.
 	s.handle("GET /v1/me", s.tenant(s.getMe))
 	s.handle("PATCH /v1/me", s.tenant(s.patchMe))
 
-	// --- instances and campaigns ---
-	s.registerCampaignRoutes()
+	// WuzAPI instances, and the webhook their WuzAPI posts events to
+	// (receipts and the like; no API key: the instance's secret).
+	s.handle("POST /v1/instances", s.tenant(s.createInstance))
+	s.handle("GET /v1/instances", s.tenant(s.listInstances))
+	s.handle("GET /v1/instances/{id}", s.tenant(s.getInstance))
+	s.handle("PATCH /v1/instances/{id}", s.tenant(s.patchInstance))
+	s.handle("POST /v1/instances/{id}/connect", s.tenant(s.connectInstance))
+	s.handle("GET /v1/instances/{id}/qr", s.tenant(s.instanceQR))
+	s.handle("POST /v1/instances/{id}/resume", s.tenant(s.resumeInstance))
+	s.handle("POST /v1/webhooks/wuzapi/{instanceId}", s.wuzapiWebhook)
 
-	// --- imports and contacts ---
-	s.handle("POST /v1/imports", s.tenant(s.createImport))
-	s.handle("GET /v1/imports", s.tenant(s.listImports))
-	s.handle("GET /v1/imports/{id}", s.tenant(s.getImport))
+	// Campaigns.
+	s.handle("POST /v1/campaigns", s.tenant(s.createCampaign))
+	s.handle("GET /v1/campaigns", s.tenant(s.listCampaigns))
+	s.handle("GET /v1/campaigns/{id}", s.tenant(s.getCampaign))
+	s.handle("GET /v1/campaigns/{id}/status", s.tenant(s.campaignStatus))
+	s.handle("GET /v1/campaigns/{id}/timeline", s.tenant(s.campaignTimeline))
+	s.handle("GET /v1/campaigns/{id}/recipients", s.tenant(s.campaignRecipients))
+	s.handle("GET /v1/campaigns/{id}/replies", s.tenant(s.campaignReplies))
+	s.handle("POST /v1/campaigns/{id}/pause", s.tenant(s.controlCampaign(campaign.ActPause)))
+	s.handle("POST /v1/campaigns/{id}/resume", s.tenant(s.controlCampaign(campaign.ActResume)))
+	s.handle("POST /v1/campaigns/{id}/cancel", s.tenant(s.controlCampaign(campaign.ActCancel)))
+	s.handle("POST /v1/campaigns/{id}/resend", s.tenant(s.resendCampaign))
+
+	// Contacts, and CSV imports into them.
 	s.handle("GET /v1/contacts", s.tenant(s.listContacts))
 	s.handle("POST /v1/contacts", s.tenant(s.upsertContacts))
 	s.handle("DELETE /v1/contacts/{id}", s.tenant(s.deleteContact))
+	s.handle("POST /v1/imports", s.tenant(s.createImport))
+	s.handle("GET /v1/imports", s.tenant(s.listImports))
+	s.handle("GET /v1/imports/{id}", s.tenant(s.getImport))
 
-	// --- metrics ---
-	s.handle("GET /metrics", s.metrics)
-
-	// --- reports, webhooks, openapi ---
+	// Reports (CSV downloads).
 	s.handle("POST /v1/reports", s.tenant(s.createReport))
 	s.handle("GET /v1/reports/{id}", s.tenant(s.getReport))
-	s.handle("POST /v1/webhooks/wuzapi/{instanceId}", s.wuzapiWebhook)
-	s.handle("GET /openapi.json", s.openAPI)
 }

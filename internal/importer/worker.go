@@ -357,31 +357,53 @@ func (f failure) Error() string { return f.reason }
 
 func fail(format string, args ...any) error { return failure{fmt.Sprintf(format, args...)} }
 
+// run imports job's object: open it, read its header, skip the rows an
+// earlier run merged, then merge the rest batch by batch.
 func (w *Worker) run(ctx context.Context, job Job, log *slog.Logger) error {
+	obj, err := w.open(ctx, job)
+	if err != nil {
+		return err
+	}
+	defer obj.Body.Close()
+	r, err := w.startReading(ctx, &job, obj, log)
+	if err != nil {
+		return err
+	}
+	return w.mergeAll(ctx, job, r)
+}
+
+// open opens the uploaded object, the one the import was created for.
+func (w *Worker) open(ctx context.Context, job Job) (Object, error) {
 	obj, err := w.Objects.Open(ctx, job.ObjectKey, job.ETag)
 	switch {
 	case errors.Is(err, ErrObjectNotFound):
-		return fail("the uploaded file is gone")
+		return Object{}, fail("the uploaded file is gone")
 	case errors.Is(err, ErrObjectChanged):
-		return fail("the uploaded file was replaced while it was being imported; create a new import")
+		return Object{}, fail("the uploaded file was replaced while it was being imported; create a new import")
 	case err != nil:
-		return fmt.Errorf("open object: %w", err)
+		return Object{}, fmt.Errorf("open object: %w", err)
 	}
-	defer obj.Body.Close()
 	if obj.Size > w.maxBytes() {
-		return fail("the file is %d bytes; the limit is %d bytes", obj.Size, w.maxBytes())
+		_ = obj.Body.Close()
+		return Object{}, fail("the file is %d bytes; the limit is %d bytes", obj.Size, w.maxBytes())
 	}
+	return obj, nil
+}
+
+// startReading reads the object's header, records the object on the first
+// run (job gets its header), and skips the rows earlier runs merged.
+func (w *Worker) startReading(ctx context.Context, job *Job, obj Object, log *slog.Logger) (*Reader, error) {
 	r, err := NewReader(obj.Body, Options{DefaultCountry: job.DefaultCountry, Workers: w.Workers})
 	switch {
 	case errors.Is(err, ErrEmpty), errors.Is(err, ErrNotCSV), errors.Is(err, ErrNoPhoneColumn), errors.Is(err, ErrTooManyColumns):
-		return fail("%s", err.Error())
+		return nil, fail("%s", err.Error())
 	case err != nil:
-		return fmt.Errorf("read header: %w", err)
+		return nil, fmt.Errorf("read header: %w", err)
 	}
 	if job.ETag == "" {
 		job.Header = r.Header()
-		if err := w.Store.SetImportObject(ctx, job, obj.Size, obj.ETag, job.Header); err != nil {
-			return fmt.Errorf("record object: %w", err)
+		if err := w.Store.SetImportObject(ctx, *job, obj.Size, obj.ETag, job.Header); err != nil {
+			return nil, fmt.Errorf("record object: %w", err)
 		}
 	}
 	log.InfoContext(ctx, "import reading", "encoding_guess", r.Encoding(), "delimiter", string(r.Delimiter()), "size", obj.Size)
@@ -390,27 +412,31 @@ func (w *Worker) run(ctx context.Context, job Job, log *slog.Logger) error {
 		n, err := r.Skip(min(w.batchSize(), job.Merged.RowsTotal-skipped))
 		skipped += n
 		if err != nil && (!errors.Is(err, io.EOF) || skipped < job.Merged.RowsTotal) {
-			return fmt.Errorf("skip %d merged rows (at %d): %w", job.Merged.RowsTotal, skipped, err)
+			return nil, fmt.Errorf("skip %d merged rows (at %d): %w", job.Merged.RowsTotal, skipped, err)
 		}
 	}
+	return r, nil
+}
 
-	// Read the next batch while the current one merges: parsing and
-	// Postgres then run side by side.
-	type next struct {
-		b     Batch
-		bytes int64
-		err   error
-	}
-	batches := make(chan next, 1)
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+// readBatch is a batch read ahead, with the bytes read so far.
+type readBatch struct {
+	b     Batch
+	bytes int64
+	err   error
+}
+
+// readAhead reads batches from r into the returned channel, one ahead of
+// the merge, so parsing and Postgres run side by side. It stops after the
+// first error (io.EOF included) or when ctx is done.
+func (w *Worker) readAhead(ctx context.Context, r *Reader) <-chan readBatch {
+	batches := make(chan readBatch, 1)
 	go func() {
 		defer close(batches)
 		for {
 			b, err := r.ReadBatch(w.batchSize())
 			select {
-			case batches <- next{b, r.BytesRead(), err}:
-			case <-rctx.Done():
+			case batches <- readBatch{b, r.BytesRead(), err}:
+			case <-ctx.Done():
 				return
 			}
 			if err != nil {
@@ -418,6 +444,15 @@ func (w *Worker) run(ctx context.Context, job Job, log *slog.Logger) error {
 			}
 		}
 	}()
+	return batches
+}
+
+// mergeAll merges r's batches until the object ends (then finishes the
+// import), a row is too large, or too little of the invocation is left.
+func (w *Worker) mergeAll(ctx context.Context, job Job, r *Reader) error {
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	batches := w.readAhead(rctx, r)
 	m := &merger{w: w, job: job, counts: job.Merged}
 	defer m.abandon(ctx)
 	for n := range batches {

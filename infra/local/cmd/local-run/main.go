@@ -46,14 +46,49 @@ func main() {
 
 // run is main without the process: tests call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("local-run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	bin := fs.String("bin", ".build/local", "directory holding <function>/bootstrap host binaries")
-	tplPath := fs.String("template", local.DefaultTemplatePath, "SAM template to run")
-	web := fs.String("web", "", "dashboard build (web/dist) to serve beside the API; empty: API only")
-	if err := fs.Parse(args); err != nil {
+	f, err := parseFlags(args, stderr)
+	if err != nil {
 		return err
 	}
+	cfg, generatedKey, err := configure(f, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	p, err := local.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	printRunning(stdout, p, f.web != "", generatedKey)
+	<-p.Done()
+	stop()
+	err = p.Close()
+	fmt.Fprintln(stdout, "stopped")
+	return err
+}
+
+// flags are local-run's command line.
+type flags struct {
+	bin      string // directory holding <function>/bootstrap
+	template string // the SAM template
+	web      string // the dashboard build; empty: API only
+}
+
+func parseFlags(args []string, stderr io.Writer) (flags, error) {
+	var f flags
+	fs := flag.NewFlagSet("local-run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.bin, "bin", ".build/local", "directory holding <function>/bootstrap host binaries")
+	fs.StringVar(&f.template, "template", local.DefaultTemplatePath, "SAM template to run")
+	fs.StringVar(&f.web, "web", "", "dashboard build (web/dist) to serve beside the API; empty: API only")
+	return f, fs.Parse(args)
+}
+
+// configure builds the platform's configuration from the flags and the
+// environment (localDefaults filling what it leaves empty). generatedKey is
+// the admin key made up for this run when ADMIN_API_KEY is unset.
+func configure(f flags, getenv func(string) string, stderr io.Writer) (cfg local.Config, generatedKey string, err error) {
 	env := func(name string) string {
 		if v := getenv(name); v != "" {
 			return v
@@ -63,45 +98,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	level := slog.LevelInfo
 	if v := getenv("LOG_LEVEL"); v != "" {
 		if err := level.UnmarshalText([]byte(v)); err != nil {
-			return fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", v)
+			return cfg, "", fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", v)
 		}
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-
-	tpl, err := samtpl.Load(*tplPath)
+	tpl, err := samtpl.Load(f.template)
 	if err != nil {
-		return fmt.Errorf("template %s is not usable: %w", *tplPath, err)
+		return cfg, "", fmt.Errorf("template %s is not usable: %w", f.template, err)
 	}
-	params := map[string]string{}
-	generatedKey := ""
-	for _, p := range tpl.Parameters {
-		v := env(samtpl.EnvName(p.Name))
-		if v == "" && p.Name == "AdminApiKey" {
-			if generatedKey, err = newKey(); err != nil {
-				return err
-			}
-			v = generatedKey
-		}
-		if v != "" {
-			params[p.Name] = v
-		}
+	params, generatedKey, err := parameters(tpl, env)
+	if err != nil {
+		return cfg, "", err
 	}
-	publicURL := getenv("PUBLIC_BASE_URL")
-	if publicURL == "" {
+	if getenv("PUBLIC_BASE_URL") == "" {
 		delete(params, local.ParamPublicBaseURL) // the platform fills in its API URL
 	}
 	concurrency := local.DefaultConcurrency
 	if v := getenv("FUNCTION_CONCURRENCY"); v != "" {
 		if concurrency, err = strconv.Atoi(v); err != nil || concurrency < 1 {
-			return fmt.Errorf("FUNCTION_CONCURRENCY %q: want a whole number of at least 1", v)
+			return cfg, "", fmt.Errorf("FUNCTION_CONCURRENCY %q: want a whole number of at least 1", v)
 		}
 	}
-
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	p, err := local.Start(ctx, local.Config{
-		TemplatePath:   *tplPath,
-		BinDir:         *bin,
+	return local.Config{
+		TemplatePath:   f.template,
+		BinDir:         f.bin,
 		StackName:      env("STACK_NAME"),
 		DatabaseURL:    env("DATABASE_URL"),
 		RedisURL:       env("REDIS_URL"),
@@ -111,25 +130,40 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Region:         getenv("AWS_REGION"),
 		Concurrency:    concurrency,
 		Parameters:     params,
-		Logger:         logger,
-		DashboardDir:   *web,
-	})
-	if err != nil {
-		return err
+		Logger:         slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level})),
+		DashboardDir:   f.web,
+	}, generatedKey, nil
+}
+
+// parameters are the template parameters set in the environment, each from
+// its twin variable; AdminApiKey, when unset, is generated (generatedKey).
+func parameters(tpl *samtpl.Template, env func(string) string) (params map[string]string, generatedKey string, err error) {
+	params = map[string]string{}
+	for _, p := range tpl.Parameters {
+		v := env(samtpl.EnvName(p.Name))
+		if v == "" && p.Name == "AdminApiKey" {
+			if generatedKey, err = newKey(); err != nil {
+				return nil, "", err
+			}
+			v = generatedKey
+		}
+		if v != "" {
+			params[p.Name] = v
+		}
 	}
+	return params, generatedKey, nil
+}
+
+// printRunning tells the user where the platform is.
+func printRunning(stdout io.Writer, p *local.Platform, dashboard bool, generatedKey string) {
 	fmt.Fprintf(stdout, "\nwuzapi-manager is running\n  API:           %s  (try: curl %s/health)\n  AWS endpoint:  %s  (aws --endpoint-url %s sqs list-queues)\n", p.APIURL, p.APIURL, p.AWSEndpointURL, p.AWSEndpointURL)
-	if *web != "" {
+	if dashboard {
 		fmt.Fprintf(stdout, "  Dashboard:     %s/\n", p.APIURL)
 	}
 	if generatedKey != "" {
 		fmt.Fprintf(stdout, "  ADMIN_API_KEY: %s  (generated for this run; set ADMIN_API_KEY to keep one)\n", generatedKey)
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
-	<-p.Done()
-	stop()
-	err = p.Close()
-	fmt.Fprintln(stdout, "stopped")
-	return err
 }
 
 // newKey returns a random admin key: 32 bytes, hex.
