@@ -364,6 +364,39 @@ func TestCampaignsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("pool campaign: sticky known contact, the rest spread, each sent once", func(t *testing.T) {
+		ids := make([]string, 2)
+		for i := range ids {
+			tok := fmt.Sprintf("tokP%d", i)
+			e.fake.AddUser(tok, wuzapitest.Ready)
+			_, body := e.call(t, "POST", "/v1/instances", e.key, map[string]any{"name": fmt.Sprintf("pool%d", i), "baseUrl": e.fake.URL,
+				"token": tok, "minDelayMs": 0, "maxDelayMs": 0, "messagesPerMinute": 1000, "hourlyCap": 100000, "dailyCap": 100000,
+				"warmupDays": 0, "newContactsPerDay": 500, "newContactsPerHour": 200, "identicalPerHour": 1000, "typing": false,
+				"checkNumbers": false}, 201)
+			ids[i] = body["data"].(map[string]any)["id"].(string)
+		}
+		ps := phonesE2E(7, 9)
+		if _, err := e.db.Exec(t.Context(), "INSERT INTO known_contacts (instance_id, phone) VALUES ($1, $2)", ids[1], ps[0]); err != nil {
+			t.Fatal(err)
+		}
+		_, body := e.call(t, "POST", "/v1/campaigns", e.key, map[string]any{"instanceIds": ids, "message": "pool {{name}}", "contacts": toAny(ps)}, 202)
+		id := body["data"].(map[string]any)["jobId"].(string)
+		eventually(t, 60*time.Second, "pool campaign completed", func() bool { st, _ := e.state(t, id); return st == "completed" })
+		assertOnce(t, e.fake, ps)
+		by := map[string]int{}
+		for _, p := range ps {
+			by[e.fake.Delivered()[p][0].Token]++
+		}
+		if e.fake.Delivered()[ps[0]][0].Token != "tokP1" || by["tokP0"] < 3 || by["tokP1"] < 3 || by["tokP0"]+by["tokP1"] != len(ps) {
+			t.Fatalf("sent by %v (%s by %s), want the known contact by tokP1 and the rest spread", by, ps[0], e.fake.Delivered()[ps[0]][0].Token)
+		}
+		_, body = e.call(t, "GET", "/v1/campaigns/"+id, e.key, nil, 200)
+		insts, _ := body["data"].(map[string]any)["instances"].([]any)
+		if len(insts) != 2 || insts[0].(map[string]any)["sent"] != float64(by["tokP0"]) || insts[1].(map[string]any)["sent"] != float64(by["tokP1"]) {
+			t.Fatalf("instances = %v, want sent %v", insts, by)
+		}
+	})
+
 	// Last: the reach-out lock it provokes closes the instance's new-contact lane.
 	t.Run("number check and reach-out lock", func(t *testing.T) {
 		ps := phonesE2E(6, 4) // 0 not on WhatsApp, 1 known by another number, 2 meets a 463, 3 wrote to the instance

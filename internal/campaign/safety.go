@@ -137,6 +137,23 @@ type newGate struct {
 	until  time.Time
 	reason string
 	probe  bool // this invocation holds the lane's probe
+	// laneHere: the instance's lane itself closed during this invocation
+	// (a reach-out lock or the delivery guard), not a budget wait.
+	laneHere bool
+}
+
+// closeLane closes the gate because the instance's lane closed now.
+func (g *newGate) closeLane(until time.Time, reason string) {
+	g.close(until, reason)
+	g.mu.Lock()
+	g.laneHere = true
+	g.mu.Unlock()
+}
+
+func (g *newGate) laneClosedHere() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.laneHere
 }
 
 func (g *newGate) close(until time.Time, reason string) {
@@ -325,7 +342,7 @@ func (w *Worker) reachOutLock(ctx context.Context, log *slog.Logger, job Job, re
 	if lane.Until != nil {
 		until = *lane.Until
 	}
-	g.close(until, lane.Reason)
+	g.closeLane(until, lane.Reason)
 	if fresh {
 		log.WarnContext(ctx, "reach-out lock: new-contact sending stopped", "instance_id", job.Instance.ID, "until", until.Format(time.RFC3339))
 		w.alert(ctx, "warning", "New-contact lock", fmt.Sprintf("WhatsApp stopped %s from messaging new contacts until %s (error 463); known contacts keep being sent.",
@@ -347,7 +364,7 @@ func (w *Worker) guardDeliveries(ctx context.Context, log *slog.Logger, job Job,
 	if err != nil {
 		return err
 	}
-	g.close(now.Add(GuardProbeAfter), reason)
+	g.closeLane(now.Add(GuardProbeAfter), reason)
 	if paused {
 		log.WarnContext(ctx, "delivery guard: new-contact sending paused", "delivered", delivered, "window", total)
 		w.alert(ctx, "warning", "Low delivery", fmt.Sprintf("%s: new-contact sending %s; resume it from the instance once the number is healthy.", job.Instance.Name, reason))

@@ -10,7 +10,8 @@ func defaultRand() float64 { return randv2.Float64() }
 // filter is what the next claim may take: known contacts only while the
 // new-contact lane is closed, except for the lane's single probe.
 func (r *chunkRun) filter() (f ClaimFilter, probing bool) {
-	f = ClaimFilter{InstanceID: r.job.Instance.ID, Lane: ClaimAny, NeedCheck: r.job.Instance.CheckNumbers, Gen: r.job.ChunkGen}
+	f = ClaimFilter{InstanceID: r.job.Instance.ID, Lane: ClaimAny, NeedCheck: r.job.Instance.CheckNumbers, Gen: r.job.ChunkGen,
+		Assigned: r.pool}
 	if closed, _, _ := r.gate.state(); closed {
 		f.Lane = ClaimKnown
 		if r.gate.takeProbe() {

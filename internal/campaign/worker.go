@@ -83,6 +83,9 @@ type ClaimFilter struct {
 	// Gen is the chunk generation of the worker's message: nothing is
 	// claimed once the campaign has moved to another.
 	Gen int64
+	// Assigned (a pool campaign): only recipients already given to
+	// InstanceID are taken.
+	Assigned bool
 }
 
 // NumberCheck is one number's check answer: whether it is on WhatsApp and
@@ -257,16 +260,28 @@ func (w *Worker) defaults() (sendTimeout, margin, maxWait time.Duration, window 
 // gen is the message's chunk generation: a message of another generation
 // than the campaign's is stale (the campaign was paused and resumed, or
 // enqueued again, since) and is dropped without work.
+//
+// A pool campaign runs one such set of loops per instance of the pool that
+// can send, each on the recipients given to its instance (pool.go).
 func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int, gen int64) error {
-	r, err := w.start(ctx, campaignID, n, gen)
-	if err != nil || r == nil {
+	runs, err := w.start(ctx, campaignID, n, gen)
+	if err != nil || len(runs) == 0 {
 		return err
 	}
-	r.sendAll(ctx)
-	if r.firstErr != nil {
-		return fmt.Errorf("send chunk %d of campaign %s: %w", n, campaignID, r.firstErr)
+	var wg sync.WaitGroup
+	for _, r := range runs {
+		wg.Go(func() { r.sendAll(ctx) })
 	}
-	return r.handBackRest(ctx)
+	wg.Wait()
+	for _, r := range runs {
+		if r.firstErr != nil {
+			return fmt.Errorf("send chunk %d of campaign %s: %w", n, campaignID, r.firstErr)
+		}
+	}
+	if len(runs) > 1 || runs[0].pool {
+		return w.handBackPool(ctx, runs)
+	}
+	return runs[0].handBackRest(ctx)
 }
 
 // chunkRun is one invocation's work on one chunk: what start loaded, and
@@ -292,6 +307,10 @@ type chunkRun struct {
 
 	gate    *newGate   // what this invocation knows of the new-contact lane
 	checkMu sync.Mutex // one number check at a time
+	// pool: the run sends a pool campaign's recipients given to its
+	// instance; an instance that cannot send hands them to the others
+	// instead of pausing the campaign.
+	pool bool
 
 	hb       handBack
 	stop     atomic.Bool // a loop asks the others to stop claiming
@@ -299,11 +318,12 @@ type chunkRun struct {
 	firstErr error
 }
 
-// start loads the campaign and decides whether the chunk may send now. A
-// nil run with a nil error means there is nothing to do for this message:
+// start loads the campaign and decides whether the chunk may send now. No
+// run with a nil error means there is nothing to do for this message:
 // the campaign is gone, not sending, paused for a blocked instance or
-// handed back until its scheduled time.
-func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64) (*chunkRun, error) {
+// handed back until its scheduled time. A pool campaign gets a run per
+// instance that can send.
+func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64) ([]*chunkRun, error) {
 	log := w.Logger.With("campaign_id", campaignID, "chunk", n)
 	job, err := w.Store.ChunkJob(ctx, campaignID)
 	if errors.Is(err, errcode.ErrNotFound) {
@@ -322,7 +342,8 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64)
 		return nil, nil
 	}
 	now := w.now()
-	if job.InstanceBlocked != "" && (job.BlockedUntil == nil || job.BlockedUntil.After(now)) {
+	pool := len(c.InstanceIDs) > 0
+	if !pool && job.InstanceBlocked != "" && (job.BlockedUntil == nil || job.BlockedUntil.After(now)) {
 		// Resumed (or still queued) while the number is logged out or banned.
 		reason := BlockedReason(job.Instance.Name, job.InstanceBlocked, job.BanCode, job.BlockedUntil)
 		paused, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", reason)
@@ -344,11 +365,14 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64)
 	if st != Running {
 		return nil, nil
 	}
+	if pool {
+		return w.startPool(ctx, log, campaignID, n, job, now)
+	}
 	r := w.newRun(ctx, log, campaignID, n, job)
 	if r.gate, err = w.openGate(ctx, job, now); err != nil {
 		return nil, fmt.Errorf("new-contact lane of chunk %d of campaign %s: %w", n, campaignID, err)
 	}
-	return r, nil
+	return []*chunkRun{r}, nil
 }
 
 // newRun fills in the run's settings from the worker's defaults and the job.
@@ -581,7 +605,7 @@ func (r *chunkRun) settle(ctx context.Context, rec Claimed, sendErr error) error
 	reason := sendErr.Error()
 	switch wuzapi.ClassOf(sendErr) {
 	case wuzapi.NotReady:
-		return r.pauseNotReady(ctx, rec, reason)
+		return r.pauseNotReady(ctx, rec, sendErr)
 	case wuzapi.Transient:
 		if rec.Attempts < MaxAttempts {
 			r.w.record("retried")
@@ -597,10 +621,14 @@ func (r *chunkRun) settle(ctx context.Context, rec Claimed, sendErr error) error
 
 // pauseNotReady undoes the claim of a send the instance refused before
 // sending (the recipient is untouched) and auto-pauses the campaign.
-func (r *chunkRun) pauseNotReady(ctx context.Context, rec Claimed, reason string) error {
+func (r *chunkRun) pauseNotReady(ctx context.Context, rec Claimed, sendErr error) error {
+	reason := sendErr.Error()
 	r.stop.Store(true)
 	if err := r.w.Store.Unclaim(ctx, r.campaignID, rec.Phone); err != nil {
 		return err
+	}
+	if r.pool {
+		return r.sessionDown(ctx, sendErr)
 	}
 	paused, err := r.w.Store.AutoPause(ctx, r.campaignID, "instance_not_ready", "auto-paused: instance cannot send: "+reason)
 	if paused {
@@ -632,6 +660,15 @@ func (r *chunkRun) pauseOnFailureShare(ctx context.Context) error {
 // earliest delay any loop asked for, or when the earliest retry is due)
 // and finishes the campaign when none of its recipients is left to send.
 func (r *chunkRun) handBackRest(ctx context.Context) error {
+	if err := r.planHandBack(ctx); err != nil {
+		return err
+	}
+	return r.finishHandBack(ctx)
+}
+
+// planHandBack gives back an unused probe and decides after how long the
+// chunk must run again (none when nothing is left for it).
+func (r *chunkRun) planHandBack(ctx context.Context) error {
 	if r.gate.hasProbe() { // the probe found no new contact to send
 		if err := r.w.safety().ReleaseLaneProbe(context.WithoutCancel(ctx), r.job.Instance.ID); err != nil {
 			return fmt.Errorf("chunk %d of campaign %s: %w", r.n, r.campaignID, err)
@@ -660,6 +697,12 @@ func (r *chunkRun) handBackRest(ctx context.Context) error {
 			r.hb.request(0)
 		}
 	}
+	return nil
+}
+
+// finishHandBack enqueues the chunk again when planned and finishes the
+// campaign when none of its recipients is left to send.
+func (r *chunkRun) finishHandBack(ctx context.Context) error {
 	if r.hb.set {
 		if err := r.w.enqueue(ctx, r.campaignID, r.n, r.job.ChunkGen, r.hb.delay); err != nil {
 			return err

@@ -72,7 +72,7 @@ func (db *DB) Claim(ctx context.Context, campaignID string, lo, hi int, now time
 		lane = campaign.ClaimAny
 	}
 	err := db.Pool.QueryRow(ctx, db.q("claim-recipient"), campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck,
-		now.Add(-NumberCheckTTL), f.Gen).
+		now.Add(-NumberCheckTTL), f.Gen, f.Assigned).
 		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone)
 	if err == pgx.ErrNoRows {
 		return c, false, nil

@@ -241,7 +241,9 @@ FROM campaign_events WHERE campaign_id = $1 ORDER BY id;
 -- send (LoggedOut, TemporaryBan, a failed session check), with an event each.
 WITH p AS (
     UPDATE campaigns SET status = 'paused', reason = $3, updated_at = now()
-    WHERE instance_id = $1 AND status IN ('queued', 'running')
+    -- A pool campaign goes on: its recipients move to the pool's other
+    -- instances, and it pauses only when none of them can send.
+    WHERE instance_id = $1 AND instance_ids IS NULL AND status IN ('queued', 'running')
     RETURNING id, tenant_id
 )
 INSERT INTO campaign_events (tenant_id, campaign_id, type, reason)

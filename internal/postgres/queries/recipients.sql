@@ -18,9 +18,10 @@ SELECT EXISTS (
 -- checked number. $9 is the chunk generation of the worker's message: a
 -- worker of an older generation (the campaign was paused and resumed since)
 -- claims nothing.
+-- With $10 (a pool) only recipients already given to instance $5 are taken.
 WITH job AS (
-    SELECT c.tenant_id, COALESCE($5::uuid, c.instance_id) AS instance_id
-    FROM campaigns c JOIN instances i ON i.id = c.instance_id
+    SELECT c.tenant_id, i.id AS instance_id
+    FROM campaigns c JOIN instances i ON i.id = COALESCE($5::uuid, c.instance_id)
     WHERE c.id = $1 AND c.status = 'running' AND (i.blocked_reason IS NULL OR i.blocked_until <= $4)
       AND c.chunk_gen = $9
 ), next AS (
@@ -32,6 +33,7 @@ WITH job AS (
         AND n.on_whatsapp AND n.checked_at >= $8
     WHERE r.campaign_id = $1 AND r.seq >= $2 AND r.seq < $3 AND r.status = 'pending'
       AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $4)
+      AND (NOT $10::boolean OR r.instance_id = job.instance_id)
       AND CASE $6::text
           WHEN 'known' THEN k.known
           WHEN 'new' THEN NOT k.known AND (NOT $7 OR n.phone IS NOT NULL)
@@ -119,3 +121,62 @@ LEFT JOIN contacts ct ON ct.id = cr.contact_id
 WHERE rp.tenant_id = $1 AND rp.campaign_id = $2 AND ($3::uuid IS NULL OR rp.id < $3)
 ORDER BY rp.id DESC
 LIMIT $4;
+
+-- name: assign-pool
+-- A pool campaign gives each pending recipient of the chunk [$2, $3) one
+-- instance. $4: the pool's instances that can send now; $5: those that may
+-- also message new contacts now; $6: the instance for each successive new
+-- contact to place (the worker orders them by new-contact budget left).
+-- A recipient known to an instance of $4 goes to it (sticky; its current
+-- one first, else the one it wrote to last). A recipient moves when it has
+-- no instance, its instance cannot send, it is known to another, or it is
+-- new and its instance may not message new contacts. Only pending rows
+-- change: a claimed (sending) or settled recipient is never touched, and
+-- a claim is the one statement that moves pending to sending.
+WITH cand AS (
+    SELECT r.phone, r.seq, r.instance_id,
+        (SELECT k.instance_id FROM known_contacts k
+         WHERE k.instance_id = ANY ($4::uuid[]) AND k.phone = ANY (phone_forms(r.phone))
+         ORDER BY k.instance_id = r.instance_id DESC NULLS LAST, k.last_at DESC
+         LIMIT 1) AS knower
+    FROM campaign_recipients r
+    WHERE r.campaign_id = $1 AND r.seq >= $2 AND r.seq < $3 AND r.status = 'pending'
+), moves AS (
+    SELECT phone, seq, knower FROM cand
+    WHERE instance_id IS NULL
+       OR NOT (instance_id = ANY ($4::uuid[]))
+       OR (knower IS NOT NULL AND knower <> instance_id)
+       OR (knower IS NULL AND NOT (instance_id = ANY ($5::uuid[])))
+), fresh AS (
+    SELECT phone, row_number() OVER (ORDER BY seq) AS rn FROM moves WHERE knower IS NULL
+), target AS (
+    SELECT m.phone, COALESCE(m.knower, s.instance_id) AS instance_id
+    FROM moves m
+    LEFT JOIN fresh f ON f.phone = m.phone
+    LEFT JOIN unnest($6::uuid[]) WITH ORDINALITY AS s (instance_id, rn) ON s.rn = f.rn
+)
+UPDATE campaign_recipients r SET instance_id = t.instance_id
+FROM target t
+WHERE r.campaign_id = $1 AND r.phone = t.phone AND r.status = 'pending'
+  AND t.instance_id IS NOT NULL AND r.instance_id IS DISTINCT FROM t.instance_id;
+
+-- name: pool-members
+-- The instances of a pool campaign, in pool order, with what stops each
+-- one sending.
+SELECT i.id, i.tenant_id, i.name, i.base_url, i.token, i.messages_per_minute, i.min_delay_ms, i.max_delay_ms,
+    i.hourly_cap, i.daily_cap, i.warmup_days, i.max_in_flight, i.new_contacts_per_day, i.new_contacts_per_hour,
+    i.check_numbers, i.typing, i.identical_per_hour, i.created_at,
+    COALESCE(i.blocked_reason, ''), i.ban_code, i.blocked_until, i.connected, i.logged_in,
+    COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, '')
+FROM campaigns c
+CROSS JOIN LATERAL unnest(c.instance_ids) WITH ORDINALITY AS m (id, ord)
+JOIN instances i ON i.id = m.id AND i.tenant_id = c.tenant_id
+WHERE c.id = $1
+ORDER BY m.ord;
+
+-- name: mark-session-down
+-- A send refused because the instance is not connected ($2) or not paired
+-- ($3): record it as the session check would, so a pool moves its
+-- recipients off it until a session check sees it back.
+UPDATE instances SET connected = connected AND NOT $2, logged_in = logged_in AND NOT $3, status_checked_at = $4
+WHERE id = $1;

@@ -89,10 +89,12 @@ SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL), count(*) FROM (
 
 -- name: unchecked-new
 -- Pending new contacts of the chunk whose number has no answer newer than
--- $6 in the tenant's cache: the next /user/check batch.
+-- $6 in the tenant's cache: the next /user/check batch. In a pool, only
+-- those given to instance $4 (or to none yet).
 SELECT r.phone FROM campaign_recipients r
 JOIN campaigns c ON c.id = r.campaign_id
 WHERE r.campaign_id = $1 AND r.seq >= $2 AND r.seq < $3 AND r.status = 'pending'
+  AND (r.instance_id IS NULL OR r.instance_id = $4)
   AND NOT EXISTS (SELECT 1 FROM known_contacts k WHERE k.instance_id = $4 AND k.phone = ANY (phone_forms(r.phone)))
   AND NOT EXISTS (SELECT 1 FROM number_checks n WHERE n.tenant_id = c.tenant_id AND n.phone = r.phone AND n.checked_at >= $6)
 ORDER BY r.seq
