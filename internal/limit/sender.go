@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	randv2 "math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -108,18 +107,21 @@ func NewSender(opts SenderOptions) *Sender {
 //	KEYS[1] leases: sorted set of in-flight sends, scored by lease expiry
 //	KEYS[2] sent: sorted set of the last hour's sends, scored by start
 //	KEYS[3] next: the earliest start of the next send (the drawn gap)
-//	KEYS[4] day: sends of the current calendar day in the tenant's zone
+//	KEYS[4] today: hash of the day's counts: last (ms of the last counted
+//	        send), n (sends), new (new-contact sends); see dayScript
 //	KEYS[5] newsent: sorted set of the last hour's new-contact sends
-//	KEYS[6] newday: new-contact sends of the current calendar day
+//	KEYS[6] (unused; the day's new-contact sends are in KEYS[4])
 //	KEYS[7] same: sorted set of the last hour's new-contact sends of one text
+//	KEYS[8], KEYS[9] the dated day counters of earlier versions, read once
 //	ARGV: now, lease, maxInFlight, perMinute, hourlyCap, dailyCap, gap,
-//	      member (unique), day key TTL s, ms to the day's end, in-flight poll,
-//	      new contact (0/1), new per hour, new per day, identical per hour
+//	      member (unique), start and end (ms) of the current calendar day in
+//	      the tenant's zone, in-flight poll, new contact (0/1), new per hour,
+//	      new per day, identical per hour
 //
 // Reply: {1} granted, or {0, wait ms, reason}: the wait is the longest of
 // every limit's own wait, so a retry after it passes them all unless others
 // sent meanwhile; the reason is the limit with that longest wait.
-var reserveScript = redis.NewScript(`
+var reserveScript = redis.NewScript(dayScript + `
 local now = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -148,8 +150,9 @@ if inHour >= hourly then
   local e = redis.call('ZRANGE', KEYS[2], inHour - hourly, inHour - hourly, 'WITHSCORES')
   need(tonumber(e[2]) + 3600000 - now, 'hourly_cap')
 end
-local today = tonumber(redis.call('GET', KEYS[4]) or '0')
-if today >= tonumber(ARGV[6]) then need(tonumber(ARGV[10]), 'daily_cap') end
+local dayEnd = tonumber(ARGV[10])
+local today, newToday = countingDay(KEYS[4], KEYS[8], KEYS[9], tonumber(ARGV[9]))
+if today >= tonumber(ARGV[6]) then need(dayEnd - now, 'daily_cap') end
 local isNew = ARGV[12] == '1'
 if isNew then
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 3600000)
@@ -163,8 +166,7 @@ if isNew then
   end
   window(KEYS[5], tonumber(ARGV[13]), 'new_contacts_per_hour')
   window(KEYS[7], tonumber(ARGV[15]), 'identical_per_hour')
-  local newToday = tonumber(redis.call('GET', KEYS[6]) or '0')
-  if newToday >= tonumber(ARGV[14]) then need(tonumber(ARGV[10]), 'new_contacts_per_day') end
+  if newToday >= tonumber(ARGV[14]) then need(dayEnd - now, 'new_contacts_per_day') end
 end
 if wait > 0 then return {0, wait, reason} end
 local member = ARGV[8]
@@ -174,18 +176,41 @@ redis.call('ZADD', KEYS[2], now, member)
 redis.call('PEXPIRE', KEYS[2], 3600000 + 60000)
 local gap = tonumber(ARGV[7])
 redis.call('SET', KEYS[3], string.format('%d', now + gap), 'PX', gap + 1000)
-redis.call('INCR', KEYS[4])
-redis.call('EXPIRE', KEYS[4], tonumber(ARGV[9]))
+local newInc = 0
+if isNew then newInc = 1 end
+redis.call('HSET', KEYS[4], 'last', string.format('%d', now), 'n', today + 1, 'new', newToday + newInc)
+redis.call('PEXPIRE', KEYS[4], 2 * 86400000)
 if isNew then
   redis.call('ZADD', KEYS[5], now, member)
   redis.call('PEXPIRE', KEYS[5], 3600000 + 60000)
   redis.call('ZADD', KEYS[7], now, member)
   redis.call('PEXPIRE', KEYS[7], 3600000 + 60000)
-  redis.call('INCR', KEYS[6])
-  redis.call('EXPIRE', KEYS[6], tonumber(ARGV[9]))
 end
 return {1}
 `)
+
+// dayScript is the Lua function that decides the daily caps' counts. They
+// live in one hash with the time of the last counted send, not under a key
+// named for the local date: a tenant that changes its time zone would
+// otherwise find a new date, hence a fresh daily cap, on the same day. The
+// counts start at zero only when the last counted send came before the
+// current local day began; otherwise they carry on until that day ends, so
+// changing the zone can delay a fresh cap but never grants one early. With
+// the zone unchanged it is the calendar day, as before.
+//
+// countingDay(key, legacyDay, legacyNew, dayStart) returns the day's sends
+// and new-contact sends; it writes nothing. The date-named counters of
+// earlier versions are read while the hash does not exist yet.
+const dayScript = `
+local function countingDay(key, legacyDay, legacyNew, dayStart)
+  local d = redis.call('HMGET', key, 'last', 'n', 'new')
+  if not d[1] then
+    return tonumber(redis.call('GET', legacyDay) or '0'), tonumber(redis.call('GET', legacyNew) or '0')
+  end
+  if tonumber(d[1]) < dayStart then return 0, 0 end
+  return tonumber(d[2] or '0'), tonumber(d[3] or '0')
+end
+`
 
 // Reserve asks to start one send of p's instance now. Granted: the send may
 // start, and Release must be called when it ends (a crashed worker's slot
@@ -197,17 +222,16 @@ func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.R
 	}
 	p = withDefaults(p)
 	now := s.opts.Now()
-	local := now.In(p.Location)
-	dayEnd := time.Date(local.Year(), local.Month(), local.Day()+1, 0, 0, 0, 0, p.Location)
+	dayStart, dayEnd := calendarDay(now, p.Location)
 	gap := p.MinDelay
 	if p.MaxDelay > p.MinDelay {
 		gap += time.Duration(s.opts.Rand() * float64(p.MaxDelay-p.MinDelay))
 	}
 	member := newMember()
 	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
-	day := local.Format(time.DateOnly)
-	keys := []string{base + "leases", base + "sent", base + "next", base + "day:" + day,
-		base + "newsent", base + "newday:" + day, base + "same:" + p.TextHash}
+	keys := []string{base + "leases", base + "sent", base + "next", base + "today",
+		base + "newsent", base + "today", base + "same:" + p.TextHash}
+	keys = append(keys, legacyDayKeys(base, now, p.Location)...)
 	isNew := 0
 	if p.NewContact {
 		isNew = 1
@@ -215,7 +239,7 @@ func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.R
 	reply, err := reserveScript.Run(ctx, s.opts.Redis, keys,
 		now.UnixMilli(), s.opts.LeaseTTL.Milliseconds(), p.MaxInFlight, p.MessagesPerMinute,
 		p.HourlyCap, DailyCap(p, now), gap.Milliseconds(), member,
-		int64((dayEnd.Sub(now) + 24*time.Hour).Seconds()), max(dayEnd.Sub(now).Milliseconds(), 1),
+		dayStart.UnixMilli(), dayEnd.UnixMilli(),
 		s.opts.InFlightPoll.Milliseconds(),
 		isNew, p.NewPerHour, NewContactBudget(p, now), p.IdenticalPerHour,
 	).Slice()
@@ -358,20 +382,34 @@ func (s *Sender) Today(ctx context.Context, p campaign.SendPolicy) (campaign.Tod
 	}
 	p = withDefaults(p)
 	now := s.opts.Now()
-	day := now.In(p.Location).Format(time.DateOnly)
+	dayStart, _ := calendarDay(now, p.Location)
 	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
-	vals, err := s.opts.Redis.MGet(ctx, base+"day:"+day, base+"newday:"+day).Result()
-	if err != nil {
-		return campaign.Today{}, fmt.Errorf("read today's sends of instance %s: %w", p.InstanceID, err)
+	keys := append([]string{base + "today"}, legacyDayKeys(base, now, p.Location)...)
+	vals, err := todayScript.Run(ctx, s.opts.Redis, keys, dayStart.UnixMilli()).Int64Slice()
+	if err != nil || len(vals) != 2 {
+		return campaign.Today{}, fmt.Errorf("read today's sends of instance %s: %v", p.InstanceID, err)
 	}
-	t := campaign.Today{NewContactsBudget: NewContactBudget(p, now), DailyCap: DailyCap(p, now)}
-	t.Sent, t.NewContacts = counter(vals[0]), counter(vals[1])
-	return t, nil
+	return campaign.Today{Sent: int(vals[0]), NewContacts: int(vals[1]),
+		NewContactsBudget: NewContactBudget(p, now), DailyCap: DailyCap(p, now)}, nil
 }
 
-// counter reads an INCR counter MGET returned (nil when the key is absent).
-func counter(v any) int {
-	s, _ := v.(string)
-	n, _ := strconv.Atoi(s)
-	return n
+// todayScript reads the counting day's sends as Reserve counts them.
+var todayScript = redis.NewScript(dayScript + `
+local n, new = countingDay(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]))
+return {n, new}
+`)
+
+// calendarDay returns the start and end of now's calendar day in loc.
+func calendarDay(now time.Time, loc *time.Location) (start, end time.Time) {
+	l := now.In(loc)
+	start = time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	return start, time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
+}
+
+// legacyDayKeys are the day counters earlier versions kept under the
+// local date; they are read until the instance's first send in this
+// version writes the counting-day hash.
+func legacyDayKeys(base string, now time.Time, loc *time.Location) []string {
+	day := now.In(loc).Format(time.DateOnly)
+	return []string{base + "day:" + day, base + "newday:" + day}
 }

@@ -349,3 +349,49 @@ func TestSenderFailsClosed(t *testing.T) {
 	}
 	granted.Release(context.Background()) // logs, does not panic: the lease frees itself
 }
+
+// Changing the tenant's time zone never grants a second daily cap on the
+// same day: a zone where it is already tomorrow (or still yesterday) keeps
+// the day's count until the current local day ends; only a local day that
+// begins after the counted one ends starts at zero.
+func TestDailyCapSurvivesTimeZoneChange(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	saoPaulo, _ := time.LoadLocation("America/Sao_Paulo") // UTC-3
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")           // UTC+9
+	tests := []struct {
+		name     string
+		from, to *time.Location
+		// waitAfter is when, from the change at 23:00 São Paulo (02:00 UTC),
+		// the next send is allowed: the end of the new zone's day.
+		waitAfter time.Duration
+	}{
+		{"east: São Paulo to Tokyo, where it is already tomorrow", saoPaulo, tokyo, 13 * time.Hour},
+		{"west: Tokyo to São Paulo, where it is still today", tokyo, saoPaulo, time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setupSender(t)
+			p := policy()
+			p.DailyCap, p.Location = 2, tt.from
+			b.clock.Add(14 * time.Hour) // 12:00 UTC + 14 h = 02:00 UTC: 23:00 São Paulo, 11:00 Tokyo
+			b.mustGrant(t, p, "first of the day").Release(ctx)
+			b.mustGrant(t, p, "second of the day").Release(ctx)
+			p.Location = tt.to
+			r := b.reserve(t, p)
+			if r.Granted || r.Reason != limit.ReasonDailyCap {
+				t.Fatalf("after the zone change: %+v; want the daily cap still reached", r)
+			}
+			if got, err := b.sender.Today(ctx, p); err != nil || got.Sent != 2 {
+				t.Fatalf("Today after the zone change = %+v, %v; want 2 sent", got, err)
+			}
+			b.clock.Add(tt.waitAfter - time.Minute)
+			if r := b.reserve(t, p); r.Granted {
+				t.Fatalf("granted %s after the change, before the new zone's day ended", tt.waitAfter-time.Minute)
+			}
+			b.clock.Add(time.Minute)
+			b.mustGrant(t, p, "when the new zone's day has ended").Release(ctx)
+		})
+	}
+}
