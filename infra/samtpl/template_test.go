@@ -76,7 +76,7 @@ func TestProjectTemplate(t *testing.T) {
 			for _, name := range []string{"DATABASE_URL", "REDIS_URL", "ADMIN_API_KEY", "METRICS_TOKEN", "PUBLIC_BASE_URL",
 				"ALLOW_PRIVATE_WUZAPI", "OTEL_EXPORTER_OTLP_ENDPOINT", "ALERT_WEBHOOK_URL", "DEPLOYMENT_ENVIRONMENT",
 				"CAMPAIGNS_QUEUE_URL", "IMPORTS_QUEUE_URL", "REPORTS_QUEUE_URL", "CAMPAIGNS_DLQ_URL", "IMPORTS_DLQ_URL",
-				"REPORTS_DLQ_URL", "BUCKET_NAME"} {
+				"REPORTS_DLQ_URL", "WEBHOOKS_QUEUE_URL", "WEBHOOKS_DLQ_URL", "BUCKET_NAME"} {
 				if _, ok := f.Environment[name]; !ok {
 					t.Errorf("environment lacks %s", name)
 				}
@@ -89,6 +89,7 @@ func TestProjectTemplate(t *testing.T) {
 			"CampaignWorkerFunction": "CampaignsQueue",
 			"ImportWorkerFunction":   "ImportsQueue",
 			"ReportWorkerFunction":   "ReportsQueue",
+			"SchedulerFunction":      "WebhooksQueue", // tenant webhooks, beside its schedule
 		}
 		for fn, queue := range want {
 			f, ok := tpl.Function(fn)
@@ -123,8 +124,8 @@ func TestProjectTemplate(t *testing.T) {
 				t.Errorf("queue %s: maxReceiveCount = %d, want 3", q.LogicalID, q.DeadLetter.MaxReceiveCount)
 			}
 		}
-		if len(dlqs) != 3 {
-			t.Errorf("%d dead-letter queues, want 3 (campaigns, imports, reports)", len(dlqs))
+		if len(dlqs) != 4 {
+			t.Errorf("%d dead-letter queues, want 4 (campaigns, imports, reports, webhooks)", len(dlqs))
 		}
 	})
 

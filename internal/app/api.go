@@ -53,6 +53,9 @@ func API(d *Deps, cfg config.API) any {
 		MetricsToken: cfg.MetricsToken,
 		Tracing:      d.Tracing,
 		Fleet:        d.Fleet,
+
+		WebhooksQueueURL: cfg.WebhooksQueueURL,
+		WebhookSender:    d.Queue,
 	})
 	return apigw.Handler(srv)
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/report"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/webhook"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
@@ -26,26 +28,65 @@ type job struct {
 	run  func(ctx context.Context) error
 }
 
-// Scheduler builds the scheduler function's handler: the once-a-minute
-// jobs that release due campaigns, settle stuck sends, check sessions,
-// evaluate alerts and sweep receipts. Every job runs even when one fails;
-// the tick fails if any did.
+// Scheduler builds the scheduler function's handler. An EventBridge event
+// is the once-a-minute tick: jobs that release due campaigns, settle stuck
+// sends, check sessions, evaluate alerts, sweep receipts and relay tenant
+// webhooks. Every job runs even when one fails; the tick fails if any did.
+// An SQS batch (the webhooks queue) asks for tenant webhook delivery runs,
+// one endpoint per message.
 func Scheduler(d *Deps, cfg config.Scheduler) any {
-	jobs := schedulerJobs(d, cfg)
-	return func(ctx context.Context, ev events.EventBridgeEvent) error {
-		var errs []error
-		for _, j := range jobs {
-			if err := j.run(ctx); err != nil {
-				d.Logger.ErrorContext(ctx, "scheduler job failed", "job", j.name, "error", err.Error())
-				errs = append(errs, fmt.Errorf("%s: %w", j.name, err))
-			}
+	deliverer := newDeliverer(d, cfg)
+	jobs := schedulerJobs(d, cfg, deliverer)
+	router := queue.NewRouter(d.Logger)
+	router.Handle(webhook.MessageType, func(ctx context.Context, msg events.SQSMessage) error {
+		var m webhook.Message
+		if err := json.Unmarshal([]byte(msg.Body), &m); err != nil || m.EndpointID == "" {
+			return fmt.Errorf("%w: webhook.deliver without endpointId", queue.ErrUnknownMessage)
 		}
-		d.Logger.InfoContext(ctx, "scheduler tick", "time", ev.Time, "jobs", len(jobs), "failed", len(errs))
-		return errors.Join(errs...)
+		return deliverer.Run(ctx, m.EndpointID)
+	})
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var probe struct{ Records []json.RawMessage }
+		if err := json.Unmarshal(raw, &probe); err == nil && probe.Records != nil {
+			var batch events.SQSEvent
+			if err := json.Unmarshal(raw, &batch); err != nil {
+				return nil, fmt.Errorf("decode SQS batch: %w", err)
+			}
+			return router.Process(ctx, batch)
+		}
+		var ev events.EventBridgeEvent
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			return nil, fmt.Errorf("decode scheduled event: %w", err)
+		}
+		return nil, tick(ctx, d, jobs, ev)
 	}
 }
 
-func schedulerJobs(d *Deps, cfg config.Scheduler) []job {
+func tick(ctx context.Context, d *Deps, jobs []job, ev events.EventBridgeEvent) error {
+	var errs []error
+	for _, j := range jobs {
+		if err := j.run(ctx); err != nil {
+			d.Logger.ErrorContext(ctx, "scheduler job failed", "job", j.name, "error", err.Error())
+			errs = append(errs, fmt.Errorf("%s: %w", j.name, err))
+		}
+	}
+	d.Logger.InfoContext(ctx, "scheduler tick", "time", ev.Time, "jobs", len(jobs), "failed", len(errs))
+	return errors.Join(errs...)
+}
+
+// newDeliverer builds the tenant webhooks' deliverer: posts through the
+// address guard of WuzAPI instances, runs asked for on the webhooks queue.
+func newDeliverer(d *Deps, cfg config.Scheduler) *webhook.Deliverer {
+	return &webhook.Deliverer{
+		Store:  postgres.WebhookOutbox{DB: d.DB},
+		HTTP:   telemetry.HTTPClient(wuzapi.Guard{AllowPrivate: cfg.AllowPrivateWuzapi}.HTTPClient(webhook.Timeout)),
+		Nudger: queue.WebhookRuns{Client: d.Queue, URL: cfg.WebhooksQueueURL},
+		Now:    time.Now,
+		Logger: d.Logger,
+	}
+}
+
+func schedulerJobs(d *Deps, cfg config.Scheduler, deliverer *webhook.Deliverer) []job {
 	sched := &campaign.Scheduler{
 		Store:      d.DB,
 		Queue:      queue.Chunks{Client: d.Queue, URL: cfg.CampaignsQueueURL},
@@ -70,6 +111,7 @@ func schedulerJobs(d *Deps, cfg config.Scheduler) []job {
 		{name: "receipts", run: receipt.Sweeper{
 			Log: postgres.WuzapiEventLog{DB: d.DB}, Store: postgres.ReceiptStore{DB: d.DB}, Now: time.Now,
 		}.Run},
+		{name: "webhooks: relay", run: deliverer.Relay},
 	}
 }
 
@@ -93,6 +135,7 @@ func newMonitor(d *Deps) *alert.Monitor {
 			{Name: "campaigns", URL: c.CampaignsQueueURL, DLQ: c.CampaignsDLQURL},
 			{Name: "imports", URL: c.ImportsQueueURL, DLQ: c.ImportsDLQURL},
 			{Name: "reports", URL: c.ReportsQueueURL, DLQ: c.ReportsDLQURL},
+			{Name: "webhooks", URL: c.WebhooksQueueURL, DLQ: c.WebhooksDLQURL},
 		},
 		HTTP: telemetry.HTTPClient(wuzapi.Guard{AllowPrivate: c.AllowPrivateWuzapi}.HTTPClient(10 * time.Second)),
 		Notifier: &alert.Notifier{

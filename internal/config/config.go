@@ -76,16 +76,18 @@ type Shared struct {
 	CampaignsQueueURL string `env:"CAMPAIGNS_QUEUE_URL"`
 	ImportsQueueURL   string `env:"IMPORTS_QUEUE_URL"`
 	ReportsQueueURL   string `env:"REPORTS_QUEUE_URL"`
+	WebhooksQueueURL  string `env:"WEBHOOKS_QUEUE_URL"`
 	CampaignsDLQURL   string `env:"CAMPAIGNS_DLQ_URL"`
 	ImportsDLQURL     string `env:"IMPORTS_DLQ_URL"`
 	ReportsDLQURL     string `env:"REPORTS_DLQ_URL"`
+	WebhooksDLQURL    string `env:"WEBHOOKS_DLQ_URL"`
 	BucketName        string `env:"BUCKET_NAME"`
 }
 
 // Queues returns the URLs of the work queues that are configured.
 func (s Shared) Queues() []string {
 	var out []string
-	for _, u := range []string{s.CampaignsQueueURL, s.ImportsQueueURL, s.ReportsQueueURL} {
+	for _, u := range []string{s.CampaignsQueueURL, s.ImportsQueueURL, s.ReportsQueueURL, s.WebhooksQueueURL} {
 		if u != "" {
 			out = append(out, u)
 		}

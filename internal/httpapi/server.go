@@ -111,6 +111,14 @@ type Options struct {
 	// Fleet is the fleet-wide metrics store GET /metrics renders; nil: the
 	// instance's own registry.
 	Fleet *telemetry.Fleet
+
+	// --- tenant webhooks ---
+
+	// WebhooksQueueURL is where a manual retry asks for a delivery run;
+	// WebhookSender sends it (queue.Client). Without them the scheduler's
+	// relay asks within a minute.
+	WebhooksQueueURL string
+	WebhookSender    MessageSender
 }
 
 // Server serves the HTTP API.
@@ -263,4 +271,7 @@ func (s *Server) registerRoutes() {
 	// Reports (CSV downloads).
 	s.handle("POST /v1/reports", s.tenant(s.createReport))
 	s.handle("GET /v1/reports/{id}", s.tenant(s.getReport))
+
+	// Tenant webhooks (endpoints.go).
+	s.registerWebhookRoutes()
 }

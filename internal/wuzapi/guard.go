@@ -116,12 +116,36 @@ func (e *URLError) Error() string { return e.Message }
 // fragment whose host resolves only to allowed addresses, and returns it
 // without a trailing slash.
 func (g Guard) CheckBaseURL(ctx context.Context, raw string) (string, error) {
+	u, err := g.checkURL(ctx, raw, "baseUrl", false)
+	if err != nil {
+		return "", err
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	return u.String(), nil
+}
+
+// CheckWebhookURL validates raw as a tenant's webhook endpoint: an http(s)
+// URL without credentials or fragment (a query is kept) whose host resolves
+// only to allowed addresses; field names it in errors.
+func (g Guard) CheckWebhookURL(ctx context.Context, raw, field string) (string, error) {
+	u, err := g.checkURL(ctx, raw, field, true)
+	if err != nil {
+		return "", err
+	}
+	return u.String(), nil
+}
+
+func (g Guard) checkURL(ctx context.Context, raw, field string, allowQuery bool) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
-		return "", &URLError{"invalid_url", "baseUrl must be an absolute http or https URL"}
+		return nil, &URLError{"invalid_url", field + " must be an absolute http or https URL"}
 	}
-	if u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return "", &URLError{"invalid_url", "baseUrl must not carry credentials, a query or a fragment"}
+	if u.User != nil || (u.RawQuery != "" && !allowQuery) || u.Fragment != "" {
+		what := "credentials, a query or a fragment"
+		if allowQuery {
+			what = "credentials or a fragment"
+		}
+		return nil, &URLError{"invalid_url", field + " must not carry " + what}
 	}
 	host := u.Hostname()
 	var addrs []netip.Addr
@@ -136,16 +160,15 @@ func (g Guard) CheckBaseURL(ctx context.Context, raw string) (string, error) {
 		defer cancel()
 		addrs, err = r.LookupNetIP(lctx, "ip", host)
 		if err != nil || len(addrs) == 0 {
-			return "", &URLError{"unresolvable", fmt.Sprintf("baseUrl host %s does not resolve", host)}
+			return nil, &URLError{"unresolvable", fmt.Sprintf("%s host %s does not resolve", field, host)}
 		}
 	}
 	for _, a := range addrs {
 		if err := checkAddr(host, a, g.AllowPrivate); err != nil {
-			return "", &URLError{"blocked_address", "baseUrl is not reachable from here: " + err.Error()}
+			return nil, &URLError{"blocked_address", field + " is not reachable from here: " + err.Error()}
 		}
 	}
-	u.Path = strings.TrimRight(u.Path, "/")
-	return u.String(), nil
+	return u, nil
 }
 
 // HTTPClient returns a client whose every connection is checked against

@@ -25,7 +25,7 @@ func TestRunProvisionsTheProjectTemplate(t *testing.T) {
 			t.Fatalf("run: %v", err)
 		}
 	}
-	for _, want := range []string{"CampaignsQueue", "CampaignsDLQ", "ImportsQueue", "ImportsDLQ", "ReportsQueue", "ReportsDLQ", "ImportsBucket"} {
+	for _, want := range []string{"CampaignsQueue", "CampaignsDLQ", "ImportsQueue", "ImportsDLQ", "ReportsQueue", "ReportsDLQ", "WebhooksQueue", "WebhooksDLQ", "ImportsBucket"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %s:\n%s", want, out.String())
 		}
