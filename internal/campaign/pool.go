@@ -160,6 +160,9 @@ func (w *Worker) startPool(ctx context.Context, log *slog.Logger, campaignID str
 		ids[i] = m.Instance.ID
 	}
 	lo, hi := ChunkRange(n, size)
+	if job.SliceEnd > 0 {
+		hi = min(hi, job.SliceEnd) // a staged rollout holds the rest
+	}
 	if _, err := ps.AssignPool(ctx, campaignID, lo, hi, ids, plan.fresh, plan.slots); err != nil {
 		return nil, err
 	}

@@ -33,6 +33,13 @@ type Job struct {
 	// ChunkGen is the campaign's chunk generation: a message of another
 	// generation is stale.
 	ChunkGen int64
+	// RolloutHoldFrom is when a staged rollout's hold began and
+	// RolloutReleasedAt when its rest was released (nil: not yet).
+	RolloutHoldFrom, RolloutReleasedAt *time.Time
+	// SliceEnd, when above 0, is the seq at which this invocation stops:
+	// a staged rollout holds the rest, which comes back after HoldWait.
+	SliceEnd int
+	HoldWait time.Duration
 }
 
 // Lane states of an instance's new-contact lane.
@@ -311,6 +318,9 @@ type chunkRun struct {
 	// instance; an instance that cannot send hands them to the others
 	// instead of pausing the campaign.
 	pool bool
+	// held: a staged rollout holds the chunk's recipients from hi on; the
+	// chunk comes back for them after the job's HoldWait.
+	held bool
 
 	hb       handBack
 	stop     atomic.Bool // a loop asks the others to stop claiming
@@ -365,6 +375,9 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64)
 	if st != Running {
 		return nil, nil
 	}
+	if job, err = w.holdRollout(ctx, job, n, now); err != nil || job.SliceEnd < 0 {
+		return nil, err
+	}
 	if pool {
 		return w.startPool(ctx, log, campaignID, n, job, now)
 	}
@@ -383,6 +396,9 @@ func (w *Worker) newRun(ctx context.Context, log *slog.Logger, campaignID string
 		r.c.ChunkSize = DefaultChunkSize
 	}
 	r.lo, r.hi = ChunkRange(n, r.c.ChunkSize)
+	if job.SliceEnd > 0 && r.hi > job.SliceEnd {
+		r.hi, r.held = job.SliceEnd, true
+	}
 	r.loc = job.Location
 	if r.loc == nil {
 		r.loc = time.UTC
@@ -696,6 +712,9 @@ func (r *chunkRun) planHandBack(ctx context.Context) error {
 		case pending > 0 && ctx.Err() != nil:
 			r.hb.request(0)
 		}
+	}
+	if r.held {
+		r.hb.request(r.job.HoldWait)
 	}
 	return nil
 }

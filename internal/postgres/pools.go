@@ -53,3 +53,40 @@ func (db *DB) MarkSessionDown(ctx context.Context, instanceID string, notConnect
 	}
 	return nil
 }
+
+var _ campaign.RolloutStore = (*DB)(nil)
+
+// RolloutSlice reads a staged rollout's first slice (seq below sliceEnd).
+func (db *DB) RolloutSlice(ctx context.Context, campaignID string, sliceEnd int) (campaign.RolloutSlice, error) {
+	var s campaign.RolloutSlice
+	err := db.Pool.QueryRow(ctx, db.q("rollout-slice"), campaignID, sliceEnd).
+		Scan(&s.Open, &s.Attempted, &s.Failed, &s.Sent, &s.OptedOut, &s.SettledAt)
+	if err != nil {
+		return s, fmt.Errorf("rollout slice of campaign %s: %w", campaignID, err)
+	}
+	return s, nil
+}
+
+// StartRolloutHold records when the campaign's rollout hold began (an
+// earlier record stands) and returns it.
+func (db *DB) StartRolloutHold(ctx context.Context, campaignID string, from time.Time) (time.Time, error) {
+	var at time.Time
+	if err := db.Pool.QueryRow(ctx, db.q("start-rollout-hold"), campaignID, from).Scan(&at); err != nil {
+		return at, fmt.Errorf("start the rollout hold of campaign %s: %w", campaignID, err)
+	}
+	return at, nil
+}
+
+// ReleaseRollout records that the rest of the campaign may go; false when
+// it already was.
+func (db *DB) ReleaseRollout(ctx context.Context, campaignID string, at time.Time) (bool, error) {
+	var id string
+	err := db.Pool.QueryRow(ctx, db.q("release-rollout"), campaignID, at).Scan(&id)
+	if err == pgx.ErrNoRows {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("release the rollout of campaign %s: %w", campaignID, err)
+	}
+	return true, nil
+}

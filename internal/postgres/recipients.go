@@ -29,7 +29,8 @@ func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, er
 		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
 		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.NewContactsPerDay, &i.NewContactsPerHour,
 		&i.CheckNumbers, &i.Typing, &i.IdenticalPerHour, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked,
-		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout, &j.ChunkGen)
+		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout, &j.ChunkGen,
+		&j.RolloutHoldFrom, &j.RolloutReleasedAt)
 	if err != nil {
 		return j, notFound(err, "campaign")
 	}

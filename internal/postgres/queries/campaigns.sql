@@ -142,7 +142,7 @@ SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, 
     i.check_numbers, i.typing, i.identical_per_hour, i.created_at,
     t.timezone, t.quiet_hours, COALESCE(i.blocked_reason, ''), i.ban_code, i.blocked_until,
     COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, ''),
-    c.instance_ids, c.rollout, c.chunk_gen
+    c.instance_ids, c.rollout, c.chunk_gen, c.rollout_hold_from, c.rollout_released_at
 FROM campaigns c
 JOIN instances i ON i.id = c.instance_id
 JOIN tenants t ON t.id = c.tenant_id
@@ -249,3 +249,27 @@ WITH p AS (
 INSERT INTO campaign_events (tenant_id, campaign_id, type, reason)
 SELECT tenant_id, id, $2, $3 FROM p
 RETURNING campaign_id;
+
+-- name: rollout-slice
+-- A staged rollout's first slice (seq below $2): how many are still to
+-- send, attempted, failed, sent, sent and opted out since the campaign
+-- started (either Brazilian form), and when its last one settled.
+SELECT count(*) FILTER (WHERE r.status IN ('pending', 'sending')),
+    count(*) FILTER (WHERE r.status IN ('sent', 'delivered', 'read', 'failed', 'unknown')),
+    count(*) FILTER (WHERE r.status = 'failed'),
+    count(*) FILTER (WHERE r.sent_at IS NOT NULL),
+    count(*) FILTER (WHERE r.sent_at IS NOT NULL AND EXISTS (
+        SELECT 1 FROM opt_outs o WHERE o.tenant_id = c.tenant_id AND o.phone = ANY (phone_forms(r.phone))
+          AND o.opted_out_at >= COALESCE(c.started_at, c.created_at))),
+    max(GREATEST(r.sent_at, r.failed_at, r.claimed_at))
+FROM campaigns c JOIN campaign_recipients r ON r.campaign_id = c.id
+WHERE c.id = $1 AND r.seq < $2;
+
+-- name: start-rollout-hold
+UPDATE campaigns SET rollout_hold_from = COALESCE(rollout_hold_from, $2) WHERE id = $1
+RETURNING rollout_hold_from;
+
+-- name: release-rollout
+UPDATE campaigns SET rollout_released_at = $2, updated_at = now()
+WHERE id = $1 AND rollout_released_at IS NULL
+RETURNING id;
