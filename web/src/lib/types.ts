@@ -28,6 +28,11 @@ export type RecipientStatus = Schemas['Recipient']['status']
 export type Recipient = Schemas['Recipient']
 export type ReportStatus = Schemas['Report']['status']
 export type Report = Schemas['Report']
+export type Reply = Schemas['Reply']
+export type WebhookEndpoint = Schemas['WebhookEndpoint']
+export type WebhookEndpointCreated = Schemas['WebhookEndpointCreated']
+export type WebhookDelivery = Schemas['WebhookDelivery']
+export type WebhookEvent = Schemas['WebhookEndpoint']['events'][number]
 
 /** The safe defaults an instance gets when its form is left as it is (the API's own defaults). */
 export const SAFE_LIMITS: InstanceLimits = {

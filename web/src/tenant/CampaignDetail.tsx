@@ -5,7 +5,7 @@ import { api, withQuery, type Page } from '../lib/api'
 import { useI18n } from '../lib/i18n'
 import { formatShare, reasonKind, reasonTopic, skipReasonKey } from '../lib/health'
 import { formatDateTime } from '../lib/time'
-import type { Campaign, Recipient, RecipientStatus, TimelinePoint } from '../lib/types'
+import type { Campaign, Recipient, RecipientStatus, Reply, TimelinePoint } from '../lib/types'
 import { Badge, ErrorMessage, Loading, Pager, ProgressBar, stateTone, useTitle } from '../components/ui'
 import { progressOf } from './Campaigns'
 import { ReportJob } from './Reports'
@@ -79,9 +79,10 @@ export function CampaignDetail() {
       {c.reason && <CampaignReason reason={c.reason} />}
       <ProgressBar label={t('campaigns.progress')} value={progress} />
       <dl className="counts" data-testid="counts">
-        {(['total', 'pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'unknown'] as const).map((k) => (
+        {(['total', 'pending', 'sending', 'sent', 'delivered', 'read', 'failed', 'skipped', 'unknown', 'replied'] as const).map((k) => (
           <div key={k}><dt>{t(`count.${k}`)}</dt><dd data-testid={`count-${k}`}>{c.counts[k].toLocaleString(lang)}</dd></div>
         ))}
+        <div><dt>{t('campaign.replyRate')}</dt><dd data-testid="reply-rate">{formatShare(c.replyRate ?? 0, lang, 1)}</dd></div>
       </dl>
       <div className="actions">
         {canPause && <button type="button" disabled={busy} onClick={() => act.mutate('pause')}>{t('campaign.pause')}</button>}
@@ -128,6 +129,7 @@ export function CampaignDetail() {
         <ReportJob request={{ type: 'campaign', campaignId: c.id }} label={t('report.generate')} />
       </div>
       <RecipientsTable id={c.id} state={c.state} instances={c.instances ?? []} />
+      <RepliesTable id={c.id} replied={c.counts.replied} />
     </section>
   )
 }
@@ -215,6 +217,42 @@ function RecipientsTable({ id, state, instances }: { id: string; state: string; 
                   <td>{formatDateTime(r.sentAt, zone, lang)}</td>
                   <td>{r.lastError ?? ''}</td>
                 </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <Pager hasPrev={cursors.length > 1} hasNext={!!page.data?.nextCursor}
+        onPrev={() => setCursors((s) => s.slice(0, -1))}
+        onNext={() => page.data?.nextCursor && setCursors((s) => [...s, page.data!.nextCursor])} />
+    </div>
+  )
+}
+
+/** The replies credited to the campaign, newest first. It reloads when the
+ * replied count changes (the campaign poll sees it), never on its own. */
+function RepliesTable({ id, replied }: { id: string; replied: number }) {
+  const { t, lang } = useI18n()
+  const zone = useZone()
+  const [cursors, setCursors] = useState<(string | null)[]>([null])
+  const cursor = cursors[cursors.length - 1] ?? null
+  const page = useQuery({
+    queryKey: ['replies', id, cursor, replied],
+    queryFn: () => api<Page<Reply>>('GET', withQuery(`/v1/campaigns/${id}/replies`, { cursor, limit: 50 })),
+    placeholderData: (prev) => prev,
+  })
+  return (
+    <div className="card">
+      <h2>{t('replies.title')}</h2>
+      <ErrorMessage error={page.error} />
+      {page.data?.items.length === 0 && <p className="muted">{t('replies.empty')}</p>}
+      {!!page.data?.items.length && (
+        <div className="table-wrap">
+          <table data-testid="replies">
+            <thead><tr><th>{t('replies.phone')}</th><th>{t('replies.name')}</th><th>{t('replies.text')}</th><th>{t('replies.at')}</th></tr></thead>
+            <tbody>
+              {page.data.items.map((r) => (
+                <tr key={r.id}><td>+{r.phone}</td><td>{r.name}</td><td>{r.text}</td><td>{formatDateTime(r.at, zone, lang)}</td></tr>
               ))}
             </tbody>
           </table>

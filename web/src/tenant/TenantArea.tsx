@@ -9,6 +9,7 @@ import { Contacts } from './Contacts'
 import { Instances } from './Instances'
 import { Reports } from './Reports'
 import { Settings } from './Settings'
+import { Webhooks } from './Webhooks'
 
 export default function TenantArea() {
   const { t } = useI18n()
@@ -22,6 +23,7 @@ export default function TenantArea() {
           <li><NavLink to="/contacts">{t('nav.contacts')}</NavLink></li>
           <li><NavLink to="/instances">{t('nav.instances')}</NavLink></li>
           <li><NavLink to="/reports">{t('nav.reports')}</NavLink></li>
+          <li><NavLink to="/webhooks">{t('nav.webhooks')}</NavLink></li>
           <li><NavLink to="/settings">{t('nav.settings')}</NavLink></li>
         </ul>
       </nav>
@@ -34,6 +36,7 @@ export default function TenantArea() {
           <Route path="contacts" element={<Contacts />} />
           <Route path="instances" element={<Instances />} />
           <Route path="reports" element={<Reports />} />
+          <Route path="webhooks" element={<Webhooks />} />
           <Route path="settings" element={<Settings />} />
           <Route path="*" element={<NotFound />} />
         </Routes>
