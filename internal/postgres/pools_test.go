@@ -75,3 +75,26 @@ func TestAssignPool(t *testing.T) {
 	want[5] = c
 	check(want)
 }
+
+// TestAutoPauseInstanceSparesPools: a ban or logout of one instance pauses
+// its single-instance campaigns, not a pool campaign it leads (whose
+// recipients move to the pool's other instances).
+func TestAutoPauseInstanceSparesPools(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	single := newCampaign(t, db, "pending")
+	pool := newCampaign(t, db, "pending")
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaigns SET instance_id = $2, instance_ids = ARRAY[$2::uuid, $3::uuid], tenant_id = $4 WHERE id = $1`,
+		pool.campaignID, single.instanceID, pool.instanceID, single.tenantID); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := db.AutoPauseInstance(ctx, single.instanceID, "instance_blocked", "auto-paused: banned")
+	if err != nil || len(ids) != 1 || ids[0] != single.campaignID {
+		t.Fatalf("paused %v (%v), want only the single-instance campaign %s", ids, err, single.campaignID)
+	}
+	var st string
+	if err := db.Pool.QueryRow(ctx, "SELECT status FROM campaigns WHERE id = $1", pool.campaignID).Scan(&st); err != nil || st != "running" {
+		t.Fatalf("pool campaign %s (%v), want running", st, err)
+	}
+}
