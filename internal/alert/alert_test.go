@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -128,7 +129,7 @@ func setup(t *testing.T) *bundle {
 	return &bundle{
 		db: db, rdb: rdb, fleet: fleet, clock: clk, hook: hook, logs: l, metrics: m,
 		monitor: &alert.Monitor{
-			DB: db, Redis: rdb, Fleet: fleet, Metrics: m, Logger: logger, Now: clk.Now,
+			DB: db, Redis: rdb, Fleet: fleet, Metrics: m, Logger: logger, Now: clk.Now, CursorKey: prefix + "sessions:cursor",
 			Notifier: &alert.Notifier{
 				WebhookURL: hook.srv.URL, Redis: rdb, Logger: logger, Prefix: prefix + "alert:",
 				Service: "wuzapi-manager", Environment: "test", Now: clk.Now,
@@ -543,5 +544,57 @@ func TestAlertTextQuotesTenantNames(t *testing.T) {
 	}
 	if q := alert.Quote(strings.Repeat("é", 200)); len([]rune(q)) != 83 {
 		t.Errorf("Quote of 200 runes = %d runes, want 80 plus an ellipsis and quotes", len([]rune(q)))
+	}
+}
+
+// The session check is bounded per tick and goes round-robin over ticks: with
+// a batch of 2 and 5 instances, each tick asks 2 WuzAPIs, and three ticks
+// check every instance (the third wraps around to the first).
+func TestSessionCheckRoundRobin(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.monitor.SessionBatch = 2
+	ctx := context.Background()
+	var tenantID string
+	if err := b.db.Pool.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('Many') RETURNING id`).Scan(&tenantID); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	asked := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked[r.Header.Get("Token")]++
+		mu.Unlock()
+		_, _ = io.WriteString(w, `{"code":200,"data":{"connected":true,"loggedIn":true},"success":true}`)
+	}))
+	t.Cleanup(srv.Close)
+	for i := range 5 {
+		b.instance(t, tenantID, fmt.Sprint("i", i), srv.URL, fmt.Sprint("tok", i))
+	}
+	total := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		n := 0
+		for _, c := range asked {
+			n += c
+		}
+		return n
+	}
+	for tick := 1; tick <= 3; tick++ {
+		before := total()
+		if err := b.monitor.CheckSessions(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := total() - before; n != 2 {
+			t.Fatalf("tick %d asked %d WuzAPIs, want the batch of 2", tick, n)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 5 {
+		t.Fatalf("after 3 ticks %d of 5 instances were checked: %v", len(asked), asked)
+	}
+	if got := testutil.ToFloat64(b.metrics.ActiveSessions); got != 5 {
+		t.Errorf("active_sessions_total = %v, want 5 (every instance's last check)", got)
 	}
 }

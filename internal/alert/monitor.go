@@ -28,7 +28,8 @@ const Window = 5 * time.Minute
 // Store is what the monitor reads and writes in Postgres.
 type Store interface {
 	Ping(ctx context.Context) error
-	SessionInstances(ctx context.Context) ([]postgres.SessionInstance, error)
+	SessionInstances(ctx context.Context, after string, limit int) ([]postgres.SessionInstance, error)
+	ReadyInstances(ctx context.Context) (int, error)
 	RecordSessionStatus(ctx context.Context, id string, connected, loggedIn bool, at time.Time) error
 	StalledInstances(ctx context.Context) ([]postgres.StalledInstance, error)
 }
@@ -62,6 +63,15 @@ type Monitor struct {
 	Now        func() time.Time // time.Now when nil
 	// Concurrency bounds parallel session checks (8 when 0).
 	Concurrency int
+	// SessionBatch is how many instances one tick checks (64 when 0): with
+	// 5 s per check and Concurrency in parallel, a tick's checks end within
+	// SessionBatch/Concurrency × 5 s however many instances there are. The
+	// next tick goes on after the last one checked (CursorKey in Redis), so
+	// every instance is checked in turn.
+	SessionBatch int
+	// CursorKey is the Redis key of the round-robin cursor
+	// ("wm:sessions:cursor" when empty).
+	CursorKey string
 }
 
 func (m *Monitor) now() time.Time {
@@ -82,21 +92,24 @@ func (s SessionStatus) Ready() bool { return s.Connected && s.LoggedIn }
 // sessionTimeout bounds one /session/status call.
 const sessionTimeout = 5 * time.Second
 
-// CheckSessions asks every instance's WuzAPI for its session state
-// (GET /session/status, through internal/wuzapi), records it on the instance and
-// sets active_sessions_total to the number of instances connected and
-// logged in. An instance that does not answer, refuses its token or has no
-// session is recorded as not connected. Only storage failures are errors.
+// CheckSessions asks the next SessionBatch instances' WuzAPI, in turn
+// across ticks, for its session state (GET /session/status, through
+// internal/wuzapi), records it on the instance and sets
+// active_sessions_total to the number of instances connected and logged in
+// at their last check. An instance that does not answer, refuses its token
+// or has no session is recorded as neither. Checks not started when ctx
+// ends wait for the next tick.
 func (m *Monitor) CheckSessions(ctx context.Context) error {
-	instances, err := m.DB.SessionInstances(ctx)
+	instances, err := m.sessionBatch(ctx)
 	if err != nil {
 		return err
 	}
+	statuses := make([]SessionStatus, len(instances))
+	checked := make([]bool, len(instances))
 	workers := m.Concurrency
 	if workers <= 0 {
 		workers = 8
 	}
-	statuses := make([]SessionStatus, len(instances))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, len(instances)) {
@@ -107,24 +120,71 @@ func (m *Monitor) CheckSessions(ctx context.Context) error {
 					m.Logger.WarnContext(ctx, "session check failed",
 						"instance_id", instances[i].ID, "tenant_id", instances[i].TenantID, "error", err.Error())
 				}
-				statuses[i] = st
+				statuses[i], checked[i] = st, ctx.Err() == nil || err == nil
 			}
 		})
 	}
+	last := ""
 	for i := range instances {
+		if ctx.Err() != nil {
+			break
+		}
 		next <- i
+		last = instances[i].ID
 	}
 	close(next)
 	wg.Wait()
+	return m.recordSessions(context.WithoutCancel(ctx), instances, statuses, checked, last)
+}
 
+// sessionBatch is the tick's instances: the SessionBatch after the cursor,
+// wrapping around to the first ones.
+func (m *Monitor) sessionBatch(ctx context.Context) ([]postgres.SessionInstance, error) {
+	n := m.SessionBatch
+	if n <= 0 {
+		n = 64
+	}
+	cursor, err := m.Redis.Get(ctx, m.cursorKey()).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		m.Logger.WarnContext(ctx, "session check cursor unreadable; starting from the first instance", "error", err.Error())
+	}
+	batch, err := m.DB.SessionInstances(ctx, cursor, n)
+	if err != nil || len(batch) == n || cursor == "" {
+		return batch, err
+	}
+	more, err := m.DB.SessionInstances(ctx, "", n-len(batch))
+	for _, in := range more {
+		if in.ID > cursor || (len(batch) > 0 && in.ID == batch[0].ID) {
+			break
+		}
+		batch = append(batch, in)
+	}
+	return batch, err
+}
+
+func (m *Monitor) cursorKey() string {
+	if m.CursorKey != "" {
+		return m.CursorKey
+	}
+	return "wm:sessions:cursor"
+}
+
+// recordSessions stores the states checked, moves the cursor past last and
+// sets the active sessions gauge.
+func (m *Monitor) recordSessions(ctx context.Context, instances []postgres.SessionInstance, statuses []SessionStatus, checked []bool, last string) error {
 	at := m.now()
-	active := 0
 	var errs []error
 	for i, inst := range instances {
-		if statuses[i].Ready() {
-			active++
+		if checked[i] {
+			errs = append(errs, m.DB.RecordSessionStatus(ctx, inst.ID, statuses[i].Connected, statuses[i].LoggedIn, at))
 		}
-		errs = append(errs, m.DB.RecordSessionStatus(ctx, inst.ID, statuses[i].Connected, statuses[i].LoggedIn, at))
+	}
+	if last != "" {
+		errs = append(errs, m.Redis.Set(ctx, m.cursorKey(), last, 24*time.Hour).Err())
+	}
+	active, err := m.DB.ReadyInstances(ctx)
+	if err != nil {
+		return errors.Join(append(errs, err)...)
 	}
 	if m.Metrics != nil {
 		m.Metrics.ActiveSessions.Set(float64(active))

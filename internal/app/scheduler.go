@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -31,7 +33,9 @@ type job struct {
 // Scheduler builds the scheduler function's handler. An EventBridge event
 // is the once-a-minute tick: jobs that release due campaigns, settle stuck
 // sends, check sessions, evaluate alerts, sweep receipts and relay tenant
-// webhooks. Every job runs even when one fails; the tick fails if any did.
+// webhooks. Every job runs every tick, each in its own goroutine with its
+// own time budget, so a slow one (WuzAPIs that do not answer the session
+// check) never delays or starves the others; the tick fails if any did.
 // An SQS batch (the webhooks queue) asks for tenant webhook delivery runs,
 // one endpoint per message.
 func Scheduler(d *Deps, cfg config.Scheduler) any {
@@ -63,15 +67,38 @@ func Scheduler(d *Deps, cfg config.Scheduler) any {
 }
 
 func tick(ctx context.Context, d *Deps, jobs []job, ev events.EventBridgeEvent) error {
-	var errs []error
-	for _, j := range jobs {
-		if err := j.run(ctx); err != nil {
-			d.Logger.ErrorContext(ctx, "scheduler job failed", "job", j.name, "error", err.Error())
-			errs = append(errs, fmt.Errorf("%s: %w", j.name, err))
-		}
-	}
+	errs := runJobs(ctx, d.Logger, jobs, jobBudget)
 	d.Logger.InfoContext(ctx, "scheduler tick", "time", ev.Time, "jobs", len(jobs), "failed", len(errs))
 	return errors.Join(errs...)
+}
+
+// jobBudget is how long one job may run in a tick; the scheduler's Timeout
+// is 55 s, so every job ends before it and before the next tick.
+const jobBudget = 45 * time.Second
+
+// runJobs runs every job at once, each under a context that ends after
+// budget (or when ctx does), and returns the errors of those that failed.
+func runJobs(ctx context.Context, log *slog.Logger, jobs []job, budget time.Duration) []error {
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	for i, j := range jobs {
+		wg.Go(func() {
+			jctx, cancel := context.WithTimeout(ctx, budget)
+			defer cancel()
+			if err := j.run(jctx); err != nil {
+				log.ErrorContext(ctx, "scheduler job failed", "job", j.name, "error", err.Error())
+				errs[i] = fmt.Errorf("%s: %w", j.name, err)
+			}
+		})
+	}
+	wg.Wait()
+	var out []error
+	for _, err := range errs {
+		if err != nil {
+			out = append(out, err)
+		}
+	}
+	return out
 }
 
 // newDeliverer builds the tenant webhooks' deliverer: posts through the
@@ -137,7 +164,8 @@ func newMonitor(d *Deps) *alert.Monitor {
 			{Name: "reports", URL: c.ReportsQueueURL, DLQ: c.ReportsDLQURL},
 			{Name: "webhooks", URL: c.WebhooksQueueURL, DLQ: c.WebhooksDLQURL},
 		},
-		HTTP: telemetry.HTTPClient(wuzapi.Guard{AllowPrivate: c.AllowPrivateWuzapi}.HTTPClient(10 * time.Second)),
+		HTTP:      telemetry.HTTPClient(wuzapi.Guard{AllowPrivate: c.AllowPrivateWuzapi}.HTTPClient(10 * time.Second)),
+		CursorKey: c.RedisKeyPrefix + "wm:sessions:cursor:" + c.Environment,
 		Notifier: &alert.Notifier{
 			WebhookURL: c.AlertWebhookURL, Redis: d.Redis, Logger: d.Logger,
 			Service: telemetry.ServiceName, Environment: c.Environment, Prefix: "wm:alert:" + c.Environment + ":",

@@ -14,10 +14,11 @@ type SessionInstance struct {
 	Token                       string // the WuzAPI user token: never logged
 }
 
-// SessionInstances lists every instance of every tenant, for the
-// scheduler's session check.
-func (db *DB) SessionInstances(ctx context.Context) ([]SessionInstance, error) {
-	rows, err := db.Pool.Query(ctx, db.q("session-instances"))
+// SessionInstances lists up to limit instances of every tenant whose id
+// follows after ("" from the first), in id order, for the scheduler's
+// round-robin session check.
+func (db *DB) SessionInstances(ctx context.Context, after string, limit int) ([]SessionInstance, error) {
+	rows, err := db.Pool.Query(ctx, db.q("session-instances"), nullable(after), limit)
 	if err != nil {
 		return nil, fmt.Errorf("list instances for the session check: %w", err)
 	}
@@ -30,6 +31,16 @@ func (db *DB) SessionInstances(ctx context.Context) ([]SessionInstance, error) {
 		return nil, fmt.Errorf("read instances for the session check: %w", err)
 	}
 	return out, nil
+}
+
+// ReadyInstances counts the instances whose last check found them
+// connected and logged in.
+func (db *DB) ReadyInstances(ctx context.Context) (int, error) {
+	var n int
+	if err := db.Pool.QueryRow(ctx, db.q("count-ready-instances")).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count ready instances: %w", err)
+	}
+	return n, nil
 }
 
 // RecordSessionStatus stores an instance's WuzAPI session state as checked

@@ -3,7 +3,15 @@
 -- and nothing here is ever answered to a tenant.
 
 -- name: session-instances
-SELECT id, tenant_id, name, base_url, token FROM instances ORDER BY id;
+-- One page of the round-robin session check: the instances after the
+-- stored cursor ($1, NULL from the start), in id order.
+SELECT id, tenant_id, name, base_url, token FROM instances
+WHERE $1::uuid IS NULL OR id > $1
+ORDER BY id
+LIMIT $2;
+
+-- name: count-ready-instances
+SELECT count(*) FROM instances WHERE connected AND logged_in;
 
 -- name: record-session-status
 -- The last known WuzAPI session state; updated_at is left alone, it tracks
