@@ -461,3 +461,50 @@ func TestRecordAndApplyKeepsTheEventWhenApplyingFails(t *testing.T) {
 		t.Fatalf("applied %d times (%v), want once", calls, err)
 	}
 }
+
+// TestReceiptsOfAPoolMatchTheSendingInstance: in a pool campaign a receipt
+// comes from the instance that sent the message (the recipient's), which
+// need not be the campaign's first; a receipt from any other instance, the
+// campaign's first included, touches nothing. Early receipts from the
+// sending instance apply when the send is recorded.
+func TestReceiptsOfAPoolMatchTheSendingInstance(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	ctx := context.Background()
+	f := newCampaign(t, db, "sent", "sent", "sending")
+	var second string
+	secret := sha256.Sum256([]byte("s"))
+	if err := db.Pool.QueryRow(ctx, `INSERT INTO instances (tenant_id, name, base_url, token, webhook_secret_hash)
+		VALUES ($1, 'second', 'http://wuzapi.test', 'tok2', $2) RETURNING id`, f.tenantID, secret[:]).Scan(&second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET instance_id = $2 WHERE campaign_id = $1`, f.campaignID, second); err != nil {
+		t.Fatal(err)
+	}
+	s := postgres.ReceiptStore{DB: db}
+	at := time.Date(2026, 11, 25, 12, 1, 0, 0, time.UTC)
+	if n, err := s.ApplyReceipt(ctx, f.instanceID, []string{f.msg(0)}, receipt.Delivered, at); err != nil || n != 0 {
+		t.Fatalf("a receipt from the campaign's first instance, which did not send: ApplyReceipt = %d, %v; want 0", n, err)
+	}
+	if n, err := s.ApplyReceipt(ctx, second, []string{f.msg(1)}, receipt.Delivered, at); err != nil || n != 1 {
+		t.Fatalf("a receipt from the sending instance: ApplyReceipt = %d, %v; want 1", n, err)
+	}
+	if got := f.recipient(t, 1).Status; got != "delivered" {
+		t.Fatalf("recipient 1 = %s, want delivered", got)
+	}
+	if got := f.recipient(t, 0).Status; got != "sent" {
+		t.Fatalf("recipient 0 = %s, want sent (the receipt came from an instance that did not send it)", got)
+	}
+	// An early receipt from the sending instance waits for the message id.
+	early := "3EB0POOLEARLY"
+	if n, err := s.ApplyReceipt(ctx, second, []string{early}, receipt.Read, at); err != nil || n != 0 {
+		t.Fatalf("early receipt: ApplyReceipt = %d, %v; want 0 (kept)", n, err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET wuzapi_message_id = $2, status = 'sent', sent_at = $3
+		WHERE campaign_id = $1 AND seq = 2`, f.campaignID, early, at); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.recipient(t, 2); r.ReadAt == nil {
+		t.Fatalf("recipient 2 after its send was recorded: %+v, want the kept read receipt applied", r)
+	}
+}
