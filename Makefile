@@ -90,9 +90,10 @@ bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with 
 	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 30m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'
 
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet and golangci-lint (.golangci.yml; pinned in tools/golangci-lint.mod, cache in ~/.cache/golangci-lint)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	@go vet ./...
+	@nice go tool -modfile=tools/golangci-lint.mod golangci-lint run ./...
 
 .PHONY: clean
 clean: ## Remove build output

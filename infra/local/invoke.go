@@ -183,7 +183,7 @@ func (p *pool) call(ctx context.Context, inst *instance, payload []byte) (out []
 func (p *pool) functionError(body []byte) *FunctionError {
 	var doc map[string]json.RawMessage
 	if json.Unmarshal(body, &doc) != nil {
-		return nil
+		return nil //nolint:nilerr // not JSON: not the Runtime API's error document
 	}
 	if _, ok := doc["errorMessage"]; !ok {
 		return nil

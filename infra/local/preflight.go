@@ -65,6 +65,7 @@ func checkRedis(ctx context.Context, redisURL string) error {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	if err := client.Ping(ctx).Err(); err != nil {
+		//nolint:staticcheck // ST1005: the line a person reads starts with the name Redis
 		return fmt.Errorf("Redis at %s is unreachable (%s): start Redis or set REDIS_URL", opts.Addr, oneLine(rootCause(err)))
 	}
 	return nil

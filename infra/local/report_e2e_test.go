@@ -221,11 +221,11 @@ func TestReportsAndReceiptsEndToEnd(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			return resp, b
 		}
-		plainResp, plain := get("Accept-Encoding", "br, gzip", "x-no-compression", "1")
+		plainResp, plain := get("Accept-Encoding", "br, gzip", "x-no-compression", "1") //nolint:bodyclose // get closed it
 		if plainResp.Header.Get("Content-Encoding") != "" || !json.Valid(plain) || !strings.Contains(plainResp.Header.Get("Vary"), "Accept-Encoding") {
 			t.Fatalf("x-no-compression: Content-Encoding %q, Vary %q, valid JSON %v", plainResp.Header.Get("Content-Encoding"), plainResp.Header.Get("Vary"), json.Valid(plain))
 		}
-		brResp, br := get("Accept-Encoding", "gzip, br")
+		brResp, br := get("Accept-Encoding", "gzip, br") //nolint:bodyclose // get closed it
 		if brResp.Header.Get("Content-Encoding") != "br" || len(br) >= len(plain)/3 {
 			t.Fatalf("br: Content-Encoding %q, %d of %d bytes", brResp.Header.Get("Content-Encoding"), len(br), len(plain))
 		}

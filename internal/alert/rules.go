@@ -16,7 +16,7 @@ type Thresholds struct {
 	MemoryWarning, MemoryCritical       float64 // fraction of the Lambda memory size
 }
 
-// DefaultThresholds: 1 % / 5 % errors, p95 2 s / 5 s, memory 80 % / 90 %.
+// DefaultThresholds are 1 % / 5 % errors, p95 2 s / 5 s, memory 80 % / 90 %.
 var DefaultThresholds = Thresholds{
 	ErrorRateWarning: 0.01, ErrorRateCritical: 0.05,
 	LatencyWarning: 2, LatencyCritical: 5,

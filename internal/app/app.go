@@ -60,7 +60,7 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 	}
 	pgOpts := postgres.Options{MaxConns: 4}
 	if tracing.Enabled() {
-		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), otelpgx.WithTrimSQLInSpanName(),
+		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), // SQL trimmed in span names: otelpgx's default
 			otelpgx.WithDisableAcquireTracer()) // a span per pool checkout is noise beside the query's
 	}
 	db, err := postgres.Open(ctx, c.DatabaseURL, pgOpts)

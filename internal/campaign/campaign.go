@@ -271,9 +271,12 @@ const (
 
 // The ranges an instance's sending-safety fields must fall in.
 const (
-	MinNewContactsPerDay, MaxNewContactsPerDay   = 1, 500
-	MinNewContactsPerHour, MaxNewContactsPerHour = 1, 200
-	MinIdenticalPerHour, MaxIdenticalPerHour     = 1, 1000
+	MinNewContactsPerDay  = 1
+	MaxNewContactsPerDay  = 500
+	MinNewContactsPerHour = 1
+	MaxNewContactsPerHour = 200
+	MinIdenticalPerHour   = 1
+	MaxIdenticalPerHour   = 1000
 )
 
 // WithSafetyDefaults fills the sending-safety counts left at zero with their

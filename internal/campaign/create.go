@@ -145,8 +145,10 @@ type RolloutRequest struct {
 
 // The bounds of a pool and of a staged rollout's hold.
 const (
-	MinPool, MaxPool                      = 2, 20
-	MinRolloutHoldMinutes, MaxRolloutHold = 1, 7 * 24 * 60
+	MinPool               = 2
+	MaxPool               = 20
+	MinRolloutHoldMinutes = 1
+	MaxRolloutHold        = 7 * 24 * 60
 )
 
 // CreateResult is a created campaign with what the request could not use.
@@ -569,7 +571,7 @@ func missingVars(tpl *Template, recs []NewRecipient) []MissingVar {
 	}
 	counts := map[string]int{}
 	for _, r := range recs {
-		for _, v := range tpl.Missing(Recipient{Phone: r.Phone, Name: r.Name, Vars: r.Vars}) {
+		for _, v := range tpl.Missing(Recipient(r)) {
 			counts[v]++
 		}
 	}

@@ -199,7 +199,9 @@ func TestWorkerSendsEachRecipientOnce(t *testing.T) {
 	tpl := campaign.ParseTemplate(msg)
 	for _, s := range e.fake.Delivered() {
 		var i int
-		fmt.Sscanf(s[0].Phone[8:], "%d", &i)
+		if _, err := fmt.Sscanf(s[0].Phone[8:], "%d", &i); err != nil {
+			t.Fatalf("phone %s: %v", s[0].Phone, err)
+		}
 		want, _ := tpl.Render(campaign.Recipient{Phone: s[0].Phone, Name: fmt.Sprintf("N%d", i), Vars: map[string]string{"i": fmt.Sprint(i)}}, campaign.SeedKey(id, s[0].Phone))
 		if s[0].Body != want || s[0].ID != campaign.MessageID(id, s[0].Phone, 0) {
 			t.Fatalf("%s got %q id %s, want %q id %s", s[0].Phone, s[0].Body, s[0].ID, want, campaign.MessageID(id, s[0].Phone, 0))

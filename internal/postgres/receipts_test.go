@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -437,7 +438,7 @@ func TestRecordAndApplyKeepsTheEventWhenApplyingFails(t *testing.T) {
 			}
 			return boom // after a change: it must be rolled back
 		})
-	if err != nil || applyErr != boom || ev.Processed || ev.ID == "" {
+	if err != nil || !errors.Is(applyErr, boom) || ev.Processed || ev.ID == "" {
 		t.Fatalf("ev %+v, applyErr %v, err %v", ev, applyErr, err)
 	}
 	var contacts int

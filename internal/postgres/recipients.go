@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -75,7 +76,7 @@ func (db *DB) Claim(ctx context.Context, campaignID string, lo, hi int, now time
 	err := db.Pool.QueryRow(ctx, db.q("claim-recipient"), campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck,
 		now.Add(-NumberCheckTTL), f.Gen, f.Assigned).
 		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return c, false, nil
 	}
 	if err != nil {
@@ -148,7 +149,7 @@ func (db *DB) SetReason(ctx context.Context, campaignID, reason string) error {
 func (db *DB) AutoPause(ctx context.Context, campaignID, event, reason string) (bool, error) {
 	var id string
 	err := db.Pool.QueryRow(ctx, db.q("auto-pause"), campaignID, event, reason).Scan(&id)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
@@ -162,7 +163,7 @@ func (db *DB) FinishIfSettled(ctx context.Context, campaignID string, now time.T
 	var id string
 	var st campaign.Status
 	err := db.Pool.QueryRow(ctx, db.q("finish-settled"), campaignID, now).Scan(&id, &st)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", false, nil
 	}
 	if err != nil {

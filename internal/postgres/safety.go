@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,7 +54,7 @@ func (db *DB) LockNewLane(ctx context.Context, instanceID string, now time.Time)
 func (db *DB) PauseNewLane(ctx context.Context, instanceID, reason string, now, probeAt time.Time) (bool, error) {
 	var id string
 	err := db.Pool.QueryRow(ctx, db.q("pause-new-lane"), instanceID, now, probeAt, reason).Scan(&id)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
@@ -70,7 +71,7 @@ func (db *DB) PauseNewLane(ctx context.Context, instanceID, reason string, now, 
 func (db *DB) ResumeNewLane(ctx context.Context, tenantID, instanceID string, now time.Time) error {
 	var id string
 	err := db.Pool.QueryRow(ctx, db.q("resume-new-lane"), tenantID, instanceID, now).Scan(&id)
-	if err != pgx.ErrNoRows {
+	if !errors.Is(err, pgx.ErrNoRows) {
 		if err != nil {
 			return fmt.Errorf("resume the new-contact lane of instance %s: %w", instanceID, err)
 		}
@@ -95,7 +96,7 @@ func (db *DB) NewLane(ctx context.Context, instanceID string) (campaign.Lane, er
 func (db *DB) TakeLaneProbe(ctx context.Context, instanceID string, now time.Time) (bool, error) {
 	var id string
 	err := db.Pool.QueryRow(ctx, db.q("take-lane-probe"), instanceID, now).Scan(&id)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -68,7 +69,7 @@ func (db *DB) TenantPlan(ctx context.Context, id string) (tenant.Plan, error) {
 // errcode.ErrUnauthorized.
 func (db *DB) TenantByAPIKey(ctx context.Context, hash []byte) (tenant.Tenant, error) {
 	t, err := scanTenant(db.Pool.QueryRow(ctx, db.q("tenant-by-api-key"), hash))
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return t, errcode.ErrUnauthorized
 	}
 	if err != nil {

@@ -286,8 +286,8 @@ func TestResource(t *testing.T) {
 		"faas.name": "wm-api", "cloud.region": "sa-east-1", "cloud.provider": "aws",
 	}
 	for k, v := range want {
-		if got, ok := res.Set().Value(attributeKey(k)); !ok || got.Emit() != v {
-			t.Errorf("resource %s = %q, want %q", k, got.Emit(), v)
+		if got, ok := res.Set().Value(attributeKey(k)); !ok || got.String() != v {
+			t.Errorf("resource %s = %q, want %q", k, got.String(), v)
 		}
 	}
 }

@@ -476,7 +476,7 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 		return
 	}
 	var in struct {
-		Phone, Body, Id string
+		Phone, Body, ID string // encoding/json matches WuzAPI's "Id" to ID
 	}
 	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
 		respond(w, 400, nil, s.text("could not decode Payload"))
@@ -497,7 +497,7 @@ func (s *Server) sendText(w http.ResponseWriter, r *http.Request, u *user) {
 		respond(w, 500, nil, "error sending message: websocket not connected")
 		return
 	}
-	s.finishSend(w, r, u, Send{Phone: phone, Body: in.Body, ID: in.Id})
+	s.finishSend(w, r, u, Send{Phone: phone, Body: in.Body, ID: in.ID})
 }
 
 // finishSend answers a send that passed the server's checks: scripted or
@@ -629,7 +629,7 @@ func (s *Server) chatPresence(w http.ResponseWriter, r *http.Request, u *user) {
 	s.mu.Lock()
 	s.presences = append(s.presences, Presence{Token: u.token, Phone: strings.TrimPrefix(in.Phone, "+"), State: in.State, At: s.now()})
 	s.mu.Unlock()
-	respond(w, 200, map[string]any{"Details": "Chat presence set successfuly"}, "")
+	respond(w, 200, map[string]any{"Details": "Chat presence set successfuly"}, "") //nolint:misspell // WuzAPI's own words
 }
 
 func (s *Server) setWebhook(w http.ResponseWriter, r *http.Request, u *user) {
