@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -82,7 +83,7 @@ func (db *DB) StartRolloutHold(ctx context.Context, campaignID string, from time
 func (db *DB) ReleaseRollout(ctx context.Context, campaignID string, at time.Time) (bool, error) {
 	var id string
 	err := db.Pool.QueryRow(ctx, db.q("release-rollout"), campaignID, at).Scan(&id)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
 	if err != nil {
