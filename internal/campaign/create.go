@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/audience"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/phone"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
@@ -39,11 +40,9 @@ type NewRecipient struct {
 }
 
 // Audience selects recipients from stored contacts: all of the tenant's,
-// or those of one import.
-type Audience struct {
-	All      bool
-	ImportID string
-}
+// or those an import, tags, attribute conditions and recent messaging pick
+// (package audience).
+type Audience = audience.Audience
 
 // NewCampaign is a campaign to store with its recipients: inline ones (in
 // order) or an audience.
@@ -371,13 +370,7 @@ func validateRecipients(v *errcode.Validator, contacts json.RawMessage, a *Audie
 		}
 		return items
 	default:
-		if a.All == (a.ImportID != "") {
-			v.Add("audience", "invalid", `audience must be {"all":true} or {"importId":"..."}`)
-		} else if a.ImportID != "" {
-			if _, err := uuid.Parse(a.ImportID); err != nil {
-				v.Add("audience.importId", "invalid", "importId must be an import id")
-			}
-		}
+		a.Validate(v, "audience")
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/audience"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
@@ -80,7 +81,7 @@ type createCampaignIn struct {
 	Rollout     *rolloutIn         `json:"rollout"`
 	Message     string             `json:"message"`
 	Contacts    json.RawMessage    `json:"contacts"`
-	Audience    *audienceIn        `json:"audience"`
+	Audience    *audience.Audience `json:"audience"`
 	ScheduledAt *string            `json:"scheduledAt"`
 	QuietHours  *tenant.QuietHours `json:"quietHours"`
 }
@@ -92,11 +93,6 @@ type rolloutIn struct {
 	HoldMinutes    *int     `json:"holdMinutes"`
 	MaxFailedShare *float64 `json:"maxFailedShare"`
 	MaxOptOutShare *float64 `json:"maxOptOutShare"`
-}
-
-type audienceIn struct {
-	All      bool   `json:"all"`
-	ImportID string `json:"importId"`
 }
 
 // createdCampaign is the 202 body of POST /v1/campaigns: the campaign's
@@ -146,9 +142,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 		req.Rollout = &campaign.RolloutRequest{Share: in.Rollout.Share, HoldMinutes: in.Rollout.HoldMinutes,
 			MaxFailedShare: in.Rollout.MaxFailedShare, MaxOptOutShare: in.Rollout.MaxOptOutShare}
 	}
-	if in.Audience != nil {
-		req.Audience = &campaign.Audience{All: in.Audience.All, ImportID: in.Audience.ImportID}
-	}
+	req.Audience = in.Audience
 	res, err := s.campaigns.Create(r.Context(), req)
 	if err != nil {
 		return err

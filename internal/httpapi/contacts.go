@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/audience"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/phone"
@@ -24,13 +25,18 @@ type contactData struct {
 	Phone      string         `json:"phone"`
 	Name       string         `json:"name"`
 	Attributes map[string]any `json:"attributes"`
+	Tags       []string       `json:"tags"`
 	OptedOutAt *time.Time     `json:"optedOutAt"`
 	CreatedAt  time.Time      `json:"createdAt"`
 	UpdatedAt  time.Time      `json:"updatedAt"`
 }
 
 func contactOut(c postgres.Contact) contactData {
-	return contactData{ID: c.ID, Phone: c.Phone, Name: c.Name, Attributes: c.Attributes,
+	tags := c.Tags
+	if tags == nil {
+		tags = []string{}
+	}
+	return contactData{ID: c.ID, Phone: c.Phone, Name: c.Name, Attributes: c.Attributes, Tags: tags,
 		OptedOutAt: utc(c.OptedOutAt), CreatedAt: c.CreatedAt.UTC(), UpdatedAt: c.UpdatedAt.UTC()}
 }
 
@@ -59,13 +65,16 @@ func (s *Server) listContacts(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// contactIn is one element of POST /v1/contacts: phone, name, and every
-// other field an attribute.
+// contactIn is one element of POST /v1/contacts: phone, name, tags (an
+// array of strings; given and non-empty, it replaces the contact's tags),
+// and every other field an attribute.
 type contactIn struct {
 	Phone       string
 	Name        string
+	Tags        []string
 	Attributes  map[string]string
 	invalidText bool // a string of the entry is not valid text: the entry is rejected
+	invalidTags bool // the tags break the bounds of package audience: the entry is rejected
 }
 
 func (c *contactIn) UnmarshalJSON(b []byte) error {
@@ -90,6 +99,10 @@ func (c *contactIn) UnmarshalJSON(b []byte) error {
 			if err := json.Unmarshal(v, &c.Name); err != nil {
 				return errcode.Validation(errcode.Detail{Field: "contacts.name", Code: "invalid_type", Message: "name must be a string"})
 			}
+		case "tags":
+			if err := c.readTags(v); err != nil {
+				return err
+			}
 		default:
 			val, ok, err := attributeValue(v)
 			if err != nil {
@@ -103,6 +116,23 @@ func (c *contactIn) UnmarshalJSON(b []byte) error {
 			}
 		}
 	}
+	return nil
+}
+
+func (c *contactIn) readTags(v json.RawMessage) error {
+	if string(v) == "null" {
+		return nil
+	}
+	var raw []string
+	if err := json.Unmarshal(v, &raw); err != nil {
+		return errcode.Validation(errcode.Detail{Field: "contacts.tags", Code: "invalid_type", Message: "tags must be an array of strings"})
+	}
+	if len(raw) > 4*audience.MaxTags {
+		c.invalidTags = true
+		return nil
+	}
+	tags, code, _ := audience.NormalizeTags(raw)
+	c.Tags, c.invalidTags = tags, code != ""
 	return nil
 }
 
@@ -161,12 +191,16 @@ func (s *Server) upsertContacts(w http.ResponseWriter, r *http.Request) error {
 			out.Rejected = append(out.Rejected, rejectedContact{Index: i, Code: "invalid_text"})
 			continue
 		}
+		if c.invalidTags {
+			out.Rejected = append(out.Rejected, rejectedContact{Index: i, Phone: c.Phone, Code: "invalid_tags"})
+			continue
+		}
 		digits, code, err := phone.Normalize(c.Phone, t.DefaultCountry)
 		if err != nil {
 			out.Rejected = append(out.Rejected, rejectedContact{Index: i, Phone: c.Phone, Code: code})
 			continue
 		}
-		valid = append(valid, importer.Contact{Phone: digits, Name: strings.TrimSpace(c.Name), Attributes: c.Attributes})
+		valid = append(valid, importer.Contact{Phone: digits, Name: strings.TrimSpace(c.Name), Attributes: c.Attributes, Tags: c.Tags})
 	}
 	out.Imported, out.Updated, err = s.opts.DB.UpsertContacts(r.Context(), t.ID, valid)
 	if err != nil {

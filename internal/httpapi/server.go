@@ -263,7 +263,9 @@ func (s *Server) registerRoutes() {
 	// Contacts, and CSV imports into them.
 	s.handle("GET /v1/contacts", s.tenant(s.listContacts))
 	s.handle("POST /v1/contacts", s.tenant(s.upsertContacts))
+	s.handle("PATCH /v1/contacts/{id}", s.tenant(s.patchContact))
 	s.handle("DELETE /v1/contacts/{id}", s.tenant(s.deleteContact))
+	s.handle("POST /v1/audiences/preview", s.tenant(s.previewAudience))
 	s.handle("POST /v1/imports", s.tenant(s.createImport))
 	s.handle("GET /v1/imports", s.tenant(s.listImports))
 	s.handle("GET /v1/imports/{id}", s.tenant(s.getImport))

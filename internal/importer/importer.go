@@ -11,8 +11,11 @@
 //     outside quotes (',' on a tie or when there is none).
 //   - The first record is the header. Column names are matched without case
 //     or surrounding space: phone/telefone/whatsapp/number/celular (and a few
-//     synonyms) is the phone, name/nome the name, every other column an
-//     attribute keyed by its header as written.
+//     synonyms) is the phone, name/nome the name, tags/etiquetas the
+//     contact's tags ('|' between tags; a non-empty cell replaces the
+//     contact's tags, an empty one keeps them; a cell breaking the tag
+//     bounds of package audience rejects the row as ReasonInvalidTags),
+//     every other column an attribute keyed by its header as written.
 //   - Quoted fields may hold delimiters, quotes ("") and newlines; a stray
 //     quote inside an unquoted field is kept as text.
 //   - A record may be at most MaxRecordBytes (64 KiB by default); a larger
@@ -40,6 +43,7 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/audience"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/phone"
 )
 
@@ -65,6 +69,7 @@ const (
 	ReasonTooManyFields = "too_many_fields"
 	ReasonMalformedRow  = "malformed_row"
 	ReasonInvalidText   = "invalid_text"
+	ReasonInvalidTags   = "invalid_tags"
 )
 
 // DefaultMaxRecordBytes bounds one CSV record (see the package comment).
@@ -77,6 +82,7 @@ var (
 	phoneNames = []string{"phone", "telefone", "whatsapp", "number", "celular",
 		"phone number", "phone_number", "mobile", "telephone", "fone", "telefono", "numero", "número"}
 	nameNames = []string{"name", "nome", "full name", "full_name", "nome completo", "nombre"}
+	tagsNames = []string{"tags", "etiquetas"}
 )
 
 // Options tune a Reader; the zero value reads Brazilian numbers.
@@ -95,6 +101,7 @@ type Contact struct {
 	Phone      string            // E.164 digits without '+'
 	Name       string            // "" when the file has no name or leaves it empty
 	Attributes map[string]string // every other non-empty column
+	Tags       []string          // normalised; nil when the file has none for the row
 }
 
 // Row is an accepted record.
@@ -130,6 +137,7 @@ type Reader struct {
 	attrKeys []string // per column; "" for the phone and name columns
 	phoneCol int
 	nameCol  int
+	tagsCol  int
 	delim    rune
 	line     int // where the last record read started
 }
@@ -226,7 +234,7 @@ func detectDelimiter(head []byte) rune {
 }
 
 func (r *Reader) mapHeader(header []string) error {
-	r.phoneCol, r.nameCol = -1, -1
+	r.phoneCol, r.nameCol, r.tagsCol = -1, -1, -1
 	r.header = make([]string, len(header))
 	for i, h := range header {
 		r.header[i] = strings.TrimSpace(clean(h))
@@ -240,10 +248,11 @@ func (r *Reader) mapHeader(header []string) error {
 		return ErrNoPhoneColumn
 	}
 	r.nameCol = findColumn(r.header, nameNames)
+	r.tagsCol = findColumn(r.header, tagsNames)
 	r.attrKeys = make([]string, len(r.header))
 	seen := map[string]bool{}
 	for i, h := range r.header {
-		if i == r.phoneCol || i == r.nameCol {
+		if i == r.phoneCol || i == r.nameCol || i == r.tagsCol {
 			continue
 		}
 		key := h
@@ -417,6 +426,15 @@ func (r *Reader) toRow(line int, fields []string) (Row, string) {
 		return Row{}, code
 	}
 	c := Contact{Phone: digits, Name: get(r.nameCol)}
+	if r.tagsCol >= 0 {
+		tags, code, _ := audience.NormalizeTags(audience.SplitTags(get(r.tagsCol)))
+		if code != "" {
+			return Row{}, ReasonInvalidTags
+		}
+		if len(tags) > 0 {
+			c.Tags = tags
+		}
+	}
 	for i, key := range r.attrKeys {
 		if key == "" {
 			continue

@@ -138,14 +138,7 @@ func (db *DB) insertCampaign(ctx context.Context, tx pgx.Tx, nc campaign.NewCamp
 func (db *DB) insertRecipients(ctx context.Context, tx pgx.Tx, id string, nc campaign.NewCampaign) error {
 	tenantID := nc.Campaign.TenantID
 	if nc.Audience != nil {
-		var imp any
-		if !nc.Audience.All {
-			imp = nc.Audience.ImportID
-		}
-		if _, err := tx.Exec(ctx, db.q("insert-audience"), id, tenantID, imp); err != nil {
-			return fmt.Errorf("insert audience of campaign %s: %w", id, err)
-		}
-		return nil
+		return db.insertAudience(ctx, tx, id, tenantID, *nc.Audience)
 	}
 	rows := make([][]any, len(nc.Recipients))
 	empty := []byte("{}") // jsonb takes []byte as JSON text as is

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/google/uuid"
 	"time"
@@ -18,16 +19,20 @@ type Contact struct {
 	Phone      string
 	Name       string
 	Attributes map[string]any
+	Tags       []string
 	ImportID   *string
 	OptedOutAt *time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 }
 
+// contactColumns is what scanContact reads, over contacts aliased c.
+const contactColumns = "c.id, c.phone, c.name, c.attributes, c.tags, c.import_id, c.opted_out_at, c.created_at, c.updated_at"
+
 func scanContact(row pgx.Row) (Contact, error) {
 	var c Contact
 	var attrs []byte
-	if err := row.Scan(&c.ID, &c.Phone, &c.Name, &attrs, &c.ImportID, &c.OptedOutAt, &c.CreatedAt, &c.UpdatedAt); err != nil {
+	if err := row.Scan(&c.ID, &c.Phone, &c.Name, &attrs, &c.Tags, &c.ImportID, &c.OptedOutAt, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return c, err
 	}
 	c.Attributes = map[string]any{}
@@ -62,6 +67,37 @@ func (db *DB) ContactByPhone(ctx context.Context, tenantID, phone string) (Conta
 	return c, notFound(err, "contact")
 }
 
+// ContactPatch changes a contact: nil fields are left as they are.
+// Attributes merge key by key; a key whose value is nil is removed.
+type ContactPatch struct {
+	Name       *string
+	Tags       []string // nil: unchanged; empty: no tags
+	Attributes map[string]*string
+}
+
+// UpdateContact applies p to the tenant's contact with id and returns it,
+// or NOT_FOUND (also for another tenant's contact). It never touches the
+// opt-out: an opted-out contact stays opted out.
+func (db *DB) UpdateContact(ctx context.Context, tenantID, id string, p ContactPatch) (Contact, error) {
+	var attrs any
+	if p.Attributes != nil {
+		b, err := json.Marshal(p.Attributes)
+		if err != nil {
+			return Contact{}, fmt.Errorf("encode attributes of contact %s: %w", id, err)
+		}
+		attrs = string(b)
+	}
+	var tags any
+	if p.Tags != nil {
+		tags = p.Tags
+	}
+	c, err := scanContact(db.Pool.QueryRow(ctx, db.q("update-contact"), tenantID, id, p.Name, tags, attrs))
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return c, fmt.Errorf("update contact %s: %w", id, err)
+	}
+	return c, notFound(err, "contact")
+}
+
 // DeleteContact deletes the tenant's contact with id, or returns NOT_FOUND.
 func (db *DB) DeleteContact(ctx context.Context, tenantID, id string) error {
 	tag, err := db.Pool.Exec(ctx, db.q("delete-contact"), tenantID, id)
@@ -86,7 +122,10 @@ func (db *DB) UpsertContacts(ctx context.Context, tenantID string, contacts []im
 	return inserted, updated, err
 }
 
-var emptyAttributes = map[string]string{}
+var (
+	emptyAttributes = map[string]string{}
+	noTags          = []string{}
+)
 
 // mergeContacts COPYs contacts into a staging table dropped at commit and
 // merges it with one INSERT … ON CONFLICT. It must run inside tx.
@@ -101,7 +140,7 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 	if _, err := tx.Exec(ctx, db.q("create-contact-stage")); err != nil {
 		return 0, 0, fmt.Errorf("create contact stage: %w", err)
 	}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"contact_stage"}, []string{"id", "phone", "name", "attributes"},
+	n, err := tx.CopyFrom(ctx, pgx.Identifier{"contact_stage"}, []string{"id", "phone", "name", "attributes", "tags"},
 		pgx.CopyFromSlice(len(unique), func(i int) ([]any, error) {
 			c := unique[i]
 			attrs := c.Attributes
@@ -112,7 +151,11 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 			if err != nil {
 				return nil, err
 			}
-			return []any{id, c.Phone, c.Name, attrs}, nil
+			tags := c.Tags
+			if tags == nil {
+				tags = noTags
+			}
+			return []any{id, c.Phone, c.Name, attrs, tags}, nil
 		}))
 	if err != nil {
 		return 0, 0, fmt.Errorf("copy %d contacts to stage: %w", len(unique), err)
@@ -127,7 +170,7 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 
 // collapse merges the contacts of a repeated phone in order, as if each
 // were upserted after the one before: a later non-empty name wins and
-// attributes merge key by key. So a batch gives what row-by-row upserts
+// attributes merge key by key; later non-empty tags replace earlier ones. So a batch gives what row-by-row upserts
 // would, whichever batch a repeat falls in.
 func collapse(contacts []importer.Contact) []importer.Contact {
 	at := make(map[string]int, len(contacts))
@@ -142,6 +185,9 @@ func collapse(contacts []importer.Contact) []importer.Contact {
 		prev := &out[i]
 		if c.Name != "" {
 			prev.Name = c.Name
+		}
+		if len(c.Tags) > 0 {
+			prev.Tags = c.Tags
 		}
 		if len(c.Attributes) > 0 {
 			merged := make(map[string]string, len(prev.Attributes)+len(c.Attributes))

@@ -30,15 +30,6 @@ UPDATE campaign_recipients r SET
 FROM contacts c
 WHERE r.campaign_id = $1 AND c.tenant_id = $2 AND c.phone = r.phone;
 
--- name: insert-audience
--- Recipients from stored contacts: all of the tenant's, or one import's.
-INSERT INTO campaign_recipients (campaign_id, phone, contact_id, seq, name, vars, status, skip_reason)
-SELECT $1, c.phone, c.id, (row_number() OVER (ORDER BY c.id)) - 1, c.name, c.attributes,
-       CASE WHEN c.opted_out_at IS NOT NULL THEN 'skipped' ELSE 'pending' END,
-       CASE WHEN c.opted_out_at IS NOT NULL THEN 'opted_out' END
-FROM contacts c
-WHERE c.tenant_id = $2 AND ($3::uuid IS NULL OR c.import_id = $3);
-
 -- name: count-new-recipients
 SELECT count(*) FILTER (WHERE status = 'skipped'), count(*), COALESCE(max(seq) + 1, 0)
 FROM campaign_recipients WHERE campaign_id = $1;
