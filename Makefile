@@ -85,6 +85,10 @@ web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budg
 bench: ## Run the benchmarks and print their figures
 	@go test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
 
+.PHONY: bench-audience
+bench-audience: ## Audience preview on a generated tenant of 1,000,000 contacts: prints ms per preview (count and sample) for typical filters; target under 200 ms
+	@go test -run '^$$' -bench BenchmarkAudiencePreview -benchtime 20x -count 1 -timeout 30m ./internal/postgres/ | grep -E '^(Benchmark|ok|FAIL|---|panic)'
+
 .PHONY: bench-safety
 bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with the defaults and with 100 messages a minute and no new-contact budget or checks; prints locks, bans, sends, simulated hours
 	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 30m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'
