@@ -91,7 +91,7 @@ bench-audience: ## Audience preview on a generated tenant of 1,000,000 contacts:
 
 .PHONY: bench-safety
 bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with the defaults and with 100 messages a minute and no new-contact budget or checks; prints locks, bans, sends, simulated hours
-	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 30m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'
+	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 150m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'
 
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint (.golangci.yml; pinned in tools/golangci-lint.mod, cache in ~/.cache/golangci-lint)

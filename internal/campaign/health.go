@@ -36,10 +36,17 @@ type Today struct {
 	NewContacts       int `json:"newContacts"`
 	NewContactsBudget int `json:"newContactsBudget"`
 	DailyCap          int `json:"dailyCap"`
+	// NewContactsLast24h: first messages in the last 24 hours; the budget
+	// bounds them too.
+	NewContactsLast24h int `json:"-"`
 }
 
-// NewContactsLeft is how many more new contacts the instance may message today.
-func (t Today) NewContactsLeft() int { return max(t.NewContactsBudget-t.NewContacts, 0) }
+// NewContactsLeft is how many more new contacts the instance may message
+// now: the day's budget less the most of today's first messages and the
+// last 24 hours'.
+func (t Today) NewContactsLeft() int {
+	return max(t.NewContactsBudget-max(t.NewContacts, t.NewContactsLast24h), 0)
+}
 
 // BudgetReader reads an instance's counts of the day from the send limiter.
 type BudgetReader interface {

@@ -41,9 +41,37 @@ func TestNewContactLimits(t *testing.T) {
 		p.NewPerHour, p.NewPerDay, p.IdenticalPerHour = 100, 2, 100
 		b.mustGrant(t, newContact(p, "a"), "first").Release(ctx)
 		b.mustGrant(t, newContact(p, "b"), "second").Release(ctx)
-		// The clock starts at 12:00 UTC: 12 hours to midnight.
-		b.mustRefuse(t, newContact(p, "c"), "third of the day", limit.ReasonNewPerDay, 12*time.Hour)
+		// The clock starts at 12:00 UTC: 12 hours to midnight, and 24 until
+		// the day's two first messages are a day old.
+		b.mustRefuse(t, newContact(p, "c"), "third of the day", limit.ReasonNewPerDay, 24*time.Hour)
 		b.mustGrant(t, p, "a known contact").Release(ctx)
+	})
+	t.Run("per day also over any 24 hours", func(t *testing.T) {
+		t.Parallel()
+		// WhatsApp counts first messages over any 24 hours, not by the
+		// tenant's calendar: a day's budget sent just before midnight and
+		// the next day's just after it would be twice the budget in an hour
+		// or two (a pool campaign over 5 numbers was locked once per number
+		// that way).
+		b := setupSender(t)
+		p := policy()
+		p.NewPerHour, p.NewPerDay, p.IdenticalPerHour = 100, 2, 100
+		b.clock.Add(11 * time.Hour) // 23:00 UTC
+		b.mustGrant(t, newContact(p, "a"), "first, an hour before midnight").Release(ctx)
+		b.clock.Add(30 * time.Minute)
+		b.mustGrant(t, newContact(p, "b"), "second, half an hour before midnight").Release(ctx)
+		b.clock.Add(time.Hour) // 00:30 the next day: a fresh calendar day
+		b.mustRefuse(t, newContact(p, "c"), "first of the next calendar day, 90 minutes after the first",
+			limit.ReasonNewPerDay, 22*time.Hour+30*time.Minute)
+		b.mustGrant(t, p, "a known contact").Release(ctx)
+		got, err := b.sender.Today(ctx, p)
+		if err != nil || got.NewContacts != 0 || got.NewContactsLast24h != 2 || got.NewContactsLeft() != 0 {
+			t.Fatalf("Today = %+v (%v), want 0 today, 2 in 24 h, none left", got, err)
+		}
+		b.clock.Add(22*time.Hour + 30*time.Minute) // 23:00: 24 hours after the first
+		b.mustGrant(t, newContact(p, "c"), "24 hours after the first").Release(ctx)
+		b.mustRefuse(t, newContact(p, "d"), "24 hours after the first, before the second's",
+			limit.ReasonNewPerDay, 30*time.Minute)
 	})
 	t.Run("identical texts per hour", func(t *testing.T) {
 		t.Parallel()
@@ -74,7 +102,7 @@ func TestNewContactLimits(t *testing.T) {
 		for i := range 5 {
 			b.mustGrant(t, newContact(p, string(rune('a'+i))), "within day 0's budget").Release(ctx)
 		}
-		b.mustRefuse(t, newContact(p, "f"), "sixth new on day 0", limit.ReasonNewPerDay, 12*time.Hour)
+		b.mustRefuse(t, newContact(p, "f"), "sixth new on day 0", limit.ReasonNewPerDay, 24*time.Hour)
 	})
 	t.Run("defaults", func(t *testing.T) {
 		t.Parallel()
@@ -177,13 +205,13 @@ func TestToday(t *testing.T) {
 	b.mustGrant(t, p, "another known contact").Release(ctx)
 	for range 2 {
 		got, err := b.sender.Today(ctx, p)
-		if want := (campaign.Today{Sent: 3, NewContacts: 1, NewContactsBudget: 5, DailyCap: 15}); err != nil || got != want {
+		if want := (campaign.Today{Sent: 3, NewContacts: 1, NewContactsBudget: 5, DailyCap: 15, NewContactsLast24h: 1}); err != nil || got != want {
 			t.Fatalf("Today = %+v %v, want %+v", got, err, want)
 		}
 	}
 	b.clock.Add(15*time.Hour + time.Minute) // 00:01 the next day in São Paulo
 	got, err := b.sender.Today(ctx, p)
-	if want := (campaign.Today{NewContactsBudget: 5, DailyCap: 15}); err != nil || got != want {
+	if want := (campaign.Today{NewContactsBudget: 5, DailyCap: 15, NewContactsLast24h: 1}); err != nil || got != want || got.NewContactsLeft() != 4 {
 		t.Fatalf("Today the next day = %+v %v, want %+v", got, err, want)
 	}
 }

@@ -110,7 +110,7 @@ func NewSender(opts SenderOptions) *Sender {
 //	KEYS[4] today: hash of the day's counts: last (ms of the last counted
 //	        send), n (sends), new (new-contact sends); see dayScript
 //	KEYS[5] newsent: sorted set of the last hour's new-contact sends
-//	KEYS[6] (unused; the day's new-contact sends are in KEYS[4])
+//	KEYS[6] new24: sorted set of the last 24 hours' new-contact sends
 //	KEYS[7] same: sorted set of the last hour's new-contact sends of one text
 //	KEYS[8], KEYS[9] the dated day counters of earlier versions, read once
 //	ARGV: now, lease, maxInFlight, perMinute, hourlyCap, dailyCap, gap,
@@ -157,15 +157,21 @@ local isNew = ARGV[12] == '1'
 if isNew then
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 3600000)
   redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 3600000)
-  local function window(key, cap, r)
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - 86400000)
+  local function window(key, cap, span, r)
     local n = redis.call('ZCARD', key)
     if n >= cap then
       local e = redis.call('ZRANGE', key, n - cap, n - cap, 'WITHSCORES')
-      need(tonumber(e[2]) + 3600000 - now, r)
+      need(tonumber(e[2]) + span - now, r)
     end
   end
-  window(KEYS[5], tonumber(ARGV[13]), 'new_contacts_per_hour')
-  window(KEYS[7], tonumber(ARGV[15]), 'identical_per_hour')
+  window(KEYS[5], tonumber(ARGV[13]), 3600000, 'new_contacts_per_hour')
+  window(KEYS[7], tonumber(ARGV[15]), 3600000, 'identical_per_hour')
+  -- The day's budget holds in the calendar day and in any 24 hours: a
+  -- calendar day alone would let a day's budget go out just before
+  -- midnight and the next day's just after it, twice the budget in 24
+  -- hours, which is what WhatsApp counts.
+  window(KEYS[6], tonumber(ARGV[14]), 86400000, 'new_contacts_per_day')
   if newToday >= tonumber(ARGV[14]) then need(dayEnd - now, 'new_contacts_per_day') end
 end
 if wait > 0 then return {0, wait, reason} end
@@ -185,6 +191,8 @@ if isNew then
   redis.call('PEXPIRE', KEYS[5], 3600000 + 60000)
   redis.call('ZADD', KEYS[7], now, member)
   redis.call('PEXPIRE', KEYS[7], 3600000 + 60000)
+  redis.call('ZADD', KEYS[6], now, member)
+  redis.call('PEXPIRE', KEYS[6], 86400000 + 60000)
 end
 return {1}
 `)
@@ -230,7 +238,7 @@ func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.R
 	member := newMember()
 	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
 	keys := []string{base + "leases", base + "sent", base + "next", base + "today",
-		base + "newsent", base + "today", base + "same:" + p.TextHash}
+		base + "newsent", base + "new24", base + "same:" + p.TextHash}
 	keys = append(keys, legacyDayKeys(base, now, p.Location)...)
 	isNew := 0
 	if p.NewContact {
@@ -374,8 +382,9 @@ func (s *Sender) TakeCheckSlot(ctx context.Context, instanceID string) (ok bool,
 var _ campaign.BudgetReader = (*Sender)(nil)
 
 // Today reads what p's instance sent on the current calendar day (the
-// tenant's time zone, on the Sender's clock) from the keys Reserve counts
-// in, with the day's caps. It takes nothing.
+// tenant's time zone, on the Sender's clock) and its first messages of the
+// last 24 hours from the keys Reserve counts in, with the day's caps. It
+// takes nothing.
 func (s *Sender) Today(ctx context.Context, p campaign.SendPolicy) (campaign.Today, error) {
 	if p.InstanceID == "" {
 		return campaign.Today{}, errors.New("read today's sends: the policy names no instance")
@@ -385,18 +394,21 @@ func (s *Sender) Today(ctx context.Context, p campaign.SendPolicy) (campaign.Tod
 	dayStart, _ := calendarDay(now, p.Location)
 	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
 	keys := append([]string{base + "today"}, legacyDayKeys(base, now, p.Location)...)
-	vals, err := todayScript.Run(ctx, s.opts.Redis, keys, dayStart.UnixMilli()).Int64Slice()
-	if err != nil || len(vals) != 2 {
+	keys = append(keys, base+"new24")
+	vals, err := todayScript.Run(ctx, s.opts.Redis, keys, dayStart.UnixMilli(), now.UnixMilli()).Int64Slice()
+	if err != nil || len(vals) != 3 {
 		return campaign.Today{}, fmt.Errorf("read today's sends of instance %s: %v", p.InstanceID, err)
 	}
-	return campaign.Today{Sent: int(vals[0]), NewContacts: int(vals[1]),
+	return campaign.Today{Sent: int(vals[0]), NewContacts: int(vals[1]), NewContactsLast24h: int(vals[2]),
 		NewContactsBudget: NewContactBudget(p, now), DailyCap: DailyCap(p, now)}, nil
 }
 
-// todayScript reads the counting day's sends as Reserve counts them.
+// todayScript reads the counting day's sends and the last 24 hours'
+// first messages as Reserve counts them.
 var todayScript = redis.NewScript(dayScript + `
 local n, new = countingDay(KEYS[1], KEYS[2], KEYS[3], tonumber(ARGV[1]))
-return {n, new}
+local last24 = redis.call('ZCOUNT', KEYS[4], '(' .. string.format('%d', tonumber(ARGV[2]) - 86400000), '+inf')
+return {n, new, last24}
 `)
 
 // calendarDay returns the start and end of now's calendar day in loc.

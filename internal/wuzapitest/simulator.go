@@ -117,6 +117,22 @@ type SimStats struct {
 	LockedUntil   time.Time
 	BannedUntil   time.Time
 	CheckedPhones int // phones looked up with /user/check
+	// LockLog says, for each lock, when and why it came.
+	LockLog []LockEvent
+}
+
+// LockEvent is one reach-out lock the simulator imposed and the counts
+// that brought it.
+type LockEvent struct {
+	At time.Time
+	// Why is the rule that tripped: "new_contacts_per_day",
+	// "new_contacts_per_hour", "not_on_whatsapp" or "checks_per_hour".
+	Why string
+	// NewInDay, NewInHour, NotOnWhatsApp and ChecksInHour are the
+	// counts at that moment, before the refused send.
+	NewInDay, NewInHour, NotOnWhatsApp, ChecksInHour int
+	// NewSends are the first messages of the 24 hours before it.
+	NewSends []time.Time
 }
 
 // Locked reports whether the number was locked at least once.
@@ -167,6 +183,7 @@ func (s *Server) Stats(token string) SimStats {
 	defer s.mu.Unlock()
 	st := s.number(token).stats
 	st.BanCodes = append([]int(nil), st.BanCodes...)
+	st.LockLog = append([]LockEvent(nil), st.LockLog...)
 	return st
 }
 
@@ -274,8 +291,8 @@ func (s *Server) liftBan(u *user, now time.Time) {
 	}
 }
 
-// lock starts a reach-out lock; s.mu is held.
-func (n *number) lock(e *Enforcement, now time.Time) {
+// lock starts a reach-out lock for why; s.mu is held.
+func (n *number) lock(e *Enforcement, now time.Time, why string, checksInHour int) {
 	d := e.LockFor
 	if !n.lastLock.IsZero() && now.Sub(n.lastLock) <= 7*24*time.Hour && n.lockFor > 0 {
 		d = min(2*n.lockFor, 7*24*time.Hour)
@@ -283,6 +300,10 @@ func (n *number) lock(e *Enforcement, now time.Time) {
 	n.lockFor, n.lastLock = d, now
 	n.stats.LockedUntil = now.Add(d)
 	n.stats.Locks++
+	day := since(n.newSends, now.Add(-24*time.Hour))
+	n.stats.LockLog = append(n.stats.LockLog, LockEvent{At: now, Why: why, NewInDay: len(day),
+		NewInHour: len(since(day, now.Add(-time.Hour))), NotOnWhatsApp: len(since(n.notOnWA, now.Add(-24*time.Hour))),
+		ChecksInHour: checksInHour, NewSends: append([]time.Time(nil), day...)})
 }
 
 // judgeSend decides a send the session state allows: refused with the
@@ -302,8 +323,17 @@ func (s *Server) judgeSend(u *user, phone string) string {
 	n.newSends = since(n.newSends, now.Add(-24*time.Hour))
 	n.notOnWA = since(n.notOnWA, now.Add(-24*time.Hour))
 	inHour := len(since(n.newSends, now.Add(-time.Hour)))
-	if len(n.newSends) >= e.NewContactsPerDay || inHour >= e.NewContactsPerHour || len(n.notOnWA) >= e.NotOnWhatsAppPerDay {
-		n.lock(e, now)
+	why := ""
+	switch {
+	case len(n.newSends) >= e.NewContactsPerDay:
+		why = "new_contacts_per_day"
+	case inHour >= e.NewContactsPerHour:
+		why = "new_contacts_per_hour"
+	case len(n.notOnWA) >= e.NotOnWhatsAppPerDay:
+		why = "not_on_whatsapp"
+	}
+	if why != "" {
+		n.lock(e, now, why, 0)
 		n.stats.Refused463++
 		return "error sending message: server returned error 463"
 	}
@@ -377,7 +407,7 @@ func (s *Server) checked(u *user, phones int) {
 	}
 	n.checks = append(kept, timedCount{now, phones})
 	if total > e.ChecksPerHour && !now.Before(n.stats.LockedUntil) {
-		n.lock(e, now)
+		n.lock(e, now, "checks_per_hour", total)
 	}
 }
 

@@ -63,6 +63,7 @@ type result struct {
 	hours                                 float64 // to the last send
 	finished                              bool
 	stopped                               []string // campaigns left unfinished: how many, status, reason
+	lockLog                               []string // each lock: when (São Paulo time) and why
 }
 
 func BenchmarkSendingSafety(b *testing.B) {
@@ -82,6 +83,9 @@ func BenchmarkSendingSafety(b *testing.B) {
 			}
 			fmt.Printf("FIGURES sending-safety %-8s locks=%d bans=%d sends=%d refused463=%d delivered=%d hours=%.1f recipients=%v %s\n",
 				s.name, r.locks, r.bans, r.sent, r.refused, r.delivered, r.hours, r.statuses, fin)
+			for _, l := range r.lockLog {
+				fmt.Printf("FIGURES lock %-8s %s\n", s.name, l)
+			}
 		})
 	}
 }
@@ -173,6 +177,8 @@ type bench struct {
 	insts  []string
 	camps  []string
 }
+
+var saoPaulo, _ = time.LoadLocation("America/Sao_Paulo")
 
 var start = time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC) // 09:00 in São Paulo, a Monday
 
@@ -397,6 +403,14 @@ func (e *bench) result(b *testing.B) result {
 		r.refused += st.Refused463
 		r.sent += st.Sent
 		r.delivered += st.Delivered
+		for _, l := range st.LockLog {
+			var times []string
+			for _, t := range l.NewSends {
+				times = append(times, t.In(saoPaulo).Format("01-02T15:04"))
+			}
+			r.lockLog = append(r.lockLog, fmt.Sprintf("number %d at %s: %s (new in 24 h %d, in the hour %d, not on WhatsApp %d, checked in the hour %d; first messages of the 24 h before: %v)",
+				i+1, l.At.In(saoPaulo).Format("2006-01-02T15:04"), l.Why, l.NewInDay, l.NewInHour, l.NotOnWhatsApp, l.ChecksInHour, times))
+		}
 	}
 	ctx := context.Background()
 	rows, err := e.db.Pool.Query(ctx, `SELECT status, count(*) FROM campaign_recipients WHERE campaign_id = ANY($1::uuid[]) GROUP BY status`, e.camps)
