@@ -1,7 +1,7 @@
 // Package alert raises the operator alerts: it evaluates the
 // fleet's metrics window and the dependencies every minute (called by the
-// scheduler), keeps at most one alert per type and severity per cooldown
-// across the whole fleet, logs every alert as JSON and posts it to
+// scheduler), keeps at most one alert per type, severity and subject (the
+// instance or campaign it is about) per cooldown across the whole fleet, logs every alert as JSON and posts it to
 // ALERT_WEBHOOK_URL as a Slack or Discord message.
 //
 // Limits: the cooldown lives in Redis; with Redis down it falls back to
@@ -41,10 +41,15 @@ type Alert struct {
 	Type     string // "High Error Rate", "Redis Unavailable", ...
 	Message  string
 	Severity Severity
+	// Subject is what the alert is about when it is about one thing (an
+	// instance id, a campaign id); "" for the fleet. Alerts of different
+	// subjects have their own cooldowns, so one tenant's alert never hides
+	// another's.
+	Subject string
 }
 
 // DefaultCooldown is five minutes between two alerts of
-// one type and severity.
+// one type, severity and subject.
 const DefaultCooldown = 5 * time.Minute
 
 // Notifier delivers alerts: cooldown, log, webhook.
@@ -96,10 +101,14 @@ func (n *Notifier) key(a Alert) string {
 	if p == "" {
 		p = "wm:alert:"
 	}
-	return p + "cooldown:" + a.Type + ":" + string(a.Severity)
+	k := p + "cooldown:" + a.Type + ":" + string(a.Severity)
+	if a.Subject != "" {
+		k += ":" + a.Subject
+	}
+	return k
 }
 
-// acquire takes the fleet-wide cooldown of a's type and severity; false
+// acquire takes the fleet-wide cooldown of a's type, severity and subject; false
 // means an equal alert went out less than a cooldown ago.
 func (n *Notifier) acquire(ctx context.Context, a Alert) bool {
 	now := n.now()
@@ -134,8 +143,8 @@ func (n *Notifier) release(ctx context.Context, a Alert) {
 	n.mu.Unlock()
 }
 
-// Send delivers a unless an alert of its type and severity went out within
-// the cooldown; sent tells which. Every sent alert is logged as JSON; the
+// Send delivers a unless an alert of its type, severity and subject went
+// out within the cooldown; sent tells which. Every sent alert is logged as JSON; the
 // webhook error, if any, is returned (and the cooldown released).
 func (n *Notifier) Send(ctx context.Context, a Alert) (sent bool, err error) {
 	if !n.acquire(ctx, a) {
@@ -143,7 +152,7 @@ func (n *Notifier) Send(ctx context.Context, a Alert) (sent bool, err error) {
 	}
 	ts := n.now().UTC()
 	n.Logger.WarnContext(ctx, "Alert triggered",
-		"alert_type", a.Type, "message", a.Message, "severity", string(a.Severity),
+		"alert_type", a.Type, "message", a.Message, "severity", string(a.Severity), "subject", a.Subject,
 		"timestamp", ts.Format(time.RFC3339), "service", n.Service, "environment", n.Environment)
 	if n.WebhookURL == "" {
 		return true, nil

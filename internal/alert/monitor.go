@@ -32,6 +32,8 @@ type Store interface {
 	ReadyInstances(ctx context.Context) (int, error)
 	RecordSessionStatus(ctx context.Context, id string, connected, loggedIn bool, at time.Time) error
 	StalledInstances(ctx context.Context) ([]postgres.StalledInstance, error)
+	ClaimBlockAlerts(ctx context.Context, now time.Time, limit int) ([]postgres.InstanceBlockAlert, error)
+	ReleaseBlockAlert(ctx context.Context, b postgres.InstanceBlockAlert) error
 }
 
 // QueueAttributes reads SQS queue depths (an *sqs.Client).

@@ -41,8 +41,9 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 
 		FailureWindow: cfg.FailureWindow,
 		FailureShare:  cfg.FailureShare,
-		Alert: func(ctx context.Context, severity, typ, message string) {
-			if _, err := notifier.Send(ctx, alert.Alert{Type: typ, Severity: alert.Severity(severity), Message: message}); err != nil {
+		Alert: func(ctx context.Context, severity, typ, subject, message string) {
+			a := alert.Alert{Type: typ, Severity: alert.Severity(severity), Subject: subject, Message: message}
+			if _, err := notifier.Send(ctx, a); err != nil {
 				d.Logger.WarnContext(ctx, "alert not delivered", "type", typ, "error", err.Error())
 			}
 		},

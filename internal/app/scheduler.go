@@ -135,6 +135,7 @@ func schedulerJobs(d *Deps, cfg config.Scheduler, deliverer *webhook.Deliverer) 
 		}},
 		{name: "sessions", run: monitor.CheckSessions},
 		{name: "alerts", run: monitor.Evaluate},
+		{name: "alerts: instance blocks", run: monitor.AlertBlocks},
 		{name: "receipts", run: receipt.Sweeper{
 			Log: postgres.WuzapiEventLog{DB: d.DB}, Store: postgres.ReceiptStore{DB: d.DB}, Now: time.Now,
 		}.Run},

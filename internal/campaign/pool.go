@@ -195,7 +195,7 @@ func (w *Worker) pausePool(ctx context.Context, campaignID string, members []Poo
 		return fmt.Errorf("pause pool campaign %s: %w", campaignID, err)
 	}
 	if paused {
-		w.alert(ctx, "critical", "Pool blocked", reason)
+		w.alert(ctx, "critical", "Pool blocked", campaignID, reason)
 	}
 	return nil
 }

@@ -345,7 +345,7 @@ func (w *Worker) reachOutLock(ctx context.Context, log *slog.Logger, job Job, re
 	g.closeLane(until, lane.Reason)
 	if fresh {
 		log.WarnContext(ctx, "reach-out lock: new-contact sending stopped", "instance_id", job.Instance.ID, "until", until.Format(time.RFC3339))
-		w.alert(ctx, "warning", "New-contact lock", fmt.Sprintf("WhatsApp stopped %s from messaging new contacts until %s (error 463); known contacts keep being sent.",
+		w.alert(ctx, "warning", "New-contact lock", job.Instance.ID, fmt.Sprintf("WhatsApp stopped %s from messaging new contacts until %s (error 463); known contacts keep being sent.",
 			job.Instance.Name, until.UTC().Format(time.RFC3339)))
 	}
 	return w.Store.SetReason(ctx, job.Campaign.ID, lane.Reason)
@@ -367,13 +367,13 @@ func (w *Worker) guardDeliveries(ctx context.Context, log *slog.Logger, job Job,
 	g.closeLane(now.Add(GuardProbeAfter), reason)
 	if paused {
 		log.WarnContext(ctx, "delivery guard: new-contact sending paused", "delivered", delivered, "window", total)
-		w.alert(ctx, "warning", "Low delivery", fmt.Sprintf("%s: new-contact sending %s; resume it from the instance once the number is healthy.", job.Instance.Name, reason))
+		w.alert(ctx, "warning", "Low delivery", job.Instance.ID, fmt.Sprintf("%s: new-contact sending %s; resume it from the instance once the number is healthy.", job.Instance.Name, reason))
 	}
 	return nil
 }
 
-func (w *Worker) alert(ctx context.Context, severity, typ, message string) {
+func (w *Worker) alert(ctx context.Context, severity, typ, subject, message string) {
 	if w.Alert != nil {
-		w.Alert(context.WithoutCancel(ctx), severity, typ, message)
+		w.Alert(context.WithoutCancel(ctx), severity, typ, subject, message)
 	}
 }

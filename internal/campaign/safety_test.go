@@ -39,7 +39,7 @@ type alerts struct {
 	list []string
 }
 
-func (a *alerts) add(_ context.Context, severity, typ, msg string) {
+func (a *alerts) add(_ context.Context, severity, typ, _, msg string) {
 	a.mu.Lock()
 	a.list = append(a.list, severity+"|"+typ+"|"+msg)
 	a.mu.Unlock()

@@ -198,9 +198,10 @@ type Worker struct {
 	Checks CheckThrottle
 	// Rand draws the typing jitter, uniform in [0, 1); math/rand/v2 when nil.
 	Rand func() float64
-	// Alert raises an operator alert (severity "warning" or "critical");
-	// nothing when nil.
-	Alert func(ctx context.Context, severity, typ, message string)
+	// Alert raises an operator alert (severity "warning" or "critical")
+	// about subject (the instance or campaign id: alerts of different
+	// subjects never hide each other); nothing when nil.
+	Alert func(ctx context.Context, severity, typ, subject, message string)
 }
 
 func (w *Worker) now() time.Time {
@@ -361,7 +362,7 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64)
 			return nil, fmt.Errorf("pause campaign %s of a blocked instance: %w", campaignID, err)
 		}
 		if paused {
-			w.alert(ctx, "critical", "Instance blocked", reason)
+			w.alert(ctx, "critical", "Instance blocked", job.Instance.ID, reason)
 		}
 		return nil, nil
 	}

@@ -76,3 +76,42 @@ func (db *DB) StalledInstances(ctx context.Context) ([]StalledInstance, error) {
 	}
 	return out, nil
 }
+
+// InstanceBlockAlert is a ban or logout of an instance that needs its
+// critical alert.
+type InstanceBlockAlert struct {
+	ID, TenantID, Name string
+	Blocked            string // "temporary_ban" or "logged_out"
+	BanCode            *int
+	BlockedUntil       *time.Time // nil: until paired again
+	BlockedAt          time.Time  // which block this is
+}
+
+// ClaimBlockAlerts returns up to limit blocks still in force at now that
+// have had no alert, and marks each as alerted, so each block is returned
+// once fleet-wide. Give back a block whose alert was not delivered with
+// ReleaseBlockAlert.
+func (db *DB) ClaimBlockAlerts(ctx context.Context, now time.Time, limit int) ([]InstanceBlockAlert, error) {
+	rows, err := db.Pool.Query(ctx, db.q("claim-block-alerts"), now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim instance block alerts: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (InstanceBlockAlert, error) {
+		var b InstanceBlockAlert
+		err := r.Scan(&b.ID, &b.TenantID, &b.Name, &b.Blocked, &b.BanCode, &b.BlockedUntil, &b.BlockedAt)
+		return b, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read instance block alerts: %w", err)
+	}
+	return out, nil
+}
+
+// ReleaseBlockAlert makes a claimed block due again (its alert was not
+// delivered), unless the instance was blocked anew since.
+func (db *DB) ReleaseBlockAlert(ctx context.Context, b InstanceBlockAlert) error {
+	if _, err := db.Pool.Exec(ctx, db.q("release-block-alert"), b.ID, b.BlockedAt); err != nil {
+		return fmt.Errorf("release block alert of instance %s: %w", b.ID, err)
+	}
+	return nil
+}

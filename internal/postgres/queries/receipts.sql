@@ -79,7 +79,10 @@ WHERE c.tenant_id = $1 AND c.status IN ('scheduled', 'queued', 'running', 'pause
 -- name: block-instance
 -- Stop the instance's sending at once: flag it (the worker checks before each
 -- claim) and pause its live campaigns with the reason, so the tenant sees why
--- and resumes once the number is paired or the ban is over.
+-- and resumes once the number is paired or the ban is over. A pool campaign
+-- goes on: its recipients move to the pool's other instances, and it pauses
+-- only when none of them can send. The scheduler raises the critical alert
+-- (claim-block-alerts).
 WITH inst AS (
     UPDATE instances SET
         blocked_reason = $2,
@@ -91,7 +94,7 @@ WITH inst AS (
     RETURNING id
 )
 UPDATE campaigns SET status = 'paused', reason = $5, updated_at = now()
-WHERE instance_id IN (SELECT id FROM inst) AND status IN ('queued', 'running');
+WHERE instance_id IN (SELECT id FROM inst) AND instance_ids IS NULL AND status IN ('queued', 'running');
 
 -- name: set-ban-code
 -- The TemporaryBan's code, and a reason that says what it means on the
@@ -101,6 +104,28 @@ WITH inst AS (
 )
 UPDATE campaigns SET reason = $3 || COALESCE(substring(reason FROM ' until .*$'), ''), updated_at = now()
 WHERE instance_id IN (SELECT id FROM inst) AND status = 'paused' AND reason LIKE 'instance temporarily banned%';
+
+-- name: claim-block-alerts
+-- Blocks still in force ($1 is now) that no alert was raised for, at most
+-- $2: each is claimed by writing its blocked_at to block_alerted_at, so a
+-- block alerts once however many schedulers run. A new block of the same
+-- instance (unblocked, then blocked again) has a new blocked_at and alerts
+-- again.
+WITH due AS (
+    SELECT id FROM instances
+    WHERE blocked_reason IS NOT NULL AND block_alerted_at IS DISTINCT FROM blocked_at
+      AND blocked_at IS NOT NULL AND (blocked_until IS NULL OR blocked_until > $1)
+    ORDER BY blocked_at
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED
+)
+UPDATE instances i SET block_alerted_at = i.blocked_at
+FROM due WHERE i.id = due.id
+RETURNING i.id, i.tenant_id, i.name, i.blocked_reason, i.ban_code, i.blocked_until, i.blocked_at;
+
+-- name: release-block-alert
+-- The alert of a claimed block was not delivered: the next run tries again.
+UPDATE instances SET block_alerted_at = NULL WHERE id = $1 AND block_alerted_at = $2;
 
 -- name: unblock-instance
 UPDATE instances SET blocked_reason = NULL, blocked_at = NULL, blocked_until = NULL, ban_code = NULL, updated_at = now()
