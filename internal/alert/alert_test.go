@@ -430,6 +430,47 @@ active_sessions_total 2
 	}
 }
 
+// TestStalledPoolInstances: a pool campaign waits on every instance of
+// its pool, so an instance that cannot send is reported whichever place it
+// has in the pool, and an instance in two campaigns' pools counts both.
+func TestStalledPoolInstances(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	var tenantID string
+	if err := b.db.Pool.QueryRow(ctx, `INSERT INTO tenants (name) VALUES ('Acme') RETURNING id`).Scan(&tenantID); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, name := range []string{"lead", "second", "third"} {
+		ids[name] = b.instance(t, tenantID, name, "http://127.0.0.1:1", "tok-"+name)
+	}
+	if _, err := b.db.Pool.Exec(ctx, `UPDATE instances SET connected = name <> 'third', logged_in = true, status_checked_at = now()
+		WHERE tenant_id = $1`, tenantID); err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"running", "paused"} {
+		if _, err := b.db.Pool.Exec(ctx, `INSERT INTO campaigns (tenant_id, instance_id, instance_ids, message, status)
+			VALUES ($1, $2, ARRAY[$2, $3, $4]::uuid[], 'hi', $5)`, tenantID, ids["lead"], ids["second"], ids["third"], status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stalled, err := b.db.StalledInstances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(stalled) != 1 || stalled[0].ID != ids["third"] || stalled[0].Campaigns != 2 {
+		t.Fatalf("stalled = %+v, want only third (%s) with 2 campaigns", stalled, ids["third"])
+	}
+	if err := b.monitor.Evaluate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := b.hook.got()
+	if len(got) != 1 || !strings.Contains(got[0]["content"].(string), "third") {
+		t.Fatalf("payloads = %v, want one WuzAPI alert naming third", got)
+	}
+}
+
 func TestDeadLetterQueueAndQueueGauges(t *testing.T) {
 	t.Parallel()
 	b := setup(t)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
@@ -51,12 +52,42 @@ func (m PoolMember) mayReachNew(now time.Time) bool {
 	return m.Lane.State == LaneOpen || (m.Lane.Until != nil && !m.Lane.Until.After(now))
 }
 
-// blockedReason is the campaign's reason when no member of the pool can send.
-func (m PoolMember) blockedReason(now time.Time) string {
+// blockedNote says why the member can send nothing, and what to do, for a
+// pool campaign's reason: "<name>: <why>".
+func (m PoolMember) blockedNote(now time.Time) string {
 	if m.Blocked != "" && (m.BlockedUntil == nil || m.BlockedUntil.After(now)) {
-		return BlockedReason(m.Instance.Name, m.Blocked, m.BanCode, m.BlockedUntil)
+		switch m.Blocked {
+		case "temporary_ban":
+			why := "temporarily banned by WhatsApp"
+			if m.BanCode != nil {
+				why += " (" + wuzapi.BanReason(*m.BanCode) + ")"
+			}
+			if m.BlockedUntil != nil {
+				why += " until " + m.BlockedUntil.UTC().Format(time.RFC3339)
+			}
+			return m.Instance.Name + ": " + why
+		case "logged_out":
+			return m.Instance.Name + ": logged out of WhatsApp; pair it again (QR code) and set its webhook again"
+		}
+		return m.Instance.Name + ": blocked (" + m.Blocked + ")"
 	}
-	return fmt.Sprintf("auto-paused: %s is not connected to WhatsApp; connect it (or pair it again), then resume", m.Instance.Name)
+	return m.Instance.Name + ": not connected to WhatsApp; connect it (or pair it again)"
+}
+
+// runNote is a pool run's wait for its campaign's reason, "<name>:
+// <why>": the run's own reason without its "waiting: " head and its " on
+// <name>" (the name leads instead).
+func runNote(name, reason string) string {
+	reason = strings.TrimPrefix(reason, "waiting: ")
+	reason = strings.Replace(reason, " on "+name, "", 1)
+	return name + ": " + reason
+}
+
+// poolReason is a pool campaign's reason: each instance that waits or
+// cannot send, with why, in pool order, after head ("waiting: ",
+// "auto-paused: no instance of the pool can send: ").
+func poolReason(head string, notes []string) string {
+	return head + strings.Join(notes, "; ")
 }
 
 // poolPlan is which members send this invocation and where new contacts go.
@@ -167,11 +198,17 @@ func (w *Worker) startPool(ctx context.Context, log *slog.Logger, campaignID str
 		return nil, err
 	}
 	runs := make([]*chunkRun, 0, len(plan.senders))
+	var blocked []string
+	for _, m := range members {
+		if m.blocked(now) {
+			blocked = append(blocked, m.blockedNote(now))
+		}
+	}
 	for _, m := range plan.senders {
 		mj := job
 		mj.Instance, mj.Lane, mj.InstanceBlocked, mj.BanCode, mj.BlockedUntil = m.Instance, m.Lane, "", nil, nil
 		r := w.newRun(ctx, log.With("instance_id", m.Instance.ID), campaignID, n, mj)
-		r.pool = true
+		r.pool, r.poolBlocked = true, blocked
 		if r.gate, err = w.openGate(ctx, mj, now); err != nil {
 			return nil, fmt.Errorf("new-contact lane of %s in chunk %d of campaign %s: %w", m.Instance.ID, n, campaignID, err)
 		}
@@ -181,14 +218,15 @@ func (w *Worker) startPool(ctx context.Context, log *slog.Logger, campaignID str
 }
 
 // pausePool pauses a pool campaign none of whose instances can send, with
-// the first one's reason.
+// every instance's reason.
 func (w *Worker) pausePool(ctx context.Context, campaignID string, members []PoolMember, now time.Time) error {
 	reason := "auto-paused: the campaign's pool has no instance"
 	if len(members) > 0 {
-		reason = members[0].blockedReason(now)
-		if len(members) > 1 {
-			reason = "auto-paused: no instance of the pool can send; " + reason[len("auto-paused: "):]
+		notes := make([]string, len(members))
+		for i, m := range members {
+			notes[i] = m.blockedNote(now)
 		}
+		reason = poolReason("auto-paused: no instance of the pool can send: ", notes) + "; resume the campaign once one can"
 	}
 	paused, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", reason)
 	if err != nil {
@@ -218,16 +256,22 @@ func (r *chunkRun) sessionDown(ctx context.Context, sendErr error) error {
 }
 
 // handBackPool plans each run's hand-back and puts the chunk back once,
-// after the earliest delay any run asked for. A run whose new-contact lane
+// after the earliest delay any run asked for, and sets the campaign's
+// reason to every instance's wait (and those that cannot send), so no
+// instance's reason hides another's. A run whose new-contact lane
 // closed during this invocation (a reach-out lock, the delivery guard)
 // brings the chunk back at once, so its new contacts move to the others. A
 // chunk with recipients left that no run can take comes back in a minute.
 func (w *Worker) handBackPool(ctx context.Context, runs []*chunkRun) error {
 	first := runs[0]
 	stopped := false
+	var notes []string
 	for _, r := range runs {
 		if err := r.planHandBack(ctx); err != nil {
 			return err
+		}
+		if r.waitReason != "" {
+			notes = append(notes, runNote(r.job.Instance.Name, r.waitReason))
 		}
 		if r.gate.laneClosedHere() {
 			first.hb.request(0)
@@ -236,6 +280,11 @@ func (w *Worker) handBackPool(ctx context.Context, runs []*chunkRun) error {
 			first.hb.request(r.hb.delay)
 		}
 		stopped = stopped || r.stop.Load()
+	}
+	if len(notes) > 0 {
+		if err := w.Store.SetReason(ctx, first.campaignID, poolReason("waiting: ", append(notes, first.poolBlocked...))); err != nil {
+			return fmt.Errorf("chunk %d of campaign %s: %w", first.n, first.campaignID, err)
+		}
 	}
 	if !first.hb.set && !stopped {
 		pending, _, err := w.Store.ChunkState(ctx, first.campaignID, first.lo, first.hi)

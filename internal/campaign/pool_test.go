@@ -186,7 +186,50 @@ func TestPoolMovesOffDisconnectedInstance(t *testing.T) {
 	}
 	e.run(t, id2, 0)
 	c := e.get(t, id2)
-	if c.Status != campaign.Paused || c.Reason == nil || !strings.Contains(*c.Reason, "no instance of the pool can send") {
-		t.Fatalf("pool with nobody able to send = %s %v, want paused", c.Status, c.Reason)
+	want := "auto-paused: no instance of the pool can send: a: not connected to WhatsApp; connect it (or pair it again); " +
+		"b: temporarily banned by WhatsApp (sent the same message to too many people) until " + until.UTC().Format(time.RFC3339) +
+		"; resume the campaign once one can"
+	if c.Status != campaign.Paused || c.Reason == nil || *c.Reason != want {
+		t.Fatalf("pool with nobody able to send = %s %q, want paused with %q", c.Status, deref(c.Reason), want)
 	}
+}
+
+// TestPoolReasonNamesEveryInstance: a pool campaign's reason says, for each
+// instance that waits or cannot send, which one and why, instead of the
+// last instance to write it.
+func TestPoolReasonNamesEveryInstance(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+	t.Cleanup(func() { _ = rdb.Close() })
+	e.worker.Limiter = limit.NewSender(limit.SenderOptions{Redis: rdb, Prefix: "test:" + uuid.NewString() + ":", Now: e.clock.Now})
+	a, b, c := e.addInstance(t, "a", "tokA"), e.addInstance(t, "b", "tokB"), e.addInstance(t, "c", "tokC")
+	banned := e.clock.Now().Add(24 * time.Hour)
+	if _, err := e.db.Pool.Exec(context.Background(), `UPDATE instances SET blocked_reason = 'temporary_ban', ban_code = 104, blocked_until = $2
+		WHERE id = $1`, c.ID, banned); err != nil {
+		t.Fatal(err)
+	}
+	ps := phones(10) // all new: a and b take turns; a's first meets a 463, b spends its 4
+	e.fake.Script(ps[0], wuzapitest.Reply{Status: 500, Error: lock463})
+	id := e.poolCampaign(t, ps, a, b, c)
+	e.run(t, id, 0)
+
+	got := e.get(t, id)
+	lockUntil := e.clock.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	for _, want := range []string{"waiting: ", "a: new-contact lock until " + lockUntil, "b: daily new-contact budget until ",
+		"c: temporarily banned by WhatsApp (sent the same message to too many people) until " + banned.UTC().Format(time.RFC3339)} {
+		if got.Reason == nil || !strings.Contains(*got.Reason, want) {
+			t.Fatalf("pool campaign reason %q lacks %q", deref(got.Reason), want)
+		}
+	}
+	if got.Status != campaign.Running {
+		t.Fatalf("campaign %s, want running", got.Status)
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
 }

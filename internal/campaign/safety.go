@@ -348,6 +348,9 @@ func (w *Worker) reachOutLock(ctx context.Context, log *slog.Logger, job Job, re
 		w.alert(ctx, "warning", "New-contact lock", job.Instance.ID, fmt.Sprintf("WhatsApp stopped %s from messaging new contacts until %s (error 463); known contacts keep being sent.",
 			job.Instance.Name, until.UTC().Format(time.RFC3339)))
 	}
+	if len(job.Campaign.InstanceIDs) > 0 {
+		return nil // a pool's reason lists every instance's wait at hand-back
+	}
 	return w.Store.SetReason(ctx, job.Campaign.ID, lane.Reason)
 }
 

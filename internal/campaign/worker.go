@@ -319,6 +319,12 @@ type chunkRun struct {
 	// instance; an instance that cannot send hands them to the others
 	// instead of pausing the campaign.
 	pool bool
+	// poolBlocked: why each instance of the pool that can send nothing
+	// cannot ("<name>: <why>"), for the campaign's reason.
+	poolBlocked []string
+	// waitReason: a pool run's wait at hand-back, which handBackPool
+	// writes with the other instances' into the campaign's reason.
+	waitReason string
 	// held: a staged rollout holds the chunk's recipients from hi on; the
 	// chunk comes back for them after the job's HoldWait.
 	held bool
@@ -566,7 +572,7 @@ func (r *chunkRun) reserve(ctx context.Context, rec Claimed, text string, probin
 	}
 	if err != nil {
 		r.log.WarnContext(ctx, "send limiter unavailable; chunk handed back", "error", err.Error())
-		_ = r.w.Store.SetReason(ctx, r.campaignID, "waiting: send limiter unavailable")
+		_ = r.setReason(ctx, "waiting: send limiter unavailable")
 		r.hb.request(30 * time.Second)
 		return Reservation{}, false
 	}
@@ -580,12 +586,24 @@ func (r *chunkRun) reserve(ctx context.Context, rec Claimed, text string, probin
 	if wait <= r.maxWait && (!r.hasDeadline || r.deadline.Sub(r.w.now().Add(wait)) >= r.margin) {
 		return Reservation{}, r.w.sleep(ctx, wait) == nil
 	}
-	if err := r.w.Store.SetReason(ctx, r.campaignID, "waiting: send limit ("+res.Reason+")"); err != nil {
+	if err := r.setReason(ctx, "waiting: send limit ("+res.Reason+")"); err != nil {
 		r.fail(err)
 		return Reservation{}, false
 	}
 	r.hb.request(wait)
 	return Reservation{}, false
+}
+
+// setReason sets the campaign's reason; a pool run keeps it instead for
+// handBackPool, which writes every instance's at once.
+func (r *chunkRun) setReason(ctx context.Context, reason string) error {
+	if r.pool {
+		r.errMu.Lock()
+		r.waitReason = reason
+		r.errMu.Unlock()
+		return nil
+	}
+	return r.w.Store.SetReason(ctx, r.campaignID, reason)
 }
 
 // errTypingCut marks a send that never started: the invocation ended
@@ -699,8 +717,9 @@ func (r *chunkRun) planHandBack(ctx context.Context) error {
 		closed, until, reason := r.gate.state()
 		switch {
 		case pending > 0 && closed:
-			// New contacts wait for their lane; the reason says for what.
-			if err := r.w.Store.SetReason(ctx, r.campaignID, reason); err != nil {
+			// New contacts wait for their lane; the reason says for what
+			// (a pool's says it for every instance, in handBackPool).
+			if err := r.setReason(ctx, reason); err != nil {
 				return fmt.Errorf("chunk %d of campaign %s: %w", r.n, r.campaignID, err)
 			}
 			wait := until.Sub(r.w.now())

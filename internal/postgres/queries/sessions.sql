@@ -20,10 +20,13 @@ UPDATE instances SET connected = $2, logged_in = $3, status_checked_at = $4 WHER
 
 -- name: stalled-instances
 -- Instances that cannot send (not connected, not logged in, or never
--- checked) while a campaign of theirs waits on them.
-SELECT i.id, i.tenant_id, i.name, count(c.id) AS campaigns
-FROM instances i
-JOIN campaigns c ON c.instance_id = i.id AND c.status IN ('queued', 'running', 'paused')
-WHERE NOT (coalesce(i.connected, false) AND coalesce(i.logged_in, false))
+-- checked) while a campaign of theirs waits on them: the campaign's
+-- instance, or any instance of its pool.
+SELECT i.id, i.tenant_id, i.name, count(DISTINCT c.id) AS campaigns
+FROM campaigns c
+CROSS JOIN LATERAL unnest(COALESCE(c.instance_ids, ARRAY[c.instance_id])) AS m (id)
+JOIN instances i ON i.id = m.id AND i.tenant_id = c.tenant_id
+WHERE c.status IN ('queued', 'running', 'paused')
+  AND NOT (coalesce(i.connected, false) AND coalesce(i.logged_in, false))
 GROUP BY i.id, i.tenant_id, i.name
 ORDER BY i.id;
