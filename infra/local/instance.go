@@ -37,6 +37,9 @@ type instance struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	quiet  atomic.Bool
+	// killed: its function process was killed (Platform.KillFunction);
+	// the next invocation replaces the instance first.
+	killed atomic.Bool
 }
 
 // startInstance starts RIE on two free loopback ports (the emulator's and

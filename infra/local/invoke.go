@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,7 +118,7 @@ func (p *pool) invoke(ctx context.Context, payload []byte) ([]byte, error) {
 		return nil, ErrClosed
 	default:
 	}
-	if inst := s.get(); inst == nil || !inst.alive() {
+	if inst := s.get(); inst == nil || !inst.alive() || inst.killed.Load() {
 		if err := p.restart(ctx, s, "instance is not running"); err != nil {
 			return nil, err
 		}
@@ -201,6 +202,25 @@ func (p *pool) functionError(body []byte) *FunctionError {
 	}
 	_ = json.Unmarshal(body, &e)
 	return &FunctionError{Function: p.fn.logicalID, Type: e.Type, Message: e.Message}
+}
+
+// kill SIGKILLs the function processes of every instance (not RIE) and
+// marks those instances for replacement before their next invocation.
+func (p *pool) kill() int {
+	n := 0
+	for _, s := range p.slots {
+		inst := s.get()
+		if inst == nil || !inst.alive() {
+			continue
+		}
+		for _, pid := range childPIDs(inst.cmd.Process.Pid) {
+			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
+				inst.killed.Store(true)
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // restart replaces the slot's instance.

@@ -28,7 +28,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/infra/samtpl"
@@ -537,25 +536,17 @@ func (p *Platform) pids() []int {
 }
 
 // KillFunction SIGKILLs the running processes of a function (not the
-// aws-lambda-rie around them), as when Lambda's sandbox dies mid-invocation:
-// the invocation fails and its instance is replaced. It returns how many
-// processes it killed. Fault tests and `make faults` use it.
+// aws-lambda-rie around them), as when Lambda's sandbox dies: an invocation
+// running on a killed process fails (Runtime.ExitError) and its instance is
+// replaced; an idle killed instance is replaced before its next invocation,
+// as Lambda replaces a sandbox whose runtime died between invocations
+// (without it, RIE fails that next invocation and its batch would wait out
+// the queue's visibility timeout). It returns how many processes it
+// killed. Fault tests and `make faults` use it.
 func (p *Platform) KillFunction(logicalID string) (int, error) {
 	pl, ok := p.pools[logicalID]
 	if !ok {
 		return 0, fmt.Errorf("no function %s", logicalID)
 	}
-	n := 0
-	for _, s := range pl.slots {
-		inst := s.get()
-		if inst == nil || !inst.alive() {
-			continue
-		}
-		for _, pid := range childPIDs(inst.cmd.Process.Pid) {
-			if err := syscall.Kill(pid, syscall.SIGKILL); err == nil {
-				n++
-			}
-		}
-	}
-	return n, nil
+	return pl.kill(), nil
 }

@@ -135,6 +135,22 @@ func TestPoolInvoke(t *testing.T) {
 			t.Errorf("function process %d survived its crash", before)
 		}
 	})
+	t.Run("an idle instance killed is replaced before its next invocation", func(t *testing.T) {
+		before := pidOf(t, p)
+		if n := p.kill(); n != 1 {
+			t.Fatalf("kill = %d processes, want 1", n)
+		}
+		// Lambda replaces a sandbox whose runtime died between
+		// invocations; RIE would fail the next one with Runtime.ExitError,
+		// and an SQS batch would then wait out its visibility timeout.
+		var got map[string]string
+		if err := invokeJSON(t, p, map[string]string{"action": "echo", "name": "after"}, &got); err != nil || got["name"] != "after" {
+			t.Fatalf("invocation after the kill = %v, %v; want it served by a new instance", got, err)
+		}
+		if after := pidOf(t, p); after == before {
+			t.Errorf("killed process %d still answers", before)
+		}
+	})
 	t.Run("a timeout kills and replaces the instance", func(t *testing.T) {
 		before := pidOf(t, p)
 		err := invokeJSON(t, p, map[string]any{"action": "sleep", "ms": 60_000}, nil)
