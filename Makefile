@@ -39,7 +39,7 @@ CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc -ldf
 endef
 
 .PHONY: test
-test: ## Run every test with -race (gotestsum) against the local Postgres, Redis and the embedded AWS emulator, then the dashboard's; ends with "total: N passed, N failed"
+test: pgbouncer ## Run every test with -race (gotestsum) against the local Postgres, Redis and the embedded AWS emulator, then the dashboard's; ends with "total: N passed, N failed"
 	@mkdir -p .build
 	@status=0; bash infra/testsum/gotest.sh .build -- -race -count=1 -timeout 15m $(GO_TEST_FLAGS) ./... | tee .build/go-summary.txt || status=1; \
 	$(MAKE) --no-print-directory web-test || status=1; \
@@ -72,6 +72,14 @@ demo: build-local web-build ## Like run, plus a fake WuzAPI and a demo tenant an
 .PHONY: chromium
 chromium: ## Install Debian's Chromium for the browser tests when missing (needs root)
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium > /dev/null; }
+
+.PHONY: pgbouncer
+pgbouncer: ## Install Debian's pgbouncer for the pooler tests when missing (needs root)
+	@test -x /usr/sbin/pgbouncer || { apt-get update -qq && apt-get install -y -qq pgbouncer > /dev/null; }
+
+.PHONY: test-pgbouncer
+test-pgbouncer: pgbouncer ## The API and the campaign worker end to end through pgbouncer in transaction mode, and the queries that use transaction state through it
+	@go test -race -count=1 -timeout 15m -run 'TestThroughPgbouncer|TestThroughTransactionPooler' ./functions/campaign-worker/ ./internal/postgres/
 
 .PHONY: web-test
 web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budget, Chromium on the real platform; prints "web: N passed, N failed"

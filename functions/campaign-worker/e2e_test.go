@@ -53,6 +53,14 @@ func randomName(prefix string) string {
 
 func startE2E(t *testing.T) *e2e {
 	t.Helper()
+	return startE2EWith(t, nil)
+}
+
+// startE2EWith is startE2E with configure, when not nil, changing the
+// platform's configuration before it starts; cfg.DatabaseURL is the
+// database's direct URL (the platform migrates it).
+func startE2EWith(t *testing.T, configure func(cfg *local.Config)) *e2e {
+	t.Helper()
 	ctx := t.Context()
 	bin := t.TempDir()
 	if err := local.BuildFunctions(ctx, repoRoot, bin); err != nil {
@@ -69,7 +77,7 @@ func startE2E(t *testing.T) *e2e {
 			_ = c.Close(ctx)
 		}
 	})
-	p, err := local.Start(ctx, local.Config{
+	cfg := local.Config{
 		TemplatePath:      filepath.Join(repoRoot, "template.yaml"),
 		BinDir:            bin,
 		StackName:         randomName("wm-e2e-camp-"),
@@ -84,7 +92,11 @@ func startE2E(t *testing.T) *e2e {
 		// and the send limiter's slot it held frees soon.
 		Environment: map[string]string{"CAMPAIGN_STUCK_AFTER": "3s", "SEND_LEASE_TTL": "3s"},
 		Logger:      slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	p, err := local.Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
 	}

@@ -141,6 +141,8 @@ func (e evaluator) eval(n *yaml.Node, locals map[string]string) (any, error) {
 		return e.join(arg, locals)
 	case "Fn::Select":
 		return e.selectItem(arg, locals)
+	case "Fn::Split":
+		return e.split(arg, locals)
 	case "Fn::If":
 		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 3 {
 			return nil, errors.New("Fn::If: want [condition, value if true, value if false]")
@@ -194,6 +196,18 @@ func (e evaluator) join(arg *yaml.Node, locals map[string]string) (any, error) {
 		return nil, errors.New("Fn::Join: want a list of values")
 	}
 	return strings.Join(items, deref(arg.Content[0]).Value), nil
+}
+
+// split evaluates Fn::Split's [delimiter, source string].
+func (e evaluator) split(arg *yaml.Node, locals map[string]string) (any, error) {
+	if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 {
+		return nil, errors.New("Fn::Split: want [delimiter, string]")
+	}
+	src, err := e.evalString(arg.Content[1], locals)
+	if err != nil {
+		return nil, err
+	}
+	return strings.Split(src, deref(arg.Content[0]).Value), nil
 }
 
 // selectItem evaluates Fn::Select's [index, [values]].

@@ -192,6 +192,9 @@ func (p *parser) function(id string, res node) error {
 	if f.MemorySize, err = p.propInt(props, "MemorySize", 128); err != nil {
 		return err
 	}
+	if f.ReservedConcurrency, err = p.propInt(props, "ReservedConcurrentExecutions", 0); err != nil {
+		return err
+	}
 	for _, src := range []node{p.globals, props} {
 		vars, ok := src.get("Environment")
 		if !ok {
@@ -288,6 +291,11 @@ func (p *parser) sqsEvent(name string, ev, props node) (SQSEvent, error) {
 	}
 	if e.Enabled, err = p.boolean(props, "Enabled", true); err != nil {
 		return e, err
+	}
+	if sc, ok := props.get("ScalingConfig"); ok {
+		if e.MaximumConcurrency, err = p.integer(sc, "MaximumConcurrency", 0); err != nil {
+			return e, err
+		}
 	}
 	return e, nil
 }
@@ -543,7 +551,7 @@ var pseudoParameters = []string{
 
 // supported lists the intrinsic functions Eval understands.
 var supported = []string{
-	"Ref", "Condition", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::If",
+	"Ref", "Condition", "Fn::GetAtt", "Fn::Sub", "Fn::Join", "Fn::Select", "Fn::Split", "Fn::If",
 	"Fn::Equals", "Fn::Not", "Fn::And", "Fn::Or",
 }
 

@@ -138,6 +138,7 @@ func TestEval(t *testing.T) {
 		{"And of conditions", f.Environment["BOTH"], map[string]string{"Env": "prod", "Topic": "x"}, "yes", false},
 		{"Sub with variables and escape", f.Environment["SUBBED"], nil, "dev:st-work:${Literal}", false},
 		{"Select", f.Environment["FIRST"], nil, "a", false},
+		{"Split", f.Environment["SPLIT"], nil, "y", false},
 		{"long-form Ref of a parameter", f.Environment["SECRET"], map[string]string{"Secret": "s3cr3t!!"}, "s3cr3t!!", false},
 		{"Sub with pseudo parameter", mustQueueName(t, tpl), nil, "st-work", false},
 		{"Join", tpl.Buckets[0].BucketName, nil, "st-files-123", false},

@@ -79,6 +79,9 @@ type Function struct {
 	Architectures []string
 	Timeout       int // seconds; 3 when neither the function nor Globals set it
 	MemorySize    int // MB; 128 when neither the function nor Globals set it
+	// ReservedConcurrency is ReservedConcurrentExecutions, the most
+	// instances the function may run at once; 0 when unset (no cap).
+	ReservedConcurrency int
 	// Environment holds Globals' variables overridden by the function's own.
 	Environment map[string]Value
 	SQSEvents   []SQSEvent
@@ -99,6 +102,9 @@ type SQSEvent struct {
 	// ReportBatchItemFailures: the function answers which messages failed.
 	ReportBatchItemFailures bool
 	Enabled                 bool
+	// MaximumConcurrency is ScalingConfig.MaximumConcurrency, the most
+	// invocations the mapping runs at once; 0 when unset.
+	MaximumConcurrency int
 }
 
 // Schedule is a Schedule or ScheduleV2 event of a function.

@@ -174,8 +174,8 @@ func TestProjectTemplate(t *testing.T) {
 			}
 		}
 		for _, p := range tpl.Parameters {
-			if p.Name == "AlarmTopicArn" {
-				continue // the alarms' actions, no function's setting
+			if p.Name == "AlarmTopicArn" || strings.HasPrefix(p.Name, "DatabaseProxy") {
+				continue // the alarms' actions and the RDS Proxy's settings, no function's
 			}
 			env, used := samtpl.EnvName(p.Name), false
 			for _, f := range tpl.Functions {

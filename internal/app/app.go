@@ -58,7 +58,7 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	pgOpts := postgres.Options{MaxConns: 4}
+	pgOpts := postgres.Options{MaxConns: int32(c.DatabaseMaxConns), Pooled: c.DatabasePooler == config.PoolerTransaction}
 	if tracing.Enabled() {
 		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), // SQL trimmed in span names: otelpgx's default
 			otelpgx.WithDisableAcquireTracer()) // a span per pool checkout is noise beside the query's

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 const prefix = "FIGURES "
@@ -86,4 +87,101 @@ func vmHWM() (int64, error) {
 		return 0, fmt.Errorf("peak RSS: read /proc/self/status: %w", err)
 	}
 	return 0, errors.New("peak RSS: no VmHWM line in /proc/self/status")
+}
+
+// userHZ is the unit of the CPU times in /proc/<pid>/stat: USER_HZ, 100 on
+// every Linux.
+const userHZ = 100
+
+// CPU is the user plus system CPU time that the processes pids have used,
+// from /proc/<pid>/stat; processes gone since are counted as 0.
+func CPU(pids ...int) time.Duration {
+	var ticks int64
+	for _, pid := range pids {
+		data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		// The command name in parentheses may hold spaces: parse after it.
+		i := strings.LastIndexByte(string(data), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(data[i+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		utime, _ := strconv.ParseInt(f[11], 10, 64)
+		stime, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks += utime + stime
+	}
+	return time.Duration(ticks) * time.Second / userHZ
+}
+
+// Find returns the processes whose command line (arguments joined by
+// spaces) satisfies match.
+func Find(match func(cmdline string) bool) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		if match(strings.TrimRight(strings.ReplaceAll(string(b), "\x00", " "), " ")) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// PostgresBackends returns the local server's backends connected to the
+// database named db (their title is "postgres: <cluster>: <user> <db> ...").
+func PostgresBackends(db string) []int {
+	return Find(func(cmd string) bool {
+		return strings.HasPrefix(cmd, "postgres: ") && strings.Contains(cmd, " "+db+" ")
+	})
+}
+
+// Exe returns the processes whose executable is path.
+func Exe(path string) []int {
+	entries, _ := os.ReadDir("/proc")
+	var out []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if exe, err := os.Readlink("/proc/" + e.Name() + "/exe"); err == nil && exe == path {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+// Sample is the CPU time each process had used at one moment.
+type Sample map[int]time.Duration
+
+// Snapshot samples the CPU time of pids.
+func Snapshot(pids []int) Sample {
+	s := Sample{}
+	for _, pid := range pids {
+		s[pid] = CPU(pid)
+	}
+	return s
+}
+
+// Since is the CPU the processes of s used after earlier: a process absent
+// from earlier started since and counts whole; one absent from s (exited)
+// is lost, so sample the same set at both ends.
+func (s Sample) Since(earlier Sample) time.Duration {
+	var d time.Duration
+	for pid, cpu := range s {
+		d += cpu - earlier[pid]
+	}
+	return d
 }

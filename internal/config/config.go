@@ -43,7 +43,16 @@ type Shared struct {
 	ServiceVersion string `env:"SERVICE_VERSION"`
 
 	DatabaseURL string `env:"DATABASE_URL,notEmpty"`
-	RedisURL    string `env:"REDIS_URL,notEmpty"`
+	// DatabasePooler says what DATABASE_URL points at: "none", Postgres
+	// itself; "transaction", a pooler in transaction mode (pgbouncer, RDS
+	// Proxy) that gives each transaction whichever server connection is
+	// free, so pgx must not rely on named prepared statements.
+	DatabasePooler string `env:"DATABASE_POOLER" envDefault:"none"`
+	// DatabaseMaxConns caps this instance's pool. An instance serves one
+	// invocation at a time, so the fleet's connections are at most the sum
+	// over functions of reserved concurrency times this (docs/postgres-at-scale.md).
+	DatabaseMaxConns int    `env:"DATABASE_MAX_CONNS" envDefault:"4"`
+	RedisURL         string `env:"REDIS_URL,notEmpty"`
 	// RedisKeyPrefix goes before every limiter, plan cache and metrics key,
 	// so that stacks can share one Redis.
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX"`
@@ -83,6 +92,14 @@ type Shared struct {
 	WebhooksDLQURL    string `env:"WEBHOOKS_DLQ_URL"`
 	BucketName        string `env:"BUCKET_NAME"`
 }
+
+// Values of DATABASE_POOLER.
+const (
+	// PoolerNone: DATABASE_URL is Postgres itself.
+	PoolerNone = "none"
+	// PoolerTransaction: DATABASE_URL is a pooler in transaction mode.
+	PoolerTransaction = "transaction"
+)
 
 // Queues returns the URLs of the work queues that are configured.
 func (s Shared) Queues() []string {
@@ -273,6 +290,12 @@ func (s *Shared) finish() []error {
 	}
 	if !(s.TracesSamplerArg >= 0 && s.TracesSamplerArg <= 1) {
 		errs = append(errs, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG=%v is not a ratio from 0 to 1", s.TracesSamplerArg))
+	}
+	if s.DatabasePooler != PoolerNone && s.DatabasePooler != PoolerTransaction {
+		errs = append(errs, fmt.Errorf("DATABASE_POOLER=%q is not one of %s, %s", s.DatabasePooler, PoolerNone, PoolerTransaction))
+	}
+	if s.DatabaseMaxConns < 1 || s.DatabaseMaxConns > 64 {
+		errs = append(errs, fmt.Errorf("DATABASE_MAX_CONNS=%d is not between 1 and 64", s.DatabaseMaxConns))
 	}
 	if s.FunctionMemoryMB < 0 {
 		errs = append(errs, fmt.Errorf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d is negative", s.FunctionMemoryMB))

@@ -90,6 +90,10 @@ func TestLoadFailsOnMalformedValues(t *testing.T) {
 		{"collector URL", "scheduler", "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"},
 		{"alert webhook URL", "scheduler", "ALERT_WEBHOOK_URL", "hooks.example.com/x"},
 		{"memory size", "api", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "lots"},
+		{"pooler mode", "api", "DATABASE_POOLER", "session"},
+		{"pool size that is no number", "campaign-worker", "DATABASE_MAX_CONNS", "four"},
+		{"pool size of 0", "scheduler", "DATABASE_MAX_CONNS", "0"},
+		{"pool size over 64", "import-worker", "DATABASE_MAX_CONNS", "65"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,7 +122,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := config.Shared{
 		Environment: "local", ServiceVersion: api.ServiceVersion,
-		DatabaseURL: "postgres://x/y", RedisURL: "redis://127.0.0.1:6379/0",
+		DatabaseURL: "postgres://x/y", DatabasePooler: "none", DatabaseMaxConns: 4, RedisURL: "redis://127.0.0.1:6379/0",
 		PublicBaseURL: "http://127.0.0.1:8080", TracesSampler: "parentbased_always_on", TracesSamplerArg: 1,
 		CampaignsQueueURL: "http://q/campaigns", BucketName: "uploads",
 	}
@@ -170,13 +174,16 @@ func TestLoadReadsValues(t *testing.T) {
 		"OTEL_TRACES_SAMPLER_ARG", "0.1",
 		"SERVICE_VERSION", "v1.2.3",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512",
+		"DATABASE_POOLER", "transaction",
+		"DATABASE_MAX_CONNS", "2",
 	))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.AllowPrivateWuzapi || c.PublicBaseURL != "https://api.example.com" || c.SendLeaseTTL != 90*time.Second ||
 		c.FailureWindow != 50 || c.FailureShare != 0.25 || c.TracesSampler != "parentbased_traceidratio" ||
-		c.TracesSamplerArg != 0.1 || c.ServiceVersion != "v1.2.3" || c.FunctionMemoryMB != 512 {
+		c.TracesSamplerArg != 0.1 || c.ServiceVersion != "v1.2.3" || c.FunctionMemoryMB != 512 ||
+		c.DatabasePooler != config.PoolerTransaction || c.DatabaseMaxConns != 2 {
 		t.Fatalf("config = %+v", c)
 	}
 	if q := c.Queues(); !slices.Equal(q, []string{"http://q/campaigns", "http://q/reports"}) {

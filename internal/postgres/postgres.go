@@ -36,11 +36,27 @@ type Options struct {
 	// MaxConns caps the pool; Lambda instances serve one request at a time,
 	// so a small pool per instance keeps the fleet under the server's limit.
 	MaxConns int32
+	// Pooled says the URL is a pooler in transaction mode (pgbouncer, RDS
+	// Proxy): each transaction may run on another server connection, so no
+	// statement may be prepared by name on one and used on the next.
+	// Queries then run in PooledExecMode.
+	Pooled bool
 	// Tracer, when set, instruments every query (telemetry installs otelpgx).
 	Tracer pgx.QueryTracer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
+
+// PooledExecMode is how queries run through a transaction-mode pooler:
+// each one is parsed as the unnamed statement and bound in the same round
+// trip, with the result's description cached in the client by SQL text.
+// Nothing outlives the statement on the server, so any server connection
+// can run it. Every execution is parsed and planned again: about 3 times
+// the Postgres CPU of a prepared statement on the status route's queries
+// (BenchmarkExecModes, docs/postgres-at-scale.md). SimpleProtocol costs
+// about as much on the server but interpolates arguments in the client and
+// sends everything as text; Exec and DescribeExec cost more.
+const PooledExecMode = pgx.QueryExecModeCacheDescribe
 
 // Open connects to databaseURL and checks the connection.
 func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
@@ -53,6 +69,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	}
 	if opts.Tracer != nil {
 		cfg.ConnConfig.Tracer = opts.Tracer
+	}
+	if opts.Pooled {
+		cfg.ConnConfig.DefaultQueryExecMode = PooledExecMode
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
