@@ -1,4 +1,4 @@
-// Command import-worker imports contact CSVs uploaded to S3, from the imports queue.
+// Command import-worker imports contact CSVs and checks media uploaded to S3, from the imports queue.
 package main
 
 import (

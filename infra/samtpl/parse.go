@@ -402,11 +402,35 @@ func (p *parser) queue(id string, res node) error {
 	return nil
 }
 
+// expirations reads the lifecycle rules that expire objects by prefix.
+func (p *parser) expirations(b *Bucket, props node) error {
+	lc, _ := props.get("LifecycleConfiguration")
+	rules, _ := lc.get("Rules")
+	for _, r := range rules.items() {
+		days, err := p.integer(r, "ExpirationInDays", 0)
+		if err != nil || days == 0 {
+			continue // not an expiration rule (or not a literal): nothing to record
+		}
+		e := Expiration{Days: days}
+		if e.ID, err = p.str(r, "Id", ""); err != nil {
+			return err
+		}
+		if e.Prefix, err = p.str(r, "Prefix", ""); err != nil {
+			return err
+		}
+		b.Expirations = append(b.Expirations, e)
+	}
+	return nil
+}
+
 func (p *parser) bucket(id string, res node) error {
 	b := Bucket{LogicalID: id}
 	props, _ := res.get("Properties")
 	if v, ok := props.get("BucketName"); ok {
 		b.BucketName = v.value()
+	}
+	if err := p.expirations(&b, props); err != nil {
+		return err
 	}
 	if nc, ok := props.get("NotificationConfiguration"); ok {
 		qcs, _ := nc.get("QueueConfigurations")

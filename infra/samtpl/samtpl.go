@@ -150,6 +150,16 @@ type Bucket struct {
 	// generate the name.
 	BucketName    Value
 	Notifications []QueueNotification
+	// Expirations are the lifecycle rules that delete objects under a
+	// prefix some days after their creation.
+	Expirations []Expiration
+}
+
+// Expiration is a lifecycle rule's Prefix and ExpirationInDays.
+type Expiration struct {
+	ID     string
+	Prefix string
+	Days   int
 }
 
 // QueueNotification is one QueueConfigurations entry of a bucket.

@@ -6,8 +6,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wuzapi-manager/wuzapi-manager/infra/samtpl"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/media"
 )
 
 const repoRoot = "../.."
@@ -156,6 +158,28 @@ func TestProjectTemplate(t *testing.T) {
 		}
 		if !found {
 			t.Errorf("no bucket sends s3:ObjectCreated:* under imports/ to ImportsQueue: %+v", tpl.Buckets)
+		}
+	})
+
+	t.Run("media uploads are checked and expire with media.Lifetime", func(t *testing.T) {
+		notified, expires := false, 0
+		for _, b := range tpl.Buckets {
+			for _, n := range b.Notifications {
+				if n.Queue == "ImportsQueue" && n.Prefix == media.ObjectPrefix && n.Event == "s3:ObjectCreated:*" {
+					notified = true
+				}
+			}
+			for _, e := range b.Expirations {
+				if e.Prefix == media.ObjectPrefix {
+					expires = e.Days
+				}
+			}
+		}
+		if !notified {
+			t.Errorf("no bucket sends s3:ObjectCreated:* under %s to ImportsQueue", media.ObjectPrefix)
+		}
+		if want := int(media.Lifetime / (24 * time.Hour)); expires != want {
+			t.Errorf("objects under %s expire after %d days, want media.Lifetime = %d days", media.ObjectPrefix, expires, want)
 		}
 	})
 

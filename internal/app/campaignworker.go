@@ -3,14 +3,18 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/alert"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
@@ -27,9 +31,11 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 		WebhookURL: cfg.AlertWebhookURL, Redis: d.Redis, Logger: d.Logger,
 		Service: telemetry.ServiceName, Environment: cfg.Environment, Prefix: "wm:alert:" + cfg.Environment + ":",
 	}
+	wuzapiHTTP := telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))
 	w := &campaign.Worker{
 		Store:     d.DB,
-		Messenger: campaign.WuzapiMessenger{HTTP: telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))},
+		Messenger: campaign.WuzapiMessenger{HTTP: wuzapiHTTP},
+		Media:     &campaign.MediaMessenger{HTTP: wuzapiHTTP, Files: mediaFiles{blob.New(d.S3, cfg.BucketName)}},
 		// The fleet-wide send limiter fails closed: with Redis down nothing
 		// is sent.
 		Limiter: limit.NewSender(limit.SenderOptions{
@@ -58,4 +64,35 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 		return w.HandleChunk(ctx, m.CampaignID, m.Chunk, m.Gen)
 	})
 	return router.Process
+}
+
+// mediaURLTTL is how long the URL WuzAPI fetches an image or video from
+// works: WuzAPI fetches it during the send.
+const mediaURLTTL = time.Hour
+
+// mediaFiles serves campaign media from the bucket (campaign.MediaFiles).
+type mediaFiles struct{ store *blob.Store }
+
+func (f mediaFiles) URL(ctx context.Context, key string) (string, error) {
+	p, err := f.store.PresignGet(ctx, key, mediaURLTTL)
+	return p.URL, err
+}
+
+func (f mediaFiles) Read(ctx context.Context, key, etag string, maxBytes int64) ([]byte, error) {
+	obj, err := f.store.Open(ctx, key, etag)
+	if errors.Is(err, importer.ErrObjectNotFound) || errors.Is(err, importer.ErrObjectChanged) {
+		return nil, campaign.ErrMediaGone
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer obj.Body.Close()
+	if obj.Size > maxBytes {
+		return nil, campaign.ErrMediaGone
+	}
+	b, err := io.ReadAll(io.LimitReader(obj.Body, maxBytes))
+	if err != nil {
+		return nil, fmt.Errorf("read media %s: %w", key, err)
+	}
+	return b, nil
 }

@@ -9,18 +9,25 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/media"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 )
 
 // ImportWorker builds the import-worker function's handler: it imports
-// contact CSVs uploaded to S3, from the imports queue (S3 ObjectCreated
-// notifications under imports/).
+// contact CSVs uploaded to S3 and checks media uploads, from the imports
+// queue (S3 ObjectCreated notifications under imports/ and media/).
 func ImportWorker(d *Deps, cfg config.ImportWorker) any {
+	objects := blob.New(d.S3, cfg.BucketName)
 	w := &importer.Worker{
 		Store:   postgres.ImportStore{DB: d.DB},
-		Objects: blob.New(d.S3, cfg.BucketName),
+		Objects: objects,
 		Log:     d.Logger,
+		// Media uploads come on the same notifications: their check makes
+		// them ready or rejected.
+		Uploads: map[string]importer.UploadHandler{
+			media.ObjectPrefix: &media.Checker{Store: d.DB, Objects: objects, Log: d.Logger},
+		},
 		Rows: importer.RowCounterFunc(func(result string, n int) {
 			d.Metrics.ImportRows.WithLabelValues(result).Add(float64(n))
 		}),

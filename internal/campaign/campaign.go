@@ -132,10 +132,27 @@ type Campaign struct {
 	// Instances is each instance's share of the campaign (its pool in
 	// order, or its one instance); set by the single-campaign read only.
 	Instances []CampaignInstance `json:"instances,omitempty"`
-	Total     int                `json:"-"`
-	Skipped   int                `json:"-"`
-	ChunkSize int                `json:"-"`
-	Chunks    int                `json:"-"`
+	// Media is the file sent with every message (Message is then its
+	// caption), nil for a text campaign.
+	Media     *Media `json:"media,omitempty"`
+	Total     int    `json:"-"`
+	Skipped   int    `json:"-"`
+	ChunkSize int    `json:"-"`
+	Chunks    int    `json:"-"`
+}
+
+// Media is a campaign's file as the worker sends it and the API shows it.
+type Media struct {
+	ID          string `json:"mediaId"`
+	Kind        string `json:"kind"` // image, video, audio or document
+	ContentType string `json:"contentType"`
+	FileName    string `json:"fileName"`
+	Size        int64  `json:"size"`
+	// Status is the media's: a file replaced after its check is no longer
+	// ready, and the worker then fails its recipients.
+	Status    string `json:"status"`
+	ObjectKey string `json:"-"`
+	ETag      string `json:"-"` // the checked object's
 }
 
 // CampaignInstance is one instance's share of a campaign: the recipients

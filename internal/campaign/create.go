@@ -17,6 +17,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/audience"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/media"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/phone"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
 )
@@ -81,6 +82,8 @@ type CreateStore interface {
 	ChunkStore
 	// Instance returns the tenant's instance, or a NOT_FOUND error.
 	Instance(ctx context.Context, tenantID, id string) (Instance, error)
+	// Media returns the tenant's media, or a NOT_FOUND error.
+	Media(ctx context.Context, tenantID, id string) (media.Media, error)
 	// CreateCampaign stores the campaign and its recipients in one
 	// transaction, or answers the replay of an earlier identical request
 	// with the same Idempotency-Key (IDEMPOTENCY_KEY_REUSED when the
@@ -115,6 +118,9 @@ type CreateRequest struct {
 	// the rest until that slice's outcomes are within bounds.
 	Rollout *RolloutRequest
 	Message string
+	// MediaID, when not nil, names a ready media of the tenant sent with
+	// every message; Message is then its caption and may be blank.
+	MediaID *string
 	// Contacts is the inline contacts as sent: a JSON array of phone
 	// strings or {phone, name, ...vars} objects; empty or null when not given.
 	Contacts    json.RawMessage
@@ -186,6 +192,7 @@ type createInput struct {
 	items       []json.RawMessage // inline contacts, nil for an audience
 	scheduledAt *time.Time
 	rollout     *Rollout
+	media       *Media
 	now         time.Time
 }
 
@@ -199,6 +206,9 @@ func (s *Service) Create(ctx context.Context, req CreateRequest) (CreateResult, 
 		return CreateResult{}, err
 	}
 	if err := s.checkInstances(ctx, in.CreateRequest); err != nil {
+		return CreateResult{}, err
+	}
+	if in.media, err = s.checkMedia(ctx, in); err != nil {
 		return CreateResult{}, err
 	}
 	res := CreateResult{Warnings: messageWarnings(ParseTemplate(in.Message))}
@@ -238,7 +248,8 @@ func (s *Service) validate(req CreateRequest) (createInput, error) {
 	v.Check(len(in.Name) <= 200, "name", "too_long", "name must be at most 200 characters")
 	validateInstances(&v, in.InstanceID, in.InstanceIDs)
 	in.rollout = validateRollout(&v, in.Rollout)
-	v.Check(strings.TrimSpace(in.Message) != "", "message", "required", "message is required and must not be blank")
+	v.Check(in.MediaID != nil || strings.TrimSpace(in.Message) != "", "message", "required", "message is required and must not be blank (it may be blank with media)")
+	v.Check(in.MediaID == nil || strings.TrimSpace(*in.MediaID) != "", "media.mediaId", "required", "media.mediaId is required")
 	v.Check(len([]rune(in.Message)) <= MaxMessageChars, "message", "too_long", fmt.Sprintf("message must be at most %d characters", MaxMessageChars))
 	v.Check(ParseTemplate(in.Message).Depth() <= MaxSpintaxDepth, "message", "spintax_too_deep", fmt.Sprintf("spintax may nest at most %d deep", MaxSpintaxDepth))
 	v.Check(len(in.IdempotencyKey) <= 255, "Idempotency-Key", "too_long", "Idempotency-Key must be at most 255 characters")
@@ -250,6 +261,44 @@ func (s *Service) validate(req CreateRequest) (createInput, error) {
 		}
 	}
 	return in, v.Err()
+}
+
+// checkMedia returns the campaign's media: the tenant's, ready, and kept at
+// least media.MinLifeLeft after the campaign's start. Otherwise it is
+// VALIDATION_FAILED on media.mediaId: not_found (unknown or another
+// tenant's), not_ready (pending or rejected) or expires_too_soon.
+func (s *Service) checkMedia(ctx context.Context, in createInput) (*Media, error) {
+	if in.MediaID == nil {
+		return nil, nil
+	}
+	const field = "media.mediaId"
+	m, err := s.Store.Media(ctx, in.TenantID, strings.TrimSpace(*in.MediaID))
+	if errors.Is(err, errcode.ErrNotFound) {
+		return nil, errcode.Validation(errcode.Detail{Field: field, Code: "not_found", Message: "no media of yours has this id"})
+	}
+	if err != nil {
+		return nil, err
+	}
+	start := in.now
+	if in.scheduledAt != nil && in.scheduledAt.After(start) {
+		start = *in.scheduledAt
+	}
+	switch {
+	case m.Status == media.StatusPending:
+		return nil, errcode.Validation(errcode.Detail{Field: field, Code: "not_ready", Message: "the media is not ready: its upload has not been checked yet"})
+	case m.Status != media.StatusReady:
+		why := ""
+		if m.Error != nil {
+			why = ": " + *m.Error
+		}
+		return nil, errcode.Validation(errcode.Detail{Field: field, Code: "not_ready", Message: "the media is not ready: it was rejected" + why})
+	case m.ExpiresAt.Before(start.Add(media.MinLifeLeft)):
+		return nil, errcode.Validation(errcode.Detail{Field: field, Code: "expires_too_soon",
+			Message: fmt.Sprintf("the media is deleted at %s, less than %s after the campaign starts; upload it again",
+				m.ExpiresAt.UTC().Format(time.RFC3339), media.MinLifeLeft)})
+	}
+	return &Media{ID: m.ID, Kind: m.Kind, ContentType: m.ContentType, FileName: m.FileName, Size: m.Size,
+		Status: m.Status, ObjectKey: m.ObjectKey, ETag: m.ETag}, nil
 }
 
 // validateInstances checks that exactly one of instanceId and instanceIds is
@@ -405,7 +454,7 @@ func (in createInput) newCampaign(recipients []NewRecipient, res CreateResult) N
 		Campaign: Campaign{
 			TenantID: in.TenantID, InstanceID: in.InstanceID, Name: in.Name, Message: in.Message, Status: status,
 			ScheduledAt: in.scheduledAt, QuietHours: in.QuietHours, ChunkSize: DefaultChunkSize,
-			Rollout: in.rollout,
+			Rollout: in.rollout, Media: in.media,
 		},
 		IdempotencyKey: in.IdempotencyKey,
 		MaxOpen:        in.MaxOpen,

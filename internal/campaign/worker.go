@@ -167,9 +167,12 @@ func (m WuzapiMessenger) SendText(ctx context.Context, inst Instance, phone, bod
 type Worker struct {
 	Store     Store
 	Messenger Messenger
-	Limiter   SendLimiter
-	Queue     Enqueuer
-	Logger    *slog.Logger
+	// Media sends the campaigns that carry media; without it their
+	// recipients fail.
+	Media   MediaSender
+	Limiter SendLimiter
+	Queue   Enqueuer
+	Logger  *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 	// Sleep waits d or until ctx ends; a timer when nil.
@@ -415,6 +418,9 @@ func (w *Worker) newRun(ctx context.Context, log *slog.Logger, campaignID string
 	if job.Instance.MaxInFlight < r.conc {
 		r.conc = max(job.Instance.MaxInFlight, 1)
 	}
+	if sendsOneAtATime(r.c.Media) {
+		r.conc = 1
+	}
 	r.deadline, r.hasDeadline = ctx.Deadline()
 	return r
 }
@@ -459,7 +465,7 @@ func (r *chunkRun) step(ctx context.Context) bool {
 		return false
 	}
 	text, _ := r.tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(r.campaignID, rec.Phone))
-	res, cont := r.reserve(ctx, rec, text, probing)
+	res, cont := r.reserve(ctx, rec, r.identity(text), probing)
 	if !res.Granted {
 		return cont
 	}
@@ -622,7 +628,22 @@ func (r *chunkRun) send(ctx context.Context, rec Claimed, text string) error {
 	}
 	sctx, cancel := context.WithTimeout(ctx, r.sendTimeout)
 	defer cancel()
+	if m := r.c.Media; m != nil {
+		if r.w.Media == nil {
+			return mediaFailure(m.Kind, "this worker cannot send media")
+		}
+		return r.w.Media.SendMedia(sctx, r.job.Instance, phone, *m, text, rec.MessageID)
+	}
 	return r.w.Messenger.SendText(sctx, r.job.Instance, phone, text, rec.MessageID)
+}
+
+// identity is what makes two messages the same for the identical-text
+// cap: the text, and the file when the campaign sends media.
+func (r *chunkRun) identity(text string) string {
+	if r.c.Media == nil {
+		return text
+	}
+	return "media:" + r.c.Media.ID + "\x00" + text
 }
 
 // settle records the outcome of one send: sent, retried later, or failed

@@ -84,6 +84,9 @@ type createCampaignIn struct {
 	Audience    *audience.Audience `json:"audience"`
 	ScheduledAt *string            `json:"scheduledAt"`
 	QuietHours  *tenant.QuietHours `json:"quietHours"`
+	Media       *struct {
+		MediaID string `json:"mediaId"`
+	} `json:"media"`
 }
 
 // rolloutIn is the staged rollout of a create request; omitted fields take
@@ -143,6 +146,9 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request) error {
 			MaxFailedShare: in.Rollout.MaxFailedShare, MaxOptOutShare: in.Rollout.MaxOptOutShare}
 	}
 	req.Audience = in.Audience
+	if in.Media != nil {
+		req.MediaID = &in.Media.MediaID
+	}
 	res, err := s.campaigns.Create(r.Context(), req)
 	if err != nil {
 		return err

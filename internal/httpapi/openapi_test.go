@@ -294,9 +294,18 @@ func TestOpenAPIMatchesLiveAnswers(t *testing.T) {
 		o.ReportsQueueURL = "http://sqs.test/reports"
 		o.ReportSender = &sentMessages{}
 		o.ReportLinks = store
+		o.Uploads = store
 	})
 	schemas := newAnswerSchemas(t)
 	f := newFixture(t, db, 2)
+
+	m := b.do(t, "POST", "/v1/media", f.key, map[string]any{"fileName": "a.png", "contentType": "image/png", "size": 10})
+	schemas.check("POST /v1/media", m)
+	schemas.check("POST /v1/media", b.do(t, "POST", "/v1/media", f.key, map[string]any{"fileName": "a.gif", "contentType": "image/gif", "size": 10}))
+	mid, _ := dig(m.Body, "data", "mediaId").(string)
+	schemas.check("GET /v1/media/{id}", b.do(t, "GET", "/v1/media/"+mid, f.key, nil))
+	schemas.check("GET /v1/media/{id}", b.do(t, "GET", "/v1/media/00000000-0000-0000-0000-000000000000", f.key, nil))
+	schemas.check("GET /v1/media", b.do(t, "GET", "/v1/media", f.key, nil))
 
 	schemas.check("GET /health", b.do(t, "GET", "/health", "", nil))
 	schemas.check("POST /v1/tenants", b.do(t, "POST", "/v1/tenants", adminKey, `{"name":"Described"}`))

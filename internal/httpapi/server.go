@@ -270,6 +270,11 @@ func (s *Server) registerRoutes() {
 	s.handle("GET /v1/imports", s.tenant(s.listImports))
 	s.handle("GET /v1/imports/{id}", s.tenant(s.getImport))
 
+	// Campaign media, uploaded like imports and checked before use.
+	s.handle("POST /v1/media", s.tenant(s.createMedia))
+	s.handle("GET /v1/media", s.tenant(s.listMedia))
+	s.handle("GET /v1/media/{id}", s.tenant(s.getMedia))
+
 	// Reports (CSV downloads).
 	s.handle("POST /v1/reports", s.tenant(s.createReport))
 	s.handle("GET /v1/reports/{id}", s.tenant(s.getReport))

@@ -178,6 +178,16 @@ type Worker struct {
 	MaxBytes int64
 	// Workers normalise phones in parallel; see Options.Workers.
 	Workers int
+	// Uploads handle the bucket's other uploads the same notifications
+	// carry, by key prefix (media checks under "media/"); a key under none
+	// of them and outside ObjectPrefix is ignored.
+	Uploads map[string]UploadHandler
+}
+
+// UploadHandler handles the upload of one object key. An error means the
+// notification should be delivered again.
+type UploadHandler interface {
+	Run(ctx context.Context, key string) error
 }
 
 // s3Event is the part of an S3 notification the worker reads.
@@ -269,15 +279,32 @@ func (w *Worker) HandleMessage(ctx context.Context, body string) error {
 			w.Log.WarnContext(ctx, "s3 event with an undecodable key ignored", "key", rec.S3.Object.Key)
 			continue
 		}
-		if !strings.HasPrefix(key, ObjectPrefix) {
-			w.Log.InfoContext(ctx, "object outside imports/ ignored", "key", key)
-			continue
-		}
-		if err := w.Run(ctx, key); err != nil {
-			errs = append(errs, fmt.Errorf("import of %s: %w", key, err))
+		if err := w.runKey(ctx, key); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// runKey imports an object under ObjectPrefix and hands any other to the
+// upload handler of its prefix.
+func (w *Worker) runKey(ctx context.Context, key string) error {
+	if strings.HasPrefix(key, ObjectPrefix) {
+		if err := w.Run(ctx, key); err != nil {
+			return fmt.Errorf("import of %s: %w", key, err)
+		}
+		return nil
+	}
+	for prefix, h := range w.Uploads {
+		if strings.HasPrefix(key, prefix) {
+			if err := h.Run(ctx, key); err != nil {
+				return fmt.Errorf("upload %s: %w", key, err)
+			}
+			return nil
+		}
+	}
+	w.Log.InfoContext(ctx, "object outside imports/ ignored", "key", key)
+	return nil
 }
 
 func (w *Worker) batchSize() int {

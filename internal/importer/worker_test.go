@@ -96,6 +96,30 @@ func TestHandleMessageEvents(t *testing.T) {
 	}
 }
 
+// keyRecorder is an importer.UploadHandler that records the keys it ran.
+type keyRecorder struct{ keys []string }
+
+func (k *keyRecorder) Run(_ context.Context, key string) error {
+	k.keys = append(k.keys, key)
+	return nil
+}
+
+func TestHandleMessageHandsOtherUploadsOn(t *testing.T) {
+	t.Parallel()
+	body, err := os.ReadFile(filepath.Join("testdata", "events", "s3-put-media-kumo.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, media := &claimRecorder{}, &keyRecorder{}
+	w := &importer.Worker{Store: rec, Log: testLogger(t), Uploads: map[string]importer.UploadHandler{"media/": media}}
+	if err := w.HandleMessage(context.Background(), string(body)); err != nil {
+		t.Fatalf("HandleMessage: %v", err)
+	}
+	if len(rec.keys) != 0 || fmt.Sprint(media.keys) != "[media/t1/m1]" {
+		t.Fatalf("imports claimed %q, media handled %q; want none and [media/t1/m1]", rec.keys, media.keys)
+	}
+}
+
 type bundle struct {
 	db      *postgres.DB
 	env     *awstest.Env

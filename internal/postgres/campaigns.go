@@ -121,8 +121,12 @@ func (db *DB) insertCampaign(ctx context.Context, tx pgx.Tx, nc campaign.NewCamp
 			return "", fmt.Errorf("encode rollout: %w", err)
 		}
 	}
+	var mediaID *string
+	if c.Media != nil {
+		mediaID = &c.Media.ID
+	}
 	err = tx.QueryRow(ctx, db.q("insert-campaign"), c.TenantID, c.InstanceID, c.Name, c.Message, c.Status,
-		c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize, nc.Now, c.InstanceIDs, rollout).Scan(&id, &createdAt)
+		c.ScheduledAt, quiet, key, nc.BodyHash, c.ChunkSize, nc.Now, c.InstanceIDs, rollout, mediaID).Scan(&id, &createdAt)
 	if isForeignKeyViolation(err) {
 		return "", errcode.New(errcode.NotFound, "instance not found")
 	}
@@ -238,11 +242,31 @@ func setPool(c *campaign.Campaign, pool []string, rollout []byte) error {
 func scanCampaignView(row pgx.Row) (campaign.Campaign, error) {
 	var pool []string
 	var rollout []byte
-	c, err := scanCampaign(row, &pool, &rollout)
+	var m mediaCols
+	c, err := scanCampaign(row, append([]any{&pool, &rollout}, m.dst()...)...)
 	if err != nil {
 		return c, err
 	}
+	m.set(&c)
 	return c, setPool(&c, pool, rollout)
+}
+
+// mediaCols receives a campaign's media columns, all NULL without media.
+type mediaCols struct {
+	id, kind, contentType, fileName, key, etag, status *string
+	size                                               *int64
+}
+
+func (m *mediaCols) dst() []any {
+	return []any{&m.id, &m.kind, &m.contentType, &m.fileName, &m.size, &m.key, &m.etag, &m.status}
+}
+
+func (m *mediaCols) set(c *campaign.Campaign) {
+	if m.id == nil {
+		return
+	}
+	c.Media = &campaign.Media{ID: *m.id, Kind: *m.kind, ContentType: *m.contentType, FileName: *m.fileName,
+		Size: *m.size, ObjectKey: *m.key, ETag: *m.etag, Status: *m.status}
 }
 
 // Campaign returns the tenant's campaign with its counts and its instances'

@@ -26,15 +26,17 @@ func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, er
 	var tquiet, rollout []byte
 	var pool []string
 	i := &j.Instance
-	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID),
+	var m mediaCols
+	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID), append([]any{
 		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
 		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.NewContactsPerDay, &i.NewContactsPerHour,
 		&i.CheckNumbers, &i.Typing, &i.IdenticalPerHour, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked,
 		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout, &j.ChunkGen,
-		&j.RolloutHoldFrom, &j.RolloutReleasedAt)
+		&j.RolloutHoldFrom, &j.RolloutReleasedAt}, m.dst()...)...)
 	if err != nil {
 		return j, notFound(err, "campaign")
 	}
+	m.set(&c)
 	if err := setPool(&c, pool, rollout); err != nil {
 		return j, err
 	}

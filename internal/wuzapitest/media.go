@@ -61,6 +61,7 @@ func (s *Server) sendMedia(kind string) func(http.ResponseWriter, *http.Request,
 			respond(w, 500, nil, "failed to upload file: failed to refresh media connections: websocket not connected")
 			return
 		}
-		s.finishSend(w, r, u, Send{Phone: phone, Body: str("Caption"), ID: str("Id"), Media: kind})
+		s.finishSend(w, r, u, Send{Phone: phone, Body: str("Caption"), ID: str("Id"), Media: kind,
+			File: data, FileName: str("FileName"), MimeType: str("MimeType")})
 	}
 }

@@ -46,9 +46,12 @@ type Send struct {
 	Token, Phone, Body, ID string
 	// Media is the kind of a media send ("image", "document", ...; "" for
 	// text); Body is then its caption.
-	Media  string
-	Status int // what the fake answered
-	At     time.Time
+	Media string
+	// File is a media send's file as sent (an http(s) URL or a data URL),
+	// FileName and MimeType its other fields.
+	File, FileName, MimeType string
+	Status                   int // what the fake answered
+	At                       time.Time
 }
 
 // OK reports whether the fake answered the send with success (a message
@@ -508,7 +511,7 @@ func (s *Server) finishSend(w http.ResponseWriter, r *http.Request, u *user, in 
 		id = "3EB0" + strings.ToUpper(newID(9))
 	}
 	s.mu.Lock()
-	sd, rep := s.recordSend(u, in.Phone, in.Body, id, in.Media)
+	sd, rep := s.recordSend(u, in, id)
 	hook := s.onSend
 	s.mu.Unlock()
 	status := sd.Status
@@ -536,7 +539,8 @@ func (s *Server) finishSend(w http.ResponseWriter, r *http.Request, u *user, in 
 // recordSend decides and records one send the session state allows: a
 // scripted answer first, else the simulator's judgement, else success;
 // s.mu is held.
-func (s *Server) recordSend(u *user, phone, body, id, media string) (Send, Reply) {
+func (s *Server) recordSend(u *user, in Send, id string) (Send, Reply) {
+	phone := in.Phone
 	var rep Reply
 	if q := s.scripts[phone]; len(q) > 0 {
 		rep, s.scripts[phone] = q[0], q[1:]
@@ -549,7 +553,8 @@ func (s *Server) recordSend(u *user, phone, body, id, media string) (Send, Reply
 	if status == 0 {
 		status = 200
 	}
-	sd := Send{Token: u.token, Phone: phone, Body: body, ID: id, Media: media, Status: status, At: s.now()}
+	sd := in
+	sd.Token, sd.ID, sd.Status, sd.At = u.token, id, status, s.now()
 	s.sends = append(s.sends, sd)
 	if s.enforce != nil && status == 200 {
 		s.accepted(u, sd)

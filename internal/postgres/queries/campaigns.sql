@@ -11,10 +11,10 @@ UPDATE campaigns SET idempotency_key = NULL WHERE id = $1;
 
 -- name: insert-campaign
 -- $12 is the pool (NULL for one instance, whose first member $2 is), $13
--- the staged rollout (NULL: none).
+-- the staged rollout (NULL: none), $14 the media (NULL: none).
 INSERT INTO campaigns (tenant_id, instance_id, name, message, status, scheduled_at, quiet_hours,
-    idempotency_key, body_hash, chunk_size, created_at, instance_ids, rollout)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+    idempotency_key, body_hash, chunk_size, created_at, instance_ids, rollout, media_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 RETURNING id, created_at;
 
 -- name: match-inline-contacts
@@ -40,16 +40,20 @@ UPDATE campaigns SET total = $2, skipped = $3, chunks = $4, status = $5, finishe
 WHERE id = $1;
 
 -- name: get-campaign
-SELECT id, tenant_id, instance_id, name, message, status, reason, scheduled_at, quiet_hours,
-    created_at, started_at, finished_at, total, skipped, chunk_size, chunks, instance_ids, rollout
-FROM campaigns WHERE tenant_id = $1 AND id = $2;
+-- The media columns (NULL without media) close every campaign read.
+SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, c.scheduled_at, c.quiet_hours,
+    c.created_at, c.started_at, c.finished_at, c.total, c.skipped, c.chunk_size, c.chunks, c.instance_ids, c.rollout,
+    m.id, m.kind, m.content_type, m.file_name, m.size, m.object_key, m.etag, m.status
+FROM campaigns c LEFT JOIN media m ON m.id = c.media_id
+WHERE c.tenant_id = $1 AND c.id = $2;
 
 -- name: list-campaigns
-SELECT id, tenant_id, instance_id, name, message, status, reason, scheduled_at, quiet_hours,
-    created_at, started_at, finished_at, total, skipped, chunk_size, chunks, instance_ids, rollout
-FROM campaigns
-WHERE tenant_id = $1 AND ($2::uuid IS NULL OR id < $2)
-ORDER BY id DESC
+SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, c.scheduled_at, c.quiet_hours,
+    c.created_at, c.started_at, c.finished_at, c.total, c.skipped, c.chunk_size, c.chunks, c.instance_ids, c.rollout,
+    m.id, m.kind, m.content_type, m.file_name, m.size, m.object_key, m.etag, m.status
+FROM campaigns c LEFT JOIN media m ON m.id = c.media_id
+WHERE c.tenant_id = $1 AND ($2::uuid IS NULL OR c.id < $2)
+ORDER BY c.id DESC
 LIMIT $3;
 
 -- name: campaign-instances
@@ -133,10 +137,12 @@ SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, 
     i.check_numbers, i.typing, i.identical_per_hour, i.created_at,
     t.timezone, t.quiet_hours, COALESCE(i.blocked_reason, ''), i.ban_code, i.blocked_until,
     COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, ''),
-    c.instance_ids, c.rollout, c.chunk_gen, c.rollout_hold_from, c.rollout_released_at
+    c.instance_ids, c.rollout, c.chunk_gen, c.rollout_hold_from, c.rollout_released_at,
+    m.id, m.kind, m.content_type, m.file_name, m.size, m.object_key, m.etag, m.status
 FROM campaigns c
 JOIN instances i ON i.id = c.instance_id
 JOIN tenants t ON t.id = c.tenant_id
+LEFT JOIN media m ON m.id = c.media_id
 WHERE c.id = $1;
 
 -- name: next-chunk-gen
