@@ -42,6 +42,15 @@ const (
 type settings struct {
 	name     string
 	instance map[string]any
+	// perNumber: one campaign per number with its share of the list,
+	// instead of one campaign over the pool of numbers.
+	perNumber bool
+}
+
+// perNumberRun is s with one campaign per number.
+func (s settings) perNumberRun() settings {
+	s.name, s.perNumber = s.name+"-per-number", true
+	return s
 }
 
 var (
@@ -67,7 +76,7 @@ type result struct {
 }
 
 func BenchmarkSendingSafety(b *testing.B) {
-	for _, s := range []settings{defaults, origin} {
+	for _, s := range []settings{defaults, defaults.perNumberRun(), origin, origin.perNumberRun()} {
 		b.Run(s.name, func(b *testing.B) {
 			var r result
 			for range b.N {
@@ -81,10 +90,10 @@ func BenchmarkSendingSafety(b *testing.B) {
 			if !r.finished {
 				fin = fmt.Sprintf("NOT finished within %d simulated days: %v", int(maxSimulated.Hours()/24), r.stopped)
 			}
-			fmt.Printf("FIGURES sending-safety %-8s locks=%d bans=%d sends=%d refused463=%d delivered=%d hours=%.1f recipients=%v %s\n",
+			fmt.Printf("FIGURES sending-safety %-19s locks=%d bans=%d sends=%d refused463=%d delivered=%d hours=%.1f recipients=%v %s\n",
 				s.name, r.locks, r.bans, r.sent, r.refused, r.delivered, r.hours, r.statuses, fin)
 			for _, l := range r.lockLog {
-				fmt.Printf("FIGURES lock %-8s %s\n", s.name, l)
+				fmt.Printf("FIGURES lock %-19s %s\n", s.name, l)
 			}
 		})
 	}
@@ -199,7 +208,7 @@ func simulate(b *testing.B, s settings) result {
 	if _, err := e.db.Pool.Exec(ctx, "UPDATE instances SET created_at = $1", start); err != nil {
 		b.Fatal(err)
 	}
-	e.createCampaigns(b, phones, names)
+	e.createCampaigns(b, phones, names, s.perNumber)
 	e.run(b)
 	return e.result(b)
 }
@@ -300,10 +309,11 @@ func (e *bench) createInstance(b *testing.B, i int, s settings) string {
 	return body["data"].(map[string]any)["id"].(string)
 }
 
-// createCampaigns creates one campaign over the pool of numbers; when the
-// API takes no pools, one campaign per number with its share of the list.
-// Recipients who wrote first write to the number that sends to them.
-func (e *bench) createCampaigns(b *testing.B, phones, names []string) {
+// createCampaigns creates one campaign over the pool of numbers; with
+// perNumber, or when the API takes no pools, one campaign per number with
+// its share of the list. Recipients who wrote first write to the number
+// that sends to them.
+func (e *bench) createCampaigns(b *testing.B, phones, names []string, perNumber bool) {
 	b.Helper()
 	const message = "Olá {{name}}! Chegou a nova coleção de verão, com frete grátis até domingo."
 	list := func(idx []int) []any {
@@ -317,8 +327,11 @@ func (e *bench) createCampaigns(b *testing.B, phones, names []string) {
 	for i := range all {
 		all[i] = i
 	}
-	code, body := e.call(b, "POST", "/v1/campaigns", e.key, map[string]any{"name": "verão",
-		"instanceIds": e.insts, "message": message, "contacts": list(all)}, 0)
+	code, body := 0, map[string]any(nil)
+	if !perNumber {
+		code, body = e.call(b, "POST", "/v1/campaigns", e.key, map[string]any{"name": "verão",
+			"instanceIds": e.insts, "message": message, "contacts": list(all)}, 0)
+	}
 	if code == http.StatusAccepted {
 		e.camps = append(e.camps, body["data"].(map[string]any)["jobId"].(string))
 		for i, p := range phones {
