@@ -409,6 +409,44 @@ func TestCampaignsEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("staged rollout: the first slice, a hold, then the rest or a pause", func(t *testing.T) {
+		rollout := map[string]any{"rollout": map[string]any{"share": 0.2, "holdMinutes": 1, "maxFailedShare": 0.2}}
+		good, bad := phonesE2E(8, 10), phonesE2E(9, 10) // slices: the first 2 of each
+		e.fake.Script(bad[0], wuzapitest.Reply{Status: 400, Error: "could not parse Phone"})
+		e.fake.Script(bad[1], wuzapitest.Reply{Status: 400, Error: "could not parse Phone"})
+		goodID := e.create(t, "rollout {{name}}", toAny(good), rollout)
+		badID := e.create(t, "rollout {{name}}", toAny(bad), rollout)
+		reason := func(id string) string {
+			var r string
+			_ = e.db.QueryRow(t.Context(), "SELECT coalesce(reason, '') FROM campaigns WHERE id = $1", id).Scan(&r)
+			return r
+		}
+		eventually(t, 150*time.Second, "the good slice released the rest", func() bool { st, _ := e.state(t, goodID); return st == "completed" })
+		assertOnce(t, e.fake, good)
+		// The rest went out only after the hold: a minute after the slice's
+		// last send settled.
+		var holdFrom, released, sliceLast, restFirst time.Time
+		if err := e.db.QueryRow(t.Context(), `SELECT c.rollout_hold_from, c.rollout_released_at,
+			(SELECT max(sent_at) FROM campaign_recipients WHERE campaign_id = c.id AND seq < 2),
+			(SELECT min(sent_at) FROM campaign_recipients WHERE campaign_id = c.id AND seq >= 2)
+			FROM campaigns c WHERE c.id = $1`, goodID).Scan(&holdFrom, &released, &sliceLast, &restFirst); err != nil {
+			t.Fatal(err)
+		}
+		if holdFrom.Before(sliceLast) || released.Before(holdFrom.Add(time.Minute)) || restFirst.Before(released) {
+			t.Fatalf("slice sent by %s, hold from %s, released %s, rest from %s: want the rest after a minute's hold",
+				sliceLast, holdFrom, released, restFirst)
+		}
+		eventually(t, 60*time.Second, "the failing slice paused its campaign", func() bool { st, _ := e.state(t, badID); return st == "paused" })
+		if got, want := reason(badID), "auto-paused: rollout: 2 of the first 2 sends failed (more than 20 %); resume to send the rest anyway"; got != want {
+			t.Fatalf("paused with %q, want %q", got, want)
+		}
+		for _, p := range bad[2:] {
+			if n := len(e.fake.Delivered()[p]); n != 0 || e.recipientStatus(t, badID, p) != "pending" {
+				t.Fatalf("%s beyond the failing slice: %d messages, %s; want none, pending", p, n, e.recipientStatus(t, badID, p))
+			}
+		}
+	})
+
 	// Last: the reach-out lock it provokes closes the instance's new-contact lane.
 	t.Run("number check and reach-out lock", func(t *testing.T) {
 		ps := phonesE2E(6, 4) // 0 not on WhatsApp, 1 known by another number, 2 meets a 463, 3 wrote to the instance

@@ -100,3 +100,25 @@ func TestRolloutPausesOnBreach(t *testing.T) {
 		t.Fatalf("after resume: %s, %d delivered; want completed, the 5 held sent too", c.Status, len(e.fake.Delivered()))
 	}
 }
+
+// TestRolloutShortHoldComesBackWhenItEnds: the invocation that settles the
+// first slice starts the hold and hands the rest back when the hold ends,
+// not after the longest queue delay.
+func TestRolloutShortHoldComesBackWhenItEnds(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	ps := phones(10)
+	r := defaultRollout(0.2)
+	r.HoldMinutes = 1
+	id := e.campaign(t, "oi {{name}}", ps, withRollout(r))
+	e.run(t, id, 0)
+	if n := len(e.fake.Delivered()); n != 2 {
+		t.Fatalf("%d sent before the hold, want the first 2", n)
+	}
+	if q := e.queue.take(); len(q) != 1 || q[0].delay != time.Minute {
+		t.Fatalf("handed back %v, want the held rest once after the 1-minute hold", q)
+	}
+	e.clock.Add(time.Minute)
+	e.run(t, id, 0)
+	assertOnce(t, e.fake, ps)
+}

@@ -755,8 +755,24 @@ func (r *chunkRun) planHandBack(ctx context.Context) error {
 		}
 	}
 	if r.held {
-		r.hb.request(r.job.HoldWait)
+		return r.holdBack(ctx)
 	}
+	return nil
+}
+
+// holdBack hands back a chunk whose rest a staged rollout holds: after the
+// hold when this invocation settled the slice (the hold starts now, so a
+// short hold is not stretched to the longest queue delay), else after the
+// wait start saw.
+func (r *chunkRun) holdBack(ctx context.Context) error {
+	end, wait, paused, err := r.w.rolloutHold(ctx, r.job, r.w.now())
+	if err != nil {
+		return fmt.Errorf("chunk %d of campaign %s rollout: %w", r.n, r.campaignID, err)
+	}
+	if paused || end == 0 {
+		wait = 0 // decided: the next invocation sends the rest or stops
+	}
+	r.hb.request(min(wait, r.job.HoldWait))
 	return nil
 }
 
