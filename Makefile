@@ -89,6 +89,10 @@ web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budg
 	  && { node e2e/run.mjs || true; } \
 	  && node scripts/summary.mjs "$$(cat test-results/budget.rc)" | tee test-results/summary.txt
 
+.PHONY: faults
+faults: ## Fault-and-load suite, long form (~15 min): kills, Redis and Postgres restarts, WuzAPI 5xx/hang/reset under load; prints the table (docs/faults.md)
+	@go test -race -count=1 -tags faults -run 'TestFaults$$' -v -timeout 40m ./infra/faults/ | grep -vE '^(=== (RUN|PAUSE|CONT)|--- PASS)'
+
 .PHONY: bench
 bench: ## Run the benchmarks and print their figures
 	@go test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...

@@ -52,6 +52,9 @@ type Send struct {
 	File, FileName, MimeType string
 	Status                   int // what the fake answered
 	At                       time.Time
+	// NoAnswer: the message went out but the client never got the answer
+	// (a hang it gave up on, a reset connection); see Fault.
+	NoAnswer bool
 }
 
 // OK reports whether the fake answered the send with success (a message
@@ -86,6 +89,10 @@ type Server struct {
 	onCheck   func(token string, phones []string)
 	presences []Presence
 	clock     func() time.Time
+
+	fault     Fault // applied to the next faultLeft sends (-1: all)
+	faultLeft int
+	hangMax   time.Duration
 
 	enforce  *Enforcement // the enforcement simulator; nil when off
 	numbers  map[string]*number
@@ -511,12 +518,24 @@ func (s *Server) finishSend(w http.ResponseWriter, r *http.Request, u *user, in 
 		id = "3EB0" + strings.ToUpper(newID(9))
 	}
 	s.mu.Lock()
-	sd, rep := s.recordSend(u, in, id)
+	sd, rep, fault := s.recordSend(u, in, id)
+	index, hangMax := len(s.sends)-1, s.hangMax
 	hook := s.onSend
 	s.mu.Unlock()
 	status := sd.Status
 	if hook != nil {
 		hook(sd)
+	}
+	switch fault {
+	case FaultHang:
+		if hang(r, hangMax) {
+			s.markNoAnswer(index)
+			return
+		}
+	case FaultReset:
+		s.markNoAnswer(index)
+		reset(w)
+		return
 	}
 	if rep.Delay > 0 {
 		select {
@@ -537,13 +556,17 @@ func (s *Server) finishSend(w http.ResponseWriter, r *http.Request, u *user, in 
 }
 
 // recordSend decides and records one send the session state allows: a
-// scripted answer first, else the simulator's judgement, else success;
-// s.mu is held.
-func (s *Server) recordSend(u *user, in Send, id string) (Send, Reply) {
+// scripted answer first, else a server fault, else the simulator's
+// judgement, else success; s.mu is held. The fault returned is a hang or
+// reset the caller applies after the send went out.
+func (s *Server) recordSend(u *user, in Send, id string) (Send, Reply, Fault) {
 	phone := in.Phone
 	var rep Reply
+	var fault Fault
 	if q := s.scripts[phone]; len(q) > 0 {
 		rep, s.scripts[phone] = q[0], q[1:]
+	} else if fault = s.takeFault(); fault == FaultServerError {
+		rep = Reply{Status: http.StatusInternalServerError, Error: faultText}
 	} else if s.enforce != nil {
 		if text := s.judgeSend(u, phone); text != "" {
 			rep = Reply{Status: http.StatusInternalServerError, Error: text}
@@ -559,7 +582,7 @@ func (s *Server) recordSend(u *user, in Send, id string) (Send, Reply) {
 	if s.enforce != nil && status == 200 {
 		s.accepted(u, sd)
 	}
-	return sd, rep
+	return sd, rep, fault
 }
 
 func (s *Server) check(w http.ResponseWriter, r *http.Request, u *user) {

@@ -1,0 +1,286 @@
+package faults
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/redis/go-redis/v9"
+)
+
+// The suite's own Postgres and Redis: started on spare ports in a
+// throwaway directory and stopped when the test ends, so the suite may kill
+// and restart them without touching the machine's shared servers.
+
+// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// pgServer is a throwaway PostgreSQL cluster run by the suite.
+type pgServer struct {
+	bin, dir string
+	port     int
+	cred     *syscall.Credential // the postgres user's, when the suite runs as root
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// postgresBin finds the newest PostgreSQL server binaries.
+func postgresBin() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return pgMajor(dirs[i]) > pgMajor(dirs[j]) })
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "initdb")); err == nil {
+			return d, nil
+		}
+	}
+	if p, err := exec.LookPath("initdb"); err == nil {
+		return filepath.Dir(p), nil
+	}
+	return "", errors.New("no initdb: install PostgreSQL's server package (apt-get install postgresql)")
+}
+
+func pgMajor(binDir string) int {
+	n, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return n
+}
+
+// startPostgres initialises a cluster (trust auth, fsync off: it is thrown
+// away) and starts it. initdb refuses to run as root, so as root the
+// cluster belongs to the postgres user.
+func startPostgres(t *testing.T) *pgServer {
+	t.Helper()
+	bin, err := postgresBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := os.MkdirTemp("", "wm-faults-pg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s := &pgServer{bin: bin, dir: dir, port: freePort(t)}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("running as root, and there is no postgres user to own the throwaway cluster: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	initdb := s.command("initdb", "-D", s.data(), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-sync")
+	if out, err := initdb.CombinedOutput(); err != nil {
+		t.Fatalf("initdb: %v: %s", err, out)
+	}
+	t.Cleanup(func() { s.stop(syscall.SIGQUIT) })
+	if err := s.start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func (s *pgServer) data() string { return filepath.Join(s.dir, "data") }
+
+func (s *pgServer) command(name string, args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(s.bin, name), args...)
+	cmd.Dir = s.dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
+	return cmd
+}
+
+// URL is the server's address for database name.
+func (s *pgServer) URL(name string) string {
+	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, name)
+}
+
+// start runs the postmaster in the foreground (a child of the test, so it
+// dies with it) and waits until it accepts connections.
+func (s *pgServer) start(ctx context.Context) error {
+	logf, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := s.command("postgres", "-D", s.data(), "-p", strconv.Itoa(s.port), "-k", s.dir,
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		_ = logf.Close()
+		return fmt.Errorf("start postgres: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); _ = logf.Close(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	return waitUntil(ctx, 60*time.Second, "postgres on port "+strconv.Itoa(s.port), func(ctx context.Context) error {
+		select {
+		case <-done:
+			return errStopped
+		default:
+		}
+		conn, err := pgx.Connect(ctx, s.URL("postgres"))
+		if err == nil {
+			_ = conn.Close(ctx)
+		}
+		return err
+	})
+}
+
+// stop signals the postmaster (SIGINT: fast shutdown; SIGQUIT: immediate,
+// as a crash: the next start recovers from the WAL) and waits for it.
+func (s *pgServer) stop(sig syscall.Signal) {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(sig)
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+}
+
+// restart stops the server with sig and starts it again; it returns when
+// the server accepts connections again.
+func (s *pgServer) restart(ctx context.Context, sig syscall.Signal) error {
+	s.stop(sig)
+	return s.start(ctx)
+}
+
+var errStopped = errors.New("the server exited")
+
+// redisServer is a throwaway Redis run by the suite.
+type redisServer struct {
+	dir  string
+	port int
+
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// startRedis starts redis-server on a spare port, persisting only when
+// asked (SHUTDOWN SAVE), in a throwaway directory.
+func startRedis(t *testing.T) *redisServer {
+	t.Helper()
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Fatal("no redis-server: install Redis (apt-get install redis-server)")
+	}
+	s := &redisServer{dir: t.TempDir(), port: freePort(t)}
+	t.Cleanup(func() { s.kill() })
+	if err := s.start(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// URL is the server's address.
+func (s *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+
+func (s *redisServer) start(ctx context.Context) error {
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
+		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--logfile", filepath.Join(s.dir, "redis.log"))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
+	opts, _ := redis.ParseURL(s.URL())
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	return waitUntil(ctx, 30*time.Second, "redis on port "+strconv.Itoa(s.port), func(ctx context.Context) error {
+		select {
+		case <-done:
+			return errStopped
+		default:
+		}
+		return rdb.Ping(ctx).Err()
+	})
+}
+
+// restart shuts Redis down saving its data (as a maintenance restart
+// does) and starts it again on the same port; it returns when it answers.
+func (s *redisServer) restart(ctx context.Context) error {
+	opts, _ := redis.ParseURL(s.URL())
+	rdb := redis.NewClient(opts)
+	_ = rdb.ShutdownSave(ctx).Err() // the connection closes: no answer
+	_ = rdb.Close()
+	s.mu.Lock()
+	done := s.done
+	s.mu.Unlock()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		s.kill()
+	}
+	return s.start(ctx)
+}
+
+func (s *redisServer) kill() {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd != nil {
+		_ = cmd.Process.Kill()
+		<-done
+	}
+}
+
+// waitUntil calls try every 100 ms until it succeeds or timeout passes.
+func waitUntil(ctx context.Context, timeout time.Duration, what string, try func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+	for {
+		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
+		err = try(actx)
+		acancel()
+		if err == nil || errors.Is(err, errStopped) {
+			if err != nil {
+				return fmt.Errorf("%s: %w", what, err)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: not ready within %s: %w", what, timeout, err)
+		case <-tick.C:
+		}
+	}
+}
