@@ -105,6 +105,10 @@ bench-audience: ## Audience preview on a generated tenant of 1,000,000 contacts:
 bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with the defaults and with 100 messages a minute and no new-contact budget or checks; prints locks, bans, sends, simulated hours
 	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 150m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'
 
+.PHONY: bench-platform
+bench-platform: ## The real binaries on the local platform: 100 campaigns x 200 sends (fake WuzAPI at 0 ms) and 4,000 status requests; prints CPU per send and per request (from /proc), durations, init, Postgres and Redis counts
+	@go test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -count 1 -timeout 40m ./infra/benchplatform/ | grep -E '^(PLATFORM|ok|FAIL|---|panic|\s+platform)'
+
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint (.golangci.yml; pinned in tools/golangci-lint.mod, cache in ~/.cache/golangci-lint)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
