@@ -99,6 +99,17 @@ export async function startFakeWuzapi({ sendDelayMs = 0, receiptsMs = 0, port = 
         }
         return respond(res, 200, { Details: 'Sent', Id: id, Timestamp: Math.floor(Date.now() / 1000) })
       }
+      case 'POST /chat/send/image': {
+        // As WuzAPI: a data:image URL or an http(s) URL it fetches.
+        if (!body.Phone) return respond(res, 400, null, 'missing Phone in Payload')
+        if (!body.Image) return respond(res, 400, null, 'missing Image in Payload')
+        if (!/^(data:image|https?:\/\/)/.test(body.Image)) return respond(res, 400, null, 'Image data should start with "data:image/png;base64,"')
+        if (!u.loggedIn) return respond(res, 500, null, "failed to upload file: failed to refresh media connections: the store doesn't contain a device JID")
+        const id = body.Id || '3EB0' + randomBytes(9).toString('hex').toUpperCase()
+        const phone = String(body.Phone).replace(/^\+/, '')
+        sends.push({ token, phone, body: body.Caption ?? '', id, status: 200, media: 'image', file: body.Image })
+        return respond(res, 200, { Details: 'Sent', Id: id, Timestamp: Math.floor(Date.now() / 1000) })
+      }
       case 'POST /user/check': {
         if (!Array.isArray(body.Phone) || body.Phone.length === 0) return respond(res, 400, null, 'missing Phone in Payload')
         if (!u.connected) return respond(res, 500, null, 'failed to check if users are on WhatsApp: failed to send usync query: websocket not connected')

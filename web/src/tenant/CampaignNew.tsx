@@ -13,6 +13,8 @@ import type { CampaignCreated, Contact, ImportJob, Instance } from '../lib/types
 import { ErrorMessage, Field, useTitle } from '../components/ui'
 import { rolloutSchema } from './forms'
 import { useInstances, useMe, useZone } from './hooks'
+import { MediaBubble, MediaPicker, type Attached } from './MediaPicker'
+import { mediaKind } from '../lib/media'
 
 const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/
 
@@ -30,7 +32,9 @@ export const campaignSchema = z
     audience: z.enum(['all', 'import', 'pasted']),
     importId: z.string(),
     pasted: z.string(),
-    message: z.string().trim().min(1, 'campaign.messageRequired').max(4096, 'form.tooLong'),
+    // Required unless media is attached (it is then the caption): checked below.
+    message: z.string().trim().max(4096, 'form.tooLong'),
+    hasMedia: z.boolean(),
     when: z.enum(['now', 'later']),
     scheduledAt: z.string(),
     quiet: z.enum(['default', 'custom']),
@@ -38,6 +42,7 @@ export const campaignSchema = z
     quietEnd: z.string(),
   })
   .superRefine((v, ctx) => {
+    if (!v.hasMedia && !v.message) ctx.addIssue({ code: 'custom', path: ['message'], message: 'campaign.messageRequired' })
     if (v.sendFrom === 'one' && !v.instanceId) ctx.addIssue({ code: 'custom', path: ['instanceId'], message: 'campaign.pickInstance' })
     const pool = v.sendFrom === 'pool' ? poolProblem(v.pool) : null
     if (pool) ctx.addIssue({ code: 'custom', path: ['pool'], message: `campaign.${pool}` })
@@ -78,12 +83,13 @@ export function CampaignNew() {
   // One key per form: a double click, or a retry after a lost answer, never creates a second campaign.
   const idem = useRef(idempotencyKey())
   const [result, setResult] = useState<CampaignCreated | null>(null)
+  const [attached, setAttached] = useState<Attached>({ state: 'none' })
 
   const { register, handleSubmit, formState, control, setValue } = useForm<Form>({
     resolver: zodResolver(campaignSchema),
     defaultValues: {
       name: '', sendFrom: 'one', instanceId: '', pool: [], rolloutOn: false, rollout: { ...ROLLOUT_DEFAULTS },
-      audience: 'all', importId: '', pasted: '',
+      audience: 'all', importId: '', pasted: '', hasMedia: false,
       message: 'Olá {{name}}, {tudo bem|como vai}?', when: 'now', scheduledAt: '',
       quiet: 'default', quietStart: '21:00', quietEnd: '08:00',
     },
@@ -93,6 +99,7 @@ export function CampaignNew() {
   const create = useMutation({
     mutationFn: (f: Form) => {
       const body: Record<string, unknown> = { ...instancesBody(f.sendFrom, f.instanceId, f.pool), message: f.message }
+      if (attached.state === 'ready') body.media = { mediaId: attached.media.id }
       if (f.rolloutOn) body.rollout = rolloutBody(f.rollout as RolloutForm)
       if (f.name.trim()) body.name = f.name.trim()
       if (f.audience === 'all') body.audience = { all: true }
@@ -126,6 +133,9 @@ export function CampaignNew() {
   const total = variantCount(message)
   const missing = missingVariables(message, contact)
   const e = formState.errors
+  const media = attached.state === 'busy' || attached.state === 'ready'
+    ? { kind: mediaKind(attached.file.type), fileName: attached.file.name, preview: attached.preview }
+    : null
   const msg = (m?: string) => (m ? t(m as MessageKey) : undefined)
   const tenantQuiet = me.data?.tenant.quietHours
 
@@ -150,7 +160,7 @@ export function CampaignNew() {
   return (
     <section>
       <h1>{t('campaigns.new')}</h1>
-      <form className="campaign-form" onSubmit={handleSubmit((f) => !create.isPending && create.mutate(f))} noValidate>
+      <form className="campaign-form" onSubmit={handleSubmit((f) => !create.isPending && attached.state !== 'busy' && create.mutate(f))} noValidate>
         <div className="card">
           <Field label={t('campaigns.name')} error={msg(e.name?.message)}>
             {({ id, describedBy }) => <input id={id} aria-describedby={describedBy} {...register('name')} />}
@@ -202,14 +212,23 @@ export function CampaignNew() {
           )}
         </div>
 
+        <MediaPicker value={attached} onChange={(a) => {
+          setAttached(a)
+          setValue('hasMedia', a.state === 'ready', { shouldValidate: formState.isSubmitted })
+        }} />
+
         <div className="card editor">
-          <Field label={t('campaign.message')} help={t('campaign.message.help')} error={msg(e.message?.message)}>
+          <Field label={t('campaign.message')} help={attached.state === 'ready' ? `${t('campaign.message.help')} ${t('campaign.captionOptional')}` : t('campaign.message.help')} error={msg(e.message?.message)}>
             {({ id, describedBy, invalid }) => <textarea id={id} rows={6} aria-describedby={describedBy} aria-invalid={invalid} {...register('message')} />}
           </Field>
           <div className="preview" aria-live="polite" data-testid="preview">
             <h2>{t('campaign.preview')}</h2>
             <p className="muted">{t('campaign.previewFor', { who: contact.name ? `${contact.name} (+${contact.phone})` : `+${contact.phone}` })}</p>
-            <ol className="bubbles">{shown.map((s, i) => <li key={i} className="bubble">{s}</li>)}</ol>
+            <ol className="bubbles">
+              {media
+                ? (shown.length ? shown : ['']).map((s, i) => <MediaBubble key={i} kind={media.kind} fileName={media.fileName} preview={media.preview} caption={s} />)
+                : shown.map((s, i) => <li key={i} className="bubble">{s}</li>)}
+            </ol>
             <p className="muted">{t('campaign.variants', { n: total })}</p>
             {missing.length > 0 && <p className="alert alert-warn">{t('campaign.missingVars', { vars: missing.join(', ') })}</p>}
           </div>
@@ -244,6 +263,7 @@ export function CampaignNew() {
             </div>
           )}
         </div>
+        {attached.state === 'busy' && formState.isSubmitted && <p className="alert alert-warn">{t('media.wait')}</p>}
         <ErrorMessage error={create.error} />
         <button type="submit" disabled={create.isPending}>{create.isPending ? t('common.sending') : t('campaign.submit')}</button>
       </form>

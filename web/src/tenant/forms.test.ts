@@ -40,9 +40,13 @@ describe('staged rollout fields of the campaign form', () => {
 describe('the campaign form: one instance or a pool, and the rollout', () => {
   const base = {
     name: '', sendFrom: 'one' as const, instanceId: 'i1', pool: [] as string[], rolloutOn: false, rollout: { ...ROLLOUT_DEFAULTS },
-    audience: 'all' as const, importId: '', pasted: '', message: 'Oi {{name}}', when: 'now' as const, scheduledAt: '',
+    audience: 'all' as const, importId: '', pasted: '', message: 'Oi {{name}}', hasMedia: false, when: 'now' as const, scheduledAt: '',
     quiet: 'default' as const, quietStart: '21:00', quietEnd: '08:00',
   }
+  it('lets the message be blank only with media attached (it is then the caption)', () => {
+    expect(issues(campaignSchema.safeParse({ ...base, message: '  ' }))).toEqual({ message: 'campaign.messageRequired' })
+    expect(campaignSchema.safeParse({ ...base, message: '', hasMedia: true }).success).toBe(true)
+  })
   it('needs the instance for one, 2–20 distinct instances for a pool', () => {
     expect(campaignSchema.safeParse(base).success).toBe(true)
     expect(issues(campaignSchema.safeParse({ ...base, instanceId: '', message: '' }))).toEqual({ instanceId: 'campaign.pickInstance', message: 'campaign.messageRequired' })
