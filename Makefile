@@ -90,7 +90,7 @@ web-test: web-build chromium build-local ## Dashboard tests: Vitest, bundle budg
 	  && node scripts/summary.mjs "$$(cat test-results/budget.rc)" | tee test-results/summary.txt
 
 .PHONY: faults
-faults: ## Fault-and-load suite, long form (~15 min): kills, Redis and Postgres restarts, WuzAPI 5xx/hang/reset under load; prints the table (docs/faults.md)
+faults: ## Fault-and-load suite, long form (~9 min): kills, Redis and Postgres restarts, WuzAPI 5xx/hang/reset under load; prints the table (docs/faults.md)
 	@go test -race -count=1 -tags faults -run 'TestFaults$$' -v -timeout 40m ./infra/faults/ | grep -vE '^(=== (RUN|PAUSE|CONT)|--- PASS)'
 
 .PHONY: bench

@@ -422,9 +422,13 @@ const importLease = 2 * time.Minute
 // the importer tenant runs, and measures how soon the report is ready (a
 // retry restarts it).
 func (s *suite) killReportWorker(ctx context.Context) {
-	var out struct{ Data struct{ ID string } }
+	var out struct {
+		Data struct {
+			ReportID string `json:"reportId"`
+		}
+	}
 	s.mustJSON("POST", "/v1/reports", s.importer.key, `{"type":"contacts"}`, 202, &out)
-	id := out.Data.ID
+	id := out.Data.ReportID
 	_, running := poll(ctx, 2*time.Minute, func() bool {
 		var st string
 		err := s.db.QueryRow(ctx, `SELECT status FROM reports WHERE id = $1`, id).Scan(&st)
