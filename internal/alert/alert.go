@@ -177,17 +177,24 @@ const (
 	colourWarning  = 0xffaa00
 )
 
+// slackEscaper applies Slack's escaping of message text.
+var slackEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 // Payload is the webhook body for a: Slack's text and blocks for a Slack
 // incoming webhook, else Discord's content and embeds.
 func (n *Notifier) Payload(a Alert, ts time.Time) map[string]any {
 	head := fmt.Sprintf("%s - %s", strings.ToUpper(string(a.Severity)), a.Type)
 	where := fmt.Sprintf("%s · %s · %s", n.Service, n.Environment, ts.Format(time.RFC3339))
 	if IsSlack(n.WebhookURL) {
+		// Slack reads <!channel>, <@U1> and <url|text> in any text, and
+		// messages name things tenants chose: &, < and > are escaped as
+		// Slack asks, whichever path built the message.
+		msg := slackEscaper.Replace(a.Message)
 		return map[string]any{
-			"text": "🚨 *" + head + "*\n" + a.Message,
+			"text": "🚨 *" + head + "*\n" + msg,
 			"blocks": []any{
 				map[string]any{"type": "header", "text": map[string]any{"type": "plain_text", "text": "🚨 " + head}},
-				map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": a.Message}},
+				map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": msg}},
 				map[string]any{"type": "context", "elements": []any{map[string]any{"type": "mrkdwn", "text": where}}},
 			},
 		}

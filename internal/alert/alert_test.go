@@ -282,6 +282,20 @@ func TestSlackPayload(t *testing.T) {
 	}
 }
 
+// A message built from names a tenant chose (the worker's lock and delivery
+// alerts name the instance) never reaches Slack as a mention or a link.
+func TestSlackPayloadEscapesMarkup(t *testing.T) {
+	n := &alert.Notifier{WebhookURL: "https://hooks.slack.com/services/T000/B000/XXXX"}
+	p := n.Payload(alert.Alert{Type: "New-contact lock", Severity: alert.Warning,
+		Message: "WhatsApp stopped <!channel> <https://evil.example|x> & co from messaging new contacts"}, time.Unix(0, 0))
+	section := p["blocks"].([]any)[1].(map[string]any)["text"].(map[string]any)["text"].(string)
+	for _, text := range []string{p["text"].(string), section} {
+		if strings.ContainsAny(text, "<>") || !strings.Contains(text, "&lt;!channel&gt; &lt;https://evil.example|x&gt; &amp; co") {
+			t.Errorf("Slack text %q is not escaped", text)
+		}
+	}
+}
+
 func TestWindowAlerts(t *testing.T) {
 	t.Parallel()
 	buckets := func(b ...float64) []float64 { return b }
