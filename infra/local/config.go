@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"maps"
+	"strconv"
 	"time"
 )
 
@@ -135,6 +136,14 @@ func (c Config) withDefaults() Config {
 		c.Parameters = map[string]string{}
 	}
 	c.Environment = maps.Clone(c.Environment)
+	if _, set := c.Environment["CAMPAIGN_WORKER_CONCURRENCY"]; !set {
+		// The campaign worker's fair share divides the invocations it
+		// really runs at once, which here are the local instances.
+		if c.Environment == nil {
+			c.Environment = map[string]string{}
+		}
+		c.Environment["CAMPAIGN_WORKER_CONCURRENCY"] = strconv.Itoa(c.Concurrency)
+	}
 	return c
 }
 

@@ -1,6 +1,7 @@
 package samtpl_test
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -67,5 +68,26 @@ func TestTemplateRecoveryBounds(t *testing.T) {
 		if !r.ok {
 			t.Errorf("%s: %s", r.name, r.got)
 		}
+	}
+}
+
+// The campaign worker's fair share divides CAMPAIGN_WORKER_CONCURRENCY
+// between tenants; it must be the concurrency the event source mapping
+// really allows, or a tenant's half is not half.
+func TestTemplateCampaignWorkerConcurrency(t *testing.T) {
+	tpl := loadProjectTemplate(t)
+	f, ok := tpl.Function("CampaignWorkerFunction")
+	if !ok {
+		t.Fatal("no CampaignWorkerFunction")
+	}
+	v, ok := f.Environment["CAMPAIGN_WORKER_CONCURRENCY"].Literal()
+	if !ok {
+		t.Fatal("CAMPAIGN_WORKER_CONCURRENCY is not a literal in the campaign worker's environment")
+	}
+	if len(f.SQSEvents) != 1 {
+		t.Fatalf("campaign worker has %d SQS events, want 1", len(f.SQSEvents))
+	}
+	if want := strconv.Itoa(f.SQSEvents[0].MaximumConcurrency); v != want {
+		t.Fatalf("CAMPAIGN_WORKER_CONCURRENCY = %q, the Campaigns event's MaximumConcurrency is %s", v, want)
 	}
 }

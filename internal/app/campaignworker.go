@@ -54,6 +54,11 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 			}
 		},
 	}
+	// A crashed worker's slot frees after the send lease, which outlives
+	// the function's timeout.
+	w.Share = limit.NewShare(limit.ShareOptions{
+		Redis: d.Redis, Prefix: cfg.RedisKeyPrefix, Concurrency: cfg.Concurrency, Lease: cfg.SendLeaseTTL, Logger: d.Logger,
+	})
 	router := queue.NewRouter(d.Logger)
 	router.Keeper = &queue.Keeper{SQS: d.SQS, QueueURL: cfg.CampaignsQueueURL, Lease: cfg.VisibilityLease, Logger: d.Logger}
 	router.Handle(campaign.ChunkType, func(ctx context.Context, msg events.SQSMessage) error {

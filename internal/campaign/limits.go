@@ -44,6 +44,16 @@ type SendLimiter interface {
 	Reserve(ctx context.Context, p SendPolicy) (Reservation, error)
 }
 
+// Share divides the campaign worker's concurrency between tenants: while
+// another tenant has chunks waiting, no tenant holds more than half of it.
+type Share interface {
+	// Take asks for a slot to run one chunk of tenantID. Not granted: the
+	// tenant already holds its share while another waits; the chunk is
+	// handed back to the queue with a delay. A granted slot is freed by
+	// release. An error means the share cannot decide (Redis down).
+	Take(ctx context.Context, tenantID string) (release func(context.Context), granted bool, err error)
+}
+
 // TextKey names a final text for the identical-text cap: the hex SHA-256
 // of its bytes, cut to 32 characters.
 func TextKey(text string) string {

@@ -205,6 +205,11 @@ type Worker struct {
 	// about subject (the instance or campaign id: alerts of different
 	// subjects never hide each other); nothing when nil.
 	Alert func(ctx context.Context, severity, typ, subject, message string)
+	// Share, when set, gives each tenant its fair share of the worker's
+	// concurrency: a chunk of a tenant over its share is handed back with
+	// ShareDelay (default 15 s) instead of running.
+	Share      Share
+	ShareDelay time.Duration
 }
 
 func (w *Worker) now() time.Time {
@@ -275,7 +280,10 @@ func (w *Worker) defaults() (sendTimeout, margin, maxWait time.Duration, window 
 // A pool campaign runs one such set of loops per instance of the pool that
 // can send, each on the recipients given to its instance (pool.go).
 func (w *Worker) HandleChunk(ctx context.Context, campaignID string, n int, gen int64) error {
-	runs, err := w.start(ctx, campaignID, n, gen)
+	runs, release, err := w.start(ctx, campaignID, n, gen)
+	if release != nil {
+		defer release(ctx)
+	}
 	if err != nil || len(runs) == 0 {
 		return err
 	}
@@ -341,25 +349,72 @@ type chunkRun struct {
 // start loads the campaign and decides whether the chunk may send now. No
 // run with a nil error means there is nothing to do for this message:
 // the campaign is gone, not sending, paused for a blocked instance or
-// handed back until its scheduled time. A pool campaign gets a run per
-// instance that can send.
-func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64) ([]*chunkRun, error) {
+// handed back until its scheduled time or because its tenant holds its
+// share of the worker. A pool campaign gets a run per instance that can
+// send. release, when set, frees the tenant's slot of the worker.
+func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64) (runs []*chunkRun, release func(context.Context), err error) {
+	job, log, err := w.load(ctx, campaignID, n, gen)
+	if err != nil || job == nil {
+		return nil, nil, err
+	}
+	c := job.Campaign
+	now := w.now()
+	if c.ScheduledAt != nil && c.ScheduledAt.After(now.Add(time.Second)) {
+		return nil, nil, w.enqueue(ctx, campaignID, n, gen, c.ScheduledAt.Sub(now))
+	}
+	release, granted := w.takeShare(ctx, log, c.TenantID)
+	if !granted {
+		return nil, nil, w.enqueue(ctx, campaignID, n, gen, w.shareDelay())
+	}
+	runs, err = w.begin(ctx, log, campaignID, n, *job, now)
+	return runs, release, err
+}
+
+// takeShare asks the fair share for a slot of the worker. When the share
+// cannot decide (Redis down) the chunk runs: the send limiter, which fails
+// closed, still decides whether anything is sent.
+func (w *Worker) takeShare(ctx context.Context, log *slog.Logger, tenantID string) (func(context.Context), bool) {
+	if w.Share == nil {
+		return nil, true
+	}
+	release, granted, err := w.Share.Take(ctx, tenantID)
+	if err != nil {
+		log.WarnContext(ctx, "fair share undecided; the chunk runs", "error", err.Error())
+		return nil, true
+	}
+	if !granted {
+		log.InfoContext(ctx, "tenant holds its share of the campaign worker; chunk handed back", "delay", w.shareDelay().String())
+	}
+	return release, granted
+}
+
+func (w *Worker) shareDelay() time.Duration {
+	if w.ShareDelay > 0 {
+		return w.ShareDelay
+	}
+	return 15 * time.Second
+}
+
+// load reads the chunk's job; a nil job with a nil error means the message
+// has nothing to do (campaign gone, stopped, stale generation, or paused
+// because its instance is blocked).
+func (w *Worker) load(ctx context.Context, campaignID string, n int, gen int64) (*Job, *slog.Logger, error) {
 	log := w.Logger.With("campaign_id", campaignID, "chunk", n)
 	job, err := w.Store.ChunkJob(ctx, campaignID)
 	if errors.Is(err, errcode.ErrNotFound) {
 		log.WarnContext(ctx, "chunk of a campaign that no longer exists")
-		return nil, nil
+		return nil, log, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("load chunk %d of campaign %s: %w", n, campaignID, err)
+		return nil, log, fmt.Errorf("load chunk %d of campaign %s: %w", n, campaignID, err)
 	}
 	c := job.Campaign
 	if c.Status != Queued && c.Status != Running {
-		return nil, nil // paused, cancelled or done: resume re-enqueues what is left
+		return nil, log, nil // paused, cancelled or done: resume re-enqueues what is left
 	}
 	if gen != job.ChunkGen {
 		log.InfoContext(ctx, "stale chunk message dropped", "gen", gen, "current_gen", job.ChunkGen)
-		return nil, nil
+		return nil, log, nil
 	}
 	now := w.now()
 	pool := len(c.InstanceIDs) > 0
@@ -368,16 +423,19 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64)
 		reason := BlockedReason(job.Instance.Name, job.InstanceBlocked, job.BanCode, job.BlockedUntil)
 		paused, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", reason)
 		if err != nil {
-			return nil, fmt.Errorf("pause campaign %s of a blocked instance: %w", campaignID, err)
+			return nil, log, fmt.Errorf("pause campaign %s of a blocked instance: %w", campaignID, err)
 		}
 		if paused {
 			w.alert(ctx, "critical", "Instance blocked", job.Instance.ID, reason)
 		}
-		return nil, nil
+		return nil, log, nil
 	}
-	if c.ScheduledAt != nil && c.ScheduledAt.After(now.Add(time.Second)) {
-		return nil, w.enqueue(ctx, campaignID, n, gen, c.ScheduledAt.Sub(now))
-	}
+	return &job, log, nil
+}
+
+// begin moves the campaign to running and builds the chunk's runs; none
+// when the campaign stopped meanwhile or a staged rollout holds the chunk.
+func (w *Worker) begin(ctx context.Context, log *slog.Logger, campaignID string, n int, job Job, now time.Time) ([]*chunkRun, error) {
 	st, err := w.Store.StartChunk(ctx, campaignID, now)
 	if err != nil {
 		return nil, fmt.Errorf("start chunk %d of campaign %s: %w", n, campaignID, err)
@@ -388,7 +446,7 @@ func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64)
 	if job, err = w.holdRollout(ctx, job, n, now); err != nil || job.SliceEnd < 0 {
 		return nil, err
 	}
-	if pool {
+	if len(job.Campaign.InstanceIDs) > 0 {
 		return w.startPool(ctx, log, campaignID, n, job, now)
 	}
 	r := w.newRun(ctx, log, campaignID, n, job)

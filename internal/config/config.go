@@ -152,6 +152,11 @@ type CampaignWorker struct {
 	// FailureShare of its last FailureWindow settled sends failed.
 	FailureWindow int     `env:"CAMPAIGN_FAILURE_WINDOW" envDefault:"20"`
 	FailureShare  float64 `env:"CAMPAIGN_FAILURE_SHARE" envDefault:"0.5"`
+	// Concurrency is how many chunks the worker runs at once across the
+	// fleet (the template's MaximumConcurrency of its queue; the local
+	// platform's instances): while another tenant waits, no tenant holds
+	// more than half of it.
+	Concurrency int `env:"CAMPAIGN_WORKER_CONCURRENCY" envDefault:"10"`
 }
 
 // ImportWorker is the settings of the import-worker function. BUCKET_NAME
@@ -251,6 +256,9 @@ func finish(cfg any) error {
 		}
 		if !(c.FailureShare > 0 && c.FailureShare < 1) {
 			errs = append(errs, fmt.Errorf("CAMPAIGN_FAILURE_SHARE=%v is not a fraction between 0 and 1", c.FailureShare))
+		}
+		if c.Concurrency < 1 {
+			errs = append(errs, fmt.Errorf("CAMPAIGN_WORKER_CONCURRENCY=%d is not a positive integer", c.Concurrency))
 		}
 	case *ImportWorker:
 		errs = append(c.Shared.finish(), c.Worker.finish()...)

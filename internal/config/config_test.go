@@ -79,6 +79,7 @@ func TestLoadFailsOnMalformedValues(t *testing.T) {
 		{"visibility lease over 12h", "report-worker", "WORKER_VISIBILITY_LEASE", "13h"},
 		{"integer", "campaign-worker", "CAMPAIGN_FAILURE_WINDOW", "twenty"},
 		{"integer below 1", "campaign-worker", "CAMPAIGN_FAILURE_WINDOW", "0"},
+		{"concurrency below 1", "campaign-worker", "CAMPAIGN_WORKER_CONCURRENCY", "0"},
 		{"fraction", "campaign-worker", "CAMPAIGN_FAILURE_SHARE", "half"},
 		{"fraction of 1", "campaign-worker", "CAMPAIGN_FAILURE_SHARE", "1"},
 		{"fraction of 0", "campaign-worker", "CAMPAIGN_FAILURE_SHARE", "0"},
@@ -142,6 +143,9 @@ func TestLoadDefaults(t *testing.T) {
 	if cw.SendLeaseTTL != 75*time.Second || cw.FailureWindow != 20 || cw.FailureShare != 0.5 || cw.VisibilityLease != 45*time.Second {
 		t.Errorf("campaign-worker defaults: lease %v, window %d, share %v, visibility lease %v; want 75s, 20, 0.5, 45s",
 			cw.SendLeaseTTL, cw.FailureWindow, cw.FailureShare, cw.VisibilityLease)
+	}
+	if cw.Concurrency != 10 {
+		t.Errorf("campaign-worker concurrency %d, want 10 (the template's MaximumConcurrency)", cw.Concurrency)
 	}
 	s, err := config.LoadFrom[config.Scheduler](base())
 	if err != nil {
