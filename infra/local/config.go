@@ -32,6 +32,10 @@ const (
 	// share one Redis (parallel tests, two local runs), and each keeps its
 	// limiter and metrics keys apart unless told otherwise.
 	ParamRedisKeyPrefix = "RedisKeyPrefix"
+	// ParamMetricsToken defaults to a random token made for the run
+	// (Platform.MetricsToken): the template requires one, so /metrics is
+	// never open on AWS, and a local run is no exception.
+	ParamMetricsToken = "MetricsToken"
 )
 
 // Config configures Start. DatabaseURL, RedisURL and BinDir are required;

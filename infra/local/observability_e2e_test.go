@@ -97,7 +97,7 @@ func TestOneTraceAcrossTheFunctions(t *testing.T) {
 	cfg.ScheduleInterval = time.Hour // the scheduler stays out of this trace
 	cfg.Parameters["OtelExporterOtlpEndpoint"] = receiver.srv.URL
 	cfg.Parameters["AllowPrivateWuzapi"] = "true"
-	cfg.Parameters["MetricsToken"] = "e2e-scrape"
+	cfg.Parameters["MetricsToken"] = "e2e-scrape-token-of-at-least-32-characters"
 	p, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatalf("Start: %v", err)
@@ -171,7 +171,7 @@ func TestOneTraceAcrossTheFunctions(t *testing.T) {
 // scrape returns the value of one series in GET /metrics, 0 when absent.
 func scrape(t *testing.T, base, series string) float64 {
 	t.Helper()
-	status, body := call(t, base, http.MethodGet, "/metrics", "e2e-scrape", "")
+	status, body := call(t, base, http.MethodGet, "/metrics", "e2e-scrape-token-of-at-least-32-characters", "")
 	if status != http.StatusOK {
 		t.Fatalf("GET /metrics = %d %s", status, body)
 	}

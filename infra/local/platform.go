@@ -16,6 +16,8 @@ package local
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -45,6 +47,9 @@ type Platform struct {
 	Resources *Resources
 	// Template is the parsed template.
 	Template *samtpl.Template
+	// MetricsToken is the bearer token GET /metrics requires: the
+	// MetricsToken parameter, or one made up for this run.
+	MetricsToken string
 
 	cfg    Config
 	log    *slog.Logger
@@ -228,6 +233,7 @@ func (p *Platform) parameters() map[string]string {
 		ParamRedisURL:       p.cfg.RedisURL,
 		ParamPublicBaseURL:  p.APIURL,
 		ParamRedisKeyPrefix: p.cfg.StackName + ":",
+		ParamMetricsToken:   newToken("met_"),
 	}
 	for name, v := range fill {
 		if _, declared := p.Template.Parameter(name); !declared {
@@ -237,7 +243,15 @@ func (p *Platform) parameters() map[string]string {
 			params[name] = v
 		}
 	}
+	p.MetricsToken = params[ParamMetricsToken]
 	return params
+}
+
+// newToken is prefix and 32 random bytes in hex.
+func newToken(prefix string) string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails on Linux
+	return prefix + hex.EncodeToString(b)
 }
 
 func checkParameters(tpl *samtpl.Template, params map[string]string) error {

@@ -265,3 +265,36 @@ func equal(a, b any) bool {
 	}
 	return a == b
 }
+
+// A deploy without a metrics token is refused: the parameter has no
+// default, a minimum length and NoEcho, so /metrics is never open on AWS.
+func TestTemplateMetricsTokenRequired(t *testing.T) {
+	tpl := loadProjectTemplate(t)
+	p, ok := tpl.Parameter("MetricsToken")
+	if !ok {
+		t.Fatal("no MetricsToken parameter")
+	}
+	if p.HasDefault || !p.NoEcho || p.MinLength < 32 {
+		t.Fatalf("MetricsToken: default %v (%q), NoEcho %v, MinLength %d; want no default, NoEcho, MinLength >= 32", p.HasDefault, p.Default, p.NoEcho, p.MinLength)
+	}
+	tests := []struct {
+		name    string
+		params  map[string]string
+		wantErr bool
+	}{
+		{"not given", map[string]string{}, true},
+		{"empty", map[string]string{"MetricsToken": ""}, true},
+		{"31 characters", map[string]string{"MetricsToken": strings.Repeat("a", 31)}, true},
+		{"with a space", map[string]string{"MetricsToken": strings.Repeat("a", 32) + " b"}, true},
+		{"hex of 32 bytes", map[string]string{"MetricsToken": strings.Repeat("0f", 32)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tpl.CheckParameters(tt.params)
+			got := err != nil && strings.Contains(err.Error(), "MetricsToken")
+			if got != tt.wantErr {
+				t.Fatalf("CheckParameters(%v): err = %v; want an error about MetricsToken: %v", tt.params, err, tt.wantErr)
+			}
+		})
+	}
+}

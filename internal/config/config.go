@@ -58,7 +58,9 @@ type Shared struct {
 	RedisKeyPrefix string `env:"REDIS_KEY_PREFIX"`
 
 	AdminAPIKey string `env:"ADMIN_API_KEY"`
-	// MetricsToken guards /metrics; empty leaves it open.
+	// MetricsToken guards /metrics; empty leaves it open, which only a
+	// run outside AWS allows (the api refuses to start on AWS without a
+	// token of at least MinMetricsToken characters).
 	MetricsToken string `env:"METRICS_TOKEN"`
 	// PublicBaseURL is the absolute http(s) URL clients reach the API at
 	// (webhook URLs are built on it), without a trailing slash.
@@ -100,6 +102,15 @@ const (
 	// PoolerTransaction: DATABASE_URL is a pooler in transaction mode.
 	PoolerTransaction = "transaction"
 )
+
+// MinMetricsToken is the shortest METRICS_TOKEN the api accepts on AWS
+// (the template's MinLength).
+const MinMetricsToken = 32
+
+// OnAWS reports whether the function runs on AWS Lambda itself: Lambda set
+// its function name and no emulator endpoint is configured (the local
+// platform sets both).
+func (s Shared) OnAWS() bool { return s.FunctionName != "" && s.AWSEndpointURL == "" }
 
 // Queues returns the URLs of the work queues that are configured.
 func (s Shared) Queues() []string {
@@ -246,6 +257,9 @@ func finish(cfg any) error {
 	switch c := cfg.(type) {
 	case *API:
 		errs = append(c.Shared.finish(), positive("UNDELIVERED_AFTER", c.UndeliveredAfter))
+		if c.OnAWS() && len(c.MetricsToken) < MinMetricsToken {
+			errs = append(errs, fmt.Errorf("METRICS_TOKEN is required on AWS (at least %d characters): without it /metrics is open to anyone", MinMetricsToken))
+		}
 	case *CampaignWorker:
 		errs = append(append(c.Shared.finish(), c.Worker.finish()...), positive("SEND_LEASE_TTL", c.SendLeaseTTL))
 		if c.CampaignsQueueURL == "" {

@@ -233,3 +233,34 @@ func TestVariables(t *testing.T) {
 		}
 	}
 }
+
+// On AWS the api refuses to start without a METRICS_TOKEN of at least 32
+// characters: /metrics would be open to anyone. Outside AWS (tests, the
+// local platform, which sets an emulator endpoint) it may be empty.
+func TestLoadRequiresMetricsTokenOnAWS(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("t", config.MinMetricsToken)
+	tests := []struct {
+		name    string
+		env     []string
+		wantErr bool
+	}{
+		{"on AWS without a token", []string{"AWS_LAMBDA_FUNCTION_NAME", "stack-Api"}, true},
+		{"on AWS with a short token", []string{"AWS_LAMBDA_FUNCTION_NAME", "stack-Api", "METRICS_TOKEN", long[1:]}, true},
+		{"on AWS with a token", []string{"AWS_LAMBDA_FUNCTION_NAME", "stack-Api", "METRICS_TOKEN", long}, false},
+		{"local platform without a token", []string{"AWS_LAMBDA_FUNCTION_NAME", "stack-Api", "AWS_ENDPOINT_URL", "http://127.0.0.1:4566"}, false},
+		{"outside Lambda without a token", nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := config.LoadFrom[config.API](base(tt.env...))
+			if tt.wantErr != (err != nil) || (err != nil && !strings.Contains(err.Error(), "METRICS_TOKEN")) {
+				t.Fatalf("env %v: err = %v, want error naming METRICS_TOKEN: %v", tt.env, err, tt.wantErr)
+			}
+			if err != nil && strings.Contains(err.Error(), long[1:]) {
+				t.Fatalf("err = %q shows the token", err)
+			}
+		})
+	}
+}

@@ -60,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	printRunning(stdout, p, f.web != "", generatedKey)
+	printRunning(stdout, p, f.web != "", generatedKey, getenv("METRICS_TOKEN") != "")
 	<-p.Done()
 	stop()
 	err = p.Close()
@@ -155,13 +155,17 @@ func parameters(tpl *samtpl.Template, env func(string) string) (params map[strin
 }
 
 // printRunning tells the user where the platform is.
-func printRunning(stdout io.Writer, p *local.Platform, dashboard bool, generatedKey string) {
+func printRunning(stdout io.Writer, p *local.Platform, dashboard bool, generatedKey string, metricsTokenSet bool) {
 	fmt.Fprintf(stdout, "\nwuzapi-manager is running\n  API:           %s  (try: curl %s/health)\n  AWS endpoint:  %s  (aws --endpoint-url %s sqs list-queues)\n", p.APIURL, p.APIURL, p.AWSEndpointURL, p.AWSEndpointURL)
 	if dashboard {
 		fmt.Fprintf(stdout, "  Dashboard:     %s/\n", p.APIURL)
 	}
 	if generatedKey != "" {
 		fmt.Fprintf(stdout, "  ADMIN_API_KEY: %s  (generated for this run; set ADMIN_API_KEY to keep one)\n", generatedKey)
+	}
+	fmt.Fprintf(stdout, "  Metrics:       curl -H 'Authorization: Bearer %s' %s/metrics\n", p.MetricsToken, p.APIURL)
+	if !metricsTokenSet {
+		fmt.Fprintln(stdout, "  METRICS_TOKEN: the token above was generated for this run; set METRICS_TOKEN to keep one")
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/wuzapi-manager/wuzapi-manager/infra/local"
 )
 
 func TestRunFailsWithOneLine(t *testing.T) {
@@ -37,5 +39,21 @@ func TestNewKey(t *testing.T) {
 	b, _ := newKey()
 	if a == b || len(a) < 32 {
 		t.Errorf("newKey = %q, %q: want two different keys of at least 32 characters (the template's MinLength)", a, b)
+	}
+}
+
+// The run prints the metrics token with the command that scrapes, and says
+// when it was made up for the run.
+func TestPrintRunningShowsMetricsToken(t *testing.T) {
+	p := &local.Platform{APIURL: "http://127.0.0.1:8080", AWSEndpointURL: "http://127.0.0.1:4566", MetricsToken: "met_abc"}
+	for _, set := range []bool{false, true} {
+		var out bytes.Buffer
+		printRunning(&out, p, false, "", set)
+		if want := "curl -H 'Authorization: Bearer met_abc' http://127.0.0.1:8080/metrics"; !strings.Contains(out.String(), want) {
+			t.Fatalf("METRICS_TOKEN set=%v: output lacks %q:\n%s", set, want, out.String())
+		}
+		if got := strings.Contains(out.String(), "generated for this run; set METRICS_TOKEN"); got == set {
+			t.Fatalf("METRICS_TOKEN set=%v: says generated = %v:\n%s", set, got, out.String())
+		}
 	}
 }
