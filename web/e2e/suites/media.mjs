@@ -72,6 +72,9 @@ export default function media(test, env) {
       assert(i < 300, `campaign completed: ${JSON.stringify(got.body)}`)
       await new Promise((r) => setTimeout(r, 200))
     }
+    await page.goto(`${env.base}/campaigns/${c.id}`)
+    await page.getByText('Mensagem', { exact: true }).click()
+    await page.getByTestId('campaign-media').getByText(/^Mídia: oferta\.png/).waitFor()
     const sends = wuzapi.sends.filter((s) => s.token === inst.token)
     assert(sends.length === 2, `two sends: ${JSON.stringify(sends)}`)
     for (const phone of ['5511987655101', '5511987655102']) {

@@ -3,6 +3,7 @@ import { Link, useParams } from 'react-router'
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query'
 import { api, withQuery, type Page } from '../lib/api'
 import { useI18n } from '../lib/i18n'
+import { formatBytes } from '../lib/media'
 import { formatShare, reasonKind, reasonTopic, skipReasonKey } from '../lib/health'
 import { formatDateTime } from '../lib/time'
 import type { Campaign, Recipient, RecipientStatus, Reply, TimelinePoint } from '../lib/types'
@@ -113,6 +114,7 @@ export function CampaignDetail() {
       </dl>
       <details>
         <summary>{t('campaign.message')}</summary>
+        {c.media && <p className="muted" data-testid="campaign-media">{t('media.attached', { name: c.media.fileName, size: formatBytes(c.media.size) })}</p>}
         <p className="bubble">{c.message}</p>
       </details>
       <div className="card">
