@@ -545,7 +545,7 @@ func TestCrashedSendBecomesUnknownAndResend(t *testing.T) {
 	if c.Status != campaign.Completed || c.Counts.Unknown != 1 || c.Counts.Progress() != 100 {
 		t.Fatalf("campaign = %s %+v", c.Status, c.Counts)
 	}
-	st, n, err := e.db.Resend(ctx, e.tenant.ID, id, []campaign.RecipientStatus{campaign.RUnknown})
+	st, n, err := e.db.Resend(ctx, e.tenant.ID, id, []campaign.RecipientStatus{campaign.RUnknown}, 0)
 	if err != nil || n != 1 || st != campaign.Queued {
 		t.Fatalf("resend = %s %d %v", st, n, err)
 	}

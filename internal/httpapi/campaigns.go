@@ -353,7 +353,8 @@ func (s *Server) resendCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err := v.Err(); err != nil {
 		return err
 	}
-	st, n, err := s.opts.DB.Resend(r.Context(), tenantFrom(r.Context()).ID, id, in.Statuses)
+	t := tenantFrom(r.Context())
+	st, n, err := s.opts.DB.Resend(r.Context(), t.ID, id, in.Statuses, t.Plan.MaxOpenCampaigns())
 	if err != nil {
 		return err
 	}

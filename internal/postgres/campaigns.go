@@ -378,7 +378,11 @@ func (db *DB) Transition(ctx context.Context, tenantID, id string, act campaign.
 // generation, so a new message id) and the campaign back to sending
 // (a paused campaign stays paused). It returns the new state and how many
 // recipients will be re-sent.
-func (db *DB) Resend(ctx context.Context, tenantID, id string, statuses []campaign.RecipientStatus) (campaign.Status, int, error) {
+//
+// A finished campaign that resends opens again, so it meets the plan's cap
+// on open campaigns like a create (maxOpen; 0: none): at the cap it fails
+// with PLAN_LIMIT naming openCampaigns and nothing changes.
+func (db *DB) Resend(ctx context.Context, tenantID, id string, statuses []campaign.RecipientStatus, maxOpen int) (campaign.Status, int, error) {
 	var to campaign.Status
 	var n int
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
@@ -402,6 +406,11 @@ func (db *DB) Resend(ctx context.Context, tenantID, id string, statuses []campai
 		if n == 0 {
 			to = st
 			return nil
+		}
+		if st.Terminal() {
+			if err := db.withinPlan(ctx, tx, tenantID, "openCampaigns", "count-open-campaigns", maxOpen); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, db.q("set-campaign-state"), id, to, nil, false, to != campaign.Paused); err != nil {
 			return fmt.Errorf("resend campaign %s: %w", id, err)
