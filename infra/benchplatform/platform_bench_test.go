@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -45,6 +46,11 @@ const (
 	statusRequests = 4000
 	statusClients  = 8
 )
+
+// functionEnv is set in every function's environment over the template's
+// ("NAME=value,NAME=value"): `make bench-platform BENCH_ENV=...` measures a
+// setting against the defaults.
+var functionEnv = flag.String("platform.env", "", "NAME=value,... set in every function's environment")
 
 // BenchmarkPlatform prints one PLATFORM line of figures per phase. One
 // iteration only: -benchtime 1x.
@@ -86,6 +92,13 @@ func start(b *testing.B) *env {
 	u.Path = "/" + e.dbName
 	b.Cleanup(func() { dropDatabase(e.dbName) })
 	logger := slog.New(e.reports)
+	env := map[string]string{}
+	for _, kv := range strings.Split(*functionEnv, ",") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	fmt.Printf("PLATFORM env: %v\n", env)
 	p, err := local.Start(ctx, local.Config{
 		TemplatePath: filepath.Join(repoRoot, "template.yaml"), BinDir: e.bin,
 		StackName: fmt.Sprintf("wm-bench-%d", time.Now().UnixNano()), DatabaseURL: u.String(), RedisURL: redisURL,

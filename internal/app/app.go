@@ -107,9 +107,11 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 	// Per environment: a staging and a production stack sharing one Redis
 	// keep their totals apart.
 	fleet := &telemetry.Fleet{Redis: rdb, Prefix: c.RedisKeyPrefix + telemetry.DefaultPrefix + c.Environment + ":"}
+	flusher := fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio(c.FunctionMemoryMB))
+	flusher.Interval = c.MetricsFlushInterval
 	return &Deps{
 		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c, Queue: q,
-		Metrics: metrics, Fleet: fleet, Flusher: fleet.NewFlusher(metrics, c.FunctionName, telemetry.MemoryRatio(c.FunctionMemoryMB)),
+		Metrics: metrics, Fleet: fleet, Flusher: flusher,
 		Tracing: tracing,
 	}, nil
 }

@@ -15,7 +15,7 @@ import (
 // freezes the process.
 func Start(d *Deps, handler any) {
 	wrapped := telemetry.Wrap(handler, telemetry.Invocations{
-		Function: d.Config.FunctionName, Tracing: d.Tracing, Flush: d.Flusher.Flush, Logger: d.Logger,
+		Function: d.Config.FunctionName, Tracing: d.Tracing, Flush: d.Flusher.Due, Logger: d.Logger,
 	})
 	lambda.StartWithOptions(wrapped, lambda.WithEnableSIGTERM(func() { _ = d.Close() }))
 }

@@ -78,6 +78,10 @@ type Shared struct {
 	// samplers, from 0 to 1.
 	TracesSampler    string  `env:"OTEL_TRACES_SAMPLER" envDefault:"parentbased_always_on"`
 	TracesSamplerArg float64 `env:"OTEL_TRACES_SAMPLER_ARG" envDefault:"1"`
+	// MetricsFlushInterval is the least time between two end-of-invocation
+	// flushes of this instance's metrics to the fleet's totals in Redis; 0
+	// flushes after every invocation.
+	MetricsFlushInterval time.Duration `env:"METRICS_FLUSH_INTERVAL" envDefault:"0s"`
 	// AlertWebhookURL receives alerts; empty: alerts are only logged.
 	AlertWebhookURL string `env:"ALERT_WEBHOOK_URL"`
 	// AWSEndpointURL is set for emulators only; S3 then uses path-style
@@ -318,6 +322,9 @@ func (s *Shared) finish() []error {
 	}
 	if s.DatabaseMaxConns < 1 || s.DatabaseMaxConns > 64 {
 		errs = append(errs, fmt.Errorf("DATABASE_MAX_CONNS=%d is not between 1 and 64", s.DatabaseMaxConns))
+	}
+	if s.MetricsFlushInterval < 0 || s.MetricsFlushInterval > 5*time.Minute {
+		errs = append(errs, fmt.Errorf("METRICS_FLUSH_INTERVAL=%s is not between 0s and 5m", s.MetricsFlushInterval))
 	}
 	if s.FunctionMemoryMB < 0 {
 		errs = append(errs, fmt.Errorf("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d is negative", s.FunctionMemoryMB))

@@ -101,6 +101,26 @@ type Flusher struct {
 
 	mu   sync.Mutex
 	last map[string]float64 // hash key + "\x00" + field → value at the last flush
+	// Interval, when positive, is the least time between two flushes that
+	// Due lets through; the deltas wait in the registry meanwhile.
+	Interval time.Duration
+	flushed  time.Time // the last successful flush
+}
+
+// Due is Flush at most once per Interval: the end-of-invocation flush.
+// With Interval 0 every call flushes. Counts are then up to Interval late
+// in the fleet's totals and land in the minute they are flushed in; Close
+// flushes whatever is left (Flush).
+func (fl *Flusher) Due(ctx context.Context) error {
+	if fl.Interval > 0 {
+		fl.mu.Lock()
+		wait := !fl.flushed.IsZero() && fl.fleet.now().Sub(fl.flushed) < fl.Interval
+		fl.mu.Unlock()
+		if wait {
+			return nil
+		}
+	}
+	return fl.Flush(ctx)
 }
 
 // NewFlusher returns a Flusher of m for the named function. memory, when
@@ -143,6 +163,7 @@ func (fl *Flusher) Flush(ctx context.Context) error {
 	for _, in := range d.incrs {
 		fl.last[in.key+"\x00"+in.field] = in.cur
 	}
+	fl.flushed = fl.fleet.now()
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"math"
 	"strings"
 	"sync"
@@ -253,5 +254,52 @@ func TestWindowQuantile(t *testing.T) {
 	}
 	if r := (Window{Requests: 200, Errors: 3}).ErrorRate(); r != 0.015 {
 		t.Fatalf("error rate = %v, want 0.015", r)
+	}
+}
+
+// TestFlushDueWaitsOutTheInterval: with an interval, the end-of-invocation
+// flush sends at most once per interval and the counts wait, not vanish.
+func TestFlushDueWaitsOutTheInterval(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	fleet, clk := testFleet(t)
+	m := NewMetrics()
+	fl := fleet.NewFlusher(m, "api", nil)
+	fl.Interval = 10 * time.Second
+	total := func() string {
+		t.Helper()
+		v, err := fleet.Redis.HGet(ctx, fleet.key("total", "import_rows_total"), `["imported"]`).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			t.Fatal(err)
+		}
+		return v
+	}
+	steps := []struct {
+		name    string
+		advance time.Duration
+		add     float64
+		want    string
+	}{
+		{"first invocation flushes", 0, 1, "1"},
+		{"within the interval: held", 5 * time.Second, 2, "1"},
+		{"still within: held", 4 * time.Second, 3, "1"},
+		{"interval over: everything since", 2 * time.Second, 4, "10"},
+	}
+	for _, s := range steps {
+		clk.Add(s.advance)
+		m.ImportRows.WithLabelValues("imported").Add(s.add)
+		if err := fl.Due(ctx); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if got := total(); got != s.want {
+			t.Fatalf("%s: fleet total = %q, want %q", s.name, got, s.want)
+		}
+	}
+	m.ImportRows.WithLabelValues("imported").Add(5)
+	if err := fl.Flush(ctx); err != nil { // shutdown: whatever is left
+		t.Fatal(err)
+	}
+	if got := total(); got != "15" {
+		t.Fatalf("after Flush: fleet total = %q, want 15", got)
 	}
 }
