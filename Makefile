@@ -17,7 +17,7 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: run
-run: build-local web-build ## Run the whole system locally: API on http://127.0.0.1:8080 (Postgres and Redis must be running)
+run: services build-local web-build ## Run the whole system locally: API on http://127.0.0.1:8080 (starts Postgres and Redis when they are not running)
 	@go run ./infra/local/cmd/local-run -bin $(LOCAL_BIN) -template template.yaml -web web/dist
 
 .PHONY: build-local
@@ -39,7 +39,7 @@ CGO_ENABLED=0 GOOS=linux GOARCH=arm64 go build -trimpath -tags lambda.norpc -ldf
 endef
 
 .PHONY: test
-test: pgbouncer ## Run every test with -race (gotestsum) against the local Postgres, Redis and the embedded AWS emulator, then the dashboard's; ends with "total: N passed, N failed"
+test: services pgbouncer ## Run every test with -race (gotestsum) against the local Postgres, Redis and the embedded AWS emulator, then the dashboard's; ends with "total: N passed, N failed"
 	@mkdir -p .build
 	@status=0; bash infra/testsum/gotest.sh .build -- -race -count=1 -timeout 15m $(GO_TEST_FLAGS) ./... | tee .build/go-summary.txt || status=1; \
 	$(MAKE) --no-print-directory web-test || status=1; \
@@ -68,6 +68,10 @@ web-build: web-install ## Build the dashboard into web/dist (type check, bundle,
 .PHONY: demo
 demo: build-local web-build ## Like run, plus a fake WuzAPI and a demo tenant and instance on it (prints the keys)
 	@node web/scripts/demo.mjs
+
+.PHONY: services
+services: ## Make sure PostgreSQL (127.0.0.1:5432) and Redis (127.0.0.1:6379) run: a no-op when both answer; installs (apt-get) and starts them as root; without root prints the one command to run
+	@go run ./infra/cmd/services
 
 .PHONY: chromium
 chromium: ## Install Debian's Chromium for the browser tests when missing (needs root)
