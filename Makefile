@@ -105,6 +105,10 @@ bench: ## Run the benchmarks and print their figures
 bench-audience: ## Audience preview on a generated tenant of 1,000,000 contacts: prints ms per preview (count and sample) for typical filters; target under 200 ms
 	@go test -run '^$$' -bench BenchmarkAudiencePreview -benchtime 20x -count 1 -timeout 30m ./internal/postgres/ | grep -E '^(Benchmark|ok|FAIL|---|panic)'
 
+.PHONY: bench-import
+bench-import: ## Import worker in its own process: 100,000 and 1,000,000 generated rows and a 30,000-column CSV (fails cleanly); prints rows/s and peak RSS (target under 256 MB)
+	@go test -run '^$$' -bench BenchmarkImportProcess -benchtime 1x -count 1 -timeout 30m ./internal/importer/ | grep -E '^(Benchmark|ok|FAIL|---|panic)'
+
 .PHONY: bench-safety
 bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with the defaults and with 100 messages a minute and no new-contact budget or checks; prints locks, bans, sends, simulated hours
 	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 150m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'

@@ -1,9 +1,11 @@
 package importer_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,11 +39,41 @@ type importFigures struct {
 //	go test -run '^$' -bench ImportProcess -benchtime 1x -timeout 20m ./internal/importer/
 func BenchmarkImportProcess(b *testing.B) {
 	for _, n := range []int{100_000, 1_000_000} {
-		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) { benchImportProcess(b, n) })
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) { benchImportProcess(b, n, nil) })
 	}
+	// A header of 30,000 columns and 1,000 rows as wide: the import fails
+	// (its header is over the 64 KiB row bound; a shorter one of more than
+	// 200 columns is too_many_columns), and the worker's RSS stays as low.
+	b.Run("columns=30000", func(b *testing.B) { benchImportProcess(b, 1000, wideCSV(30_000, 1000)) })
 }
 
-func benchImportProcess(b *testing.B, rows int) {
+// wideCSV is a CSV of cols columns (phone first): a header and rows rows.
+func wideCSV(cols, rows int) []byte {
+	var sb strings.Builder
+	for r := range rows + 1 {
+		for c := range cols {
+			if c > 0 {
+				sb.WriteByte(',')
+			}
+			switch {
+			case r == 0 && c == 0:
+				sb.WriteString("phone")
+			case r == 0:
+				fmt.Fprintf(&sb, "c%d", c)
+			case c == 0:
+				fmt.Fprintf(&sb, "55119%08d", r)
+			default:
+				sb.WriteString("x")
+			}
+		}
+		sb.WriteByte('\n')
+	}
+	return []byte(sb.String())
+}
+
+// benchImportProcess imports rows generated rows, or body when set (which
+// must fail as too wide).
+func benchImportProcess(b *testing.B, rows int, body []byte) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(b)
 	db, err := postgres.Open(ctx, url, postgres.Options{MaxConns: 2})
@@ -61,7 +93,11 @@ func benchImportProcess(b *testing.B, rows int) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := store.Upload(ctx, im.ObjectKey, "text/csv", csvgen.Reader(rows, 0)); err != nil {
+		src := csvgen.Reader(rows, 0)
+		if body != nil {
+			src = bytes.NewReader(body)
+		}
+		if err := store.Upload(ctx, im.ObjectKey, "text/csv", src); err != nil {
 			b.Fatal(err)
 		}
 		b.StartTimer()
@@ -70,7 +106,15 @@ func benchImportProcess(b *testing.B, rows int) {
 			"IMPORT_WORKER_BUCKET=" + s3b.Bucket, "IMPORT_WORKER_KEY=" + im.ObjectKey}, &f)
 		b.StopTimer()
 		got, err := db.Import(ctx, tn.ID, im.ID)
-		if err != nil || got.Status != importer.StatusCompleted || got.RowsTotal != rows || f.VmHWMKiB == 0 {
+		ok := got.Status == importer.StatusCompleted && got.RowsTotal == rows
+		if body != nil {
+			ok = got.Status == importer.StatusFailed && got.Error != nil &&
+				(strings.Contains(*got.Error, "too_many_columns") || strings.Contains(*got.Error, "header is longer"))
+		}
+		if err != nil || !ok || f.VmHWMKiB == 0 {
+			if got.Error != nil {
+				b.Logf("import error: %s", *got.Error)
+			}
 			b.Fatalf("import = %+v (%v), worker figures %+v\n%s", got, err, f, out)
 		}
 		b.ReportMetric(f.Seconds, "worker-s")
