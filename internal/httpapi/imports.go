@@ -126,27 +126,45 @@ func utc(t *time.Time) *time.Time {
 }
 
 func (s *Server) getImport(w http.ResponseWriter, r *http.Request) error {
+	return getUpload(s, w, r, "import", s.opts.DB.Import, s.importOut)
+}
+
+func (s *Server) listImports(w http.ResponseWriter, r *http.Request) error {
+	return listUploads(s, w, r, s.opts.DB.Imports, s.importOut, func(d importData) string { return d.ID })
+}
+
+// getUpload answers one of the tenant's uploads (an import or a media file)
+// by the id in the path, with its presigned addresses.
+func getUpload[T, D any](s *Server, w http.ResponseWriter, r *http.Request, what string,
+	load func(ctx context.Context, tenantID, id string) (T, error),
+	out func(ctx context.Context, up Presigner, v T) (D, error),
+) error {
 	up, err := s.uploads()
 	if err != nil {
 		return err
 	}
-	id, err := pathID(r, "id", "import")
+	id, err := pathID(r, "id", what)
 	if err != nil {
 		return err
 	}
-	im, err := s.opts.DB.Import(r.Context(), tenantFrom(r.Context()).ID, id)
+	v, err := load(r.Context(), tenantFrom(r.Context()).ID, id)
 	if err != nil {
 		return err
 	}
-	out, err := s.importOut(r.Context(), up, im)
+	d, err := out(r.Context(), up, v)
 	if err != nil {
 		return err
 	}
-	writeData(w, http.StatusOK, out)
+	writeData(w, http.StatusOK, d)
 	return nil
 }
 
-func (s *Server) listImports(w http.ResponseWriter, r *http.Request) error {
+// listUploads answers a page of the tenant's uploads, newest first.
+func listUploads[T, D any](s *Server, w http.ResponseWriter, r *http.Request,
+	load func(ctx context.Context, tenantID, after string, limit int) ([]T, error),
+	out func(ctx context.Context, up Presigner, v T) (D, error),
+	idOf func(D) string,
+) error {
 	up, err := s.uploads()
 	if err != nil {
 		return err
@@ -155,16 +173,16 @@ func (s *Server) listImports(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	list, err := s.opts.DB.Imports(r.Context(), tenantFrom(r.Context()).ID, page.After, page.Limit)
+	list, err := load(r.Context(), tenantFrom(r.Context()).ID, page.After, page.Limit)
 	if err != nil {
 		return err
 	}
-	items := make([]importData, len(list))
-	for i, im := range list {
-		if items[i], err = s.importOut(r.Context(), up, im); err != nil {
+	items := make([]D, len(list))
+	for i, v := range list {
+		if items[i], err = out(r.Context(), up, v); err != nil {
 			return err
 		}
 	}
-	writeList(w, page, items, func(d importData) string { return d.ID })
+	writeList(w, page, items, idOf)
 	return nil
 }

@@ -96,45 +96,9 @@ func (s *Server) mediaOut(ctx context.Context, up Presigner, m media.Media) (med
 }
 
 func (s *Server) getMedia(w http.ResponseWriter, r *http.Request) error {
-	up, err := s.uploads()
-	if err != nil {
-		return err
-	}
-	id, err := pathID(r, "id", "media")
-	if err != nil {
-		return err
-	}
-	m, err := s.opts.DB.Media(r.Context(), tenantFrom(r.Context()).ID, id)
-	if err != nil {
-		return err
-	}
-	out, err := s.mediaOut(r.Context(), up, m)
-	if err != nil {
-		return err
-	}
-	writeData(w, http.StatusOK, out)
-	return nil
+	return getUpload(s, w, r, "media", s.opts.DB.Media, s.mediaOut)
 }
 
 func (s *Server) listMedia(w http.ResponseWriter, r *http.Request) error {
-	up, err := s.uploads()
-	if err != nil {
-		return err
-	}
-	page, err := pageFrom(r)
-	if err != nil {
-		return err
-	}
-	list, err := s.opts.DB.MediaList(r.Context(), tenantFrom(r.Context()).ID, page.After, page.Limit)
-	if err != nil {
-		return err
-	}
-	items := make([]mediaData, len(list))
-	for i, m := range list {
-		if items[i], err = s.mediaOut(r.Context(), up, m); err != nil {
-			return err
-		}
-	}
-	writeList(w, page, items, func(d mediaData) string { return d.ID })
-	return nil
+	return listUploads(s, w, r, s.opts.DB.MediaList, s.mediaOut, func(d mediaData) string { return d.ID })
 }
