@@ -21,7 +21,9 @@
 //   - A record may be at most MaxRecordBytes (64 KiB by default); a larger
 //     one (usually an unclosed quote) stops the file with ErrRecordTooLarge.
 //   - The header may have at most MaxColumns (200) columns; more stops the
-//     file with ErrTooManyColumns before any row is read.
+//     file with ErrTooManyColumns before any row is read, also when the
+//     header is longer than MaxRecordBytes and its first 64 KiB hold more
+//     than MaxColumns delimiters.
 //   - A batch holds at most batchCells fields, whatever n asks, so memory
 //     stays bounded by the file's shape limits, not its contents.
 //   - A record holding a NUL character is rejected (ReasonInvalidText);
@@ -144,8 +146,8 @@ type Reader struct {
 
 // NewReader detects the file's encoding and delimiter and reads its header.
 // It fails with ErrEmpty, ErrNotCSV (binary data, a first line that is no
-// header, or a header over MaxRecordBytes), ErrNoPhoneColumn, or the
-// source's read error.
+// header, or a header over MaxRecordBytes of few columns),
+// ErrTooManyColumns, ErrNoPhoneColumn, or the source's read error.
 func NewReader(src io.Reader, opts Options) (*Reader, error) {
 	if opts.DefaultCountry == "" {
 		opts.DefaultCountry = "BR"
@@ -178,6 +180,12 @@ func NewReader(src io.Reader, opts Options) (*Reader, error) {
 	header, err := r.csv.Read()
 	if err != nil {
 		if errors.Is(err, ErrRecordTooLarge) {
+			// A header this long is nearly always one of too many columns:
+			// say so when its first 64 KiB already hold more than
+			// MaxColumns delimiters.
+			if bytes.Count(head, []byte(string(r.delim))) >= MaxColumns {
+				return nil, ErrTooManyColumns
+			}
 			return nil, fmt.Errorf("%w: the header is longer than %d bytes", ErrNotCSV, opts.MaxRecordBytes)
 		}
 		return nil, fmt.Errorf("%w: %v", ErrNotCSV, err)

@@ -175,6 +175,30 @@ func TestFixtures(t *testing.T) {
 	}
 }
 
+// A header of 30,000 columns named c0…c29999 (190 KB) is longer than a
+// record may be; it still fails as too many columns, and a long header of
+// one column as a file that is no CSV.
+func TestLongHeaders(t *testing.T) {
+	t.Parallel()
+	cols := make([]string, 30000)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("c%d", i)
+	}
+	for name, tt := range map[string]struct {
+		header string
+		want   error
+	}{
+		"30,000 columns":        {strings.Join(cols, ","), importer.ErrTooManyColumns},
+		"30,000 columns with ;": {strings.Join(cols, ";"), importer.ErrTooManyColumns},
+		"one 100 KB column":     {"phone " + strings.Repeat("x", 100<<10), importer.ErrNotCSV},
+	} {
+		_, err := importer.NewReader(strings.NewReader(tt.header+"\n5511999990001\n"), importer.Options{})
+		if !errors.Is(err, tt.want) {
+			t.Errorf("%s: err = %v, want %v", name, err, tt.want)
+		}
+	}
+}
+
 func TestRejectKeepsFieldsAndLines(t *testing.T) {
 	t.Parallel()
 	p, err := readAll(t, open(t, "bad-phones.csv"), 100, importer.Options{})
