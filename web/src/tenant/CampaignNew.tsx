@@ -15,6 +15,8 @@ import { rolloutSchema } from './forms'
 import { useInstances, useMe, useZone } from './hooks'
 import { MediaBubble, MediaPicker, type Attached } from './MediaPicker'
 import { mediaKind } from '../lib/media'
+import { audienceBody, audienceProblem, EMPTY_AUDIENCE, type Audience } from '../lib/audience'
+import { AudienceCount, AudienceFilters, useLiveCount } from './AudienceBuilder'
 
 const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/
 
@@ -29,7 +31,9 @@ export const campaignSchema = z
     pool: z.array(z.string()),
     rolloutOn: z.boolean(),
     rollout: z.object({ sharePct: num, holdMinutes: num, maxFailedPct: num, maxOptOutPct: num }),
-    audience: z.enum(['all', 'import', 'pasted']),
+    audience: z.enum(['all', 'import', 'segment', 'pasted']),
+    // The builder's fields, used when audience is 'segment'.
+    seg: z.object({ tagsAny: z.string(), tagsAll: z.string(), tagsNone: z.string(), importId: z.string(), excludeDays: z.string() }),
     importId: z.string(),
     pasted: z.string(),
     // Required unless media is attached (it is then the caption): checked below.
@@ -50,6 +54,8 @@ export const campaignSchema = z
       for (const i of rolloutSchema.safeParse(v.rollout).error?.issues ?? []) ctx.addIssue({ code: 'custom', path: ['rollout', ...i.path.map(String)], message: i.message })
     }
     if (v.audience === 'import' && !v.importId) ctx.addIssue({ code: 'custom', path: ['importId'], message: 'campaign.pickImport' })
+    const seg = v.audience === 'segment' ? audienceProblem(v.seg) : null
+    if (seg) ctx.addIssue({ code: 'custom', path: ['seg', seg[0]], message: seg[1] })
     if (v.audience === 'pasted' && parsePasted(v.pasted).length === 0) ctx.addIssue({ code: 'custom', path: ['pasted'], message: 'campaign.pasteSome' })
     if (v.audience === 'pasted' && parsePasted(v.pasted).length > 10000) ctx.addIssue({ code: 'custom', path: ['pasted'], message: 'campaign.pasteTooMany' })
     if (v.when === 'later' && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v.scheduledAt)) ctx.addIssue({ code: 'custom', path: ['scheduledAt'], message: 'campaign.pickTime' })
@@ -57,6 +63,14 @@ export const campaignSchema = z
     if (v.quiet === 'custom' && !hhmm.test(v.quietEnd)) ctx.addIssue({ code: 'custom', path: ['quietEnd'], message: 'campaign.badHour' })
   })
 type Form = z.infer<typeof campaignSchema>
+
+/** The stored-contacts audience the form selects, or null for pasted phones or while a choice is missing or invalid. */
+export function formAudience(f: Pick<Form, 'audience' | 'importId' | 'seg'>): Audience | null {
+  if (f.audience === 'all') return { all: true }
+  if (f.audience === 'import') return f.importId ? { importId: f.importId } : null
+  if (f.audience === 'segment') return audienceProblem(f.seg) ? null : audienceBody(f.seg)
+  return null
+}
 
 /** Pasted recipients: one per line, "phone" or "phone, name" (also ; or tab). */
 export function parsePasted(text: string): { phone: string; name?: string }[] {
@@ -89,12 +103,13 @@ export function CampaignNew() {
     resolver: zodResolver(campaignSchema),
     defaultValues: {
       name: '', sendFrom: 'one', instanceId: '', pool: [], rolloutOn: false, rollout: { ...ROLLOUT_DEFAULTS },
-      audience: 'all', importId: '', pasted: '', hasMedia: false,
+      audience: 'all', importId: '', seg: { ...EMPTY_AUDIENCE }, pasted: '', hasMedia: false,
       message: 'Olá {{name}}, {tudo bem|como vai}?', when: 'now', scheduledAt: '',
       quiet: 'default', quietStart: '21:00', quietEnd: '08:00',
     },
   })
   const v = useWatch({ control })
+  const live = useLiveCount(formAudience({ audience: v.audience ?? 'all', importId: v.importId ?? '', seg: { ...EMPTY_AUDIENCE, ...v.seg } }))
 
   const create = useMutation({
     mutationFn: (f: Form) => {
@@ -102,9 +117,8 @@ export function CampaignNew() {
       if (attached.state === 'ready') body.media = { mediaId: attached.media.id }
       if (f.rolloutOn) body.rollout = rolloutBody(f.rollout as RolloutForm)
       if (f.name.trim()) body.name = f.name.trim()
-      if (f.audience === 'all') body.audience = { all: true }
-      else if (f.audience === 'import') body.audience = { importId: f.importId }
-      else body.contacts = parsePasted(f.pasted)
+      if (f.audience === 'pasted') body.contacts = parsePasted(f.pasted)
+      else body.audience = formAudience(f)
       if (f.when === 'later') body.scheduledAt = zonedToUtc(f.scheduledAt, zone)
       if (f.quiet === 'custom') body.quietHours = { start: f.quietStart, end: f.quietEnd }
       return api<CampaignCreated>('POST', '/v1/campaigns', { body, headers: { 'Idempotency-Key': idem.current } })
@@ -191,6 +205,7 @@ export function CampaignNew() {
             <legend>{t('campaign.audience')}</legend>
             <label><input type="radio" value="all" {...register('audience')} /> {t('campaign.audience.all')}</label>
             <label><input type="radio" value="import" {...register('audience')} /> {t('campaign.audience.import')}</label>
+            <label><input type="radio" value="segment" {...register('audience')} /> {t('campaign.audience.segment')}</label>
             <label><input type="radio" value="pasted" {...register('audience')} /> {t('campaign.audience.pasted')}</label>
           </fieldset>
           {v.audience === 'import' && (
@@ -205,6 +220,12 @@ export function CampaignNew() {
               )}
             </Field>
           )}
+          {v.audience === 'segment' && (
+            <AudienceFilters register={register} imports={imports.data?.items ?? []} errors={{
+              tagsAny: msg(e.seg?.tagsAny?.message), tagsAll: msg(e.seg?.tagsAll?.message), tagsNone: msg(e.seg?.tagsNone?.message), excludeDays: msg(e.seg?.excludeDays?.message),
+            }} />
+          )}
+          {v.audience !== 'pasted' && <AudienceCount live={live} />}
           {v.audience === 'pasted' && (
             <Field label={t('campaign.pasted')} help={t('campaign.pasted.help')} error={msg(e.pasted?.message)}>
               {({ id, describedBy, invalid }) => <textarea id={id} rows={5} aria-describedby={describedBy} aria-invalid={invalid} {...register('pasted')} />}

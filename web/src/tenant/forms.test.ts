@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { SAFE_SAFETY, ROLLOUT_DEFAULTS } from '../lib/health'
 import { campaignSchema } from './CampaignNew'
+import { EMPTY_AUDIENCE } from '../lib/audience'
 import { rolloutSchema, safetySchema } from './forms'
 
 const issues = (r: { success: boolean; error?: { issues: { path: PropertyKey[]; message: string }[] } }) =>
@@ -40,7 +41,7 @@ describe('staged rollout fields of the campaign form', () => {
 describe('the campaign form: one instance or a pool, and the rollout', () => {
   const base = {
     name: '', sendFrom: 'one' as const, instanceId: 'i1', pool: [] as string[], rolloutOn: false, rollout: { ...ROLLOUT_DEFAULTS },
-    audience: 'all' as const, importId: '', pasted: '', message: 'Oi {{name}}', hasMedia: false, when: 'now' as const, scheduledAt: '',
+    audience: 'all' as 'all' | 'segment', importId: '', seg: { ...EMPTY_AUDIENCE }, pasted: '', message: 'Oi {{name}}', hasMedia: false, when: 'now' as const, scheduledAt: '',
     quiet: 'default' as const, quietStart: '21:00', quietEnd: '08:00',
   }
   it('lets the message be blank only with media attached (it is then the caption)', () => {
@@ -59,5 +60,11 @@ describe('the campaign form: one instance or a pool, and the rollout', () => {
     expect(campaignSchema.safeParse({ ...base, rollout: bad }).success).toBe(true)
     expect(issues(campaignSchema.safeParse({ ...base, rolloutOn: true, rollout: bad }))).toEqual({ 'rollout.sharePct': 'form.range', 'rollout.holdMinutes': 'form.number' })
     expect(campaignSchema.safeParse({ ...base, rolloutOn: true }).success).toBe(true)
+  })
+  it('checks the audience builder only when filtering by tags', () => {
+    const seg = { ...EMPTY_AUDIENCE, tagsAll: 'a|b', excludeDays: '400' }
+    expect(campaignSchema.safeParse({ ...base, seg }).success).toBe(true)
+    expect(issues(campaignSchema.safeParse({ ...base, audience: 'segment', seg }))).toEqual({ 'seg.tagsAll': 'audience.badTag' })
+    expect(campaignSchema.safeParse({ ...base, audience: 'segment', seg: { ...EMPTY_AUDIENCE, tagsAny: 'vip' } }).success).toBe(true)
   })
 })
