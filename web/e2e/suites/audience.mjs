@@ -1,7 +1,9 @@
 // The audience builder in the campaign form: contacts tagged through the API,
 // a tag picked in the form, the live count (debounced, one request per pause
 // in typing) equal to the API's preview, and the campaign created with that
-// audience has exactly that many recipients.
+// audience has exactly that many recipients. Attribute conditions (where)
+// added as rows change the count to the API's preview, and the preview's
+// sample contacts are listed under it.
 import { assert } from '../harness.mjs'
 
 const FAST = {
@@ -57,5 +59,59 @@ export default function audience(test, env) {
     const rec = await api(key, 'GET', `/v1/campaigns/${c.id}/recipients`)
     const phones = (rec.data?.items ?? []).map((r) => r.phone).sort()
     assert(JSON.stringify(phones) === JSON.stringify(['5511976540101', '5511976540102']), `recipients are Ana and Bia: ${JSON.stringify(rec.body)}`)
+  })
+
+  test('attribute conditions in the builder: the count equals the preview, the sample is listed, the campaign gets them', async () => {
+    const tenant = await newTenant('Loja Atributos')
+    const key = tenant.apiKey
+    await pairedInstance(key, { name: 'Atributos', ...FAST })
+    const contacts = [
+      { phone: '5511976540201', name: 'Ana', tags: ['vip'], city: 'SP', score: 700 },
+      { phone: '5511976540202', name: 'Bia', city: 'RJ', score: 300 },
+      { phone: '5511976540203', name: 'Caio', tags: ['vip'], city: 'RJ', score: 900 },
+      { phone: '5511976540204', name: 'Duda', city: 'BH', score: 950 },
+      { phone: '5511976540205', name: 'Edu' },
+    ]
+    const put = await api(key, 'POST', '/v1/contacts', { contacts })
+    assert(put.status < 300, `contacts stored: ${JSON.stringify(put.body)}`)
+    const where = [{ attribute: 'city', op: 'in', value: ['SP', 'RJ'] }, { attribute: 'score', op: 'gt', value: 500 }]
+    const one = await api(key, 'POST', '/v1/audiences/preview', { audience: { where: where.slice(0, 1) } })
+    const two = await api(key, 'POST', '/v1/audiences/preview', { audience: { where } })
+    assert(one.data?.count === 3 && two.data?.count === 2, `the API previews 3 then 2: ${JSON.stringify([one.body, two.body])}`)
+
+    await signIn(key)
+    await page.getByRole('heading', { name: 'Campanhas' }).waitFor()
+    await page.getByRole('link', { name: 'Nova campanha' }).click()
+    await page.getByLabel('Nome', { exact: true }).fill('SP e RJ acima de 500')
+    await page.getByLabel('Instância (número que envia)', { exact: true }).selectOption({ label: 'Atributos' })
+    await page.getByTestId('audience-count-n').getByText('5 contatos receberão').waitFor()
+    await page.getByLabel('Filtrar por etiquetas', { exact: true }).check()
+    await page.getByRole('button', { name: 'Adicionar condição' }).click()
+    const row1 = page.getByRole('group', { name: 'Condição 1' })
+    await row1.getByLabel('Atributo', { exact: true }).fill('city')
+    await row1.getByLabel('Operador', { exact: true }).selectOption('in')
+    await row1.getByLabel('Valores', { exact: true }).fill('SP, RJ')
+    await page.getByTestId('audience-count-n').getByText(`${one.data.count} contatos receberão`).waitFor()
+    await page.getByRole('button', { name: 'Adicionar condição' }).click()
+    const row2 = page.getByRole('group', { name: 'Condição 2' })
+    await row2.getByLabel('Atributo', { exact: true }).fill('score')
+    await row2.getByLabel('Operador', { exact: true }).selectOption('gt')
+    await row2.getByLabel('Valor', { exact: true }).fill('500')
+    await page.getByTestId('audience-count-n').getByText(`${two.data.count} contatos receberão`).waitFor()
+    // The sample under the count: the preview's contacts, in its order.
+    const sample = page.getByTestId('audience-sample').getByRole('listitem')
+    await sample.first().waitFor()
+    const shown = await sample.allTextContents()
+    const want = two.data.sample.map((c) => c.name)
+    assert(shown.length === want.length && shown.every((text, i) => text.startsWith(want[i])), `sample ${JSON.stringify(shown)} = preview ${JSON.stringify(want)}`)
+    await shot('46-campaign-audience-where')
+
+    await page.getByRole('button', { name: 'Criar campanha' }).click()
+    await page.getByRole('heading', { name: 'Campanha criada' }).waitFor()
+    const list = await api(key, 'GET', '/v1/campaigns')
+    const c = list.data.items.find((x) => x.name === 'SP e RJ acima de 500')
+    const rec = await api(key, 'GET', `/v1/campaigns/${c?.id}/recipients`)
+    const phones = (rec.data?.items ?? []).map((r) => r.phone).sort()
+    assert(JSON.stringify(phones) === JSON.stringify(['5511976540201', '5511976540203']), `recipients are Ana and Caio: ${JSON.stringify(rec.body)}`)
   })
 }

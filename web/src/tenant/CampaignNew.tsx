@@ -15,7 +15,7 @@ import { rolloutSchema } from './forms'
 import { useInstances, useMe, useZone } from './hooks'
 import { MediaBubble, MediaPicker, type Attached } from './MediaPicker'
 import { mediaKind } from '../lib/media'
-import { audienceBody, audienceProblem, EMPTY_AUDIENCE, type Audience } from '../lib/audience'
+import { audienceBody, audienceProblem, EMPTY_AUDIENCE, WHERE_OPS, type Audience, type WhereRow } from '../lib/audience'
 import { AudienceCount, AudienceFilters, useLiveCount } from './AudienceBuilder'
 
 const hhmm = /^([01]\d|2[0-3]):[0-5]\d$/
@@ -33,7 +33,10 @@ export const campaignSchema = z
     rollout: z.object({ sharePct: num, holdMinutes: num, maxFailedPct: num, maxOptOutPct: num }),
     audience: z.enum(['all', 'import', 'segment', 'pasted']),
     // The builder's fields, used when audience is 'segment'.
-    seg: z.object({ tagsAny: z.string(), tagsAll: z.string(), tagsNone: z.string(), importId: z.string(), excludeDays: z.string() }),
+    seg: z.object({
+      tagsAny: z.string(), tagsAll: z.string(), tagsNone: z.string(), importId: z.string(), excludeDays: z.string(),
+      where: z.array(z.object({ attribute: z.string(), op: z.enum(WHERE_OPS), value: z.string() })),
+    }),
     importId: z.string(),
     pasted: z.string(),
     // Required unless media is attached (it is then the caption): checked below.
@@ -55,7 +58,7 @@ export const campaignSchema = z
     }
     if (v.audience === 'import' && !v.importId) ctx.addIssue({ code: 'custom', path: ['importId'], message: 'campaign.pickImport' })
     const seg = v.audience === 'segment' ? audienceProblem(v.seg) : null
-    if (seg) ctx.addIssue({ code: 'custom', path: ['seg', seg[0]], message: seg[1] })
+    if (seg) ctx.addIssue({ code: 'custom', path: ['seg', ...seg[0].split('.').map((p) => (/^\d+$/.test(p) ? Number(p) : p))], message: seg[1] })
     if (v.audience === 'pasted' && parsePasted(v.pasted).length === 0) ctx.addIssue({ code: 'custom', path: ['pasted'], message: 'campaign.pasteSome' })
     if (v.audience === 'pasted' && parsePasted(v.pasted).length > 10000) ctx.addIssue({ code: 'custom', path: ['pasted'], message: 'campaign.pasteTooMany' })
     if (v.when === 'later' && !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v.scheduledAt)) ctx.addIssue({ code: 'custom', path: ['scheduledAt'], message: 'campaign.pickTime' })
@@ -109,7 +112,11 @@ export function CampaignNew() {
     },
   })
   const v = useWatch({ control })
-  const live = useLiveCount(formAudience({ audience: v.audience ?? 'all', importId: v.importId ?? '', seg: { ...EMPTY_AUDIENCE, ...v.seg } }))
+  const rows = (v.seg?.where ?? []) as Partial<WhereRow>[]
+  const live = useLiveCount(formAudience({
+    audience: v.audience ?? 'all', importId: v.importId ?? '',
+    seg: { ...EMPTY_AUDIENCE, ...v.seg, where: rows.map((r) => ({ attribute: r.attribute ?? '', op: r.op ?? 'eq', value: r.value ?? '' })) },
+  }))
 
   const create = useMutation({
     mutationFn: (f: Form) => {
@@ -221,9 +228,13 @@ export function CampaignNew() {
             </Field>
           )}
           {v.audience === 'segment' && (
-            <AudienceFilters register={register} imports={imports.data?.items ?? []} errors={{
-              tagsAny: msg(e.seg?.tagsAny?.message), tagsAll: msg(e.seg?.tagsAll?.message), tagsNone: msg(e.seg?.tagsNone?.message), excludeDays: msg(e.seg?.excludeDays?.message),
-            }} />
+            <AudienceFilters register={register} control={control} imports={imports.data?.items ?? []} rows={rows}
+              apiError={live.state === 'error' ? live.error : create.error}
+              errors={{
+                tagsAny: msg(e.seg?.tagsAny?.message), tagsAll: msg(e.seg?.tagsAll?.message), tagsNone: msg(e.seg?.tagsNone?.message),
+                excludeDays: msg(e.seg?.excludeDays?.message), where: msg(e.seg?.where?.message),
+                rows: rows.map((_, i) => ({ attribute: msg(e.seg?.where?.[i]?.attribute?.message), value: msg(e.seg?.where?.[i]?.value?.message) })),
+              }} />
           )}
           {v.audience !== 'pasted' && <AudienceCount live={live} />}
           {v.audience === 'pasted' && (

@@ -66,5 +66,8 @@ describe('the campaign form: one instance or a pool, and the rollout', () => {
     expect(campaignSchema.safeParse({ ...base, seg }).success).toBe(true)
     expect(issues(campaignSchema.safeParse({ ...base, audience: 'segment', seg }))).toEqual({ 'seg.tagsAll': 'audience.badTag' })
     expect(campaignSchema.safeParse({ ...base, audience: 'segment', seg: { ...EMPTY_AUDIENCE, tagsAny: 'vip' } }).success).toBe(true)
+    // A condition's problem is reported at its row and field.
+    const where = [{ attribute: 'city', op: 'eq' as const, value: 'SP' }, { attribute: 'score', op: 'gt' as const, value: '' }]
+    expect(issues(campaignSchema.safeParse({ ...base, audience: 'segment', seg: { ...EMPTY_AUDIENCE, where } }))).toEqual({ 'seg.where.1.value': 'audience.where.valueRequired' })
   })
 })
