@@ -160,8 +160,14 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 	if err != nil {
 		return 0, 0, fmt.Errorf("copy %d contacts to stage: %w", len(unique), err)
 	}
+	// One round trip: the merge joins the suppression list itself, so the
+	// row trigger's lookup is off for its statement only.
 	var ins int
-	if err := tx.QueryRow(ctx, db.q("merge-contact-stage"), tenantID, importID).Scan(&ins); err != nil {
+	batch := &pgx.Batch{}
+	batch.Queue("SELECT set_config('wuzapi.opt_outs_joined', 'on', true)")
+	batch.Queue(db.q("merge-contact-stage"), tenantID, importID).QueryRow(func(row pgx.Row) error { return row.Scan(&ins) })
+	batch.Queue("SELECT set_config('wuzapi.opt_outs_joined', 'off', true)")
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return 0, 0, fmt.Errorf("merge %d contacts of tenant %s: %w", n, tenantID, err)
 	}
 	// Rows collapsed into a later row of the same phone count as updated.

@@ -291,3 +291,43 @@ func TestDeletingATenantDeletesItsContacts(t *testing.T) {
 		t.Fatalf("the other tenant's contacts: %d, want 1", len(cs))
 	}
 }
+
+// TestMergeReadsSuppressionList: a merge joins the suppression list itself
+// (the row trigger is off for its statement only): a new contact for a
+// suppressed phone starts opted out, another tenant's suppression does not
+// count, and a plain insert after the merge, in the same transaction, still
+// goes through the trigger.
+func TestMergeReadsSuppressionList(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	a, b := newTenant(t, db, "A"), newTenant(t, db, "B")
+	for _, o := range []struct{ tenant, phone string }{{a.ID, "5511999990001"}, {b.ID, "5511999990002"}, {a.ID, "5511999990003"}} {
+		if _, err := db.Pool.Exec(ctx, `INSERT INTO opt_outs (tenant_id, phone, opted_out_at) VALUES ($1, $2, now())`, o.tenant, o.phone); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := db.UpsertContacts(ctx, a.ID, []importer.Contact{{Phone: "5511999990001"}, {Phone: "5511999990002"}}); err != nil {
+		t.Fatal(err)
+	}
+	for phone, want := range map[string]bool{"5511999990001": true, "5511999990002": false} {
+		c, err := db.ContactByPhone(ctx, a.ID, phone)
+		if err != nil || (c.OptedOutAt != nil) != want {
+			t.Errorf("contact %s opted out = %v (%v); want %v", phone, c.OptedOutAt != nil, err, want)
+		}
+	}
+
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, _, err := db.MergeContactsInTx(ctx, tx, a.ID, []importer.Contact{{Phone: "5511999990004"}}); err != nil {
+		t.Fatal(err)
+	}
+	var optedOut bool
+	err = tx.QueryRow(ctx, `INSERT INTO contacts (tenant_id, phone) VALUES ($1, '5511999990003') RETURNING opted_out_at IS NOT NULL`, a.ID).Scan(&optedOut)
+	if err != nil || !optedOut {
+		t.Fatalf("a plain insert after a merge: opted out = %v (%v); want true (the trigger runs again)", optedOut, err)
+	}
+}

@@ -16,9 +16,14 @@ CREATE TEMP TABLE contact_stage (
 -- opted_out_at is never touched, so an opted-out contact stays opted out.
 -- id is used only by a new row. xmax = 0 tells a new row from an updated
 -- one. $2 NULL (an API upsert) keeps the contact's import.
+-- A new contact for a phone on the tenant's suppression list starts opted
+-- out: the join here does for the whole batch what the row trigger
+-- contacts_keep_opt_out_insert does for one row, and the caller sets
+-- wuzapi.opt_outs_joined for this statement so that the trigger stays off.
 WITH merged AS (
-    INSERT INTO contacts AS c (id, tenant_id, phone, name, attributes, tags, import_id)
-    SELECT id, $1, phone, name, attributes, tags, $2 FROM contact_stage
+    INSERT INTO contacts AS c (id, tenant_id, phone, name, attributes, tags, import_id, opted_out_at)
+    SELECT s.id, $1, s.phone, s.name, s.attributes, s.tags, $2, o.opted_out_at
+    FROM contact_stage s LEFT JOIN opt_outs o ON o.tenant_id = $1 AND o.phone = s.phone
     ON CONFLICT (tenant_id, phone) DO UPDATE SET
         name       = CASE WHEN EXCLUDED.name <> '' THEN EXCLUDED.name ELSE c.name END,
         attributes = c.attributes || EXCLUDED.attributes,

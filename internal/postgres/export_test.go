@@ -1,0 +1,14 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
+)
+
+// MergeContactsInTx is mergeContacts for tests in package postgres_test.
+func (db *DB) MergeContactsInTx(ctx context.Context, tx pgx.Tx, tenantID string, contacts []importer.Contact) (int, int, error) {
+	return db.mergeContacts(ctx, tx, tenantID, nil, contacts)
+}
