@@ -25,6 +25,7 @@ import (
 	"github.com/sivchari/kumo"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/alert"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/alert/quote"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
@@ -597,7 +598,7 @@ func TestAlertTextQuotesTenantNames(t *testing.T) {
 	if am, _ := got[0]["allowed_mentions"].(map[string]any); am == nil || len(am["parse"].([]any)) != 0 {
 		t.Errorf("Discord payload allows mentions: %v", got[0]["allowed_mentions"])
 	}
-	if q := alert.Quote(strings.Repeat("é", 200)); len([]rune(q)) != 83 {
+	if q := quote.Name(strings.Repeat("é", 200)); len([]rune(q)) != 83 {
 		t.Errorf("Quote of 200 runes = %d runes, want 80 plus an ellipsis and quotes", len([]rune(q)))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/alert/quote"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 )
 
@@ -32,7 +33,7 @@ func (m *Monitor) AlertBlocks(ctx context.Context) error {
 	var errs []error
 	for _, b := range blocks {
 		a := Alert{Type: TypeInstanceBlocked, Severity: Critical, Subject: b.ID, Message: BlockMessage(b.ID, b.TenantID,
-			campaign.BlockedReason(Quote(b.Name), b.Blocked, b.BanCode, b.BlockedUntil))}
+			campaign.BlockedReason(quote.Name(b.Name), b.Blocked, b.BanCode, b.BlockedUntil))}
 		if _, err := m.Notifier.Send(ctx, a); err != nil {
 			errs = append(errs, err)
 			if rerr := m.DB.ReleaseBlockAlert(context.WithoutCancel(ctx), b); rerr != nil {

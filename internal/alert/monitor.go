@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/alert/quote"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
@@ -247,7 +248,7 @@ func (m *Monitor) Evaluate(ctx context.Context) error {
 		} else if len(stalled) > 0 {
 			parts := make([]string, 0, len(stalled))
 			for _, s := range stalled {
-				parts = append(parts, fmt.Sprintf("%s (%s, tenant %s, %d campaign(s) waiting)", Quote(s.Name), s.ID, s.TenantID, s.Campaigns))
+				parts = append(parts, fmt.Sprintf("%s (%s, tenant %s, %d campaign(s) waiting)", quote.Name(s.Name), s.ID, s.TenantID, s.Campaigns))
 			}
 			alerts = append(alerts, Alert{Type: TypeWuzAPI, Severity: Critical, Message: "WuzAPI instances not connected while campaigns wait: " + strings.Join(parts, "; ")})
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/alert/quote"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
@@ -55,6 +56,12 @@ func (m PoolMember) mayReachNew(now time.Time) bool {
 // blockedNote says why the member can send nothing, and what to do, for a
 // pool campaign's reason: "<name>: <why>".
 func (m PoolMember) blockedNote(now time.Time) string {
+	return m.blockedNoteNamed(now, m.Instance.Name)
+}
+
+// blockedNoteNamed is blockedNote with the instance called name (an alert
+// text names it quoted).
+func (m PoolMember) blockedNoteNamed(now time.Time, name string) string {
 	if m.Blocked != "" && (m.BlockedUntil == nil || m.BlockedUntil.After(now)) {
 		switch m.Blocked {
 		case "temporary_ban":
@@ -65,13 +72,13 @@ func (m PoolMember) blockedNote(now time.Time) string {
 			if m.BlockedUntil != nil {
 				why += " until " + m.BlockedUntil.UTC().Format(time.RFC3339)
 			}
-			return m.Instance.Name + ": " + why
+			return name + ": " + why
 		case "logged_out":
-			return m.Instance.Name + ": logged out of WhatsApp; pair it again (QR code) and set its webhook again"
+			return name + ": logged out of WhatsApp; pair it again (QR code) and set its webhook again"
 		}
-		return m.Instance.Name + ": blocked (" + m.Blocked + ")"
+		return name + ": blocked (" + m.Blocked + ")"
 	}
-	return m.Instance.Name + ": not connected to WhatsApp; connect it (or pair it again)"
+	return name + ": not connected to WhatsApp; connect it (or pair it again)"
 }
 
 // runNote is a pool run's wait for its campaign's reason, "<name>:
@@ -220,22 +227,31 @@ func (w *Worker) startPool(ctx context.Context, log *slog.Logger, campaignID str
 // pausePool pauses a pool campaign none of whose instances can send, with
 // every instance's reason.
 func (w *Worker) pausePool(ctx context.Context, campaignID string, members []PoolMember, now time.Time) error {
-	reason := "auto-paused: the campaign's pool has no instance"
-	if len(members) > 0 {
-		notes := make([]string, len(members))
-		for i, m := range members {
-			notes[i] = m.blockedNote(now)
-		}
-		reason = poolReason("auto-paused: no instance of the pool can send: ", notes) + "; resume the campaign once one can"
-	}
-	paused, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", reason)
+	paused, err := w.Store.AutoPause(ctx, campaignID, "instance_blocked", pausedPoolReason(members, now, nil))
 	if err != nil {
 		return fmt.Errorf("pause pool campaign %s: %w", campaignID, err)
 	}
 	if paused {
-		w.alert(ctx, "critical", "Pool blocked", campaignID, reason)
+		w.alert(ctx, "critical", "Pool blocked", campaignID, pausedPoolReason(members, now, quote.Name))
 	}
 	return nil
+}
+
+// pausedPoolReason is the reason of a pool campaign none of whose members
+// can send, each member named by name(its name) (as it is when name is nil).
+func pausedPoolReason(members []PoolMember, now time.Time, name func(string) string) string {
+	if len(members) == 0 {
+		return "auto-paused: the campaign's pool has no instance"
+	}
+	notes := make([]string, len(members))
+	for i, m := range members {
+		n := m.Instance.Name
+		if name != nil {
+			n = name(n)
+		}
+		notes[i] = m.blockedNoteNamed(now, n)
+	}
+	return poolReason("auto-paused: no instance of the pool can send: ", notes) + "; resume the campaign once one can"
 }
 
 // sessionDown records, for a pool, that the run's instance refused a send

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/alert/quote"
 )
 
 // RolloutSlice is the state of a staged rollout's first slice.
@@ -87,7 +89,7 @@ func (w *Worker) rolloutHold(ctx context.Context, job Job, now time.Time) (end i
 			return 0, 0, false, err
 		}
 		_, err := rs.ReleaseRollout(ctx, c.ID, now)
-		w.alert(ctx, "warning", "Rollout stopped", c.ID, fmt.Sprintf("%s: %s", c.Name, reason))
+		w.alert(ctx, "warning", "Rollout stopped", c.ID, fmt.Sprintf("%s: %s", quote.Name(c.Name), reason))
 		return end, 0, true, err
 	}
 	_, err = rs.ReleaseRollout(ctx, c.ID, now)

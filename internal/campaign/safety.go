@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/alert/quote"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
 )
 
@@ -346,7 +347,7 @@ func (w *Worker) reachOutLock(ctx context.Context, log *slog.Logger, job Job, re
 	if fresh {
 		log.WarnContext(ctx, "reach-out lock: new-contact sending stopped", "instance_id", job.Instance.ID, "until", until.Format(time.RFC3339))
 		w.alert(ctx, "warning", "New-contact lock", job.Instance.ID, fmt.Sprintf("WhatsApp stopped %s from messaging new contacts until %s (error 463); known contacts keep being sent.",
-			job.Instance.Name, until.UTC().Format(time.RFC3339)))
+			quote.Name(job.Instance.Name), until.UTC().Format(time.RFC3339)))
 	}
 	if len(job.Campaign.InstanceIDs) > 0 {
 		return nil // a pool's reason lists every instance's wait at hand-back
@@ -370,7 +371,7 @@ func (w *Worker) guardDeliveries(ctx context.Context, log *slog.Logger, job Job,
 	g.closeLane(now.Add(GuardProbeAfter), reason)
 	if paused {
 		log.WarnContext(ctx, "delivery guard: new-contact sending paused", "delivered", delivered, "window", total)
-		w.alert(ctx, "warning", "Low delivery", job.Instance.ID, fmt.Sprintf("%s: new-contact sending %s; resume it from the instance once the number is healthy.", job.Instance.Name, reason))
+		w.alert(ctx, "warning", "Low delivery", job.Instance.ID, fmt.Sprintf("%s: new-contact sending %s; resume it from the instance once the number is healthy.", quote.Name(job.Instance.Name), reason))
 	}
 	return nil
 }

@@ -365,3 +365,34 @@ func TestWorkerDeliveryGuard(t *testing.T) {
 		t.Fatalf("lane after resume and a send = %+v, want open", lane)
 	}
 }
+
+// Alerts go to Slack or Discord, which read links and mentions anywhere in
+// their text: a name the tenant chose appears quoted there, while the
+// campaign's reason (shown as plain text) keeps it as it is.
+func TestWorkerAlertsQuoteInstanceNames(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	al := &alerts{}
+	e.worker.Alert = al.add
+	name := "[click](https://evil.example/x) @everyone <!channel>"
+	if _, err := e.db.Pool.Exec(context.Background(), `UPDATE instances SET name = $1 WHERE id = $2`, name, e.inst.ID); err != nil {
+		t.Fatal(err)
+	}
+	ps := phones(1)
+	e.fake.Script(ps[0], wuzapitest.Reply{Status: 500, Error: lock463})
+	id := e.campaign(t, "oi", ps)
+	e.run(t, id, 0)
+
+	a := al.get()
+	if len(a) != 1 || !strings.Contains(a[0], "click") || !strings.Contains(a[0], "everyone") {
+		t.Fatalf("alerts %v, want one naming the instance", a)
+	}
+	for _, bad := range []string{"](", "://", "evil.example", "@everyone", "<!channel>"} {
+		if strings.Contains(a[0], bad) {
+			t.Errorf("alert %q carries %q from the instance's name", a[0], bad)
+		}
+	}
+	if c := e.get(t, id); c.Reason == nil || !strings.Contains(*c.Reason, name) {
+		t.Errorf("campaign reason %v, want the instance's name as it is", c.Reason)
+	}
+}

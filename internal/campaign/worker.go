@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/alert/quote"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapi"
@@ -426,7 +427,8 @@ func (w *Worker) load(ctx context.Context, campaignID string, n int, gen int64) 
 			return nil, log, fmt.Errorf("pause campaign %s of a blocked instance: %w", campaignID, err)
 		}
 		if paused {
-			w.alert(ctx, "critical", "Instance blocked", job.Instance.ID, reason)
+			w.alert(ctx, "critical", "Instance blocked", job.Instance.ID,
+				BlockedReason(quote.Name(job.Instance.Name), job.InstanceBlocked, job.BanCode, job.BlockedUntil))
 		}
 		return nil, log, nil
 	}

@@ -1,4 +1,6 @@
-package alert
+// Package quote makes names that tenants chose safe to put in an alert
+// text: Slack and Discord read mentions, links and markup anywhere in it.
+package quote
 
 import (
 	"strings"
@@ -17,9 +19,9 @@ var quoteReplacer = strings.NewReplacer(
 	"[", "⁅", "]", "⁆", ".", "․", "/", "∕", ":", "꞉",
 )
 
-// Quote makes a name a tenant chose safe to put in an alert text: no
+// Name makes a name a tenant chose safe to put in an alert text: no
 // mentions, no links, no markup, one line, at most 80 characters.
-func Quote(name string) string {
+func Name(name string) string {
 	var b strings.Builder
 	n := 0
 	for _, r := range name {
