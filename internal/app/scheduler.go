@@ -12,9 +12,11 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/alert"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/media"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/queue"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
@@ -140,6 +142,22 @@ func schedulerJobs(d *Deps, cfg config.Scheduler, deliverer *webhook.Deliverer) 
 			Log: postgres.WuzapiEventLog{DB: d.DB}, Store: postgres.ReceiptStore{DB: d.DB}, Now: time.Now,
 		}.Run},
 		{name: "webhooks: relay", run: deliverer.Relay},
+		{name: "media: expire idle", run: mediaExpirer(d, cfg)},
+	}
+}
+
+// mediaExpirer deletes the files of media no campaign needs any more
+// (media.Idle) from the uploads bucket; without BUCKET_NAME it does nothing
+// and the bucket's lifecycle rule alone deletes media.
+func mediaExpirer(d *Deps, cfg config.Scheduler) func(context.Context) error {
+	if cfg.BucketName == "" {
+		d.Logger.Warn("BUCKET_NAME is empty: idle media are left to the bucket's lifecycle rule")
+		return func(context.Context) error { return nil }
+	}
+	e := &media.Expirer{Store: d.DB, Objects: blob.New(d.S3, cfg.BucketName), Now: time.Now, Log: d.Logger}
+	return func(ctx context.Context) error {
+		_, err := e.Run(ctx)
+		return err
 	}
 }
 

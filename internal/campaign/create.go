@@ -266,15 +266,16 @@ func (s *Service) validate(req CreateRequest) (createInput, error) {
 // checkMedia returns the campaign's media: the tenant's, ready, and kept at
 // least media.MinLifeLeft after the campaign's start. Otherwise it is
 // VALIDATION_FAILED on media.mediaId: not_found (unknown or another
-// tenant's), not_ready (pending or rejected) or expires_too_soon.
+// tenant's), not_ready (pending or rejected), expired (its file was deleted)
+// or expires_too_soon. The store checks the status again under a lock when
+// it writes the campaign (MediaNotUsable), so an expiry in between loses.
 func (s *Service) checkMedia(ctx context.Context, in createInput) (*Media, error) {
 	if in.MediaID == nil {
 		return nil, nil
 	}
-	const field = "media.mediaId"
 	m, err := s.Store.Media(ctx, in.TenantID, strings.TrimSpace(*in.MediaID))
 	if errors.Is(err, errcode.ErrNotFound) {
-		return nil, errcode.Validation(errcode.Detail{Field: field, Code: "not_found", Message: "no media of yours has this id"})
+		return nil, errcode.Validation(errcode.Detail{Field: mediaField, Code: "not_found", Message: "no media of yours has this id"})
 	}
 	if err != nil {
 		return nil, err
@@ -284,22 +285,41 @@ func (s *Service) checkMedia(ctx context.Context, in createInput) (*Media, error
 		start = *in.scheduledAt
 	}
 	switch {
-	case m.Status == media.StatusPending:
-		return nil, errcode.Validation(errcode.Detail{Field: field, Code: "not_ready", Message: "the media is not ready: its upload has not been checked yet"})
 	case m.Status != media.StatusReady:
-		why := ""
-		if m.Error != nil {
-			why = ": " + *m.Error
-		}
-		return nil, errcode.Validation(errcode.Detail{Field: field, Code: "not_ready", Message: "the media is not ready: it was rejected" + why})
+		return nil, MediaNotUsable(m.Status, m.Error)
 	case m.ExpiresAt.Before(start.Add(media.MinLifeLeft)):
-		return nil, errcode.Validation(errcode.Detail{Field: field, Code: "expires_too_soon",
+		return nil, errcode.Validation(errcode.Detail{Field: mediaField, Code: "expires_too_soon",
 			Message: fmt.Sprintf("the media is deleted at %s, less than %s after the campaign starts; upload it again",
 				m.ExpiresAt.UTC().Format(time.RFC3339), media.MinLifeLeft)})
 	}
 	return &Media{ID: m.ID, Kind: m.Kind, ContentType: m.ContentType, FileName: m.FileName, Size: m.Size,
 		Status: m.Status, ObjectKey: m.ObjectKey, ETag: m.ETag}, nil
 }
+
+const mediaField = "media.mediaId"
+
+// MediaNotUsable is the VALIDATION_FAILED of a campaign whose media has
+// status (not ready): not_ready for pending or rejected (with the check's
+// reason), expired when its file was deleted. A resend of a campaign whose
+// media expired is INVALID_STATE instead (ResendMediaExpired).
+func MediaNotUsable(status string, reason *string) error {
+	switch status {
+	case media.StatusPending:
+		return errcode.Validation(errcode.Detail{Field: mediaField, Code: "not_ready", Message: "the media is not ready: its upload has not been checked yet"})
+	case media.StatusExpired:
+		return errcode.Validation(errcode.Detail{Field: mediaField, Code: "expired",
+			Message: fmt.Sprintf("the media's file was deleted: no campaign had needed it for %d days; upload it again", media.Idle/(24*time.Hour))})
+	}
+	why := ""
+	if reason != nil {
+		why = ": " + *reason
+	}
+	return errcode.Validation(errcode.Detail{Field: mediaField, Code: "not_ready", Message: "the media is not ready: it was rejected" + why})
+}
+
+// ResendMediaExpired is the error of a resend of a campaign whose media is
+// no longer ready (its file was deleted): nothing is reset.
+var ResendMediaExpired = errcode.New(errcode.InvalidState, "the campaign's media file was deleted; create a new campaign with the file uploaded again")
 
 // validateInstances checks that exactly one of instanceId and instanceIds is
 // given, and that a pool holds MinPool–MaxPool distinct instance ids.

@@ -36,6 +36,8 @@ type mediaBundle struct {
 	campaignBundle
 	checker  *media.Checker
 	tenantID string
+	db       *postgres.DB
+	store    *blob.Store
 }
 
 func setupMedia(t *testing.T) mediaBundle {
@@ -45,7 +47,7 @@ func setupMedia(t *testing.T) mediaBundle {
 	var db *postgres.DB
 	b := setupCampaigns(t, func(o *httpapi.Options) { o.Uploads = store; db = o.DB })
 	me := b.do(t, "GET", "/v1/me", b.key, nil)
-	return mediaBundle{campaignBundle: b, tenantID: dig(me.Body, "data", "tenant", "id").(string),
+	return mediaBundle{campaignBundle: b, tenantID: dig(me.Body, "data", "tenant", "id").(string), db: db, store: store,
 		checker: &media.Checker{Store: db, Objects: store, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
 }
 
@@ -205,12 +207,12 @@ func TestCampaignWithMedia(t *testing.T) {
 			t.Errorf("%s media: POST /v1/campaigns = %d %s; want 400 VALIDATION_FAILED media.mediaId/%s", c.name, r.Status, r.Raw, c.code)
 		}
 	}
-	// A campaign scheduled past the media's life less 7 days is refused.
-	late := b.now.AddDate(0, 0, 24).Format("2006-01-02T15:04:05Z")
+	// A campaign scheduled past the lifecycle rule's deletion less 7 days is refused.
+	late := b.now.AddDate(0, 0, 84).Format("2006-01-02T15:04:05Z")
 	r := b.do(t, "POST", "/v1/campaigns", b.key, map[string]any{"instanceId": inst, "message": "x", "scheduledAt": late,
 		"contacts": []string{"11999990001"}, "media": map[string]any{"mediaId": ready}})
 	if r.Status != 400 || !hasDetail(r.Body, "media.mediaId", "expires_too_soon") {
-		t.Errorf("campaign 24 days ahead on a 30-day media = %d %s; want expires_too_soon", r.Status, r.Raw)
+		t.Errorf("campaign 84 days ahead on a 90-day media = %d %s; want expires_too_soon", r.Status, r.Raw)
 	}
 	if l := b.do(t, "GET", "/v1/campaigns", b.key, nil); len(dig(l.Body, "data", "items").([]any)) != 0 {
 		t.Fatalf("refused campaigns were stored: %s", l.Raw)

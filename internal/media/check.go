@@ -24,7 +24,8 @@ type Media struct {
 	Error       *string    `json:"error"`
 	CreatedAt   time.Time  `json:"createdAt"`
 	CheckedAt   *time.Time `json:"checkedAt"`
-	// ExpiresAt is when the bucket's lifecycle rule deletes the file.
+	// ExpiresAt is when the bucket's lifecycle rule deletes the file at
+	// the latest; for an expired media, when the scheduler deleted it.
 	ExpiresAt time.Time `json:"expiresAt"`
 	ObjectKey string    `json:"-"`
 	// ETag is the checked object's ETag, "" until the check.

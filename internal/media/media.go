@@ -24,6 +24,9 @@ const (
 	StatusPending  = "pending"
 	StatusReady    = "ready"
 	StatusRejected = "rejected"
+	// StatusExpired: the file was deleted because no campaign needed it
+	// for Idle; the row stays so campaigns still show what they sent.
+	StatusExpired = "expired"
 )
 
 // The kinds of WhatsApp media message; each names WuzAPI's send route.
@@ -48,13 +51,23 @@ const (
 // lifecycle rule expires media after Lifetime.
 const ObjectPrefix = "media/"
 
-// Lifetime is how long an upload is kept: the bucket's lifecycle rule
-// deletes objects under ObjectPrefix this long after their upload.
-const Lifetime = 30 * 24 * time.Hour
+// Idle is how long a media's file is kept once no campaign needs it: the
+// scheduler deletes the file (and marks the media expired) when the media
+// was announced more than Idle ago and no campaign using it is open
+// (scheduled, queued, running, paused) or ended less than Idle ago. So a
+// file lives as long as the campaigns that use it, plus Idle for a resend
+// or a new campaign.
+const Idle = 7 * 24 * time.Hour
 
-// MinLifeLeft is how long a media must still be kept after a campaign's
-// start for the campaign to take it: a campaign sends within this time
-// unless it is paused for longer.
+// Lifetime is the backstop: the bucket's lifecycle rule deletes objects
+// under ObjectPrefix this long after their upload whatever uses them (S3
+// rules count only from an object's creation). It bounds storage if the
+// scheduler stops, and how far ahead a campaign may take a media (MinLifeLeft).
+const Lifetime = 90 * 24 * time.Hour
+
+// MinLifeLeft is how long a media must still be kept by the lifecycle rule
+// after a campaign's start for the campaign to take it: a campaign sends
+// within this time unless it is paused for longer.
 const MinLifeLeft = 7 * 24 * time.Hour
 
 // SniffBytes is how much of an upload the check reads.

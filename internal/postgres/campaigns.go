@@ -13,6 +13,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/media"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
 )
 
@@ -51,6 +52,9 @@ func (db *DB) createCampaign(ctx context.Context, nc campaign.NewCampaign) (camp
 			return nil
 		}
 		if err := db.withinPlan(ctx, tx, nc.Campaign.TenantID, "openCampaigns", "count-open-campaigns", nc.MaxOpen); err != nil {
+			return err
+		}
+		if err := db.holdCampaignMedia(ctx, tx, nc.Campaign); err != nil {
 			return err
 		}
 		id, err := db.insertCampaign(ctx, tx, nc)
@@ -99,6 +103,24 @@ func (db *DB) idempotentReplay(ctx context.Context, tx pgx.Tx, nc campaign.NewCa
 		return nil, fmt.Errorf("release idempotency key: %w", err)
 	}
 	return nil, nil
+}
+
+// holdCampaignMedia holds the campaign's media (if any) until tx ends, so
+// the media expiry cannot delete it under the new campaign; a media that
+// expired (or otherwise left ready) since the service checked it fails the
+// create with campaign.MediaNotUsable.
+func (db *DB) holdCampaignMedia(ctx context.Context, tx pgx.Tx, c campaign.Campaign) error {
+	if c.Media == nil {
+		return nil
+	}
+	status, err := db.holdMedia(ctx, tx, c.TenantID, c.Media.ID)
+	if err != nil {
+		return fmt.Errorf("hold media %s of campaign: %w", c.Media.ID, err)
+	}
+	if status != media.StatusReady {
+		return campaign.MediaNotUsable(status, nil)
+	}
+	return nil
 }
 
 // insertCampaign inserts the campaign row; NOT_FOUND when its instance is
@@ -412,12 +434,36 @@ func (db *DB) Resend(ctx context.Context, tenantID, id string, statuses []campai
 				return err
 			}
 		}
+		if err := db.holdResendMedia(ctx, tx, tenantID, id); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, db.q("set-campaign-state"), id, to, nil, false, to != campaign.Paused); err != nil {
 			return fmt.Errorf("resend campaign %s: %w", id, err)
 		}
 		return nil
 	})
 	return to, n, err
+}
+
+// holdResendMedia holds the media of a campaign being re-sent until tx ends
+// (the media expiry skips it meanwhile); a media whose file was deleted
+// fails the resend with campaign.ResendMediaExpired.
+func (db *DB) holdResendMedia(ctx context.Context, tx pgx.Tx, tenantID, id string) error {
+	var mediaID *string
+	if err := tx.QueryRow(ctx, db.q("campaign-media-id"), tenantID, id).Scan(&mediaID); err != nil {
+		return fmt.Errorf("media of campaign %s: %w", id, err)
+	}
+	if mediaID == nil {
+		return nil
+	}
+	status, err := db.holdMedia(ctx, tx, tenantID, *mediaID)
+	if err != nil {
+		return fmt.Errorf("hold media %s of campaign %s: %w", *mediaID, id, err)
+	}
+	if status != media.StatusReady {
+		return campaign.ResendMediaExpired
+	}
+	return nil
 }
 
 // PendingChunks lists the chunks of the campaign that hold pending recipients.

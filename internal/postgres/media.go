@@ -71,3 +71,42 @@ func (db *DB) SettleMedia(ctx context.Context, id, status, etag, reason string) 
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// ExpireIdleMedia marks expired (at now) up to limit media that no
+// campaign needs since idleSince (announced before it, and no campaign
+// using them open or ended after it) and returns their object keys, the
+// files to delete. Media a concurrent campaign create or resend holds are
+// skipped until a later call.
+func (db *DB) ExpireIdleMedia(ctx context.Context, idleSince, now time.Time, limit int) ([]string, error) {
+	var keys []string
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, db.q("lock-idle-media"), idleSince, limit)
+		if err != nil {
+			return fmt.Errorf("lock idle media: %w", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		rows, err = tx.Query(ctx, db.q("expire-media"), ids, idleSince, now)
+		if err != nil {
+			return fmt.Errorf("expire %d idle media: %w", len(ids), err)
+		}
+		keys, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("expire idle media: %w", err)
+	}
+	return keys, nil
+}
+
+// holdMedia locks the tenant's media mediaID for the rest of tx (so the
+// expiry cannot take it) and returns its status.
+func (db *DB) holdMedia(ctx context.Context, tx pgx.Tx, tenantID, mediaID string) (string, error) {
+	var status string
+	if err := tx.QueryRow(ctx, db.q("hold-media"), tenantID, mediaID).Scan(&status); err != nil {
+		return "", notFound(err, "media")
+	}
+	return status, nil
+}

@@ -270,3 +270,6 @@ RETURNING rollout_hold_from;
 UPDATE campaigns SET rollout_released_at = $2, updated_at = now()
 WHERE id = $1 AND rollout_released_at IS NULL
 RETURNING id;
+
+-- name: campaign-media-id
+SELECT media_id::text FROM campaigns WHERE tenant_id = $1 AND id = $2;
