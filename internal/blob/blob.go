@@ -2,9 +2,11 @@
 // streaming (multipart) and small writes, and presigns URLs for clients, on
 // one bucket.
 //
-// Limits: a presigned PUT cannot bound the size of what a client uploads
-// (only a presigned POST policy can, and the API hands out PUTs), so readers
-// of uploads check the object's size before reading (see importer). Uploads
+// Limits: a presigned PUT bounds the size of what a client uploads only
+// when the size is known beforehand (PresignPut signs it as Content-Length;
+// media declare theirs, CSV imports do not), and emulators may not check
+// signatures, so readers of uploads check the object's size before reading
+// (see importer and media). Uploads
 // of unknown length go in 5 MiB parts, so memory stays at about 10 MiB per
 // upload whatever the object's size.
 package blob
@@ -123,12 +125,19 @@ type Presigned struct {
 	ExpiresAt time.Time
 }
 
-// PresignPut returns a PUT of key with Content-Type contentType, valid for ttl.
-func (s *Store) PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (Presigned, error) {
+// PresignPut returns a PUT of key with Content-Type contentType, valid for
+// ttl. With size > 0 the Content-Length is signed too: S3 refuses (403
+// SignatureDoesNotMatch) a body of any other length, so an upload larger
+// than declared never lands. A client sends the length of its body
+// anyway (browsers refuse to set Content-Length themselves), so the
+// returned Headers leave it out. size 0 leaves the length unbounded.
+func (s *Store) PresignPut(ctx context.Context, key, contentType string, size int64, ttl time.Duration) (Presigned, error) {
 	at := s.now()
-	req, err := s.presign.PresignPutObject(ctx, &s3.PutObjectInput{
-		Bucket: aws.String(s.bucket), Key: aws.String(key), ContentType: aws.String(contentType),
-	}, s3.WithPresignExpires(ttl))
+	in := &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(key), ContentType: aws.String(contentType)}
+	if size > 0 {
+		in.ContentLength = aws.Int64(size)
+	}
+	req, err := s.presign.PresignPutObject(ctx, in, s3.WithPresignExpires(ttl))
 	if err != nil {
 		return Presigned{}, fmt.Errorf("presign put of %s: %w", key, err)
 	}
@@ -146,11 +155,12 @@ func (s *Store) PresignGet(ctx context.Context, key string, ttl time.Duration) (
 	return presigned(req.URL, req.Method, req.SignedHeader, at.Add(ttl)), nil
 }
 
-// presigned keeps the headers a client must send; Host is the URL's.
+// presigned keeps the headers a client must set; Host is the URL's and
+// Content-Length the body's own.
 func presigned(url, method string, signed http.Header, expires time.Time) Presigned {
 	h := map[string]string{}
 	for k, v := range signed {
-		if strings.EqualFold(k, "Host") || len(v) == 0 {
+		if strings.EqualFold(k, "Host") || strings.EqualFold(k, "Content-Length") || len(v) == 0 {
 			continue
 		}
 		h[http.CanonicalHeaderKey(k)] = v[0]

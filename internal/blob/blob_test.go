@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,7 @@ func TestPresignedPutThenOpen(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, _ := setup(t)
-	p, err := s.PresignPut(ctx, "imports/t/a b+c.csv", "text/csv", 5*time.Minute)
+	p, err := s.PresignPut(ctx, "imports/t/a b+c.csv", "text/csv", 0, 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,4 +101,68 @@ func TestUploadInPartsAndPresignedGet(t *testing.T) {
 	if _, err := s.Open(ctx, "rejects/t/x.csv", ""); !errors.Is(err, importer.ErrObjectNotFound) {
 		t.Fatalf("deleted object: %v", err)
 	}
+}
+
+// A sized presigned PUT signs its Content-Length: the URL names
+// content-length among its signed headers and its signature changes with
+// the length, so S3 recomputes a different signature for a body of any
+// other length and refuses it (403 SignatureDoesNotMatch). kumo checks a
+// presigned URL's expiry but not its signature: it stores a body of the
+// wrong length, which the media check then rejects (the file is N bytes,
+// not the M declared).
+func TestPresignedPutSignsContentLength(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	var p10, p11 blob.Presigned
+	for range 3 { // both in the same second, so only the length differs
+		var err error
+		if p10, err = s.PresignPut(ctx, "media/t/m", "image/png", 10, 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if p11, err = s.PresignPut(ctx, "media/t/m", "image/png", 11, 5*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if query(t, p10.URL, "X-Amz-Date") == query(t, p11.URL, "X-Amz-Date") {
+			break
+		}
+	}
+	if signed := query(t, p10.URL, "X-Amz-SignedHeaders"); !strings.Contains(signed, "content-length") {
+		t.Fatalf("signed headers %q lack content-length", signed)
+	}
+	if query(t, p10.URL, "X-Amz-Signature") == query(t, p11.URL, "X-Amz-Signature") {
+		t.Fatal("the signature does not depend on the declared length")
+	}
+	if _, ok := p10.Headers["Content-Length"]; ok || p10.Headers["Content-Type"] != "image/png" {
+		t.Fatalf("headers for the client = %v; want Content-Type only (the body sets its own length)", p10.Headers)
+	}
+	unsized, err := s.PresignPut(ctx, "imports/t/a.csv", "text/csv", 0, time.Minute)
+	if err != nil || strings.Contains(query(t, unsized.URL, "X-Amz-SignedHeaders"), "content-length") {
+		t.Fatalf("an unsized PUT signs %q (%v); want no content-length", query(t, unsized.URL, "X-Amz-SignedHeaders"), err)
+	}
+
+	// kumo, unlike S3, takes both lengths.
+	for _, body := range []string{"0123456789", "0123456789+"} {
+		req, _ := http.NewRequestWithContext(ctx, p10.Method, p10.URL, strings.NewReader(body))
+		for k, v := range p10.Headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("kumo answered %d to a %d-byte PUT: it now checks signatures; docs/media.md says it does not", resp.StatusCode, len(body))
+		}
+	}
+}
+
+func query(t *testing.T, raw, name string) string {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Query().Get(name)
 }

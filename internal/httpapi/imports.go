@@ -14,7 +14,7 @@ import (
 
 // Presigner hands out URLs clients use without credentials (blob.Store).
 type Presigner interface {
-	PresignPut(ctx context.Context, key, contentType string, ttl time.Duration) (blob.Presigned, error)
+	PresignPut(ctx context.Context, key, contentType string, size int64, ttl time.Duration) (blob.Presigned, error)
 	PresignGet(ctx context.Context, key string, ttl time.Duration) (blob.Presigned, error)
 }
 
@@ -74,7 +74,7 @@ func (s *Server) createImport(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := up.PresignPut(r.Context(), im.ObjectKey, uploadContentType, uploadTTL)
+	p, err := up.PresignPut(r.Context(), im.ObjectKey, uploadContentType, 0, uploadTTL)
 	if err != nil {
 		return err
 	}

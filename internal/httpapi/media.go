@@ -73,7 +73,7 @@ func (s *Server) createMedia(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p, err := up.PresignPut(r.Context(), m.ObjectKey, ct, uploadTTL)
+	p, err := up.PresignPut(r.Context(), m.ObjectKey, ct, m.Size, uploadTTL)
 	if err != nil {
 		return err
 	}

@@ -159,7 +159,7 @@ func (b bundle) upload(t *testing.T, body string) (postgres.Import, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := b.blob.PresignPut(ctx, im.ObjectKey, "text/csv", time.Minute)
+	p, err := b.blob.PresignPut(ctx, im.ObjectKey, "text/csv", 0, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
