@@ -15,9 +15,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -32,8 +30,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wuzapi-manager/wuzapi-manager/infra/local"
+	"github.com/wuzapi-manager/wuzapi-manager/infra/throwaway"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/benchproc"
-	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapitest"
 )
 
@@ -45,6 +43,14 @@ const (
 	// statusRequests at statusClients at once: the status route's load.
 	statusRequests = 4000
 	statusClients  = 8
+	// The safe-pacing phase: safeCampaigns x safePerCamp sends, each
+	// instance safeGapMs-safeGapMs+1000 apart.
+	safeCampaigns = 20
+	safePerCamp   = 6
+	safeGapMs     = 6000
+	// scheduleLead: a phase's campaigns start this long after the first
+	// is created, so their creation is not counted as the sends' cost.
+	scheduleLead = 45 * time.Second
 )
 
 // functionEnv is set in every function's environment over the template's
@@ -61,6 +67,7 @@ func BenchmarkPlatform(b *testing.B) {
 		e := start(b)
 		e.sendPhase(b)
 		e.statusPhase(b)
+		e.safePhase(b)
 		e.initDurations(b)
 	}
 }
@@ -75,6 +82,7 @@ type env struct {
 	redisPI int
 	fake    *wuzapitest.Server
 	key     string
+	safeKey string // the safe-pacing phase's tenant
 	camps   []string
 	reports *reports
 }
@@ -86,11 +94,7 @@ func start(b *testing.B) *env {
 	if err := local.BuildFunctions(ctx, repoRoot, e.bin); err != nil {
 		b.Fatalf("BuildFunctions: %v", err)
 	}
-	redisURL := e.startRedis(b)
-	e.dbName = fmt.Sprintf("wm_bench_%d", time.Now().UnixNano())
-	u, _ := url.Parse(pgtest.ServerURL())
-	u.Path = "/" + e.dbName
-	b.Cleanup(func() { dropDatabase(e.dbName) })
+	dbURL, redisURL := e.startStores(b)
 	logger := slog.New(e.reports)
 	env := map[string]string{}
 	for _, kv := range strings.Split(*functionEnv, ",") {
@@ -101,11 +105,12 @@ func start(b *testing.B) *env {
 	fmt.Printf("PLATFORM env: %v\n", env)
 	p, err := local.Start(ctx, local.Config{
 		TemplatePath: filepath.Join(repoRoot, "template.yaml"), BinDir: e.bin,
-		StackName: fmt.Sprintf("wm-bench-%d", time.Now().UnixNano()), DatabaseURL: u.String(), RedisURL: redisURL,
+		StackName: fmt.Sprintf("wm-bench-%d", time.Now().UnixNano()), DatabaseURL: dbURL, RedisURL: redisURL,
 		APIAddr: "127.0.0.1:0", EmulatorAddr: "127.0.0.1:0", ScheduleInterval: -1,
 		// A failed chunk comes back in seconds, not the queue's 6 minutes.
 		VisibilityTimeout: 5 * time.Second,
 		Parameters:        map[string]string{"AdminApiKey": adminKey, "AllowPrivateWuzapi": "true", "WorkerVisibilityLease": "5s"},
+		Environment:       env,
 		Logger:            logger,
 	})
 	if err != nil {
@@ -113,10 +118,6 @@ func start(b *testing.B) *env {
 	}
 	b.Cleanup(func() { _ = p.Close() })
 	e.p = p
-	if e.db, err = pgx.Connect(ctx, u.String()); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = e.db.Close(context.Background()) })
 	out, err := exec.Command("go", "tool", "-n", "aws-lambda-rie").Output()
 	if err != nil {
 		b.Fatalf("go tool -n aws-lambda-rie: %v", err)
@@ -127,41 +128,40 @@ func start(b *testing.B) *env {
 	return e
 }
 
-// startRedis runs a redis-server of the benchmark's own on a free port.
-func (e *env) startRedis(b *testing.B) string {
+// startStores starts the benchmark's own Postgres (with
+// pg_stat_statements loaded, which needs a server start) and Redis, makes
+// the database with the extension, and returns their URLs.
+func (e *env) startStores(b *testing.B) (dbURL, redisURL string) {
 	b.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ctx := context.Background()
+	pg := throwaway.StartPostgres(b, "shared_preload_libraries=pg_stat_statements", "pg_stat_statements.max=10000")
+	rs := throwaway.StartRedis(b)
+	e.redisPI = rs.Pid()
+	e.dbName = "wm_bench"
+	admin, err := pgx.Connect(ctx, pg.URL("postgres"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	port := l.Addr().(*net.TCPAddr).Port
-	_ = l.Close()
-	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	if err := cmd.Start(); err != nil {
-		b.Fatalf("start redis-server: %v", err)
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+e.dbName); err != nil {
+		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	e.redisPI = cmd.Process.Pid
-	u := fmt.Sprintf("redis://127.0.0.1:%d/0", port)
-	e.redis = redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	if e.db, err = pgx.Connect(ctx, pg.URL(e.dbName)); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = e.db.Close(context.Background()) })
+	if _, err := e.db.Exec(ctx, "CREATE EXTENSION pg_stat_statements"); err != nil {
+		b.Fatalf("pg_stat_statements (PostgreSQL's contrib, in Debian's postgresql package): %v", err)
+	}
+	// The benchmark's own queries (the polls, the counters) are not the
+	// functions' cost.
+	if _, err := e.db.Exec(ctx, "SET pg_stat_statements.track = 'none'"); err != nil {
+		b.Fatal(err)
+	}
+	opts, _ := redis.ParseURL(rs.URL())
+	e.redis = redis.NewClient(opts)
 	b.Cleanup(func() { _ = e.redis.Close() })
-	deadline := time.Now().Add(10 * time.Second)
-	for e.redis.Ping(context.Background()).Err() != nil {
-		if time.Now().After(deadline) {
-			b.Fatal("redis-server did not answer within 10s")
-		}
-		<-time.After(20 * time.Millisecond)
-	}
-	return u
-}
-
-func dropDatabase(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if c, err := pgx.Connect(ctx, pgtest.ServerURL()); err == nil {
-		_, _ = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-		_ = c.Close(ctx)
-	}
+	return pg.URL(e.dbName), rs.URL()
 }
 
 // seed makes an enterprise tenant with one instance per campaign, each
@@ -171,11 +171,21 @@ func (e *env) seed(b *testing.B) {
 	b.Helper()
 	body := e.call(b, "POST", "/v1/tenants", adminKey, map[string]any{"name": "Bench", "plan": "enterprise"}, 201)
 	e.key = body["data"].(map[string]any)["apiKey"].(string)
-	for i := range campaigns {
+	// The safe-pacing phase's instances belong to a second tenant (the
+	// plan allows 100 instances), with a gap above the worker's in-process
+	// wait.
+	body = e.call(b, "POST", "/v1/tenants", adminKey, map[string]any{"name": "Bench safe", "plan": "enterprise"}, 201)
+	e.safeKey = body["data"].(map[string]any)["apiKey"].(string)
+	for i := range campaigns + safeCampaigns {
 		tok := fmt.Sprintf("tok%d", i)
 		e.fake.AddUser(tok, wuzapitest.Ready)
-		e.call(b, "POST", "/v1/instances", e.key, map[string]any{"name": fmt.Sprintf("n%d", i), "baseUrl": e.fake.URL, "token": tok,
-			"minDelayMs": 0, "maxDelayMs": 0, "messagesPerMinute": 1000, "hourlyCap": 100000, "dailyCap": 100000, "warmupDays": 0}, 201)
+		key, gap := e.key, 0
+		if i >= campaigns {
+			key, gap = e.safeKey, safeGapMs
+		}
+		e.call(b, "POST", "/v1/instances", key, map[string]any{"name": fmt.Sprintf("n%d", i), "baseUrl": e.fake.URL, "token": tok,
+			"minDelayMs": gap, "maxDelayMs": gap + min(gap, 1000), "messagesPerMinute": 1000, "hourlyCap": 100000, "dailyCap": 100000,
+			"warmupDays": 0}, 201)
 	}
 	if _, err := e.db.Exec(context.Background(), `UPDATE instances SET new_contacts_per_day = 500, new_contacts_per_hour = 200,
 		identical_per_hour = 1000, typing = false, check_numbers = false`); err != nil {
@@ -251,48 +261,77 @@ func (e *env) storesCPU() (pg, rd benchproc.Sample) {
 	return benchproc.Snapshot(benchproc.PostgresBackends(e.dbName)), benchproc.Snapshot([]int{e.redisPI})
 }
 
-// sendPhase creates the campaigns through the API and waits until every
-// recipient is settled. The worker's CPU is its own processes'; the
-// stores' counts include the campaigns' creation (their recipients' COPY).
-func (e *env) sendPhase(b *testing.B) {
+// sendPhase sends campaigns x perCamp at the fast limits of a bulk run.
+func (e *env) sendPhase(b *testing.B) { e.sends(b, "send", campaigns, perCamp) }
+
+// safePhase sends safeCampaigns x safePerCamp on instances of their own
+// (no new-contact budget spent yet) whose gap between sends (safeGapMs)
+// is above the worker's in-process wait (5 s): each send is then its own
+// invocation, the chunk handed back to the queue after it until the gap
+// has passed, the path of a 45-90 s pacing.
+func (e *env) safePhase(b *testing.B) { e.sends(b, "safe", safeCampaigns, safePerCamp) }
+
+// sends creates camps campaigns of per recipients through the API,
+// scheduled to start once all are created, and measures from their start
+// until every recipient is settled: the worker's CPU is its own
+// processes', the stores' counts are the sends' alone.
+func (e *env) sends(b *testing.B, phase string, camps, per int) {
 	b.Helper()
+	sent0 := len(e.fake.Sends())
+	at := time.Now().Add(scheduleLead)
+	first, key := 0, e.key // the phase's instances: the bulk phase's first, the safe phase's after them
+	if phase == "safe" {
+		first, key = campaigns, e.safeKey
+	}
+	for i := range camps {
+		contacts := make([]any, per)
+		for j := range contacts {
+			contacts[j] = fmt.Sprintf("55%s9%03d%05d", map[string]string{"send": "11", "safe": "21"}[phase], i, j)
+		}
+		out := e.call(b, "POST", "/v1/campaigns", key, map[string]any{"instanceId": e.instanceID(b, first+i),
+			"message": "Oi {{name}}, lote " + strconv.Itoa(i), "contacts": contacts, "scheduledAt": at.UTC().Format(time.RFC3339)}, 202)
+		if phase == "send" {
+			e.camps = append(e.camps, out["data"].(map[string]any)["jobId"].(string))
+		}
+	}
+	if time.Now().After(at) || len(e.fake.Sends()) != sent0 {
+		b.Fatalf("%s: creating %d campaigns took longer than their %s lead", phase, camps, scheduleLead)
+	}
 	waitStats()
 	c0 := e.counters(b)
+	attr := e.beginAttribution(b)
 	wb, wr := e.group("campaign-worker")
 	boot0, rie0 := benchproc.Snapshot(wb), benchproc.Snapshot(wr)
 	pg0, rd0 := e.storesCPU()
 	e.reports.reset()
+	<-time.After(time.Until(at))
 	start := time.Now()
-	for i := range campaigns {
-		contacts := make([]any, perCamp)
-		for j := range contacts {
-			contacts[j] = fmt.Sprintf("55119%03d%05d", i, j)
-		}
-		inst := e.instanceID(b, i)
-		out := e.call(b, "POST", "/v1/campaigns", e.key, map[string]any{"instanceId": inst, "message": "Oi {{name}}, lote " + strconv.Itoa(i), "contacts": contacts}, 202)
-		e.camps = append(e.camps, out["data"].(map[string]any)["jobId"].(string))
-	}
 	e.waitSettled(b)
 	wall := time.Since(start)
 	wb, wr = e.group("campaign-worker")
 	boot, rie := benchproc.Snapshot(wb).Since(boot0), benchproc.Snapshot(wr).Since(rie0)
 	pg1, rd1 := e.storesCPU()
 	pgCPU, rdCPU := pg1.Since(pg0), rd1.Since(rd0)
+	attr.print(b, e, phase, float64(len(e.fake.Sends())-sent0))
 	waitStats()
 	c1 := e.counters(b)
-	sends := float64(len(e.fake.Sends()))
+	sends := float64(len(e.fake.Sends()) - sent0)
+	if int(sends) != camps*per {
+		b.Errorf("%s: %d sends, want %d (each recipient once)", phase, int(sends), camps*per)
+	}
 	inv := e.reports.durations("CampaignWorkerFunction")
-	fmt.Printf("PLATFORM send: %d sends (%d campaigns x %d) in %.1fs; %d worker invocations (%.1f sends each)\n",
-		int(sends), campaigns, perCamp, wall.Seconds(), len(inv), sends/float64(max(len(inv), 1)))
-	fmt.Printf("PLATFORM send: worker CPU %.2fs (rie %.2fs), Postgres backends %.2fs, Redis %.2fs\n",
-		boot.Seconds(), rie.Seconds(), pgCPU.Seconds(), rdCPU.Seconds())
-	fmt.Printf("PLATFORM send: %.0f sends per worker CPU-second; %.0f with Postgres and Redis\n",
-		sends/boot.Seconds(), sends/(boot+pgCPU+rdCPU).Seconds())
-	fmt.Printf("PLATFORM send: per send: %.2f Postgres transactions, %.1f rows returned, %.1f fetched, %.1f written; %.2f Redis commands; %.3f ms Postgres CPU\n",
-		float64(c1.xacts-c0.xacts)/sends, float64(c1.returned-c0.returned)/sends, float64(c1.fetched-c0.fetched)/sends,
-		float64(c1.written-c0.written)/sends, float64(c1.redisCmds-c0.redisCmds)/sends, pgCPU.Seconds()*1000/sends)
-	fmt.Printf("PLATFORM send: worker invocation duration p50 %.1f ms, p99 %.1f ms, sum %.1f s (%.2f ms billed per send)\n",
-		pct(inv, 50), pct(inv, 99), sum(inv)/1000, sum(inv)/sends)
+	fmt.Printf("PLATFORM %s: %d sends (%d campaigns x %d) in %.1fs; %d worker invocations (%.2f sends each)\n",
+		phase, int(sends), camps, per, wall.Seconds(), len(inv), sends/float64(max(len(inv), 1)))
+	fmt.Printf("PLATFORM %s: worker CPU %.2fs (rie %.2fs), Postgres backends %.2fs, Redis %.2fs\n",
+		phase, boot.Seconds(), rie.Seconds(), pgCPU.Seconds(), rdCPU.Seconds())
+	fmt.Printf("PLATFORM %s: %.0f sends per worker CPU-second; %.0f with Postgres and Redis\n",
+		phase, sends/boot.Seconds(), sends/(boot+pgCPU+rdCPU).Seconds())
+	fmt.Printf("PLATFORM %s: per send: %.2f Postgres transactions, %.1f rows returned, %.1f fetched, %.1f written; %.2f Redis commands; %.3f ms Postgres CPU, %.3f ms Redis CPU, %.3f ms worker CPU\n",
+		phase, float64(c1.xacts-c0.xacts)/sends, float64(c1.returned-c0.returned)/sends, float64(c1.fetched-c0.fetched)/sends,
+		float64(c1.written-c0.written)/sends, float64(c1.redisCmds-c0.redisCmds)/sends, pgCPU.Seconds()*1000/sends,
+		rdCPU.Seconds()*1000/sends, boot.Seconds()*1000/sends)
+	fmt.Printf("PLATFORM %s: worker invocation duration p50 %.1f ms, p99 %.1f ms, sum %.1f s (%.2f ms billed per send)\n",
+		phase, pct(inv, 50), pct(inv, 99), sum(inv)/1000, sum(inv)/sends)
 }
 
 func (e *env) instanceID(b *testing.B, i int) string {
@@ -332,6 +371,7 @@ func (e *env) statusPhase(b *testing.B) {
 	boot0, rie0 := benchproc.Snapshot(ab), benchproc.Snapshot(ar)
 	pg0, rd0 := e.storesCPU()
 	c0 := e.counters(b)
+	attr := e.beginAttribution(b)
 	e.reports.reset()
 	var mu sync.Mutex
 	codes := map[int]int{}
@@ -357,6 +397,7 @@ func (e *env) statusPhase(b *testing.B) {
 	ab, ar = e.group("api")
 	boot, rie := benchproc.Snapshot(ab).Since(boot0), benchproc.Snapshot(ar).Since(rie0)
 	pg1, rd1 := e.storesCPU()
+	attr.print(b, e, "status", statusRequests)
 	waitStats()
 	c1 := e.counters(b)
 	d := e.reports.durations("ApiFunction")

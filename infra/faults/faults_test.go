@@ -298,7 +298,7 @@ func (s *suite) outages(ctx context.Context) {
 	s.record("api SIGKILL", "every good tenant answered", kill, to, ok, continueLocal, continueBound)
 
 	start := time.Now()
-	if err := s.rs.restart(ctx); err != nil {
+	if err := s.rs.Restart(ctx); err != nil {
 		s.t.Fatalf("restart redis: %v", err)
 	}
 	back := time.Now()
@@ -307,7 +307,7 @@ func (s *suite) outages(ctx context.Context) {
 	s.record(fmt.Sprintf("Redis restart (down %s)", s.redisDown.Round(100*time.Millisecond)), "next message out", back, to, ok, continueLocal+30*time.Second, continueBound)
 
 	start = time.Now()
-	if err := s.pg.restart(ctx, syscall.SIGQUIT); err != nil {
+	if err := s.pg.Restart(ctx, syscall.SIGQUIT); err != nil {
 		s.t.Fatalf("restart postgres: %v", err)
 	}
 	back = time.Now()

@@ -20,6 +20,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wuzapi-manager/wuzapi-manager/infra/local"
+	"github.com/wuzapi-manager/wuzapi-manager/infra/throwaway"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapitest"
 )
 
@@ -92,8 +93,8 @@ func (tn *tenant) current() string {
 type suite struct {
 	t     *testing.T
 	shape shape
-	pg    *pgServer
-	rs    *redisServer
+	pg    *throwaway.Postgres
+	rs    *throwaway.Redis
 	fake  *wuzapitest.Server
 	p     *local.Platform
 	db    *pgxpool.Pool
@@ -123,8 +124,8 @@ func setup(t *testing.T) *suite {
 	t.Helper()
 	redis.SetLogger(quietRedis{}) // its dial retries while a server restarts are expected
 	s := &suite{t: t, shape: formShape()}
-	s.pg = startPostgres(t)
-	s.rs = startRedis(t)
+	s.pg = throwaway.StartPostgres(t)
+	s.rs = throwaway.StartRedis(t)
 	s.fake = wuzapitest.New(t)
 	s.http = &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: 30 * time.Second}}
 	s.startPlatform()

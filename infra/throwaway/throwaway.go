@@ -1,4 +1,9 @@
-package faults
+// Package throwaway starts PostgreSQL and Redis servers of a test's own:
+// on spare ports, in a throwaway directory, stopped when the test ends, so
+// a test may kill and restart them, or start them with settings the
+// machine's shared servers lack (shared_preload_libraries), without
+// touching those. Imported by tests only.
+package throwaway
 
 import (
 	"context"
@@ -20,12 +25,8 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// The suite's own Postgres and Redis: started on spare ports in a
-// throwaway directory and stopped when the test ends, so the suite may kill
-// and restart them without touching the machine's shared servers.
-
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,11 +36,12 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// pgServer is a throwaway PostgreSQL cluster run by the suite.
-type pgServer struct {
+// Postgres is a throwaway PostgreSQL cluster.
+type Postgres struct {
 	bin, dir string
 	port     int
-	cred     *syscall.Credential // the postgres user's, when the suite runs as root
+	cred     *syscall.Credential // the postgres user's, when the test runs as root
+	settings []string            // extra -c name=value
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
@@ -66,21 +68,22 @@ func pgMajor(binDir string) int {
 	return n
 }
 
-// startPostgres initialises a cluster (trust auth, fsync off: it is thrown
-// away) and starts it. initdb refuses to run as root, so as root the
+// StartPostgres initialises a cluster (trust auth, fsync off: it is thrown
+// away) and starts it with settings ("name=value", each passed as -c)
+// over the defaults. initdb refuses to run as root, so as root the
 // cluster belongs to the postgres user.
-func startPostgres(t *testing.T) *pgServer {
+func StartPostgres(t testing.TB, settings ...string) *Postgres {
 	t.Helper()
 	bin, err := postgresBin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := os.MkdirTemp("", "wm-faults-pg-")
+	dir, err := os.MkdirTemp("", "wm-throwaway-pg-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	s := &pgServer{bin: bin, dir: dir, port: freePort(t)}
+	s := &Postgres{bin: bin, dir: dir, port: freePort(t), settings: settings}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -97,16 +100,16 @@ func startPostgres(t *testing.T) *pgServer {
 	if out, err := initdb.CombinedOutput(); err != nil {
 		t.Fatalf("initdb: %v: %s", err, out)
 	}
-	t.Cleanup(func() { s.stop(syscall.SIGQUIT) })
+	t.Cleanup(func() { s.Stop(syscall.SIGQUIT) })
 	if err := s.start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-func (s *pgServer) data() string { return filepath.Join(s.dir, "data") }
+func (s *Postgres) data() string { return filepath.Join(s.dir, "data") }
 
-func (s *pgServer) command(name string, args ...string) *exec.Cmd {
+func (s *Postgres) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(s.bin, name), args...)
 	cmd.Dir = s.dir
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
@@ -114,20 +117,24 @@ func (s *pgServer) command(name string, args ...string) *exec.Cmd {
 }
 
 // URL is the server's address for database name.
-func (s *pgServer) URL(name string) string {
+func (s *Postgres) URL(name string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, name)
 }
 
 // start runs the postmaster in the foreground (a child of the test, so it
 // dies with it) and waits until it accepts connections.
-func (s *pgServer) start(ctx context.Context) error {
+func (s *Postgres) start(ctx context.Context) error {
 	logf, err := os.OpenFile(filepath.Join(s.dir, "postgres.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	cmd := s.command("postgres", "-D", s.data(), "-p", strconv.Itoa(s.port), "-k", s.dir,
+	args := []string{"-D", s.data(), "-p", strconv.Itoa(s.port), "-k", s.dir,
 		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
-		"-c", "max_connections=300", "-c", "shared_buffers=64MB")
+		"-c", "max_connections=300", "-c", "shared_buffers=64MB"}
+	for _, kv := range s.settings {
+		args = append(args, "-c", kv)
+	}
+	cmd := s.command("postgres", args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		_ = logf.Close()
@@ -152,9 +159,9 @@ func (s *pgServer) start(ctx context.Context) error {
 	})
 }
 
-// stop signals the postmaster (SIGINT: fast shutdown; SIGQUIT: immediate,
+// Stop signals the postmaster (SIGINT: fast shutdown; SIGQUIT: immediate,
 // as a crash: the next start recovers from the WAL) and waits for it.
-func (s *pgServer) stop(sig syscall.Signal) {
+func (s *Postgres) Stop(sig syscall.Signal) {
 	s.mu.Lock()
 	cmd, done := s.cmd, s.done
 	s.mu.Unlock()
@@ -170,17 +177,17 @@ func (s *pgServer) stop(sig syscall.Signal) {
 	}
 }
 
-// restart stops the server with sig and starts it again; it returns when
+// Restart stops the server with sig and starts it again; it returns when
 // the server accepts connections again.
-func (s *pgServer) restart(ctx context.Context, sig syscall.Signal) error {
-	s.stop(sig)
+func (s *Postgres) Restart(ctx context.Context, sig syscall.Signal) error {
+	s.Stop(sig)
 	return s.start(ctx)
 }
 
 var errStopped = errors.New("the server exited")
 
-// redisServer is a throwaway Redis run by the suite.
-type redisServer struct {
+// Redis is a throwaway Redis server.
+type Redis struct {
 	dir  string
 	port int
 
@@ -189,25 +196,32 @@ type redisServer struct {
 	done chan struct{}
 }
 
-// startRedis starts redis-server on a spare port, persisting only when
+// StartRedis starts redis-server on a spare port, persisting only when
 // asked (SHUTDOWN SAVE), in a throwaway directory.
-func startRedis(t *testing.T) *redisServer {
+func StartRedis(t testing.TB) *Redis {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("no redis-server: install Redis (apt-get install redis-server)")
 	}
-	s := &redisServer{dir: t.TempDir(), port: freePort(t)}
-	t.Cleanup(func() { s.kill() })
+	s := &Redis{dir: t.TempDir(), port: freePort(t)}
+	t.Cleanup(func() { s.Kill() })
 	if err := s.start(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return s
 }
 
-// URL is the server's address.
-func (s *redisServer) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+// Pid is the server's process id.
+func (s *Redis) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cmd.Process.Pid
+}
 
-func (s *redisServer) start(ctx context.Context) error {
+// URL is the server's address.
+func (s *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.port) }
+
+func (s *Redis) start(ctx context.Context) error {
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--logfile", filepath.Join(s.dir, "redis.log"))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -232,9 +246,9 @@ func (s *redisServer) start(ctx context.Context) error {
 	})
 }
 
-// restart shuts Redis down saving its data (as a maintenance restart
+// Restart shuts Redis down saving its data (as a maintenance restart
 // does) and starts it again on the same port; it returns when it answers.
-func (s *redisServer) restart(ctx context.Context) error {
+func (s *Redis) Restart(ctx context.Context) error {
 	opts, _ := redis.ParseURL(s.URL())
 	rdb := redis.NewClient(opts)
 	_ = rdb.ShutdownSave(ctx).Err() // the connection closes: no answer
@@ -245,12 +259,13 @@ func (s *redisServer) restart(ctx context.Context) error {
 	select {
 	case <-done:
 	case <-time.After(30 * time.Second):
-		s.kill()
+		s.Kill()
 	}
 	return s.start(ctx)
 }
 
-func (s *redisServer) kill() {
+// Kill kills the server (SIGKILL) and waits for it to exit.
+func (s *Redis) Kill() {
 	s.mu.Lock()
 	cmd, done := s.cmd, s.done
 	s.mu.Unlock()

@@ -1,4 +1,4 @@
-package faults
+package throwaway_test
 
 import (
 	"syscall"
@@ -6,15 +6,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/wuzapi-manager/wuzapi-manager/infra/throwaway"
 )
 
-// TestThrowawayServers: the suite's own Postgres survives a crash restart
-// with its committed data, and its Redis a restart with its keys.
-func TestThrowawayServers(t *testing.T) {
+// TestServers: the throwaway Postgres survives a crash restart with its
+// committed data, and the Redis a restart with its keys.
+func TestServers(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	pg := startPostgres(t)
-	rs := startRedis(t)
+	pg := throwaway.StartPostgres(t)
+	rs := throwaway.StartRedis(t)
 
 	conn, err := pgx.Connect(ctx, pg.URL("postgres"))
 	if err != nil {
@@ -24,7 +26,7 @@ func TestThrowawayServers(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = conn.Close(ctx)
-	if err := pg.restart(ctx, syscall.SIGQUIT); err != nil {
+	if err := pg.Restart(ctx, syscall.SIGQUIT); err != nil {
 		t.Fatalf("restart postgres: %v", err)
 	}
 	conn, err = pgx.Connect(ctx, pg.URL("postgres"))
@@ -43,7 +45,7 @@ func TestThrowawayServers(t *testing.T) {
 	if err := rdb.Set(ctx, "kept", "yes", 0).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := rs.restart(ctx); err != nil {
+	if err := rs.Restart(ctx); err != nil {
 		t.Fatalf("restart redis: %v", err)
 	}
 	if got, err := rdb.Get(ctx, "kept").Result(); err != nil || got != "yes" {
