@@ -104,11 +104,23 @@ func NewSender(opts SenderOptions) *Sender {
 // A first message to a new contact (ARGV[12] = 1) also meets the
 // new-contact budgets and the identical-text cap, and takes a unit of each.
 //
+// Every window is counted by score (ZCOUNT over the window), so entries
+// that fell out of it count for nothing whether or not they were removed
+// yet, and a window is not counted at all when a wider one over the same
+// sends is already under its cap (the minute within the hour, the
+// new-contact hour within the 24 hours, one text's within all texts'): the sets are trimmed, and their expiries renewed, at most once per
+// trimEvery per instance (the time of the last trim is in the today hash),
+// not on every send. A set then holds at most its window plus trimEvery of
+// entries, and each key outlives its newest entry's window (the expiry
+// set at a trim covers the sends of the next trimEvery). The text's own set
+// (KEYS[7]) gets its expiry with every send: each text has its own key.
+//
 //	KEYS[1] leases: sorted set of in-flight sends, scored by lease expiry
 //	KEYS[2] sent: sorted set of the last hour's sends, scored by start
 //	KEYS[3] next: the earliest start of the next send (the drawn gap)
 //	KEYS[4] today: hash of the day's counts: last (ms of the last counted
-//	        send), n (sends), new (new-contact sends); see dayScript
+//	        send), n (sends), new (new-contact sends), trim (ms of the last
+//	        trim); see dayScript
 //	KEYS[5] newsent: sorted set of the last hour's new-contact sends
 //	KEYS[6] new24: sorted set of the last 24 hours' new-contact sends
 //	KEYS[7] same: sorted set of the last hour's new-contact sends of one text
@@ -116,7 +128,7 @@ func NewSender(opts SenderOptions) *Sender {
 //	ARGV: now, lease, maxInFlight, perMinute, hourlyCap, dailyCap, gap,
 //	      member (unique), start and end (ms) of the current calendar day in
 //	      the tenant's zone, in-flight poll, new contact (0/1), new per hour,
-//	      new per day, identical per hour
+//	      new per day, identical per hour, trimEvery
 //
 // Reply: {1} granted, or {0, wait ms, reason}: the wait is the longest of
 // every limit's own wait, so a retry after it passes them all unless others
@@ -124,78 +136,96 @@ func NewSender(opts SenderOptions) *Sender {
 var reserveScript = redis.NewScript(dayScript + `
 local now = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 3600000)
 local wait, reason = 0, ''
 local function need(w, r)
   if w > wait then wait, reason = w, r end
 end
-local inflight = redis.call('ZCARD', KEYS[1])
+local function since(ms) return '(' .. string.format('%d', ms) end
+-- count is how many of key's entries are scored after now - span; over
+-- waits, when that count n is at cap or over, until the entry that must
+-- leave the window has left it.
+local function count(key, span) return redis.call('ZCOUNT', key, since(now - span), '+inf') end
+local function over(key, n, cap, span, r)
+  if n >= cap then
+    local e = redis.call('ZRANGEBYSCORE', key, since(now - span), '+inf', 'WITHSCORES', 'LIMIT', n - cap, 1)
+    need(tonumber(e[2]) + span - now, r)
+  end
+end
+-- window is count and over; it returns the count. bound, when given, is
+-- a count this window cannot exceed (a wider window's of the same sends,
+-- or of a superset of them): under the cap it decides without counting.
+local function window(key, cap, span, r, bound)
+  if bound and bound < cap then return bound end
+  local n = count(key, span)
+  over(key, n, cap, span, r)
+  return n
+end
+local inflight = redis.call('ZCOUNT', KEYS[1], since(now), '+inf')
 if inflight >= tonumber(ARGV[3]) then
-  local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  local first = redis.call('ZRANGEBYSCORE', KEYS[1], since(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
   need(math.min(tonumber(first[2]) - now, tonumber(ARGV[11])), 'in_flight')
 end
 local nextAt = tonumber(redis.call('GET', KEYS[3]) or '0')
 if nextAt > now then need(nextAt - now, 'min_delay') end
-local perMinute = tonumber(ARGV[4])
-local from = '(' .. string.format('%d', now - 60000)
-local inMinute = redis.call('ZCOUNT', KEYS[2], from, '+inf')
-if inMinute >= perMinute then
-  local e = redis.call('ZRANGEBYSCORE', KEYS[2], from, '+inf', 'WITHSCORES', 'LIMIT', inMinute - perMinute, 1)
-  need(tonumber(e[2]) + 60000 - now, 'per_minute')
-end
-local hourly = tonumber(ARGV[5])
-local inHour = redis.call('ZCARD', KEYS[2])
-if inHour >= hourly then
-  local e = redis.call('ZRANGE', KEYS[2], inHour - hourly, inHour - hourly, 'WITHSCORES')
-  need(tonumber(e[2]) + 3600000 - now, 'hourly_cap')
-end
+local inHour = count(KEYS[2], 3600000)
+window(KEYS[2], tonumber(ARGV[4]), 60000, 'per_minute', inHour)
+over(KEYS[2], inHour, tonumber(ARGV[5]), 3600000, 'hourly_cap')
 local dayEnd = tonumber(ARGV[10])
-local today, newToday = countingDay(KEYS[4], KEYS[8], KEYS[9], tonumber(ARGV[9]))
+local today, newToday, trimmed = countingDay(KEYS[4], KEYS[8], KEYS[9], tonumber(ARGV[9]))
 if today >= tonumber(ARGV[6]) then need(dayEnd - now, 'daily_cap') end
 local isNew = ARGV[12] == '1'
 if isNew then
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now - 3600000)
-  redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 3600000)
-  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now - 86400000)
-  local function window(key, cap, span, r)
-    local n = redis.call('ZCARD', key)
-    if n >= cap then
-      local e = redis.call('ZRANGE', key, n - cap, n - cap, 'WITHSCORES')
-      need(tonumber(e[2]) + span - now, r)
-    end
-  end
-  window(KEYS[5], tonumber(ARGV[13]), 3600000, 'new_contacts_per_hour')
-  window(KEYS[7], tonumber(ARGV[15]), 3600000, 'identical_per_hour')
   -- The day's budget holds in the calendar day and in any 24 hours: a
   -- calendar day alone would let a day's budget go out just before
   -- midnight and the next day's just after it, twice the budget in 24
-  -- hours, which is what WhatsApp counts.
-  window(KEYS[6], tonumber(ARGV[14]), 86400000, 'new_contacts_per_day')
+  -- hours, which is what WhatsApp counts. Every new-contact send is in
+  -- all three sets, one text's in its own as well.
+  local in24 = count(KEYS[6], 86400000)
+  local newHour = window(KEYS[5], tonumber(ARGV[13]), 3600000, 'new_contacts_per_hour', in24)
+  window(KEYS[7], tonumber(ARGV[15]), 3600000, 'identical_per_hour', newHour)
+  over(KEYS[6], in24, tonumber(ARGV[14]), 86400000, 'new_contacts_per_day')
   if newToday >= tonumber(ARGV[14]) then need(dayEnd - now, 'new_contacts_per_day') end
 end
 if wait > 0 then return {0, wait, reason} end
 local member = ARGV[8]
 redis.call('ZADD', KEYS[1], now + lease, member)
-redis.call('PEXPIRE', KEYS[1], lease + 1000)
 redis.call('ZADD', KEYS[2], now, member)
-redis.call('PEXPIRE', KEYS[2], 3600000 + 60000)
 local gap = tonumber(ARGV[7])
 redis.call('SET', KEYS[3], string.format('%d', now + gap), 'PX', gap + 1000)
 local newInc = 0
 if isNew then newInc = 1 end
-redis.call('HSET', KEYS[4], 'last', string.format('%d', now), 'n', today + 1, 'new', newToday + newInc)
-redis.call('PEXPIRE', KEYS[4], 2 * 86400000)
+local trimEvery = tonumber(ARGV[16])
+local trim = now - trimmed >= trimEvery or trimmed > now
+local fields = {'last', string.format('%d', now), 'n', today + 1, 'new', newToday + newInc}
+if trim then
+  table.insert(fields, 'trim')
+  table.insert(fields, string.format('%d', now))
+end
+redis.call('HSET', KEYS[4], unpack(fields))
 if isNew then
   redis.call('ZADD', KEYS[5], now, member)
-  redis.call('PEXPIRE', KEYS[5], 3600000 + 60000)
   redis.call('ZADD', KEYS[7], now, member)
   redis.call('PEXPIRE', KEYS[7], 3600000 + 60000)
   redis.call('ZADD', KEYS[6], now, member)
-  redis.call('PEXPIRE', KEYS[6], 86400000 + 60000)
+end
+if trim then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - 3600000)
+  redis.call('PEXPIRE', KEYS[1], lease + trimEvery + 1000)
+  redis.call('PEXPIRE', KEYS[2], 3600000 + trimEvery + 60000)
+  redis.call('PEXPIRE', KEYS[4], 2 * 86400000)
+  for _, k in ipairs({{KEYS[5], 3600000}, {KEYS[6], 86400000}}) do
+    redis.call('ZREMRANGEBYSCORE', k[1], '-inf', now - k[2])
+    redis.call('PEXPIRE', k[1], k[2] + trimEvery + 60000)
+  end
+  if isNew then redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 3600000) end
 end
 return {1}
 `)
+
+// trimEvery is how often the reserve script trims an instance's sets and
+// renews their expiries (at most once per interval per instance).
+const trimEvery = time.Minute
 
 // dayScript is the Lua function that decides the daily caps' counts. They
 // live in one hash with the time of the last counted send, not under a key
@@ -207,16 +237,18 @@ return {1}
 // the zone unchanged it is the calendar day, as before.
 //
 // countingDay(key, legacyDay, legacyNew, dayStart) returns the day's sends
-// and new-contact sends; it writes nothing. The date-named counters of
-// earlier versions are read while the hash does not exist yet.
+// and new-contact sends, and the time of the instance's last trim (0:
+// none yet); it writes nothing. The date-named counters of earlier
+// versions are read while the hash does not exist yet.
 const dayScript = `
 local function countingDay(key, legacyDay, legacyNew, dayStart)
-  local d = redis.call('HMGET', key, 'last', 'n', 'new')
+  local d = redis.call('HMGET', key, 'last', 'n', 'new', 'trim')
+  local trimmed = tonumber(d[4] or '0')
   if not d[1] then
-    return tonumber(redis.call('GET', legacyDay) or '0'), tonumber(redis.call('GET', legacyNew) or '0')
+    return tonumber(redis.call('GET', legacyDay) or '0'), tonumber(redis.call('GET', legacyNew) or '0'), trimmed
   end
-  if tonumber(d[1]) < dayStart then return 0, 0 end
-  return tonumber(d[2] or '0'), tonumber(d[3] or '0')
+  if tonumber(d[1]) < dayStart then return 0, 0, trimmed end
+  return tonumber(d[2] or '0'), tonumber(d[3] or '0'), trimmed
 end
 `
 
@@ -249,7 +281,7 @@ func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.R
 		p.HourlyCap, DailyCap(p, now), gap.Milliseconds(), member,
 		dayStart.UnixMilli(), dayEnd.UnixMilli(),
 		s.opts.InFlightPoll.Milliseconds(),
-		isNew, p.NewPerHour, NewContactBudget(p, now), p.IdenticalPerHour,
+		isNew, p.NewPerHour, NewContactBudget(p, now), p.IdenticalPerHour, trimEvery.Milliseconds(),
 	).Slice()
 	if err != nil {
 		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: %w", p.InstanceID, err)
