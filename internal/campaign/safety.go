@@ -31,8 +31,10 @@ type SafetyStore interface {
 	ReleaseLaneProbe(ctx context.Context, instanceID string) error
 	OpenNewLane(ctx context.Context, instanceID string, now time.Time) error
 	// RecentNewDeliveries counts the instance's last n first messages sent
-	// before `before`, and how many of them were delivered.
-	RecentNewDeliveries(ctx context.Context, instanceID string, before time.Time, n int) (delivered, total int, err error)
+	// before `before`, and how many of them were delivered; next is the
+	// earliest first message sent at or after `before` (nil: none), the
+	// next one that can enter that window.
+	RecentNewDeliveries(ctx context.Context, instanceID string, before time.Time, n int) (delivered, total int, next *time.Time, err error)
 	// UncheckedNew lists up to limit pending new contacts of the chunk
 	// without a number check newer than since.
 	UncheckedNew(ctx context.Context, campaignID string, lo, hi int, instanceID string, limit int, since time.Time) ([]string, error)
@@ -141,6 +143,9 @@ type newGate struct {
 	// laneHere: the instance's lane itself closed during this invocation
 	// (a reach-out lock or the delivery guard), not a budget wait.
 	laneHere bool
+	// guardClearUntil: the delivery guard found nothing to pause and its
+	// window cannot change before then (guardRecheck).
+	guardClearUntil time.Time
 }
 
 // closeLane closes the gate because the instance's lane closed now.
@@ -237,8 +242,8 @@ func (noSafety) PauseNewLane(context.Context, string, string, time.Time, time.Ti
 func (noSafety) TakeLaneProbe(context.Context, string, time.Time) (bool, error) { return false, nil }
 func (noSafety) ReleaseLaneProbe(context.Context, string) error                 { return nil }
 func (noSafety) OpenNewLane(context.Context, string, time.Time) error           { return nil }
-func (noSafety) RecentNewDeliveries(context.Context, string, time.Time, int) (int, int, error) {
-	return 0, 0, nil
+func (noSafety) RecentNewDeliveries(context.Context, string, time.Time, int) (int, int, *time.Time, error) {
+	return 0, 0, nil, nil
 }
 func (noSafety) UncheckedNew(context.Context, string, int, int, string, int, time.Time) ([]string, error) {
 	return nil, nil
@@ -356,12 +361,26 @@ func (w *Worker) reachOutLock(ctx context.Context, log *slog.Logger, job Job, re
 }
 
 // guardDeliveries pauses the instance's new-contact lane when too few of
-// its recent first messages were delivered.
+// its recent first messages were delivered. A verdict not to pause holds
+// until a first message can enter the window (guardRecheck): until then
+// the invocation asks again for nothing.
 func (w *Worker) guardDeliveries(ctx context.Context, log *slog.Logger, job Job, g *newGate) error {
 	now := w.now()
-	delivered, total, err := w.safety().RecentNewDeliveries(ctx, job.Instance.ID, now.Add(-GuardAge), GuardWindow)
-	if err != nil || total < GuardWindow || delivered >= GuardMinDelivered {
+	g.mu.Lock()
+	fresh := now.Before(g.guardClearUntil)
+	g.mu.Unlock()
+	if fresh {
+		return nil
+	}
+	delivered, total, next, err := w.safety().RecentNewDeliveries(ctx, job.Instance.ID, now.Add(-GuardAge), GuardWindow)
+	if err != nil {
 		return err
+	}
+	if total < GuardWindow || delivered >= GuardMinDelivered {
+		g.mu.Lock()
+		g.guardClearUntil = guardRecheck(now, next)
+		g.mu.Unlock()
+		return nil
 	}
 	reason := fmt.Sprintf("paused: only %d of %d recent first messages were delivered", delivered, total)
 	paused, err := w.safety().PauseNewLane(ctx, job.Instance.ID, reason, now, now.Add(GuardProbeAfter))
@@ -374,6 +393,24 @@ func (w *Worker) guardDeliveries(ctx context.Context, log *slog.Logger, job Job,
 		w.alert(ctx, "warning", "Low delivery", job.Instance.ID, fmt.Sprintf("%s: new-contact sending %s; resume it from the instance once the number is healthy.", quote.Name(job.Instance.Name), reason))
 	}
 	return nil
+}
+
+// guardSlack covers first messages another worker had sent but not yet
+// recorded when the guard looked (their sent time is taken before the
+// write commits).
+const guardSlack = time.Minute
+
+// guardRecheck is when a guard verdict not to pause, reached at now, may
+// no longer hold: when the earliest first message not yet in the window
+// (next), or one recorded late, grows older than GuardAge. Until then the
+// window's sends are the same; a delivery receipt or a reopened lane can
+// only keep the verdict (more delivered, or fewer in the window).
+func guardRecheck(now time.Time, next *time.Time) time.Time {
+	at := now.Add(-guardSlack)
+	if next != nil && next.Before(at) {
+		at = *next
+	}
+	return at.Add(GuardAge)
 }
 
 func (w *Worker) alert(ctx context.Context, severity, typ, subject, message string) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/wuzapitest"
 )
 
@@ -394,5 +396,46 @@ func TestWorkerAlertsQuoteInstanceNames(t *testing.T) {
 	}
 	if c := e.get(t, id); c.Reason == nil || !strings.Contains(*c.Reason, name) {
 		t.Errorf("campaign reason %v, want the instance's name as it is", c.Reason)
+	}
+}
+
+// guardReads counts the delivery guard's reads of the store.
+type guardReads struct {
+	*postgres.DB
+	n atomic.Int32
+}
+
+func (g *guardReads) RecentNewDeliveries(ctx context.Context, instanceID string, before time.Time, n int) (int, int, *time.Time, error) {
+	g.n.Add(1)
+	return g.DB.RecentNewDeliveries(ctx, instanceID, before, n)
+}
+
+// TestWorkerDeliveryGuardAsksOncePerWindow: the guard's verdict not to
+// pause holds until a first message can enter its window (15 minutes after
+// the earliest one it did not count), so an invocation asks once, not
+// after every first message; a later invocation past that asks again and
+// pauses.
+func TestWorkerDeliveryGuardAsksOncePerWindow(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	reads := &guardReads{DB: e.db}
+	e.worker.Store = reads
+	first := e.campaign(t, "oi {{name}}", phones(10))
+	e.run(t, first, 0)
+	if n := len(e.fake.Delivered()); n != 10 {
+		t.Fatalf("%d first messages delivered, want 10", n)
+	}
+	if n := reads.n.Load(); n != 1 {
+		t.Fatalf("the guard read its window %d times for 10 first messages in one invocation, want 1", n)
+	}
+	e.clock.Add(16 * time.Minute) // none of the 10 delivered: the next first message pauses
+	ps := []string{"5511988880001", "5511988880002"}
+	second := e.campaign(t, "oi {{name}}", ps)
+	e.run(t, second, 0)
+	if d := e.fake.Delivered(); len(d[ps[0]]) != 1 || len(d[ps[1]]) != 0 {
+		t.Fatalf("delivered %v; want the send that tripped the guard and no more", d)
+	}
+	if lane, err := e.db.NewLane(context.Background(), e.inst.ID); err != nil || lane.State != campaign.LanePaused {
+		t.Fatalf("lane = %+v %v, want paused", lane, err)
 	}
 }

@@ -123,13 +123,14 @@ func (db *DB) OpenNewLane(ctx context.Context, instanceID string, now time.Time)
 }
 
 // RecentNewDeliveries returns how many of the instance's last n first
-// messages sent before `before` were delivered, and how many there were.
-func (db *DB) RecentNewDeliveries(ctx context.Context, instanceID string, before time.Time, n int) (delivered, total int, err error) {
-	err = db.Pool.QueryRow(ctx, db.q("recent-new-deliveries"), instanceID, before, n).Scan(&delivered, &total)
+// messages sent before `before` were delivered, how many there were, and
+// the earliest first message sent since (nil: none).
+func (db *DB) RecentNewDeliveries(ctx context.Context, instanceID string, before time.Time, n int) (delivered, total int, next *time.Time, err error) {
+	err = db.Pool.QueryRow(ctx, db.q("recent-new-deliveries"), instanceID, before, n).Scan(&delivered, &total, &next)
 	if err != nil {
-		return 0, 0, fmt.Errorf("recent first messages of instance %s: %w", instanceID, err)
+		return 0, 0, nil, fmt.Errorf("recent first messages of instance %s: %w", instanceID, err)
 	}
-	return delivered, total, nil
+	return delivered, total, next, nil
 }
 
 // UncheckedNew returns up to limit pending new contacts of the chunk [lo,

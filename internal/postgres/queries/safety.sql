@@ -78,8 +78,13 @@ WHERE id = $1;
 -- name: recent-new-deliveries
 -- The delivery guard's window: the instance's last $3 first messages sent
 -- before $2 (and after the lane last reopened), and how many of them have
--- a delivery receipt.
-SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL), count(*) FROM (
+-- a delivery receipt; then the earliest first message sent at or after
+-- $2, the next that can enter the window (the worker asks again only
+-- once it is old enough).
+SELECT count(*) FILTER (WHERE delivered_at IS NOT NULL), count(*),
+    (SELECT min(sent_at) FROM campaign_recipients
+     WHERE instance_id = $1 AND new_contact AND sent_at >= $2)
+FROM (
     SELECT delivered_at FROM campaign_recipients
     WHERE instance_id = $1 AND new_contact AND sent_at IS NOT NULL AND sent_at < $2
       AND sent_at > COALESCE((SELECT new_lane_since FROM instances WHERE id = $1 AND new_lane_state IS NULL), '-infinity')
