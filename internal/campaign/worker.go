@@ -72,6 +72,8 @@ type Claimed struct {
 	// SendPhone is the number to send to: the checked WhatsApp number when
 	// it differs from Phone (older Brazilian mobiles lack the 9th digit).
 	SendPhone string
+	// Seq is the recipient's place in the campaign.
+	Seq int
 }
 
 // Which recipients a claim may take.
@@ -121,6 +123,9 @@ type Store interface {
 	Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time, f ClaimFilter) (Claimed, bool, error)
 	// MarkSent records a successful send (never moving a status backwards).
 	MarkSent(ctx context.Context, campaignID, phone string, now time.Time) error
+	// MarkSentClaim is MarkSent of sent at sentAt and Claim, in one
+	// statement.
+	MarkSentClaim(ctx context.Context, campaignID, sent string, sentAt time.Time, lo, hi int, now time.Time, f ClaimFilter) (Claimed, bool, error)
 	// RetryLater puts a transiently failed recipient back to pending, due at at.
 	RetryLater(ctx context.Context, campaignID, phone, reason string, at time.Time) error
 	// MarkFailed fails a recipient with reason.
@@ -507,26 +512,58 @@ func (r *chunkRun) sendAll(ctx context.Context) {
 
 // loop claims, sends and settles one recipient at a time.
 func (r *chunkRun) loop(ctx context.Context) {
+	cur := &cursor{from: r.lo}
+	defer r.markHeld(ctx, cur)
 	for !r.stop.Load() && ctx.Err() == nil {
-		if !r.step(ctx) {
+		if !r.step(ctx, cur) {
 			return
 		}
 	}
 }
 
+// markHeld records the loop's last successful send when no claim took it
+// along.
+func (r *chunkRun) markHeld(ctx context.Context, cur *cursor) {
+	if cur.sent == "" {
+		return
+	}
+	if err := r.w.Store.MarkSent(context.WithoutCancel(ctx), r.campaignID, cur.sent, cur.sentAt); err != nil {
+		r.fail(err)
+	}
+	cur.sent = ""
+}
+
+// cursor is where a loop's next claim starts looking: after the last
+// recipient it claimed. A claim walks the chunk in seq order, so starting
+// at lo would step over every recipient already settled (and each of
+// their older row versions) on every claim. Only when nothing is found
+// after the cursor does the loop look from lo again, for recipients that
+// became due behind it (a retry after its backoff, a deferred send).
+//
+// sent is the loop's last successful send, not yet recorded: the next
+// claim records it in its own statement (Store.MarkSentClaim), else
+// markHeld when the loop ends. Until then it stays sending, which a
+// retried chunk never sends again.
+type cursor struct {
+	from   int
+	sent   string
+	sentAt time.Time
+}
+
 // step claims, paces, types and sends one recipient and settles it; false
 // when this loop should stop.
-func (r *chunkRun) step(ctx context.Context) bool {
+func (r *chunkRun) step(ctx context.Context, cur *cursor) bool {
 	if !r.mayClaim(ctx) {
 		return false
 	}
-	rec, probing, ok := r.claim(ctx)
+	rec, probing, ok := r.claim(ctx, cur)
 	if !ok {
 		return false
 	}
 	text, _ := r.tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(r.campaignID, rec.Phone))
 	res, cont := r.reserve(ctx, rec, r.identity(text), probing)
 	if !res.Granted {
+		cur.from = min(cur.from, rec.Seq) // it waits again, in its place
 		return cont
 	}
 	sendErr := r.send(ctx, rec, text)
@@ -544,6 +581,7 @@ func (r *chunkRun) step(ctx context.Context) bool {
 		return false
 	}
 	if wuzapi.IsReachOutLock(sendErr) {
+		cur.from = min(cur.from, rec.Seq)
 		if err := r.w.reachOutLock(context.WithoutCancel(ctx), r.log, r.job, rec, r.gate); err != nil {
 			r.fail(err)
 			return false
@@ -553,7 +591,10 @@ func (r *chunkRun) step(ctx context.Context) bool {
 	if probing {
 		r.settleProbe(ctx, sendErr)
 	}
-	if err := r.settle(ctx, rec, sendErr); err != nil {
+	if sendErr == nil {
+		r.w.record("sent")
+		cur.sent, cur.sentAt = rec.Phone, r.w.now()
+	} else if err := r.settle(ctx, rec, sendErr); err != nil {
 		r.fail(err)
 		return false
 	}
@@ -591,7 +632,7 @@ func (r *chunkRun) mayClaim(ctx context.Context) bool {
 // known contacts only while it is closed, or the lane's single probe.
 // The claim comes before the limiter, which then knows whether the send is
 // a first message and its text; a refused send goes back unspent.
-func (r *chunkRun) claim(ctx context.Context) (rec Claimed, probing, ok bool) {
+func (r *chunkRun) claim(ctx context.Context, cur *cursor) (rec Claimed, probing, ok bool) {
 	if closed, _, _ := r.gate.state(); r.job.Instance.CheckNumbers && (!closed || r.gate.hasProbe()) {
 		r.checkMu.Lock()
 		err := r.w.checkNumbers(ctx, r.log, r.job, r.lo, r.hi, r.gate)
@@ -602,7 +643,14 @@ func (r *chunkRun) claim(ctx context.Context) (rec Claimed, probing, ok bool) {
 		}
 	}
 	f, probing := r.filter()
-	rec, ok, err := r.w.Store.Claim(ctx, r.campaignID, r.lo, r.hi, r.w.now(), f)
+	rec, ok, err := r.claimFrom(ctx, cur, cur.from, f)
+	if err == nil && !ok && cur.from > r.lo {
+		cur.from = r.lo // nothing after the cursor: look behind it once
+		rec, ok, err = r.claimFrom(ctx, cur, r.lo, f)
+	}
+	if ok {
+		cur.from = rec.Seq + 1
+	}
 	if err != nil || !ok {
 		if probing {
 			r.giveProbe()
@@ -613,6 +661,19 @@ func (r *chunkRun) claim(ctx context.Context) (rec Claimed, probing, ok bool) {
 		return rec, false, false
 	}
 	return rec, probing, true
+}
+
+// claimFrom claims from seq lo on, recording the loop's held send in the
+// same statement.
+func (r *chunkRun) claimFrom(ctx context.Context, cur *cursor, lo int, f ClaimFilter) (Claimed, bool, error) {
+	if cur.sent == "" {
+		return r.w.Store.Claim(ctx, r.campaignID, lo, r.hi, r.w.now(), f)
+	}
+	rec, ok, err := r.w.Store.MarkSentClaim(ctx, r.campaignID, cur.sent, cur.sentAt, lo, r.hi, r.w.now(), f)
+	if err == nil {
+		cur.sent = ""
+	}
+	return rec, ok, err
 }
 
 // reserve asks the send limiter for the claimed recipient's send. Refused,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -686,4 +687,66 @@ func TestWorkerRespectsInstanceBlock(t *testing.T) {
 	e.clock.Add(time.Hour)
 	e.run(t, id, 0)
 	assertOnce(t, e.fake, phones(3))
+}
+
+// claimStarts records where each claim starts looking, and counts the
+// sends recorded on their own.
+type claimStarts struct {
+	*postgres.DB
+	mu    sync.Mutex
+	from  []int
+	marks int
+}
+
+func (c *claimStarts) Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time, f campaign.ClaimFilter) (campaign.Claimed, bool, error) {
+	c.mu.Lock()
+	c.from = append(c.from, lo)
+	c.mu.Unlock()
+	return c.DB.Claim(ctx, campaignID, lo, hi, now, f)
+}
+
+func (c *claimStarts) MarkSentClaim(ctx context.Context, campaignID, sent string, sentAt time.Time, lo, hi int, now time.Time, f campaign.ClaimFilter) (campaign.Claimed, bool, error) {
+	c.mu.Lock()
+	c.from = append(c.from, lo)
+	c.mu.Unlock()
+	return c.DB.MarkSentClaim(ctx, campaignID, sent, sentAt, lo, hi, now, f)
+}
+
+func (c *claimStarts) MarkSent(ctx context.Context, campaignID, phone string, now time.Time) error {
+	c.mu.Lock()
+	c.marks++
+	c.mu.Unlock()
+	return c.DB.MarkSent(ctx, campaignID, phone, now)
+}
+
+// TestWorkerClaimsAfterItsLastRecipient: each claim starts after the
+// recipient the loop claimed last, not at the chunk's start (where it
+// would step over every settled recipient again); once nothing is left
+// after it, one claim looks from the start for any that became due
+// behind it. Each claim records the loop's previous send in the same
+// statement, the last send too (by the claim that finds nothing): none is
+// recorded on its own. Everyone is sent once and ends sent.
+func TestWorkerClaimsAfterItsLastRecipient(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	starts := &claimStarts{DB: e.db}
+	e.worker.Store = starts
+	ps := phones(5)
+	id := e.campaign(t, "oi {{name}}", ps)
+	e.run(t, id, 0)
+	assertOnce(t, e.fake, ps)
+	if want := []int{0, 1, 2, 3, 4, 5, 0}; !slices.Equal(starts.from, want) {
+		t.Fatalf("claims started at seq %v, want %v", starts.from, want)
+	}
+	if starts.marks != 0 {
+		t.Fatalf("%d sends recorded on their own, want 0", starts.marks)
+	}
+	for p, r := range e.recipients(t, id) {
+		if r.Status != "sent" || r.SentAt == nil {
+			t.Errorf("recipient %s: %s sent at %v, want sent", p, r.Status, r.SentAt)
+		}
+	}
+	if c := e.get(t, id); c.Status != campaign.Completed {
+		t.Fatalf("campaign %s, want completed", c.Status)
+	}
 }

@@ -69,6 +69,15 @@ func (db *DB) HasClaimable(ctx context.Context, campaignID string, lo, hi int, n
 
 // Claim implements campaign.Store.
 func (db *DB) Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time, f campaign.ClaimFilter) (campaign.Claimed, bool, error) {
+	return db.claim(ctx, campaignID, lo, hi, now, f, nil, nil)
+}
+
+// MarkSentClaim implements campaign.Store.
+func (db *DB) MarkSentClaim(ctx context.Context, campaignID, sent string, sentAt time.Time, lo, hi int, now time.Time, f campaign.ClaimFilter) (campaign.Claimed, bool, error) {
+	return db.claim(ctx, campaignID, lo, hi, now, f, &sent, &sentAt)
+}
+
+func (db *DB) claim(ctx context.Context, campaignID string, lo, hi int, now time.Time, f campaign.ClaimFilter, sent *string, sentAt *time.Time) (campaign.Claimed, bool, error) {
 	var c campaign.Claimed
 	var vars map[string]any
 	lane := f.Lane
@@ -76,8 +85,8 @@ func (db *DB) Claim(ctx context.Context, campaignID string, lo, hi int, now time
 		lane = campaign.ClaimAny
 	}
 	err := db.Pool.QueryRow(ctx, db.q("claim-recipient"), campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck,
-		now.Add(-NumberCheckTTL), f.Gen, f.Assigned).
-		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone)
+		now.Add(-NumberCheckTTL), f.Gen, f.Assigned, sent, sentAt).
+		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone, &c.Seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return c, false, nil
 	}

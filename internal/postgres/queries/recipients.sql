@@ -19,7 +19,17 @@ SELECT EXISTS (
 -- worker of an older generation (the campaign was paused and resumed since)
 -- claims nothing.
 -- With $10 (a pool) only recipients already given to instance $5 are taken.
-WITH job AS (
+-- $11, when not NULL, is the phone of the recipient this worker sent last:
+-- it is marked sent at $12 (as mark-sent does) in the same statement, one
+-- round trip and one commit fewer per send. The claim's commit stays
+-- synchronous.
+WITH marked AS (
+    UPDATE campaign_recipients SET
+        status = CASE WHEN read_at IS NOT NULL THEN 'read' WHEN delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
+        sent_at = COALESCE(sent_at, $12), last_error = NULL, next_attempt_at = NULL
+    WHERE $11::text IS NOT NULL AND campaign_id = $1 AND phone = $11
+      AND status IN ('sending', 'unknown', 'delivered', 'read')
+), job AS (
     SELECT c.tenant_id, i.id AS instance_id
     FROM campaigns c JOIN instances i ON i.id = COALESCE($5::uuid, c.instance_id)
     WHERE c.id = $1 AND c.status = 'running' AND (i.blocked_reason IS NULL OR i.blocked_until <= $4)
@@ -51,7 +61,7 @@ UPDATE campaign_recipients r SET
 FROM next
 WHERE r.campaign_id = $1 AND r.phone = next.phone
 RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id, NOT next.known,
-    COALESCE(r.send_phone, r.phone);
+    COALESCE(r.send_phone, r.phone), r.seq;
 
 -- name: defer-recipient
 -- A claimed recipient whose send did not go out waits again: back to
