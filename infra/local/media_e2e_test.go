@@ -3,6 +3,7 @@ package local
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -21,7 +22,9 @@ import (
 // an image announced to the API, uploaded with the presigned PUT, checked
 // by import-worker from the bucket's notification, then sent by a campaign
 // through the fake WuzAPI, once per recipient with our message id and the
-// file as a presigned URL. Bad input is refused with its code.
+// file as a presigned URL; then an audio/ogg and a PDF campaign, each
+// recipient getting one /chat/send/audio or /chat/send/document whose data
+// URL holds the uploaded bytes. Bad input is refused with its code.
 func TestMediaEndToEnd(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -129,6 +132,60 @@ func TestMediaEndToEnd(t *testing.T) {
 	if len(got) != len(phones) {
 		t.Fatalf("%d phones got sends, want %d", len(got), len(phones))
 	}
+
+	// Audio and documents go as data URLs read from the bucket (once per
+	// worker, pinned to the checked ETag): each recipient gets exactly one
+	// send of the uploaded bytes with our id.
+	dataURLCampaigns := []struct {
+		kind, fileName, contentType, dataPrefix string
+		data                                    []byte
+		phones                                  []string
+	}{
+		{"audio", "aviso.ogg", "audio/ogg", "data:audio/ogg;base64,", e2eOgg(), []string{"5511987660011", "5511987660012"}},
+		{"document", "tabela.pdf", "application/pdf", "data:application/octet-stream;base64,", e2ePDF(), []string{"5511987660021", "5511987660022"}},
+	}
+	for _, c := range dataURLCampaigns {
+		id := uploadMedia(t, p.APIURL, key, c.fileName, c.contentType, c.data)
+		waitMedia(id, "ready")
+		list := fmt.Sprintf(`[{"phone":%q,"name":"Ana"},{"phone":%q,"name":"Bia"}]`, c.phones[0], c.phones[1])
+		status, body := call(t, p.APIURL, "POST", "/v1/campaigns", key, fmt.Sprintf(`{"instanceId":%q,"message":"Oi {{name}}",
+			"contacts":%s,"media":{"mediaId":%q}}`, instanceID, list, id))
+		mustStatus(t, "create "+c.kind+" campaign", status, body, 202)
+		cid := jsonField(t, body, "data", "jobId")
+		eventually(t, 90*time.Second, "the "+c.kind+" campaign completed", func(context.Context) (bool, error) {
+			status, body := call(t, p.APIURL, "GET", "/v1/campaigns/"+cid, key, "")
+			return status == 200 && jsonField(t, body, "data", "state") == "completed", nil
+		})
+		want := c.dataPrefix + base64.StdEncoding.EncodeToString(c.data)
+		for _, ph := range c.phones {
+			var ss []wuzapitest.Send
+			for _, s := range fake.Sends() {
+				if s.Phone == ph {
+					ss = append(ss, s)
+				}
+			}
+			if len(ss) != 1 {
+				t.Fatalf("%s: %s got %d sends, want exactly 1: %+v", c.kind, ph, len(ss), ss)
+			}
+			s := ss[0]
+			if s.Media != c.kind || s.ID != campaign.MessageID(cid, ph, 0) || s.File != want || !s.OK() ||
+				(c.kind == "document" && (s.FileName != c.fileName || s.MimeType != c.contentType)) {
+				t.Fatalf("%s send to %s = %s %s file %.60q (%d chars) name %q type %q; want our id and %.60q (%d chars)",
+					c.kind, ph, s.Media, s.ID, s.File, len(s.File), s.FileName, s.MimeType, want, len(want))
+			}
+		}
+	}
+}
+
+// e2eOgg is the head of an Ogg stream (what the check sniffs as audio/ogg).
+func e2eOgg() []byte {
+	head := []byte("OggS\x00\x02\x00\x00\x00\x00\x00\x00\x00\x00\x01\x02\x03\x04\x00\x00\x00\x00")
+	return append(head, bytes.Repeat([]byte{0x4f, 0x70, 0x75, 0x73}, 64)...)
+}
+
+// e2ePDF is a small PDF.
+func e2ePDF() []byte {
+	return []byte("%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n")
 }
 
 // uploadMedia announces a file and PUTs it to the presigned URL.
