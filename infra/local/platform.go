@@ -473,6 +473,18 @@ func (p *Platform) Invoke(ctx context.Context, logicalID string, event []byte) (
 	return pl.invoke(ctx, event)
 }
 
+// Process returns how the platform runs a function of the template (by
+// logical id): its bootstrap binary and its process environment, without
+// AWS_LAMBDA_RUNTIME_API (which aws-lambda-rie adds). Benchmarks use it to
+// time a function's start-up on its own.
+func (p *Platform) Process(logicalID string) (bootstrap string, env []string, ok bool) {
+	pl, ok := p.pools[logicalID]
+	if !ok {
+		return "", nil, false
+	}
+	return pl.fn.bootstrap, slices.Clone(pl.fn.env), true
+}
+
 // AWS returns SDK clients for the platform's AWS endpoint.
 func (p *Platform) AWS() AWSClients { return p.aws }
 

@@ -19,6 +19,7 @@ import (
 // template must not set.
 var notTemplateSettings = map[string]string{
 	"AWS_ENDPOINT_URL": "emulators only: the local platform sets it",
+	"CPU_PROFILE_DIR":  "benchmarks only: make bench-platform sets it through BENCH_ENV",
 }
 
 // settingsOf is each function's settings type in internal/config, by

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -45,10 +47,16 @@ type Deps struct {
 	// Postgres, Redis, AWS SDK calls and queue sends are instrumented with
 	// it when on, and left alone (zero cost) when off.
 	Tracing *telemetry.Tracing
+	// stopProfile ends the CPU profile of Config.CPUProfileDir; nil: none.
+	stopProfile func() error
 }
 
 // Open builds Deps from c. Close releases them.
 func Open(ctx context.Context, c config.Shared) (*Deps, error) {
+	stopProfile, err := startProfile(c)
+	if err != nil {
+		return nil, err
+	}
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})).
 		With("function", c.FunctionName)
 	tracing, err := telemetry.NewTracing(ctx, telemetry.TracingConfig{
@@ -112,7 +120,27 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 	return &Deps{
 		Config: c, Logger: logger, DB: db, Redis: rdb, AWS: awsCfg, SQS: sqsc, S3: s3c, Queue: q,
 		Metrics: metrics, Fleet: fleet, Flusher: flusher,
-		Tracing: tracing,
+		Tracing: tracing, stopProfile: stopProfile,
+	}, nil
+}
+
+// startProfile starts the CPU profile Config.CPUProfileDir asks for and
+// returns what stops it; nil when none is asked for.
+func startProfile(c config.Shared) (func() error, error) {
+	if c.CPUProfileDir == "" {
+		return nil, nil
+	}
+	f, err := os.Create(filepath.Join(c.CPUProfileDir, fmt.Sprintf("%s-%d.pprof", c.FunctionName, os.Getpid())))
+	if err != nil {
+		return nil, fmt.Errorf("CPU_PROFILE_DIR: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("CPU_PROFILE_DIR: %w", err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		return f.Close()
 	}, nil
 }
 
@@ -123,5 +151,9 @@ func (d *Deps) Close() error {
 	defer cancel()
 	errs := []error{d.Flusher.Flush(ctx), d.Tracing.Shutdown(ctx)}
 	d.DB.Close()
-	return errors.Join(append(errs, d.Redis.Close())...)
+	errs = append(errs, d.Redis.Close())
+	if d.stopProfile != nil {
+		errs = append(errs, d.stopProfile())
+	}
+	return errors.Join(errs...)
 }

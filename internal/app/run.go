@@ -14,10 +14,14 @@ import (
 // is on) and ends by flushing spans and the fleet metrics, before Lambda
 // freezes the process.
 func Start(d *Deps, handler any) {
-	wrapped := telemetry.Wrap(handler, telemetry.Invocations{
+	lambda.StartWithOptions(wrap(d, handler), lambda.WithEnableSIGTERM(func() { _ = d.Close() }))
+}
+
+// wrap is handler as Start serves it, without the runtime API around it.
+func wrap(d *Deps, handler any) lambda.Handler {
+	return telemetry.Wrap(handler, telemetry.Invocations{
 		Function: d.Config.FunctionName, Tracing: d.Tracing, Flush: d.Flusher.Due, Logger: d.Logger,
 	})
-	lambda.StartWithOptions(wrapped, lambda.WithEnableSIGTERM(func() { _ = d.Close() }))
 }
 
 // Must stops the process when err, a failure before serving, is not nil:

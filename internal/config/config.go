@@ -82,6 +82,10 @@ type Shared struct {
 	// flushes of this instance's metrics to the fleet's totals in Redis; 0
 	// flushes after every invocation.
 	MetricsFlushInterval time.Duration `env:"METRICS_FLUSH_INTERVAL" envDefault:"0s"`
+	// CPUProfileDir, when set, makes the function write a CPU profile of
+	// its whole life to <dir>/<function>-<pid>.pprof, closed when it stops
+	// (SIGTERM): for benchmarks, never set on AWS.
+	CPUProfileDir string `env:"CPU_PROFILE_DIR"`
 	// AlertWebhookURL receives alerts; empty: alerts are only logged.
 	AlertWebhookURL string `env:"ALERT_WEBHOOK_URL"`
 	// AWSEndpointURL is set for emulators only; S3 then uses path-style
