@@ -217,12 +217,14 @@ type campaignStatusView struct {
 	Result   statusResult    `json:"result"`
 }
 
+// campaignStatus answers from one Postgres statement (DB.CampaignStatus):
+// clients poll this route.
 func (s *Server) campaignStatus(w http.ResponseWriter, r *http.Request) error {
-	c, err := s.campaignFromPath(r)
+	id, err := pathID(r, "id", "campaign")
 	if err != nil {
 		return err
 	}
-	undelivered, err := s.CampaignUndelivered(r.Context(), tenantFrom(r.Context()).ID, c.ID)
+	c, undelivered, err := s.opts.DB.CampaignStatus(r.Context(), tenantFrom(r.Context()).ID, id, s.now().Add(-s.undeliveredAfter()))
 	if err != nil {
 		return err
 	}

@@ -147,14 +147,10 @@ func (s *Server) validSignature(inst postgres.WebhookInstance, r *http.Request, 
 	return hmac.Equal(sig, mac.Sum(nil))
 }
 
-// CampaignUndelivered counts the tenant's campaign recipients sent more
-// than Options.UndeliveredAfter ago that no delivery receipt has reached:
-// the `undelivered` of GET /v1/campaigns/{id}/status. The
-// campaign handler calls it after it has found the campaign.
-func (s *Server) CampaignUndelivered(ctx context.Context, tenantID, campaignID string) (int, error) {
-	after := s.opts.UndeliveredAfter
-	if after <= 0 {
-		after = defaultUndeliveredAfter
+// undeliveredAfter is Options.UndeliveredAfter or its default.
+func (s *Server) undeliveredAfter() time.Duration {
+	if s.opts.UndeliveredAfter <= 0 {
+		return defaultUndeliveredAfter
 	}
-	return s.opts.DB.CampaignUndelivered(ctx, tenantID, campaignID, s.now().Add(-after))
+	return s.opts.UndeliveredAfter
 }

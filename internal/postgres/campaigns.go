@@ -317,6 +317,31 @@ func (db *DB) Campaign(ctx context.Context, tenantID, id string) (campaign.Campa
 	return cs[0], nil
 }
 
+// CampaignStatus returns what the status route shows of the tenant's
+// campaign, in one statement: a Campaign with only ID, Status, Total, Counts
+// and ReplyRate set, and how many of its recipients were sent before
+// sentBefore without a delivery receipt (as CampaignUndelivered counts
+// them). NOT_FOUND when the tenant has no such campaign.
+func (db *DB) CampaignStatus(ctx context.Context, tenantID, id string, sentBefore time.Time) (campaign.Campaign, int, error) {
+	var c campaign.Campaign
+	var statuses []campaign.RecipientStatus
+	var counts []int
+	var replied, undelivered int
+	err := db.Pool.QueryRow(ctx, db.q("campaign-status"), tenantID, id, sentBefore).
+		Scan(&c.ID, &c.Status, &c.Total, &statuses, &counts, &replied, &undelivered)
+	if err != nil {
+		return c, 0, notFound(err, "campaign")
+	}
+	by := make(map[campaign.RecipientStatus]int, len(statuses))
+	for i, st := range statuses {
+		by[st] = counts[i]
+	}
+	c.Counts = campaign.FromStatuses(c.Total, by)
+	c.Counts.Replied = replied
+	c.ReplyRate = c.Counts.ReplyRate()
+	return c, undelivered, nil
+}
+
 // Campaigns returns a page of the tenant's campaigns with counts, newest first.
 func (db *DB) Campaigns(ctx context.Context, tenantID, after string, limit int) ([]campaign.Campaign, error) {
 	rows, err := db.Pool.Query(ctx, db.q("list-campaigns"), tenantID, nullable(after), limit)

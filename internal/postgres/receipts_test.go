@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
@@ -351,6 +352,52 @@ func TestCampaignUndelivered(t *testing.T) {
 	other := newCampaign(t, db)
 	if n, _ := db.CampaignUndelivered(ctx, other.tenantID, f.campaignID, noon.Add(time.Hour)); n != 0 {
 		t.Errorf("another tenant sees %d undelivered", n)
+	}
+}
+
+// The status route's one statement agrees with the campaign read and the
+// undelivered count it replaces.
+func TestCampaignStatusIsCampaignAndUndelivered(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, "sent", "sent", "delivered", "failed", "sent", "pending", "read", "unknown", "skipped")
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET replied_at = now() WHERE campaign_id = $1 AND seq IN (1, 2)`, f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	empty := newCampaign(t, db)
+	noon := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		name   string
+		fx     campaignFixture
+		before time.Time
+	}{
+		{"recipients in every state, cut-off after their send", f, noon.Add(time.Minute)},
+		{"cut-off at their send", f, noon},
+		{"no recipients", empty, noon},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			want, err := db.Campaign(ctx, tt.fx.tenantID, tt.fx.campaignID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantUndelivered, err := db.CampaignUndelivered(ctx, tt.fx.tenantID, tt.fx.campaignID, tt.before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, undelivered, err := db.CampaignStatus(ctx, tt.fx.tenantID, tt.fx.campaignID, tt.before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.ID != want.ID || got.Status != want.Status || got.Counts != want.Counts || got.ReplyRate != want.ReplyRate ||
+				undelivered != wantUndelivered {
+				t.Errorf("status = %s %s %+v %v, %d undelivered; want %s %s %+v %v, %d",
+					got.ID, got.Status, got.Counts, got.ReplyRate, undelivered, want.ID, want.Status, want.Counts, want.ReplyRate, wantUndelivered)
+			}
+		})
+	}
+	if _, _, err := db.CampaignStatus(ctx, empty.tenantID, f.campaignID, noon); errcode.CodeOf(err) != errcode.NotFound {
+		t.Errorf("another tenant's campaign: err = %v, want NOT_FOUND", err)
 	}
 }
 

@@ -85,6 +85,26 @@ FROM campaign_recipients
 WHERE campaign_id = ANY($1::uuid[])
 GROUP BY campaign_id, status;
 
+-- name: campaign-status
+-- What the status route shows, in one statement: the campaign's state and
+-- total, its recipients counted by status as campaign-counts counts them,
+-- and those sent before $3 that no delivery receipt has reached (as
+-- campaign-undelivered). One pass over the campaign's recipients.
+SELECT c.id, c.status, c.total,
+    COALESCE(array_agg(g.status) FILTER (WHERE g.status IS NOT NULL), '{}'),
+    COALESCE(array_agg(g.n) FILTER (WHERE g.status IS NOT NULL), '{}'),
+    COALESCE(sum(g.replied), 0)::bigint, COALESCE(sum(g.undelivered), 0)::bigint
+FROM campaigns c
+LEFT JOIN LATERAL (
+    SELECT status, count(*) AS n, count(replied_at) AS replied,
+        count(*) FILTER (WHERE status = 'sent' AND delivered_at IS NULL AND sent_at < $3) AS undelivered
+    FROM campaign_recipients
+    WHERE campaign_id = c.id
+    GROUP BY status
+) g ON true
+WHERE c.tenant_id = $1 AND c.id = $2
+GROUP BY c.id;
+
 -- name: lock-campaign
 SELECT status FROM campaigns WHERE tenant_id = $1 AND id = $2 FOR UPDATE;
 
