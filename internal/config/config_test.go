@@ -125,7 +125,7 @@ func TestLoadDefaults(t *testing.T) {
 		Environment: "local", ServiceVersion: api.ServiceVersion,
 		DatabaseURL: "postgres://x/y", DatabasePooler: "none", DatabaseMaxConns: 4, RedisURL: "redis://127.0.0.1:6379/0",
 		PublicBaseURL: "http://127.0.0.1:8080", TracesSampler: "parentbased_always_on", TracesSamplerArg: 1,
-		CampaignsQueueURL: "http://q/campaigns", BucketName: "uploads",
+		MetricsFlushInterval: 10 * time.Second, CampaignsQueueURL: "http://q/campaigns", BucketName: "uploads",
 	}
 	if api.Shared != want {
 		t.Errorf("shared defaults\n got %+v\nwant %+v", api.Shared, want)
