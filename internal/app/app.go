@@ -66,7 +66,9 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	pgOpts := postgres.Options{MaxConns: int32(c.DatabaseMaxConns), Pooled: c.DatabasePooler == config.PoolerTransaction}
+	// No round trip to Postgres at init: the pool connects in the background
+	// while the runtime waits for the first event.
+	pgOpts := postgres.Options{MaxConns: int32(c.DatabaseMaxConns), Pooled: c.DatabasePooler == config.PoolerTransaction, ConnectLater: true}
 	if tracing.Enabled() {
 		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), // SQL trimmed in span names: otelpgx's default
 			otelpgx.WithDisableAcquireTracer()) // a span per pool checkout is noise beside the query's

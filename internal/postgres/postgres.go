@@ -45,6 +45,12 @@ type Options struct {
 	Tracer pgx.QueryTracer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ConnectLater skips Open's check: the first connection is opened in the
+	// background instead (a function's init then costs no round trip to
+	// Postgres, and its first query finds the connection made or being
+	// made). A wrong URL or an unreachable server then fails that query,
+	// not Open.
+	ConnectLater bool
 }
 
 // PooledExecMode is how queries run through a transaction-mode pooler:
@@ -77,7 +83,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open postgres pool: %w", err)
 	}
-	if err := pool.Ping(ctx); err != nil {
+	if opts.ConnectLater {
+		go warm(context.WithoutCancel(ctx), pool)
+	} else if err := pool.Ping(ctx); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("ping postgres at %s: %w", redactURL(databaseURL), err)
 	}
@@ -91,6 +99,19 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 		now = time.Now
 	}
 	return &DB{Pool: pool, queries: queries, now: now}, nil
+}
+
+// warmTimeout bounds the background connection of Options.ConnectLater.
+const warmTimeout = 10 * time.Second
+
+// warm opens the pool's first connection and leaves it idle in the pool; a
+// failure is left for the first query to meet again.
+func warm(ctx context.Context, pool *pgxpool.Pool) {
+	ctx, cancel := context.WithTimeout(ctx, warmTimeout)
+	defer cancel()
+	if c, err := pool.Acquire(ctx); err == nil {
+		c.Release()
+	}
 }
 
 // Close closes the pool.

@@ -98,3 +98,31 @@ func TestIDsAreVersion7(t *testing.T) {
 		t.Fatalf("later id has an earlier timestamp: %v", ids)
 	}
 }
+
+// Open checks the server at once, unless ConnectLater: then a server that
+// does not answer fails the first query instead, and one that answers
+// serves it.
+func TestOpenConnectLater(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	const nowhere = "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2"
+	if _, err := postgres.Open(ctx, nowhere, postgres.Options{}); err == nil {
+		t.Fatal("Open of a server that does not answer: no error")
+	}
+	db, err := postgres.Open(ctx, nowhere, postgres.Options{ConnectLater: true})
+	if err != nil {
+		t.Fatalf("Open with ConnectLater: %v", err)
+	}
+	defer db.Close()
+	if err := db.Ping(ctx); err == nil {
+		t.Fatal("Ping of a server that does not answer: no error")
+	}
+	live, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{ConnectLater: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if err := live.Ping(ctx); err != nil {
+		t.Fatalf("Ping after ConnectLater: %v", err)
+	}
+}
