@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/google/uuid"
+	"strings"
 	"time"
+	"unicode/utf8"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 )
@@ -122,10 +125,56 @@ func (db *DB) UpsertContacts(ctx context.Context, tenantID string, contacts []im
 	return inserted, updated, err
 }
 
-var (
-	emptyAttributes = map[string]string{}
-	noTags          = []string{}
-)
+var noTags = []string{}
+
+// appendJSONObject appends m as a JSON object to b ({} when m is empty).
+// Text that is not valid UTF-8 has its bad bytes replaced by U+FFFD, as
+// encoding/json does.
+func appendJSONObject(b []byte, m map[string]string) []byte {
+	b = append(b, '{')
+	first := true
+	for k, v := range m {
+		if !first {
+			b = append(b, ',')
+		}
+		first = false
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONString(b, v)
+	}
+	return append(b, '}')
+}
+
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue
+		}
+		b = append(b, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			b = append(b, '\\', c)
+		case '\n':
+			b = append(b, '\\', 'n')
+		case '\r':
+			b = append(b, '\\', 'r')
+		case '\t':
+			b = append(b, '\\', 't')
+		default:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
 
 // mergeContacts COPYs contacts into a staging table dropped at commit and
 // merges it with one INSERT … ON CONFLICT. It must run inside tx.
@@ -143,10 +192,6 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"contact_stage"}, []string{"id", "phone", "name", "attributes", "tags"},
 		pgx.CopyFromSlice(len(unique), func(i int) ([]any, error) {
 			c := unique[i]
-			attrs := c.Attributes
-			if attrs == nil {
-				attrs = emptyAttributes
-			}
 			id, err := uuid.NewV7()
 			if err != nil {
 				return nil, err
@@ -155,7 +200,10 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 			if tags == nil {
 				tags = noTags
 			}
-			return []any{id, c.Phone, c.Name, attrs, tags}, nil
+			// The id as bytes and the attributes as JSON text: pgx's own
+			// encoding of uuid.UUID (through driver.Valuer) and of a map
+			// (reflection) was a third of the worker's CPU.
+			return []any{pgtype.UUID{Bytes: id, Valid: true}, c.Phone, c.Name, appendJSONObject(nil, c.Attributes), tags}, nil
 		}))
 	if err != nil {
 		return 0, 0, fmt.Errorf("copy %d contacts to stage: %w", len(unique), err)
