@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +165,7 @@ func TestImportWorkerProcess(t *testing.T) {
 			o.DisableLogOutputChecksumValidationSkipped = true
 		})
 	w := &importer.Worker{Store: postgres.ImportStore{DB: db}, Objects: blob.New(client, os.Getenv("IMPORT_WORKER_BUCKET")), Log: discardLogger()}
+	w.Merges, _ = strconv.Atoi(os.Getenv("IMPORT_BENCH_MERGES")) // the default when unset
 	dbName := db.Pool.Config().ConnConfig.Database
 	pg0 := benchproc.Snapshot(benchproc.PostgresBackends(dbName))
 	start, cpu0 := time.Now(), cpuTime()

@@ -105,6 +105,12 @@ var ErrLeaseLost = errors.New("the import's lease was taken over")
 // stored cursor.
 var ErrCursorMoved = errors.New("the import's merged rows moved")
 
+// ErrContended is returned by Store.StageBatch when the batch waited too
+// long for rows another transaction holds, or Postgres chose it as the
+// victim of a deadlock; nothing of the batch was written. Another import of
+// the same tenant, or an API upsert, naming the same phones can cause it.
+var ErrContended = errors.New("the batch waited too long for contacts another transaction holds")
+
 // ErrObjectNotFound and ErrObjectChanged are returned by Objects.Open.
 var (
 	ErrObjectNotFound = errors.New("object not found")
@@ -121,8 +127,11 @@ type Store interface {
 	SetImportObject(ctx context.Context, job Job, size int64, etag string, header []string) error
 	// StageBatch merges a batch's rows into contacts and stores its rejects
 	// in a transaction it leaves open: the batch counts once its Commit
-	// succeeds. The worker stages the next batch while the one before it is
-	// committed, on another connection, and commits in file order.
+	// succeeds. The worker stages the next batches while the one before
+	// them is committed, on other connections, and commits in file order.
+	// A batch that waits too long for a row lock fails with ErrContended
+	// rather than wait on: a batch staged and waiting for its turn to commit
+	// holds its rows, and Postgres cannot see that wait to break it.
 	StageBatch(ctx context.Context, job Job, b Batch) (StagedBatch, error)
 	// RejectedRows calls fn for every stored reject of the import, in file order.
 	RejectedRows(ctx context.Context, job Job, fn func(Reject) error) error
@@ -178,6 +187,10 @@ type Worker struct {
 	MaxBytes int64
 	// Workers normalise phones in parallel; see Options.Workers.
 	Workers int
+	// Merges is how many batches are merged at once, each in its own
+	// transaction on its own connection (the Store's pool must hold that
+	// many); 2 when 0.
+	Merges int
 	// Uploads handle the bucket's other uploads the same notifications
 	// carry, by key prefix (media checks under "media/"); a key under none
 	// of them and outside ObjectPrefix is ignored.
@@ -312,6 +325,13 @@ func (w *Worker) batchSize() int {
 		return w.BatchSize
 	}
 	return 5000
+}
+
+func (w *Worker) merges() int {
+	if w.Merges > 0 {
+		return w.Merges
+	}
+	return 2
 }
 
 func (w *Worker) lease() time.Duration {

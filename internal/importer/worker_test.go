@@ -518,3 +518,87 @@ func TestRejectedRowsAreNeutralised(t *testing.T) {
 		t.Fatalf("rejected rows CSV = %q, want %q", recs, want)
 	}
 }
+
+// TestConcurrentImportsOfOneTenant: two imports of one tenant naming the
+// same phones run at once, each merging several batches at a time. Every
+// batch of one file straddles two of the other's (the second file starts
+// one row later), so their transactions wait on each other's rows; neither
+// may hang (a batch staged and waiting for its turn to commit holds rows
+// that Postgres cannot see it will release) and each phone is inserted by
+// exactly one of them.
+func TestConcurrentImportsOfOneTenant(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	b := setup(t)
+	const phones = 300
+	file := func(first string) string {
+		var body strings.Builder
+		body.WriteString("phone,name\n" + first)
+		for i := range phones {
+			fmt.Fprintf(&body, "11 99999-%04d,n %d\n", i, i)
+		}
+		return body.String()
+	}
+	imA, eventA := b.upload(t, file(""))
+	imB, eventB := b.upload(t, file("11 98888-0000,extra\n"))
+	w := *b.worker
+	w.Merges = 3
+	errs := make(chan error, 2)
+	for _, ev := range []string{eventA, eventB} {
+		go func() { errs <- w.HandleMessage(ctx, ev) }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("import: %v", err)
+		}
+	}
+	a, bb := b.importNow(t, imA.ID), b.importNow(t, imB.ID)
+	if a.Status != importer.StatusCompleted || bb.Status != importer.StatusCompleted ||
+		a.RowsTotal != phones || bb.RowsTotal != phones+1 || a.Imported+a.Updated != phones || bb.Imported+bb.Updated != phones+1 {
+		t.Fatalf("imports %s %+v and %s %+v; want both completed with every row merged", a.Status, counts(a), bb.Status, counts(bb))
+	}
+	if got := a.Imported + bb.Imported; got != phones+1 {
+		t.Fatalf("%d contacts counted as new by the two imports; want %d (each phone new once)", got, phones+1)
+	}
+	var n int
+	if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM contacts WHERE tenant_id = $1", b.tenant.ID).Scan(&n); err != nil || n != phones+1 {
+		t.Fatalf("%d contacts (%v); want %d", n, err, phones+1)
+	}
+}
+
+// TestFailedCommitLeavesStagedBatchesUnapplied: when a commit fails while
+// later batches are already staged (merged in their open transactions),
+// none of those is applied: the contacts are those of the committed
+// batches, the cursor counts them, and the retry merges the rest once.
+func TestFailedCommitLeavesStagedBatchesUnapplied(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	var body strings.Builder
+	body.WriteString("phone,name\n")
+	for i := range 12 {
+		fmt.Fprintf(&body, "11 97777-%04d,n %d\n", i, i)
+	}
+	im, event := b.upload(t, body.String())
+	w := *b.worker
+	w.Merges = 3
+	w.Store = &flakyStore{Store: b.worker.Store, failAt: 2}
+	if err := w.HandleMessage(ctx, event); !errors.Is(err, errInjected) {
+		t.Fatalf("first run: %v, want the injected failure", err)
+	}
+	var n int
+	if err := b.db.Pool.QueryRow(ctx, "SELECT count(*) FROM contacts WHERE tenant_id = $1", b.tenant.ID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if mid := b.importNow(t, im.ID); mid.RowsTotal != 3 || n != 3 {
+		t.Fatalf("after the failure: %d rows counted, %d contacts; want 3 and 3 (the first batch only)", mid.RowsTotal, n)
+	}
+	if err := w.HandleMessage(ctx, event); err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	want := importer.Counts{RowsTotal: 12, Imported: 12}
+	if got := b.importNow(t, im.ID); got.Status != importer.StatusCompleted || counts(got) != want {
+		t.Fatalf("after the retry: %s %+v; want completed %+v", got.Status, counts(got), want)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 )
@@ -86,7 +87,13 @@ func nullUUID(s string) any {
 }
 
 // ImportStore is the importer.Store of the import worker.
-type ImportStore struct{ DB *DB }
+type ImportStore struct {
+	DB *DB
+	// LockTimeout is how long a batch waits for a contact row that another
+	// transaction holds before it fails with importer.ErrContended; 3 s
+	// when 0.
+	LockTimeout time.Duration
+}
 
 var _ importer.Store = ImportStore{}
 
@@ -169,15 +176,34 @@ func (s ImportStore) StageBatch(ctx context.Context, job importer.Job, b importe
 		return nil, fmt.Errorf("begin batch of import %s: %w", job.ImportID, err)
 	}
 	sb := &stagedBatch{db: s.DB, tx: tx, job: job, rejected: len(b.Rejects)}
-	if err := sb.fence(ctx); err != nil {
+	if err := sb.fence(ctx, s.lockTimeout()); err != nil {
 		sb.Rollback(ctx)
 		return nil, err
 	}
 	if err := sb.write(ctx, b); err != nil {
 		sb.Rollback(ctx)
-		return nil, err
+		return nil, contended(err)
 	}
 	return sb, nil
+}
+
+// lockTimeout is how long a batch waits for a contact row another
+// transaction holds: 3 s, or ImportStore.LockTimeout.
+func (s ImportStore) lockTimeout() time.Duration {
+	if s.LockTimeout > 0 {
+		return s.LockTimeout
+	}
+	return 3 * time.Second
+}
+
+// contended marks a lock wait that timed out or a deadlock's victim as
+// importer.ErrContended.
+func contended(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "55P03" || pgErr.Code == "40P01") {
+		return fmt.Errorf("%w: %w", importer.ErrContended, err)
+	}
+	return err
 }
 
 // stagedBatch is an open batch transaction (importer.StagedBatch).
@@ -190,10 +216,12 @@ type stagedBatch struct {
 
 // fence stops a worker that lost its claim before it writes anything; it
 // locks nothing, so that two batches can be staged at once. Commit fences
-// again, under the import's row lock.
-func (sb *stagedBatch) fence(ctx context.Context) error {
+// again, under the import's row lock. It also sets the transaction's
+// lock_timeout.
+func (sb *stagedBatch) fence(ctx context.Context, lockTimeout time.Duration) error {
 	var holds bool
-	if err := sb.tx.QueryRow(ctx, sb.db.q("import-claim-holds"), sb.job.ImportID, sb.job.Token).Scan(&holds); err != nil {
+	var setting string
+	if err := sb.tx.QueryRow(ctx, sb.db.q("import-claim-holds"), sb.job.ImportID, sb.job.Token, lockTimeout.Milliseconds()).Scan(&holds, &setting); err != nil {
 		return fmt.Errorf("check the claim of import %s: %w", sb.job.ImportID, err)
 	}
 	if !holds {

@@ -48,7 +48,10 @@ UPDATE imports SET bytes_total = $3, object_etag = $4, header = $5, updated_at =
 WHERE id = $1 AND claim_token = $2 AND status = 'running';
 
 -- name: import-claim-holds
-SELECT EXISTS (SELECT 1 FROM imports WHERE id = $1 AND claim_token = $2 AND status = 'running');
+-- Also sets the batch transaction's lock_timeout to $3 milliseconds: a batch
+-- fails rather than wait longer for a contact another transaction holds.
+SELECT EXISTS (SELECT 1 FROM imports WHERE id = $1 AND claim_token = $2 AND status = 'running'),
+       set_config('lock_timeout', $3::bigint::text || 'ms', true);
 
 -- name: add-import-counts
 UPDATE imports SET
