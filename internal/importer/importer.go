@@ -62,8 +62,8 @@ var (
 // MaxColumns is the most columns an import reads.
 const MaxColumns = 200
 
-// batchCells bounds the fields one batch holds (40 full rows of 200
-// columns make 8,000; 5,000 rows of a few columns stay in one batch).
+// batchCells bounds the fields one batch holds (1,000 rows of 200 columns;
+// 10,000 rows of up to 20 columns stay in one batch).
 const batchCells = 200_000
 
 // Reasons of rejected rows besides the phone codes of package phone.

@@ -165,7 +165,10 @@ func TestImportWorkerProcess(t *testing.T) {
 			o.DisableLogOutputChecksumValidationSkipped = true
 		})
 	w := &importer.Worker{Store: postgres.ImportStore{DB: db}, Objects: blob.New(client, os.Getenv("IMPORT_WORKER_BUCKET")), Log: discardLogger()}
-	w.Merges, _ = strconv.Atoi(os.Getenv("IMPORT_BENCH_MERGES")) // the default when unset
+	// IMPORT_BENCH_MERGES and IMPORT_BENCH_BATCH try other settings; unset,
+	// the worker's defaults.
+	w.Merges, _ = strconv.Atoi(os.Getenv("IMPORT_BENCH_MERGES"))
+	w.BatchSize, _ = strconv.Atoi(os.Getenv("IMPORT_BENCH_BATCH"))
 	dbName := db.Pool.Config().ConnConfig.Database
 	pg0 := benchproc.Snapshot(benchproc.PostgresBackends(dbName))
 	start, cpu0 := time.Now(), cpuTime()

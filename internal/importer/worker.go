@@ -178,7 +178,10 @@ type Worker struct {
 	Objects Objects
 	Log     *slog.Logger
 	Rows    RowCounter // may be nil
-	// BatchSize is the records per merge; 5,000 when 0.
+	// BatchSize is the records per merge; 10,000 when 0. Postgres's cost
+	// per batch is large: 5,000 took 22 s of its CPU for 1,000,000 rows,
+	// 10,000 18 s, 20,000 15.5 s, but the worker's peak RSS grows with it
+	// (71, 100, 162 MiB), and the bound is 150 MiB.
 	BatchSize int
 	// Lease is how long a claim holds without a batch committing; 2 minutes
 	// when 0.
@@ -324,7 +327,7 @@ func (w *Worker) batchSize() int {
 	if w.BatchSize > 0 {
 		return w.BatchSize
 	}
-	return 5000
+	return 10_000
 }
 
 func (w *Worker) merges() int {
