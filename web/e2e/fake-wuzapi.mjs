@@ -110,6 +110,19 @@ export async function startFakeWuzapi({ sendDelayMs = 0, receiptsMs = 0, port = 
         sends.push({ token, phone, body: body.Caption ?? '', id, status: 200, media: 'image', file: body.Image })
         return respond(res, 200, { Details: 'Sent', Id: id, Timestamp: Math.floor(Date.now() / 1000) })
       }
+      case 'POST /chat/send/document': {
+        // As WuzAPI (internal/wuzapitest/media.go): only a data URL that says
+        // application/octet-stream, with FileName; the real type in MimeType.
+        if (!body.Phone) return respond(res, 400, null, 'missing Phone in Payload')
+        if (!body.Document) return respond(res, 400, null, 'missing Document in Payload')
+        if (!body.FileName) return respond(res, 400, null, 'missing FileName in Payload')
+        if (!String(body.Document).startsWith('data:application/octet-stream')) return respond(res, 400, null, 'document data should start with "data:application/octet-stream;base64,"')
+        if (!u.loggedIn) return respond(res, 500, null, "failed to upload file: failed to refresh media connections: the store doesn't contain a device JID")
+        const id = body.Id || '3EB0' + randomBytes(9).toString('hex').toUpperCase()
+        const phone = String(body.Phone).replace(/^\+/, '')
+        sends.push({ token, phone, body: body.Caption ?? '', id, status: 200, media: 'document', file: body.Document, fileName: body.FileName, mimeType: body.MimeType })
+        return respond(res, 200, { Details: 'Sent', Id: id, Timestamp: Math.floor(Date.now() / 1000) })
+      }
       case 'POST /user/check': {
         if (!Array.isArray(body.Phone) || body.Phone.length === 0) return respond(res, 400, null, 'missing Phone in Payload')
         if (!u.connected) return respond(res, 500, null, 'failed to check if users are on WhatsApp: failed to send usync query: websocket not connected')

@@ -2,7 +2,8 @@
 // uploaded through the presigned PUT, checked by the platform, shown in a
 // WhatsApp-like bubble with its caption, and sent to each recipient once as
 // an image with our message id. A file of a type WhatsApp refuses is
-// refused before any upload.
+// refused before any upload. A PDF is previewed as a file bubble and sent
+// as a document; a ready media is chosen again from the list, not uploaded.
 import { deflateSync } from 'node:zlib'
 import { assert } from '../harness.mjs'
 
@@ -85,5 +86,73 @@ export default function media(test, env) {
       const rec = r.data.items.find((x) => x.phone === phone)
       assert(rec?.messageId === mine[0].id, `the send carried our message id ${rec?.messageId}: ${mine[0].id}`)
     }
+  })
+  documentTests(test, env)
+}
+
+// A small PDF: what the check sniffs as application/pdf.
+const PDF = Buffer.from('%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n', 'latin1')
+
+export function documentTests(test, env) {
+  const { page, shot, wuzapi, api, newTenant, pairedInstance, signIn } = env
+  const waitCompleted = async (key, id) => {
+    for (let i = 0; ; i++) {
+      const got = await api(key, 'GET', `/v1/campaigns/${id}`)
+      if (got.data?.state === 'completed') return
+      assert(i < 300, `campaign completed: ${JSON.stringify(got.body)}`)
+      await new Promise((r) => setTimeout(r, 200))
+    }
+  }
+  const newCampaign = async (name, phones) => {
+    await page.goto(`${env.base}/campaigns/new`)
+    await page.getByLabel('Nome', { exact: true }).fill(name)
+    await page.getByLabel('Instância (número que envia)', { exact: true }).selectOption({ label: 'Documentos' })
+    await page.getByLabel('Colar telefones', { exact: true }).check()
+    await page.getByLabel('Telefones', { exact: true }).fill(phones)
+    await page.getByLabel('Mensagem', { exact: true }).fill('Oi {{name}}, segue a tabela.')
+  }
+
+  test('a PDF attached: checked, previewed as a file bubble, sent as a document; a second campaign reuses it without uploading again', async () => {
+    const tenant = await newTenant('Loja Documentos')
+    const key = tenant.apiKey
+    const inst = await pairedInstance(key, { name: 'Documentos', ...FAST })
+    await signIn(key)
+    await page.getByRole('heading', { name: 'Campanhas' }).waitFor()
+    await newCampaign('Tabela de preços', '11 98765-5201, Ana\n11 98765-5202, Bia')
+    await page.getByLabel('Anexar arquivo').setInputFiles({ name: 'tabela.pdf', mimeType: 'application/pdf', buffer: PDF })
+    await page.getByTestId('media-status').getByText(/^Pronto: tabela\.pdf/).waitFor({ timeout: 60_000 })
+    const bubble = page.getByTestId('media-bubble').first()
+    await bubble.getByText('tabela.pdf').waitFor()
+    await bubble.getByText('Oi Ana, segue a tabela.').waitFor()
+    await shot('41-campaign-media-pdf-preview')
+    await page.getByRole('button', { name: 'Criar campanha' }).click()
+    await page.getByRole('heading', { name: 'Campanha criada' }).waitFor()
+    const first = (await api(key, 'GET', '/v1/campaigns')).data.items.find((x) => x.name === 'Tabela de preços')
+    assert(first?.media?.kind === 'document' && first.media.fileName === 'tabela.pdf', `the campaign carries the PDF: ${JSON.stringify(first)}`)
+    await waitCompleted(key, first.id)
+    const want = 'data:application/octet-stream;base64,' + PDF.toString('base64')
+    for (const phone of ['5511987655201', '5511987655202']) {
+      const mine = wuzapi.sends.filter((s) => s.token === inst.token && s.phone === phone)
+      assert(mine.length === 1 && mine[0].media === 'document' && mine[0].file === want && mine[0].fileName === 'tabela.pdf' &&
+        mine[0].mimeType === 'application/pdf', `${phone} got the PDF once as a document: ${JSON.stringify(mine).slice(0, 300)}`)
+    }
+
+    // The second campaign picks the same ready media from the list: no new upload.
+    await newCampaign('Tabela de novo', '11 98765-5203, Caio')
+    const reuse = page.getByLabel('Ou use uma mídia já enviada', { exact: true })
+    await reuse.locator('option', { hasText: 'tabela.pdf' }).waitFor({ state: 'attached' })
+    await reuse.selectOption({ label: `tabela.pdf (${PDF.length} B)` })
+    await page.getByTestId('media-status').getByText(/^Pronto: tabela\.pdf/).waitFor()
+    await page.getByTestId('media-bubble').first().getByText('Oi Caio, segue a tabela.').waitFor()
+    await shot('42-campaign-media-reuse')
+    await page.getByRole('button', { name: 'Criar campanha' }).click()
+    await page.getByRole('heading', { name: 'Campanha criada' }).waitFor()
+    const second = (await api(key, 'GET', '/v1/campaigns')).data.items.find((x) => x.name === 'Tabela de novo')
+    assert(second?.media?.mediaId === first.media.mediaId, `the same media is reused: ${JSON.stringify(second?.media)} vs ${JSON.stringify(first.media)}`)
+    const all = await api(key, 'GET', '/v1/media')
+    assert(all.data.items.length === 1, `one media uploaded in all: ${JSON.stringify(all.body).slice(0, 300)}`)
+    await waitCompleted(key, second.id)
+    const caio = wuzapi.sends.filter((s) => s.token === inst.token && s.phone === '5511987655203')
+    assert(caio.length === 1 && caio[0].media === 'document' && caio[0].file === want, `Caio got the reused PDF once: ${JSON.stringify(caio).slice(0, 300)}`)
   })
 }

@@ -154,9 +154,11 @@ export function CampaignNew() {
   const total = variantCount(message)
   const missing = missingVariables(message, contact)
   const e = formState.errors
-  const media = attached.state === 'busy' || attached.state === 'ready'
-    ? { kind: mediaKind(attached.file.type), fileName: attached.file.name, preview: attached.preview }
-    : null
+  const media = attached.state === 'ready'
+    ? { kind: attached.media.kind, fileName: attached.media.fileName, preview: attached.preview }
+    : attached.state === 'busy'
+      ? { kind: mediaKind(attached.file.type), fileName: attached.file.name, preview: attached.preview }
+      : null
   const msg = (m?: string) => (m ? t(m as MessageKey) : undefined)
   const tenantQuiet = me.data?.tenant.quietHours
 

@@ -1,4 +1,6 @@
 import { useEffect, useId, useRef } from 'react'
+import { useQuery } from '@tanstack/react-query'
+import { api, withQuery, type Page } from '../lib/api'
 import { useI18n } from '../lib/i18n'
 import { formatBytes, MEDIA_ACCEPT, MEDIA_TYPES, mediaKind, mediaProblem, MediaRejected, uploadMedia, type MediaKind, type UploadStep } from '../lib/media'
 import type { Media } from '../lib/types'
@@ -7,11 +9,14 @@ import type { Media } from '../lib/types'
 export type Attached =
   | { state: 'none' }
   | { state: 'busy'; step: UploadStep; file: File; preview: string | null }
-  | { state: 'ready'; media: Media; file: File; preview: string | null }
+  // file is null for a media chosen among those already uploaded; preview is
+  // then the image's download link (or null), else an object URL of the file.
+  | { state: 'ready'; media: Media; file: File | null; preview: string | null }
   | { state: 'failed'; message: string }
 
 /** Attach one media file: it is uploaded through the presigned PUT and
- * checked at once; the form sends only a ready media's id. */
+ * checked at once, or chosen among the tenant's ready media (nothing
+ * uploaded again); the form sends only a ready media's id. */
 export function MediaPicker(props: { value: Attached; onChange: (a: Attached) => void }) {
   const { t } = useI18n()
   const id = useId()
@@ -19,7 +24,7 @@ export function MediaPicker(props: { value: Attached; onChange: (a: Attached) =>
   const abort = useRef<AbortController | null>(null)
   const { value, onChange } = props
   const preview = value.state === 'busy' || value.state === 'ready' ? value.preview : null
-  useEffect(() => () => { if (preview) URL.revokeObjectURL(preview) }, [preview])
+  useEffect(() => () => { if (preview?.startsWith('blob:')) URL.revokeObjectURL(preview) }, [preview])
   useEffect(() => () => abort.current?.abort(), [])
 
   const pick = async (file: File | undefined) => {
@@ -44,6 +49,12 @@ export function MediaPicker(props: { value: Attached; onChange: (a: Attached) =>
       onChange({ state: 'failed', message: t('media.rejected', { reason }) })
     }
   }
+  const reuse = (m: Media | undefined) => {
+    if (!m) return
+    abort.current?.abort()
+    if (input.current) input.current.value = ''
+    onChange({ state: 'ready', media: m, file: null, preview: m.kind === 'image' ? (m.url ?? null) : null })
+  }
   const clear = () => {
     abort.current?.abort()
     if (input.current) input.current.value = ''
@@ -56,12 +67,38 @@ export function MediaPicker(props: { value: Attached; onChange: (a: Attached) =>
       <p className="help" id={`${id}-help`}>{t('media.help')}</p>
       <input ref={input} id={id} type="file" accept={MEDIA_ACCEPT} aria-describedby={`${id}-help`} aria-label={t('media.choose')}
         onChange={(ev) => void pick(ev.target.files?.[0])} />
+      <ReadyMedia chosen={value.state === 'ready' && !value.file ? value.media.id : ''} onChoose={reuse} />
       <div className="media-status" aria-live="polite" data-testid="media-status">
         {value.state === 'busy' && (value.step.step === 'uploading' ? t('media.uploading', { pct: value.step.pct }) : t('media.checking'))}
         {value.state === 'ready' && t('media.ready', { name: value.media.fileName, size: formatBytes(value.media.size) })}
         {value.state === 'failed' && <span className="alert alert-error" role="alert">{value.message}</span>}
       </div>
       {value.state !== 'none' && <button type="button" className="secondary" onClick={clear}>{t('media.remove')}</button>}
+    </div>
+  )
+}
+
+/** How many of the newest media the reuse list reads (one page). */
+export const REUSE_LIST = 50
+
+/**
+ * A select of the tenant's ready media (the newest REUSE_LIST, from
+ * GET /v1/media): choosing one attaches it without uploading it again.
+ * Hidden while there is none.
+ */
+function ReadyMedia(props: { chosen: string; onChoose: (m: Media | undefined) => void }) {
+  const { t } = useI18n()
+  const id = useId()
+  const list = useQuery({ queryKey: ['media', 'list'], queryFn: () => api<Page<Media>>('GET', withQuery('/v1/media', { limit: REUSE_LIST })) })
+  const ready = (list.data?.items ?? []).filter((m) => m.status === 'ready')
+  if (ready.length === 0) return null
+  return (
+    <div className="field">
+      <label htmlFor={id}>{t('media.reuse')}</label>
+      <select id={id} value={props.chosen} onChange={(ev) => props.onChoose(ready.find((m) => m.id === ev.target.value))}>
+        <option value="">{t('media.reuse.none')}</option>
+        {ready.map((m) => <option key={m.id} value={m.id}>{`${m.fileName} (${formatBytes(m.size)})`}</option>)}
+      </select>
     </div>
   )
 }
