@@ -98,3 +98,34 @@ func TestMediaExpiresWhenIdle(t *testing.T) {
 		t.Errorf("resend of a campaign whose media is kept = %d %s", r.Status, r.Raw)
 	}
 }
+
+// The expiry skips a media that a campaign create or resend holds (the
+// FOR SHARE of their transaction) instead of waiting for it, and takes it
+// on a later run once the hold is gone and it is still idle.
+func TestMediaExpirySkipsHeldMedia(t *testing.T) {
+	t.Parallel()
+	b := setupMedia(t)
+	ctx := context.Background()
+	img := pngBytes(t)
+	id := b.upload(t, "held.png", "image/png", len(img), img)["id"].(string)
+	at := b.now.Add(8 * 24 * time.Hour)
+	e := &media.Expirer{Store: b.db, Objects: b.store, Now: func() time.Time { return at }, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+
+	tx, err := b.db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status string
+	if err := tx.QueryRow(ctx, `SELECT status FROM media WHERE id = $1 FOR SHARE`, id).Scan(&status); err != nil || status != "ready" {
+		t.Fatalf("hold: %q %v", status, err)
+	}
+	if n, err := e.Run(ctx); err != nil || n != 0 {
+		t.Fatalf("expiry while held = %d, %v; want 0 (skipped, not waited for)", n, err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.Run(ctx); err != nil || n != 1 {
+		t.Fatalf("expiry after the hold = %d, %v; want 1", n, err)
+	}
+}
