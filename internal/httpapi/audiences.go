@@ -25,13 +25,16 @@ type previewIn struct {
 }
 
 type previewData struct {
-	Count    int           `json:"count"`
-	OptedOut int           `json:"optedOut"`
-	Sample   []contactData `json:"sample"`
+	Count           int           `json:"count"`
+	OptedOut        int           `json:"optedOut"`
+	CountIsEstimate bool          `json:"countIsEstimate"`
+	Sample          []contactData `json:"sample"`
 }
 
 // previewAudience answers how many contacts an audience selects (opted-out
 // ones apart) and up to ten of them, as a campaign with it would message.
+// A count that could not be made exactly in time is an estimate and says
+// so (countIsEstimate); a campaign always gets exactly its audience.
 func (s *Server) previewAudience(w http.ResponseWriter, r *http.Request) error {
 	var in previewIn
 	if err := decodeJSON(r, &in); err != nil {
@@ -49,7 +52,7 @@ func (s *Server) previewAudience(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out := previewData{Count: p.Count, OptedOut: p.OptedOut, Sample: make([]contactData, len(p.Sample))}
+	out := previewData{Count: p.Count, OptedOut: p.OptedOut, CountIsEstimate: p.CountIsEstimate, Sample: make([]contactData, len(p.Sample))}
 	for i, c := range p.Sample {
 		out.Sample[i] = contactOut(c)
 	}

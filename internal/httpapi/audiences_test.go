@@ -69,7 +69,8 @@ func TestAudienceRoutes(t *testing.T) {
 		t.Fatalf("PATCH = %d %s", r.Status, r.Raw)
 	}
 	r = preview(b.key, map[string]any{"tags": map[string]any{"all": []string{"vip"}}})
-	if dig(r.Body, "data", "count") != float64(1) || dig(r.Body, "data", "optedOut") != float64(1) {
+	if dig(r.Body, "data", "count") != float64(1) || dig(r.Body, "data", "optedOut") != float64(1) ||
+		dig(r.Body, "data", "countIsEstimate") != false {
 		t.Fatalf("preview with an opted-out match = %s", r.Raw)
 	}
 

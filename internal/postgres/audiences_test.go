@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/audience"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
@@ -148,11 +151,107 @@ func TestExcludeMessagedWithinDays(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, tc := range []struct{ days, want int }{{0, 3}, {3, 2}, {30, 1}} {
+	// The count subtracts messaged and opted-out matches: an opted-out
+	// contact that was messaged (1) and one that was not (4) are each
+	// subtracted once.
+	if _, _, err := db.UpsertContacts(ctx, tn.ID, []importer.Contact{{Phone: "5511900000004"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE contacts SET opted_out_at = now() WHERE tenant_id = $1 AND phone IN ('5511900000001', '5511900000004')`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ days, want, optedOut int }{{0, 2, 2}, {3, 2, 1}, {30, 1, 1}} {
 		p, err := db.PreviewAudience(ctx, tn.ID, audience.Audience{All: true, ExcludeMessagedWithinDays: tc.days})
-		if err != nil || p.Count != tc.want {
-			t.Fatalf("excludeMessagedWithinDays %d = %d, %v; want %d", tc.days, p.Count, err, tc.want)
+		if err != nil || p.Count != tc.want || p.OptedOut != tc.optedOut || p.CountIsEstimate {
+			t.Fatalf("excludeMessagedWithinDays %d = %+v, %v; want count %d, optedOut %d, exact", tc.days, p, err, tc.want, tc.optedOut)
 		}
+	}
+}
+
+// TestPreviewEstimatesOverBudget: an exact count that cannot finish within
+// the count budget gives way to an estimate from a sample of pages, flagged
+// as one and near the truth; the sample of contacts stays exact.
+func TestPreviewEstimatesOverBudget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{MaxConns: 2, AudienceCountBudget: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	tn := newTenant(t, db, "Broad")
+	// 60,000 contacts, half of them in SP, every tenth opted out: a bitmap
+	// count over them takes far longer than 1 ms.
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO contacts (tenant_id, phone, tags, attributes, opted_out_at)
+SELECT $1, (5511900000000 + i)::text, ARRAY['t' || i % 3], jsonb_build_object('city', CASE WHEN i % 2 = 0 THEN 'SP' ELSE 'RJ' END),
+       CASE WHEN i % 10 = 1 THEN now() END
+FROM generate_series(1, 60000) AS i`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `VACUUM ANALYZE contacts`); err != nil {
+		t.Fatal(err)
+	}
+	var a audience.Audience
+	if err := json.Unmarshal([]byte(`{"tags":{"any":["t0","t1"]},"where":[{"attribute":"city","op":"eq","value":"RJ"}]}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	var v errcode.Validator
+	if a.Validate(&v, "audience"); v.Err() != nil {
+		t.Fatal(v.Err())
+	}
+	p, err := db.PreviewAudience(ctx, tn.ID, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, wantOut int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE opted_out_at IS NULL), count(*) FILTER (WHERE opted_out_at IS NOT NULL)
+		FROM contacts WHERE tenant_id = $1 AND tags && '{t0,t1}' AND attributes->>'city' = 'RJ'`, tn.ID).Scan(&want, &wantOut); err != nil {
+		t.Fatal(err)
+	}
+	// The sample walks the tenant's newest contacts: the newest matches.
+	rows, err := db.Pool.Query(ctx, `SELECT id::text FROM contacts WHERE tenant_id = $1 AND tags && '{t0,t1}' AND attributes->>'city' = 'RJ'
+		AND opted_out_at IS NULL ORDER BY id DESC LIMIT 10`, tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range p.Sample {
+		if i >= len(newest) || c.ID != newest[i] {
+			t.Fatalf("sample[%d] = %s, want the newest matches %v", i, c.ID, newest)
+		}
+	}
+	near := func(got, want int) bool { return math.Abs(float64(got-want)) <= 0.1*float64(want) }
+	if !p.CountIsEstimate || !near(p.Count, want) || !near(p.OptedOut, wantOut) || len(p.Sample) != audience.MaxSample {
+		t.Fatalf("preview over budget = count %d, optedOut %d, estimate %v, %d sampled; want an estimate near %d and %d, %d sampled",
+			p.Count, p.OptedOut, p.CountIsEstimate, len(p.Sample), want, wantOut, audience.MaxSample)
+	}
+
+	// excludeMessagedWithinDays: the messaged matches (the messageable ones
+	// with i <= 36,000: 3/5 of them) are taken off exactly.
+	var inst, campaignID string
+	if err := db.Pool.QueryRow(ctx, `INSERT INTO instances (tenant_id, name, base_url, token, webhook_secret_hash)
+		VALUES ($1, 'wa', 'http://wuzapi.test', 'tok', '\x00') RETURNING id`, tn.ID).Scan(&inst); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Pool.QueryRow(ctx, `INSERT INTO campaigns (tenant_id, instance_id, name, message, status)
+		VALUES ($1, $2, 'c', 'hi', 'completed') RETURNING id`, tn.ID, inst).Scan(&campaignID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO campaign_recipients (campaign_id, phone, seq, status, sent_at)
+		SELECT $1, (5511900000000 + i)::text, i, 'sent', now() - interval '1 day' FROM generate_series(1, 36000) AS i
+		WHERE i % 2 = 1 AND i % 3 <> 2 AND i % 10 <> 1`, campaignID); err != nil {
+		t.Fatal(err)
+	}
+	a.ExcludeMessagedWithinDays = 7
+	if p, err = db.PreviewAudience(ctx, tn.ID, a); err != nil {
+		t.Fatal(err)
+	}
+	if !p.CountIsEstimate || !near(p.Count, want*2/5) || !near(p.OptedOut, wantOut) {
+		t.Fatalf("preview over budget without the messaged = count %d, optedOut %d, estimate %v; want an estimate near %d and %d",
+			p.Count, p.OptedOut, p.CountIsEstimate, want*2/5, wantOut)
 	}
 }
 

@@ -29,6 +29,8 @@ type DB struct {
 	Pool    *pgxpool.Pool
 	queries map[string]string
 	now     func() time.Time
+	// audienceCountBudget is how long a preview's exact count may run.
+	audienceCountBudget time.Duration
 }
 
 // Options tunes a DB; the zero value is fine.
@@ -51,6 +53,9 @@ type Options struct {
 	// made). A wrong URL or an unreachable server then fails that query,
 	// not Open.
 	ConnectLater bool
+	// AudienceCountBudget is how long an audience preview's exact count may
+	// run before the preview estimates; DefaultAudienceCountBudget when 0.
+	AudienceCountBudget time.Duration
 }
 
 // PooledExecMode is how queries run through a transaction-mode pooler:
@@ -98,7 +103,11 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return &DB{Pool: pool, queries: queries, now: now}, nil
+	budget := opts.AudienceCountBudget
+	if budget <= 0 {
+		budget = DefaultAudienceCountBudget
+	}
+	return &DB{Pool: pool, queries: queries, now: now, audienceCountBudget: budget}, nil
 }
 
 // warmTimeout bounds the background connection of Options.ConnectLater.
