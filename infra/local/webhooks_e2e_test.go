@@ -168,3 +168,64 @@ func TestTenantWebhooksEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestTenantWebhooksNudgedByWriters runs the real binaries with the
+// scheduler's tick switched off, so its relay never asks for a delivery
+// run: the campaign worker's commits themselves ask for them. Each
+// message.sent and the campaign.completed must reach the endpoint within
+// 30 s of the campaign's creation, under one id each.
+func TestTenantWebhooksNudgedByWriters(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	fake := wuzapitest.New(t)
+	fake.AddUser("tok", wuzapitest.Ready)
+	hooks := &hookReceiver{}
+	srv := httptest.NewServer(hooks)
+	t.Cleanup(srv.Close)
+	cfg := e2eConfig(t, "wm-e2e-nudge-")
+	cfg.ScheduleInterval = -1 // no tick: no relay
+	cfg.Parameters["AllowPrivateWuzapi"] = "true"
+	p, err := Start(ctx, cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+
+	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, `{"name":"Nudge e2e","plan":"enterprise"}`)
+	mustStatus(t, "create tenant", status, body, 201)
+	key := jsonField(t, body, "data", "apiKey")
+	status, body = call(t, p.APIURL, "POST", "/v1/webhook-endpoints", key, fmt.Sprintf(`{"url":%q,"events":["message.sent","campaign.completed"]}`, srv.URL+"/hook"))
+	mustStatus(t, "create endpoint", status, body, 201)
+	hooks.mu.Lock()
+	hooks.secret = jsonField(t, body, "data", "secret")
+	hooks.posts = []hookPost{{Status: 200}} // answer 200 from the first real post
+	hooks.mu.Unlock()
+	status, body = call(t, p.APIURL, "POST", "/v1/instances", key, fmt.Sprintf(`{"name":"wa","baseUrl":%q,"token":"tok",
+		"configureWebhook":true,"messagesPerMinute":1000,"minDelayMs":0,"maxDelayMs":0,"hourlyCap":1000,"dailyCap":1000,
+		"warmupDays":0,"maxInFlight":4,"newContactsPerDay":500,"newContactsPerHour":200,"identicalPerHour":1000,
+		"typing":false,"checkNumbers":false}`, fake.URL))
+	mustStatus(t, "create instance", status, body, 201)
+	instanceID := jsonField(t, body, "data", "id")
+	status, body = call(t, p.APIURL, "POST", "/v1/campaigns", key, fmt.Sprintf(`{"instanceId":%q,"message":"Oi","contacts":["5511987650021","5511987650022"]}`, instanceID))
+	mustStatus(t, "create campaign", status, body, 202)
+
+	eventually(t, 30*time.Second, "two message.sent and the campaign.completed delivered without the scheduler's relay", func(context.Context) (bool, error) {
+		ids := map[string]bool{}
+		for _, p := range hooks.got()[1:] {
+			if p.Status == 200 && p.Valid {
+				ids[p.ID+" "+p.Type] = true
+			}
+		}
+		return len(ids) == 3, nil
+	})
+	seen := map[string]int{}
+	types := map[string]int{}
+	for _, p := range hooks.got()[1:] {
+		if seen[p.ID]++; seen[p.ID] == 1 {
+			types[p.Type]++
+		}
+	}
+	if types["message.sent"] != 2 || types["campaign.completed"] != 1 {
+		t.Fatalf("delivered %v: want 2 message.sent and 1 campaign.completed, one id each", types)
+	}
+}

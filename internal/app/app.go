@@ -66,9 +66,31 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS config: %w", err)
+	}
+	if tracing.Enabled() {
+		otelaws.AppendMiddlewares(&awsCfg.APIOptions,
+			otelaws.WithTracerProvider(tracing.ChildOnly()), otelaws.WithTextMapPropagator(tracing.Propagator))
+	}
+	sqsc := sqs.NewFromConfig(awsCfg)
+	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		// Emulators answer on one host; virtual-hosted buckets do not resolve.
+		o.UsePathStyle = c.AWSEndpointURL != ""
+		o.DisableLogOutputChecksumValidationSkipped = true
+	})
+	q := &queue.Client{SQS: sqsc, Probed: c.Queues()}
+	if tracing.Enabled() {
+		q.Attributes = tracing.MessageAttributes
+	}
 	// No round trip to Postgres at init: the pool connects in the background
 	// while the runtime waits for the first event.
 	pgOpts := postgres.Options{MaxConns: int32(c.DatabaseMaxConns), Pooled: c.DatabasePooler == config.PoolerTransaction, ConnectLater: true}
+	if c.WebhooksQueueURL != "" {
+		// Writers of tenant webhook events ask for their delivery runs.
+		pgOpts.Webhooks, pgOpts.Logger = queue.WebhookRuns{Client: q, URL: c.WebhooksQueueURL}, logger
+	}
 	if tracing.Enabled() {
 		pgOpts.Tracer = otelpgx.NewTracer(otelpgx.WithTracerProvider(tracing.Provider), // SQL trimmed in span names: otelpgx's default
 			otelpgx.WithDisableAcquireTracer()) // a span per pool checkout is noise beside the query's
@@ -92,26 +114,6 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 			_ = rdb.Close()
 			return nil, fmt.Errorf("instrument redis: %w", err)
 		}
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		db.Close()
-		_ = rdb.Close()
-		return nil, fmt.Errorf("load AWS config: %w", err)
-	}
-	if tracing.Enabled() {
-		otelaws.AppendMiddlewares(&awsCfg.APIOptions,
-			otelaws.WithTracerProvider(tracing.ChildOnly()), otelaws.WithTextMapPropagator(tracing.Propagator))
-	}
-	sqsc := sqs.NewFromConfig(awsCfg)
-	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
-		// Emulators answer on one host; virtual-hosted buckets do not resolve.
-		o.UsePathStyle = c.AWSEndpointURL != ""
-		o.DisableLogOutputChecksumValidationSkipped = true
-	})
-	q := &queue.Client{SQS: sqsc, Probed: c.Queues()}
-	if tracing.Enabled() {
-		q.Attributes = tracing.MessageAttributes
 	}
 	metrics := telemetry.NewMetrics()
 	// Per environment: a staging and a production stack sharing one Redis

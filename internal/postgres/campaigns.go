@@ -392,9 +392,10 @@ func (db *DB) fillCounts(ctx context.Context, cs []campaign.Campaign) error {
 }
 
 // Transition applies a tenant's control action (pause, resume, cancel) and
-// returns the campaign. An illegal one is INVALID_STATE.
+// returns the campaign. An illegal one is INVALID_STATE. A pause's
+// campaign.paused event is nudged.
 func (db *DB) Transition(ctx context.Context, tenantID, id string, act campaign.Action) (campaign.Campaign, error) {
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	err := db.inTx(ctx, func(tx pgx.Tx) error {
 		var st campaign.Status
 		if err := tx.QueryRow(ctx, db.q("lock-campaign"), tenantID, id).Scan(&st); err != nil {
 			return notFound(err, "campaign")

@@ -129,8 +129,9 @@ func (s ImportStore) SetImportObject(ctx context.Context, job importer.Job, size
 }
 
 // CompleteImport implements importer.Store.
+// Its import.completed event is nudged.
 func (s ImportStore) CompleteImport(ctx context.Context, job importer.Job, rejectedKey string) error {
-	return pgx.BeginFunc(ctx, s.DB.Pool, func(tx pgx.Tx) error {
+	return s.DB.inTx(ctx, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, s.DB.q("complete-import"), job.ImportID, job.Token, rejectedKey)
 		if err != nil {
 			return fmt.Errorf("complete import %s: %w", job.ImportID, err)
@@ -145,9 +146,16 @@ func (s ImportStore) CompleteImport(ctx context.Context, job importer.Job, rejec
 	})
 }
 
-// FailImport implements importer.Store.
+// FailImport implements importer.Store. Its import.failed event is nudged.
 func (s ImportStore) FailImport(ctx context.Context, job importer.Job, reason string) error {
-	return s.fenced(ctx, job, "fail-import", reason)
+	tag, err := s.DB.execNudging(ctx, s.DB.q("fail-import"), job.ImportID, job.Token, reason)
+	if err != nil {
+		return fmt.Errorf("fail-import %s: %w", job.ImportID, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return importer.ErrLeaseLost
+	}
+	return nil
 }
 
 // ReleaseImport implements importer.Store.
@@ -304,7 +312,7 @@ func (s ImportStore) RejectedRows(ctx context.Context, job importer.Job, fn func
 // `before` (their worker died and no retry resumed them) with reason, and
 // returns how many.
 func (db *DB) FailAbandonedImports(ctx context.Context, before time.Time, reason string) (int, error) {
-	tag, err := db.Pool.Exec(ctx, db.q("fail-abandoned-imports"), before, reason)
+	tag, err := db.execNudging(ctx, db.q("fail-abandoned-imports"), before, reason)
 	if err != nil {
 		return 0, fmt.Errorf("fail abandoned imports: %w", err)
 	}

@@ -79,7 +79,7 @@ func (db *DB) UpdateInstance(ctx context.Context, in campaign.Instance) (campaig
 
 // SetInstanceSession records the last known WuzAPI session state.
 func (db *DB) SetInstanceSession(ctx context.Context, tenantID, id string, connected, loggedIn bool) error {
-	if _, err := db.Pool.Exec(ctx, db.q("set-instance-session"), tenantID, id, connected, loggedIn); err != nil {
+	if _, err := db.execNudging(ctx, db.q("set-instance-session"), tenantID, id, connected, loggedIn); err != nil {
 		return fmt.Errorf("record session of instance %s: %w", id, err)
 	}
 	return nil

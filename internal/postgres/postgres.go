@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/webhook"
 )
 
 //go:embed queries/*.sql
@@ -31,6 +33,8 @@ type DB struct {
 	now     func() time.Time
 	// audienceCountBudget is how long a preview's exact count may run.
 	audienceCountBudget time.Duration
+	webhooks            webhook.Nudger
+	logger              *slog.Logger
 }
 
 // Options tunes a DB; the zero value is fine.
@@ -56,6 +60,12 @@ type Options struct {
 	// AudienceCountBudget is how long an audience preview's exact count may
 	// run before the preview estimates; DefaultAudienceCountBudget when 0.
 	AudienceCountBudget time.Duration
+	// Webhooks, when set, is asked for a delivery run of every webhook
+	// endpoint that a committed change gave a delivery (nudge.go); without
+	// it deliveries wait for the scheduler's relay.
+	Webhooks webhook.Nudger
+	// Logger reports nudges that failed; nothing is logged when nil.
+	Logger *slog.Logger
 }
 
 // PooledExecMode is how queries run through a transaction-mode pooler:
@@ -107,7 +117,11 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	if budget <= 0 {
 		budget = DefaultAudienceCountBudget
 	}
-	return &DB{Pool: pool, queries: queries, now: now, audienceCountBudget: budget}, nil
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &DB{Pool: pool, queries: queries, now: now, audienceCountBudget: budget, webhooks: opts.Webhooks, logger: logger}, nil
 }
 
 // warmTimeout bounds the background connection of Options.ConnectLater.

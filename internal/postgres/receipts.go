@@ -60,11 +60,13 @@ func (db *DB) RecordWuzapiEvent(ctx context.Context, instanceID, tenantID, typ s
 // are rolled back but the event is still committed, unprocessed, with the
 // error, for the scheduler's sweep. A body stored before is not stored
 // again; if it was applied, apply is not called. The returned error is a
-// failure to store the event: the webhook must not answer 200 then.
+// failure to store the event: the webhook must not answer 200 then. The
+// tenant webhook events the change records (receipts, replies, opt-outs,
+// pauses) are nudged once it committed.
 func (db *DB) RecordAndApplyWuzapiEvent(ctx context.Context, instanceID, tenantID, typ string, payload, bodySHA256 []byte,
 	apply func(ctx context.Context, s receipt.Store) error) (ev StoredEvent, applyErr error, err error) {
 	ev = StoredEvent{InstanceID: instanceID, TenantID: tenantID, Payload: payload}
-	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+	err = db.inTx(ctx, func(tx pgx.Tx) error {
 		if err := tx.QueryRow(ctx, db.q("record-wuzapi-event"), instanceID, tenantID, typ, payload, bodySHA256).
 			Scan(&ev.ID, &ev.Duplicate, &ev.Processed); err != nil {
 			return fmt.Errorf("store %s event of instance %s: %w", typ, instanceID, err)

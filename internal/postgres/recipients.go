@@ -84,14 +84,28 @@ func (db *DB) claim(ctx context.Context, campaignID string, lo, hi int, now time
 	if lane == "" {
 		lane = campaign.ClaimAny
 	}
-	err := db.Pool.QueryRow(ctx, db.q("claim-recipient"), campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck,
-		now.Add(-NumberCheckTTL), f.Gen, f.Assigned, sent, sentAt).
-		Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone, &c.Seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return c, false, nil
+	args := []any{campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck, now.Add(-NumberCheckTTL), f.Gen, f.Assigned, sent, sentAt}
+	dest := []any{&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone, &c.Seq}
+	found := true
+	var err error
+	if sent == nil {
+		err = db.Pool.QueryRow(ctx, db.q("claim-recipient"), args...).Scan(dest...)
+		found = !errors.Is(err, pgx.ErrNoRows)
+		if !found {
+			err = nil
+		}
+	} else {
+		// It records a send: its message.sent event is nudged.
+		found = false
+		b := &pgx.Batch{}
+		b.Queue(db.q("claim-recipient"), args...).QueryRow(func(r pgx.Row) error { return scanOptional(r, &found, dest...) })
+		err = db.sendBatch(ctx, b)
 	}
 	if err != nil {
 		return c, false, fmt.Errorf("claim a recipient of campaign %s seq %d..%d: %w", campaignID, lo, hi, err)
+	}
+	if !found {
+		return c, false, nil
 	}
 	c.Vars = varsToStrings(vars)
 	return c, true, nil
@@ -104,9 +118,12 @@ func (db *DB) execRecipient(ctx context.Context, what, query string, args ...any
 	return nil
 }
 
-// MarkSent implements campaign.Store.
+// MarkSent implements campaign.Store. Its message.sent event is nudged.
 func (db *DB) MarkSent(ctx context.Context, campaignID, phone string, now time.Time) error {
-	return db.execRecipient(ctx, "mark sent", "mark-sent", campaignID, phone, now)
+	if _, err := db.execNudging(ctx, db.q("mark-sent"), campaignID, phone, now); err != nil {
+		return fmt.Errorf("mark sent recipient %s of campaign %s: %w", phone, campaignID, err)
+	}
+	return nil
 }
 
 // RetryLater implements campaign.Store.
@@ -114,9 +131,12 @@ func (db *DB) RetryLater(ctx context.Context, campaignID, phone, reason string, 
 	return db.execRecipient(ctx, "schedule retry of", "retry-later", campaignID, phone, reason, at)
 }
 
-// MarkFailed implements campaign.Store.
+// MarkFailed implements campaign.Store. Its message.failed event is nudged.
 func (db *DB) MarkFailed(ctx context.Context, campaignID, phone, reason string, now time.Time) error {
-	return db.execRecipient(ctx, "fail", "mark-failed", campaignID, phone, reason, now)
+	if _, err := db.execNudging(ctx, db.q("mark-failed"), campaignID, phone, reason, now); err != nil {
+		return fmt.Errorf("fail recipient %s of campaign %s: %w", phone, campaignID, err)
+	}
+	return nil
 }
 
 // Unclaim implements campaign.Store.
@@ -156,37 +176,51 @@ func (db *DB) SetReason(ctx context.Context, campaignID, reason string) error {
 	return nil
 }
 
-// AutoPause implements campaign.Store.
+// AutoPause implements campaign.Store. Its campaign.paused event is nudged.
 func (db *DB) AutoPause(ctx context.Context, campaignID, event, reason string) (bool, error) {
-	var id string
-	err := db.Pool.QueryRow(ctx, db.q("auto-pause"), campaignID, event, reason).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
+	var found bool
+	b := &pgx.Batch{}
+	b.Queue(db.q("auto-pause"), campaignID, event, reason).QueryRow(func(r pgx.Row) error {
+		var id string
+		return scanOptional(r, &found, &id)
+	})
+	if err := db.sendBatch(ctx, b); err != nil {
 		return false, fmt.Errorf("auto-pause campaign %s: %w", campaignID, err)
 	}
-	return true, nil
+	return found, nil
 }
 
-// FinishIfSettled implements campaign.Store.
+// FinishIfSettled implements campaign.Store. Its campaign.completed event
+// is nudged.
 func (db *DB) FinishIfSettled(ctx context.Context, campaignID string, now time.Time) (campaign.Status, bool, error) {
-	var id string
+	var found bool
 	var st campaign.Status
-	err := db.Pool.QueryRow(ctx, db.q("finish-settled"), campaignID, now).Scan(&id, &st)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", false, nil
-	}
-	if err != nil {
+	b := &pgx.Batch{}
+	b.Queue(db.q("finish-settled"), campaignID, now).QueryRow(func(r pgx.Row) error {
+		var id string
+		return scanOptional(r, &found, &id, &st)
+	})
+	if err := db.sendBatch(ctx, b); err != nil {
 		return "", false, fmt.Errorf("finish campaign %s: %w", campaignID, err)
 	}
-	return st, true, nil
+	return st, found, nil
+}
+
+// scanOptional scans a row that may be missing: found says whether it was
+// there.
+func scanOptional(r pgx.Row, found *bool, dest ...any) error {
+	err := r.Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	*found = err == nil
+	return err
 }
 
 // FinishSettled completes every campaign whose recipients are all settled
-// and returns how many.
+// and returns how many. Their campaign.completed events are nudged.
 func (db *DB) FinishSettled(ctx context.Context, now time.Time) (int, error) {
-	tag, err := db.Pool.Exec(ctx, db.q("finish-settled"), nil, now)
+	tag, err := db.execNudging(ctx, db.q("finish-settled"), nil, now)
 	if err != nil {
 		return 0, fmt.Errorf("finish settled campaigns: %w", err)
 	}
@@ -281,12 +315,14 @@ func (db *DB) Recipients(ctx context.Context, campaignID, status string, after, 
 // returns their ids. For the webhook (LoggedOut, TemporaryBan) and the
 // scheduler's session check.
 func (db *DB) AutoPauseInstance(ctx context.Context, instanceID, event, reason string) ([]string, error) {
-	rows, err := db.Pool.Query(ctx, db.q("auto-pause-instance"), instanceID, event, reason)
-	if err != nil {
-		return nil, fmt.Errorf("auto-pause campaigns of instance %s: %w", instanceID, err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
+	var ids []string
+	b := &pgx.Batch{}
+	b.Queue(db.q("auto-pause-instance"), instanceID, event, reason).Query(func(rows pgx.Rows) error {
+		var err error
+		ids, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err := db.sendBatch(ctx, b); err != nil {
 		return nil, fmt.Errorf("auto-pause campaigns of instance %s: %w", instanceID, err)
 	}
 	return ids, nil

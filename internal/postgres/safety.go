@@ -41,8 +41,9 @@ func (db *DB) IsKnownContact(ctx context.Context, instanceID, phone string) (boo
 func (db *DB) LockNewLane(ctx context.Context, instanceID string, now time.Time) (campaign.Lane, bool, error) {
 	l := campaign.Lane{State: campaign.LaneLocked}
 	var fresh bool
-	err := db.Pool.QueryRow(ctx, db.q("lock-new-lane"), instanceID, now).Scan(&l.Until, &l.Reason, &fresh)
-	if err != nil {
+	b := &pgx.Batch{}
+	b.Queue(db.q("lock-new-lane"), instanceID, now).QueryRow(func(r pgx.Row) error { return r.Scan(&l.Until, &l.Reason, &fresh) })
+	if err := db.sendBatch(ctx, b); err != nil {
 		return l, false, fmt.Errorf("lock the new-contact lane of instance %s: %w", instanceID, err)
 	}
 	return l, fresh, nil
@@ -52,15 +53,16 @@ func (db *DB) LockNewLane(ctx context.Context, instanceID string, now time.Time)
 // guard) with reason until probeAt, when one probe send may try again;
 // false when the lane was already closed.
 func (db *DB) PauseNewLane(ctx context.Context, instanceID, reason string, now, probeAt time.Time) (bool, error) {
-	var id string
-	err := db.Pool.QueryRow(ctx, db.q("pause-new-lane"), instanceID, now, probeAt, reason).Scan(&id)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
+	var found bool
+	b := &pgx.Batch{}
+	b.Queue(db.q("pause-new-lane"), instanceID, now, probeAt, reason).QueryRow(func(r pgx.Row) error {
+		var id string
+		return scanOptional(r, &found, &id)
+	})
+	if err := db.sendBatch(ctx, b); err != nil {
 		return false, fmt.Errorf("pause the new-contact lane of instance %s: %w", instanceID, err)
 	}
-	return true, nil
+	return found, nil
 }
 
 // ResumeNewLane reopens the tenant's instance's new-contact lane that the
@@ -69,12 +71,16 @@ func (db *DB) PauseNewLane(ctx context.Context, instanceID, reason string, now, 
 // the lane is not paused (open, or locked by WhatsApp: a reach-out lock
 // cannot be lifted). now starts the delivery guard's window afresh.
 func (db *DB) ResumeNewLane(ctx context.Context, tenantID, instanceID string, now time.Time) error {
-	var id string
-	err := db.Pool.QueryRow(ctx, db.q("resume-new-lane"), tenantID, instanceID, now).Scan(&id)
-	if !errors.Is(err, pgx.ErrNoRows) {
-		if err != nil {
-			return fmt.Errorf("resume the new-contact lane of instance %s: %w", instanceID, err)
-		}
+	var found bool
+	b := &pgx.Batch{}
+	b.Queue(db.q("resume-new-lane"), tenantID, instanceID, now).QueryRow(func(r pgx.Row) error {
+		var id string
+		return scanOptional(r, &found, &id)
+	})
+	if err := db.sendBatch(ctx, b); err != nil {
+		return fmt.Errorf("resume the new-contact lane of instance %s: %w", instanceID, err)
+	}
+	if found {
 		return nil
 	}
 	if _, err := db.Instance(ctx, tenantID, instanceID); err != nil {
@@ -116,7 +122,7 @@ func (db *DB) ReleaseLaneProbe(ctx context.Context, instanceID string) error {
 // OpenNewLane reopens the lane after a successful probe at now (the
 // delivery guard's window starts afresh).
 func (db *DB) OpenNewLane(ctx context.Context, instanceID string, now time.Time) error {
-	if _, err := db.Pool.Exec(ctx, db.q("open-new-lane"), instanceID, now); err != nil {
+	if _, err := db.execNudging(ctx, db.q("open-new-lane"), instanceID, now); err != nil {
 		return fmt.Errorf("open the new-contact lane of instance %s: %w", instanceID, err)
 	}
 	return nil

@@ -46,7 +46,7 @@ func (db *DB) ReadyInstances(ctx context.Context) (int, error) {
 // RecordSessionStatus stores an instance's WuzAPI session state as checked
 // at at.
 func (db *DB) RecordSessionStatus(ctx context.Context, id string, connected, loggedIn bool, at time.Time) error {
-	if _, err := db.Pool.Exec(ctx, db.q("record-session-status"), id, connected, loggedIn, at); err != nil {
+	if _, err := db.execNudging(ctx, db.q("record-session-status"), id, connected, loggedIn, at); err != nil {
 		return fmt.Errorf("record session status of instance %s: %w", id, err)
 	}
 	return nil

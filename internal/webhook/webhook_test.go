@@ -15,6 +15,7 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/receipt"
@@ -404,5 +405,66 @@ func TestDeliveries(t *testing.T) {
 	}
 	if l := e.log(t, dep.ID)[0]; l.Status != webhook.StatusFailed || l.Attempts != 8 {
 		t.Fatalf("after a failed manual retry: %+v, want failed with 8 attempts", l)
+	}
+}
+
+// TestWritersNudgeAfterCommit: a writer whose committed change records
+// events asks once for a delivery run of each endpoint that got a
+// delivery, right away; a change that records nothing (a repeat, a tenant
+// without endpoints) asks for none.
+func TestWritersNudgeAfterCommit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	n := &nudges{}
+	db, err := postgres.Open(ctx, pgtest.NewDatabase(t), postgres.Options{MaxConns: 4, Webhooks: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	const ana, bia = "5511987650001", "5511987650002"
+	e := newEnv(t, db, ana, bia)
+	other := newEnv(t, db, ana)
+	a, err := db.CreateWebhookEndpoint(ctx, e.tenantID, "http://a.test/hook", []string{webhook.MessageSent, webhook.CampaignPaused}, "", secretFor('A'))
+	mustEndpoint(t, err)
+	b, err := db.CreateWebhookEndpoint(ctx, e.tenantID, "http://b.test/hook", []string{webhook.MessageSent}, "", secretFor('B'))
+	mustEndpoint(t, err)
+	count := func() (int, int) {
+		n.mu.Lock()
+		defer n.mu.Unlock()
+		for id, ds := range n.got {
+			for _, d := range ds {
+				if d != 0 || (id != a.ID && id != b.ID) {
+					t.Errorf("nudge of %s after %s: want only a and b, at once", id, d)
+				}
+			}
+		}
+		return len(n.got[a.ID]), len(n.got[b.ID])
+	}
+
+	for _, step := range []struct {
+		name  string
+		do    func() error
+		wantA int
+		wantB int
+	}{
+		{"a send", func() error { return db.MarkSent(ctx, e.campaign, ana, time.Now()) }, 1, 1},
+		{"the same send again", func() error { return db.MarkSent(ctx, e.campaign, ana, time.Now()) }, 1, 1},
+		{"another tenant's send", func() error { return db.MarkSent(ctx, other.campaign, ana, time.Now()) }, 1, 1},
+		{"a send recorded by the next claim", func() error {
+			_, _, err := db.MarkSentClaim(ctx, e.campaign, bia, time.Now(), 0, 10, time.Now(), campaign.ClaimFilter{})
+			return err
+		}, 2, 2},
+		{"a pause", func() error {
+			_, err := db.Transition(ctx, e.tenantID, e.campaign, campaign.ActPause)
+			return err
+		}, 3, 2},
+		{"another tenant's failure", func() error { return db.MarkFailed(ctx, other.campaign, ana, "boom", time.Now()) }, 3, 2},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s: %v", step.name, err)
+		}
+		if gotA, gotB := count(); gotA != step.wantA || gotB != step.wantB {
+			t.Fatalf("after %s: %d nudges of a and %d of b, want %d and %d", step.name, gotA, gotB, step.wantA, step.wantB)
+		}
 	}
 }
