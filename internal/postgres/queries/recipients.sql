@@ -29,7 +29,7 @@ WITH marked AS (
         sent_at = COALESCE(sent_at, $12), last_error = NULL, next_attempt_at = NULL
     WHERE $11::text IS NOT NULL AND campaign_id = $1 AND phone = $11
       AND status IN ('sending', 'unknown', 'delivered', 'read')
-), job AS (
+), job AS MATERIALIZED (
     SELECT c.tenant_id, i.id AS instance_id
     FROM campaigns c JOIN instances i ON i.id = COALESCE($5::uuid, c.instance_id)
     WHERE c.id = $1 AND c.status = 'running' AND (i.blocked_reason IS NULL OR i.blocked_until <= $4)
@@ -39,8 +39,15 @@ WITH marked AS (
     CROSS JOIN job
     CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM known_contacts kc
         WHERE kc.instance_id = job.instance_id AND kc.phone = ANY (phone_forms(r.phone))) AS known) k
-    LEFT JOIN number_checks n ON n.tenant_id = job.tenant_id AND n.phone = r.phone
-        AND n.on_whatsapp AND n.checked_at >= $8
+    -- A lateral lookup (LIMIT 1: the planner cannot turn it into a join),
+    -- and job materialized: planned as hash joins they gave up the seq
+    -- index's order, so every pending recipient of the chunk was read,
+    -- checked and sorted for the first one (~400 buffers a claim in a
+    -- 100-recipient chunk); now the claim stops at the first that
+    -- qualifies.
+    LEFT JOIN LATERAL (SELECT n.phone, n.jid_phone FROM number_checks n
+        WHERE n.tenant_id = job.tenant_id AND n.phone = r.phone AND n.on_whatsapp AND n.checked_at >= $8
+        LIMIT 1) n ON true
     WHERE r.campaign_id = $1 AND r.seq >= $2 AND r.seq < $3 AND r.status = 'pending'
       AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $4)
       AND (NOT $10::boolean OR r.instance_id = job.instance_id)
