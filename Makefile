@@ -113,9 +113,13 @@ bench-import: ## Import worker in its own process: 100,000 and 1,000,000 generat
 bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with the defaults and with 100 messages a minute and no new-contact budget or checks; prints locks, bans, sends, simulated hours
 	@go test -run '^$$' -bench BenchmarkSendingSafety -benchtime 1x -count 1 -timeout 150m ./internal/wuzapitest/safetybench/ | grep -E '^(FIGURES|ok|FAIL|---|panic)'
 
+# Make's $(or) splits its arguments at commas: the phases' default is a
+# variable of its own.
+BENCH_PHASES ?= send,status,safe,init
+
 .PHONY: bench-platform
 bench-platform: ## The real binaries on the local platform (BENCH_ENV=NAME=value,... sets function variables; BENCH_PHASES=status,init runs some phases): 100 campaigns x 200 sends (fake WuzAPI at 0 ms), 4,000 status requests and 120 sends at safe pacing (each its own invocation); prints CPU per send and per request (from /proc), durations, init and cold starts, Postgres and Redis counts, and the statements (pg_stat_statements) and Redis commands of each phase
-	@go test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -count 1 -timeout 40m ./infra/benchplatform/ -args -platform.env='$(BENCH_ENV)' -platform.phases='$(or $(BENCH_PHASES),send,status,safe,init)' | grep -E '^(PLATFORM|ok|FAIL|---|panic|\s+\w+_test\.go)'
+	@go test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -count 1 -timeout 40m ./infra/benchplatform/ -args -platform.env='$(BENCH_ENV)' -platform.phases='$(BENCH_PHASES)' | grep -E '^(PLATFORM|ok|FAIL|---|panic|\s+\w+_test\.go)'
 
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint (.golangci.yml; pinned in tools/golangci-lint.mod, cache in ~/.cache/golangci-lint)
