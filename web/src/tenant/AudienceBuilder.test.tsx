@@ -10,7 +10,7 @@ vi.mock('../lib/api', () => ({
 const { useLiveCount, PREVIEW_DEBOUNCE_MS } = await import('./AudienceBuilder')
 const { api } = await import('../lib/api')
 
-const preview = (count: number): AudiencePreview => ({ count, optedOut: 0, sample: [] })
+const preview = (count: number): AudiencePreview => ({ count, optedOut: 0, countIsEstimate: false, sample: [] })
 
 describe('useLiveCount', () => {
   beforeEach(() => { vi.useFakeTimers(); calls.length = 0; vi.mocked(api).mockClear() })

@@ -49,8 +49,8 @@ export function useLiveCount(audience: Audience | null): LiveCount {
 }
 
 /**
- * The count line under the audience (loading, the count and opted-out apart,
- * or the error), then the preview's sample: up to 10 of the counted contacts.
+ * The count line under the audience (loading, the count — "about" when the
+ * API estimated it — and opted-out apart, or the error), then the preview's sample: up to 10 of the counted contacts.
  */
 export function AudienceCount({ live }: { live: LiveCount }) {
   const { t } = useI18n()
@@ -60,7 +60,7 @@ export function AudienceCount({ live }: { live: LiveCount }) {
   return (
     <div className="audience-count" data-testid="audience-count" aria-live="polite" aria-busy={live.state === 'loading'}>
       <p>
-        {p ? <strong data-testid="audience-count-n">{t('audience.count', { n: p.count })}</strong> : null}
+        {p ? <strong data-testid="audience-count-n">{t(p.countIsEstimate ? 'audience.countEstimate' : 'audience.count', { n: p.count })}</strong> : null}
         {p && p.optedOut > 0 ? ` ${t('audience.optedOut', { n: p.optedOut })}` : null}
         {live.state === 'loading' ? <span className="muted"> {t('audience.counting')}</span> : null}
       </p>

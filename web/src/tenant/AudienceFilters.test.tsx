@@ -69,16 +69,20 @@ describe('audience count: the sample', () => {
     ({ id, name, phone, tags, attributes: {}, optedOutAt: null, createdAt: '2026-01-01T00:00:00Z' }) as AudiencePreview['sample'][number]
 
   it('lists the sample under the count: name, phone, tags', () => {
-    const preview: AudiencePreview = { count: 12, optedOut: 1, sample: [contact('1', 'Ana', '5511976540101', ['vip', 'sp']), contact('2', '', '5511976540102', [])] }
+    const preview: AudiencePreview = { count: 12, optedOut: 1, countIsEstimate: false, sample: [contact('1', 'Ana', '5511976540101', ['vip', 'sp']), contact('2', '', '5511976540102', [])] }
     render(<AudienceCount live={{ state: 'ready', preview } satisfies LiveCount} />)
     expect(screen.getByTestId('audience-count-n').textContent).toBe('12 contatos receberão')
     const items = within(screen.getByTestId('audience-sample')).getAllByRole('listitem').map((li) => li.textContent)
     expect(items).toEqual(['Ana +5511976540101vipsp', '+5511976540102'])
   })
   it('says when nothing matches, and keeps the last sample while counting again', () => {
-    const { rerender } = render(<AudienceCount live={{ state: 'ready', preview: { count: 0, optedOut: 0, sample: [] } }} />)
+    const { rerender } = render(<AudienceCount live={{ state: 'ready', preview: { count: 0, optedOut: 0, countIsEstimate: false, sample: [] } }} />)
     expect(screen.getByTestId('audience-sample').textContent).toBe('Nenhum contato corresponde.')
-    rerender(<AudienceCount live={{ state: 'loading', last: { count: 1, optedOut: 0, sample: [contact('1', 'Ana', '5511976540101', [])] } }} />)
+    rerender(<AudienceCount live={{ state: 'loading', last: { count: 1, optedOut: 0, countIsEstimate: false, sample: [contact('1', 'Ana', '5511976540101', [])] } }} />)
     expect(within(screen.getByTestId('audience-sample')).getAllByRole('listitem')).toHaveLength(1)
+  })
+  it('says "about" when the count is an estimate', () => {
+    render(<AudienceCount live={{ state: 'ready', preview: { count: 950000, optedOut: 0, countIsEstimate: true, sample: [] } }} />)
+    expect(screen.getByTestId('audience-count-n').textContent).toBe('cerca de 950.000 contatos receberão (estimativa)')
   })
 })
