@@ -14,14 +14,9 @@ import (
 // admin moves the tenant to pro its next request passes.
 func TestRateLimitEndToEnd(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	cfg := e2eConfig(t, "wm-rl-")
 	cfg.VisibilityTimeout = 0 // the template's own: no queue work here
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 
 	status, body, _ := callHeaders(t, p.APIURL, http.MethodPost, "/v1/tenants", e2eAdminKey, `{"name":"Limited"}`)
 	var created struct {

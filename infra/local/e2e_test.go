@@ -53,11 +53,7 @@ func TestEndToEnd(t *testing.T) {
 	ctx := t.Context()
 	cfg := e2eConfig(t, "wm-e2e-")
 	cfg.ScheduleInterval = 2 * time.Second
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() }) // when a step fails; Close is idempotent
+	p := startPlatform(t, cfg)
 
 	t.Run("health", func(t *testing.T) {
 		status, body := call(t, p.APIURL, http.MethodGet, "/health", "", "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -146,4 +147,41 @@ func e2eConfig(t *testing.T, stackPrefix string) Config {
 		Parameters: map[string]string{"AdminApiKey": e2eAdminKey, "WorkerVisibilityLease": e2eVisibility.String()},
 		Logger:     testLogger(t),
 	}
+}
+
+// startPlatform starts the platform of cfg and closes it when the test ends
+// (Close is idempotent: a test may close it sooner).
+func startPlatform(t *testing.T, cfg Config) *Platform {
+	t.Helper()
+	p, err := Start(t.Context(), cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+// createTenant creates a tenant through the admin API and returns its API
+// key.
+func createTenant(t *testing.T, p *Platform, name, plan string) string {
+	t.Helper()
+	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, fmt.Sprintf(`{"name":%q,"plan":%q}`, name, plan))
+	mustStatus(t, "create tenant", status, body, 201)
+	return jsonField(t, body, "data", "apiKey")
+}
+
+// createFastInstance creates the tenant's instance "wa" on the WuzAPI at
+// baseURL (token "tok") with limits that never make a test wait for what
+// it does not test: 1,000 messages a minute, hour and day, no pauses, no
+// warm-up, the widest new-contact budgets, no typing and no number checks.
+// webhook has the API set the instance's webhook on WuzAPI. It returns the
+// instance's id.
+func createFastInstance(t *testing.T, p *Platform, key, baseURL string, maxInFlight int, webhook bool) string {
+	t.Helper()
+	status, body := call(t, p.APIURL, "POST", "/v1/instances", key, fmt.Sprintf(`{"name":"wa","baseUrl":%q,"token":"tok",
+		"configureWebhook":%t,"messagesPerMinute":1000,"minDelayMs":0,"maxDelayMs":0,"hourlyCap":1000,"dailyCap":1000,
+		"warmupDays":0,"maxInFlight":%d,"newContactsPerDay":500,"newContactsPerHour":200,"identicalPerHour":1000,
+		"typing":false,"checkNumbers":false}`, baseURL, webhook, maxInFlight))
+	mustStatus(t, "create instance", status, body, 201)
+	return jsonField(t, body, "data", "id")
 }

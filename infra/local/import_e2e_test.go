@@ -27,11 +27,7 @@ func TestImportEndToEnd(t *testing.T) {
 	ctx := t.Context()
 	cfg := e2eConfig(t, "wm-imp-")
 	cfg.ScheduleInterval = time.Minute
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 
 	var tenant struct {
 		Data struct{ APIKey string } `json:"data"`

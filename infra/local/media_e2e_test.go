@@ -27,32 +27,20 @@ import (
 // URL holds the uploaded bytes. Bad input is refused with its code.
 func TestMediaEndToEnd(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
 	cfg := e2eConfig(t, "wm-e2e-media-")
 	cfg.ScheduleInterval = 2 * time.Second
 	cfg.Parameters["AllowPrivateWuzapi"] = "true"
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 
-	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, `{"name":"Media e2e","plan":"enterprise"}`)
-	mustStatus(t, "create tenant", status, body, 201)
-	key := jsonField(t, body, "data", "apiKey")
-	status, body = call(t, p.APIURL, "POST", "/v1/instances", key, fmt.Sprintf(`{"name":"wa","baseUrl":%q,"token":"tok",
-		"messagesPerMinute":1000,"minDelayMs":0,"maxDelayMs":0,"hourlyCap":1000,"dailyCap":1000,
-		"warmupDays":0,"maxInFlight":4,"newContactsPerDay":500,"newContactsPerHour":200,"identicalPerHour":1000,
-		"typing":false,"checkNumbers":false}`, fake.URL))
-	mustStatus(t, "create instance", status, body, 201)
-	instanceID := jsonField(t, body, "data", "id")
+	key := createTenant(t, p, "Media e2e", "enterprise")
+	instanceID := createFastInstance(t, p, key, fake.URL, 4, false)
 
 	img := e2ePNG(t)
 	mediaID := uploadMedia(t, p.APIURL, key, "oferta.png", "image/png", img)
 	// Announced but never uploaded: stays pending.
-	status, body = call(t, p.APIURL, "POST", "/v1/media", key, `{"fileName":"later.png","contentType":"image/png","size":100}`)
+	status, body := call(t, p.APIURL, "POST", "/v1/media", key, `{"fileName":"later.png","contentType":"image/png","size":100}`)
 	mustStatus(t, "announce media", status, body, 201)
 	pendingID := jsonField(t, body, "data", "mediaId")
 	// Declared a PNG, uploaded text: rejected by the check.

@@ -98,11 +98,7 @@ func TestOneTraceAcrossTheFunctions(t *testing.T) {
 	cfg.Parameters["OtelExporterOtlpEndpoint"] = receiver.srv.URL
 	cfg.Parameters["AllowPrivateWuzapi"] = "true"
 	cfg.Parameters["MetricsToken"] = "e2e-scrape-token-of-at-least-32-characters"
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 
 	status, body := call(t, p.APIURL, http.MethodPost, "/v1/tenants", e2eAdminKey, `{"name":"Traced"}`)
 	var tenant struct {

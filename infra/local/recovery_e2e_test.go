@@ -47,30 +47,20 @@ func TestCampaignWorkerCrashEndToEnd(t *testing.T) {
 	cfg.Parameters["WorkerVisibilityLease"] = "3s"
 	cfg.Parameters["SendLeaseTtl"] = "5s"
 	cfg.Parameters["CampaignStuckAfter"] = "8s"
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 	db, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close(context.Background()) })
 
-	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, `{"name":"Crash e2e","plan":"pro"}`)
-	mustStatus(t, "create tenant", status, body, 201)
-	key := jsonField(t, body, "data", "apiKey")
-	status, body = call(t, p.APIURL, "POST", "/v1/instances", key, fmt.Sprintf(`{"name":"wa","baseUrl":%q,"token":"tok",
-		"messagesPerMinute":1000,"minDelayMs":0,"maxDelayMs":0,"hourlyCap":1000,"dailyCap":1000,"warmupDays":0,"maxInFlight":1,
-		"newContactsPerDay":500,"newContactsPerHour":200,"identicalPerHour":1000,"typing":false,"checkNumbers":false}`, fake.URL))
-	mustStatus(t, "create instance", status, body, 201)
-	instanceID := jsonField(t, body, "data", "id")
+	key := createTenant(t, p, "Crash e2e", "pro")
+	instanceID := createFastInstance(t, p, key, fake.URL, 1, false)
 	var contacts []string
 	for i := range 6 {
 		contacts = append(contacts, fmt.Sprintf(`{"phone":"55119876501%02d","name":"C%d"}`, i, i))
 	}
-	status, body = call(t, p.APIURL, "POST", "/v1/campaigns", key, fmt.Sprintf(`{"instanceId":%q,"message":"Oi {{name}}","contacts":[%s]}`,
+	status, body := call(t, p.APIURL, "POST", "/v1/campaigns", key, fmt.Sprintf(`{"instanceId":%q,"message":"Oi {{name}}","contacts":[%s]}`,
 		instanceID, strings.Join(contacts, ",")))
 	mustStatus(t, "create campaign", status, body, 202)
 	campaignID := jsonField(t, body, "data", "jobId")

@@ -17,30 +17,18 @@ import (
 // a STOP is an opt-out and no reply.
 func TestRepliesEndToEnd(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
 	cfg := e2eConfig(t, "wm-e2e-replies-")
 	cfg.ScheduleInterval = 2 * time.Second
 	cfg.Parameters["AllowPrivateWuzapi"] = "true"
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 
-	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, `{"name":"Replies e2e","plan":"enterprise"}`)
-	mustStatus(t, "create tenant", status, body, 201)
-	key := jsonField(t, body, "data", "apiKey")
-	status, body = call(t, p.APIURL, "POST", "/v1/instances", key, fmt.Sprintf(`{"name":"wa","baseUrl":%q,"token":"tok",
-		"configureWebhook":true,"messagesPerMinute":1000,"minDelayMs":0,"maxDelayMs":0,"hourlyCap":1000,"dailyCap":1000,
-		"warmupDays":0,"maxInFlight":4,"newContactsPerDay":500,"newContactsPerHour":200,"identicalPerHour":1000,
-		"typing":false,"checkNumbers":false}`, fake.URL))
-	mustStatus(t, "create instance", status, body, 201)
-	instanceID := jsonField(t, body, "data", "id")
+	key := createTenant(t, p, "Replies e2e", "enterprise")
+	instanceID := createFastInstance(t, p, key, fake.URL, 4, true)
 
 	const ana, bia, caio = "5511987650001", "5511987650002", "5511987650003"
-	status, body = call(t, p.APIURL, "POST", "/v1/campaigns", key, fmt.Sprintf(`{"instanceId":%q,"message":"Oi {{name}}",
+	status, body := call(t, p.APIURL, "POST", "/v1/campaigns", key, fmt.Sprintf(`{"instanceId":%q,"message":"Oi {{name}}",
 		"contacts":[{"phone":%q,"name":"Ana"},{"phone":%q,"name":"Bia"},{"phone":%q,"name":"Caio"}]}`, instanceID, ana, bia, caio))
 	mustStatus(t, "create campaign", status, body, 202)
 	campaignID := jsonField(t, body, "data", "jobId")

@@ -34,11 +34,7 @@ func TestReportsAndReceiptsEndToEnd(t *testing.T) {
 	dbURL := cfg.DatabaseURL
 	cfg.ScheduleInterval = 2 * time.Second
 	cfg.Parameters["AllowPrivateWuzapi"] = "true"
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 	db, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		t.Fatal(err)

@@ -58,7 +58,6 @@ func (h *hookReceiver) got() []hookPost {
 // second endpoint that is down never holds up the sending nor the first.
 func TestTenantWebhooksEndToEnd(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
 	hooks := &hookReceiver{}
@@ -70,16 +69,10 @@ func TestTenantWebhooksEndToEnd(t *testing.T) {
 	cfg := e2eConfig(t, "wm-e2e-hooks-")
 	cfg.ScheduleInterval = 2 * time.Second
 	cfg.Parameters["AllowPrivateWuzapi"] = "true"
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 
-	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, `{"name":"Hooks e2e","plan":"enterprise"}`)
-	mustStatus(t, "create tenant", status, body, 201)
-	key := jsonField(t, body, "data", "apiKey")
-	status, body = call(t, p.APIURL, "POST", "/v1/webhook-endpoints", key, fmt.Sprintf(`{"url":%q,"events":["message.sent","message.replied"]}`, srv.URL+"/hook"))
+	key := createTenant(t, p, "Hooks e2e", "enterprise")
+	status, body := call(t, p.APIURL, "POST", "/v1/webhook-endpoints", key, fmt.Sprintf(`{"url":%q,"events":["message.sent","message.replied"]}`, srv.URL+"/hook"))
 	mustStatus(t, "create endpoint", status, body, 201)
 	endpointID := jsonField(t, body, "data", "id")
 	hooks.mu.Lock()
@@ -93,12 +86,7 @@ func TestTenantWebhooksEndToEnd(t *testing.T) {
 		t.Fatalf("unknown event: %d %s, want 400", status, body)
 	}
 
-	status, body = call(t, p.APIURL, "POST", "/v1/instances", key, fmt.Sprintf(`{"name":"wa","baseUrl":%q,"token":"tok",
-		"configureWebhook":true,"messagesPerMinute":1000,"minDelayMs":0,"maxDelayMs":0,"hourlyCap":1000,"dailyCap":1000,
-		"warmupDays":0,"maxInFlight":4,"newContactsPerDay":500,"newContactsPerHour":200,"identicalPerHour":1000,
-		"typing":false,"checkNumbers":false}`, fake.URL))
-	mustStatus(t, "create instance", status, body, 201)
-	instanceID := jsonField(t, body, "data", "id")
+	instanceID := createFastInstance(t, p, key, fake.URL, 4, true)
 	const ana, bia = "5511987650011", "5511987650012"
 	status, body = call(t, p.APIURL, "POST", "/v1/campaigns", key, fmt.Sprintf(`{"instanceId":%q,"message":"Oi","contacts":[%q,%q]}`, instanceID, ana, bia))
 	mustStatus(t, "create campaign", status, body, 202)
@@ -176,7 +164,6 @@ func TestTenantWebhooksEndToEnd(t *testing.T) {
 // 30 s of the campaign's creation, under one id each.
 func TestTenantWebhooksNudgedByWriters(t *testing.T) {
 	t.Parallel()
-	ctx := t.Context()
 	fake := wuzapitest.New(t)
 	fake.AddUser("tok", wuzapitest.Ready)
 	hooks := &hookReceiver{}
@@ -185,27 +172,16 @@ func TestTenantWebhooksNudgedByWriters(t *testing.T) {
 	cfg := e2eConfig(t, "wm-e2e-nudge-")
 	cfg.ScheduleInterval = -1 // no tick: no relay
 	cfg.Parameters["AllowPrivateWuzapi"] = "true"
-	p, err := Start(ctx, cfg)
-	if err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	t.Cleanup(func() { _ = p.Close() })
+	p := startPlatform(t, cfg)
 
-	status, body := call(t, p.APIURL, "POST", "/v1/tenants", e2eAdminKey, `{"name":"Nudge e2e","plan":"enterprise"}`)
-	mustStatus(t, "create tenant", status, body, 201)
-	key := jsonField(t, body, "data", "apiKey")
-	status, body = call(t, p.APIURL, "POST", "/v1/webhook-endpoints", key, fmt.Sprintf(`{"url":%q,"events":["message.sent","campaign.completed"]}`, srv.URL+"/hook"))
+	key := createTenant(t, p, "Nudge e2e", "enterprise")
+	status, body := call(t, p.APIURL, "POST", "/v1/webhook-endpoints", key, fmt.Sprintf(`{"url":%q,"events":["message.sent","campaign.completed"]}`, srv.URL+"/hook"))
 	mustStatus(t, "create endpoint", status, body, 201)
 	hooks.mu.Lock()
 	hooks.secret = jsonField(t, body, "data", "secret")
 	hooks.posts = []hookPost{{Status: 200}} // answer 200 from the first real post
 	hooks.mu.Unlock()
-	status, body = call(t, p.APIURL, "POST", "/v1/instances", key, fmt.Sprintf(`{"name":"wa","baseUrl":%q,"token":"tok",
-		"configureWebhook":true,"messagesPerMinute":1000,"minDelayMs":0,"maxDelayMs":0,"hourlyCap":1000,"dailyCap":1000,
-		"warmupDays":0,"maxInFlight":4,"newContactsPerDay":500,"newContactsPerHour":200,"identicalPerHour":1000,
-		"typing":false,"checkNumbers":false}`, fake.URL))
-	mustStatus(t, "create instance", status, body, 201)
-	instanceID := jsonField(t, body, "data", "id")
+	instanceID := createFastInstance(t, p, key, fake.URL, 4, true)
 	status, body = call(t, p.APIURL, "POST", "/v1/campaigns", key, fmt.Sprintf(`{"instanceId":%q,"message":"Oi","contacts":["5511987650021","5511987650022"]}`, instanceID))
 	mustStatus(t, "create campaign", status, body, 202)
 
