@@ -167,11 +167,17 @@ var errOverBudget = errors.New("audience count over budget")
 
 // PreviewAudience counts the tenant's contacts that a validated audience
 // selects and returns a sample of them. The exact count gets the DB's
-// audience count budget; when it runs out, the count is estimated from a
+// audience count budget (none for an audience of index-only counts, which
+// is always exact); when it runs out, the count is estimated from a
 // sample of the table's pages (Preview.CountIsEstimate). The sample of
 // contacts is always exact: the newest matching ones.
 func (db *DB) PreviewAudience(ctx context.Context, tenantID string, a audience.Audience) (Preview, error) {
-	p, err := db.countAudience(ctx, tenantID, a)
+	budget := db.audienceCountBudget
+	if indexOnly(a) {
+		// Index-only counts: finishing costs less than an estimate would.
+		budget = 0
+	}
+	p, err := db.countAudienceWithin(ctx, tenantID, a, budget)
 	if errors.Is(err, errOverBudget) {
 		p, err = db.estimateAudience(ctx, tenantID, a)
 	}
@@ -228,18 +234,20 @@ func (db *DB) sample(ctx context.Context, tenantID, sql string, args []any) ([]C
 	return out, nil
 }
 
-// countAudience counts exactly, as subtractions of counts that indexes
+// indexOnly reports an audience that countAudienceWithin answers with
+// index-only scans: no tags and no conditions (every contact, an import,
+// either with excludeMessagedWithinDays).
+func indexOnly(a audience.Audience) bool {
+	return len(a.Where) == 0 && (a.Tags == nil || len(a.Tags.Any)+len(a.Tags.All)+len(a.Tags.None) == 0)
+}
+
+// countAudienceWithin counts exactly, as subtractions of counts that indexes
 // answer cheaply: every match minus the opted-out ones (a partial index
 // holds only those), and for excludeMessagedWithinDays minus the matches
 // that were messaged (found from the tenant's recent recipients, so the
 // cost follows the messages sent, not the contacts kept). An audience of
 // only the tenant or an import is then index-only scans. The statement
-// runs under the count budget; errOverBudget when it did not finish.
-func (db *DB) countAudience(ctx context.Context, tenantID string, a audience.Audience) (Preview, error) {
-	return db.countAudienceWithin(ctx, tenantID, a, db.audienceCountBudget)
-}
-
-// countAudienceWithin is countAudience with a budget; 0 is none.
+// runs under budget (0: none); errOverBudget when it did not finish.
 func (db *DB) countAudienceWithin(ctx context.Context, tenantID string, a audience.Audience, budget time.Duration) (Preview, error) {
 	q := compileFilter(tenantID, a)
 	base := q.clause()

@@ -229,6 +229,12 @@ FROM generate_series(1, 60000) AS i`, tn.ID); err != nil {
 			p.Count, p.OptedOut, p.CountIsEstimate, len(p.Sample), want, wantOut, audience.MaxSample)
 	}
 
+	// An audience of index-only counts is always exact, whatever the budget.
+	all, err := db.PreviewAudience(ctx, tn.ID, audience.Audience{All: true})
+	if err != nil || all.CountIsEstimate || all.Count != 54000 || all.OptedOut != 6000 {
+		t.Fatalf("all over budget = %+v, %v; want exactly 54,000 and 6,000 opted out", all, err)
+	}
+
 	// excludeMessagedWithinDays: the messaged matches (the messageable ones
 	// with i <= 36,000: 3/5 of them) are taken off exactly.
 	var inst, campaignID string
