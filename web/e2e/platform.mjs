@@ -49,6 +49,21 @@ export function startPlatform(env, { timeoutMs = 120000, echo = false } = {}) {
 }
 
 /**
+ * Drops the database of url (its migrations and rows), so a run of the
+ * browser tests starts from an empty one whatever an earlier run or an
+ * earlier numbering of the migrations left there; the platform creates it
+ * again.
+ */
+function dropDatabase(url) {
+  const admin = new URL(url)
+  const name = decodeURIComponent(admin.pathname.slice(1))
+  admin.pathname = '/postgres'
+  const r = spawnSync('psql', [admin.toString(), '-v', 'ON_ERROR_STOP=1', '-qAtc',
+    `DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`drop the browser tests' database ${name}: ${r.stderr || r.error}`)
+}
+
+/**
  * The platform the browser tests share: the real one started once on free
  * ports with its own stack name, database and admin key (or E2E_BASE_URL +
  * E2E_ADMIN_KEY for a running one), and a fake WuzAPI process. api() calls
@@ -61,6 +76,7 @@ export async function startStack({ wuzapi }) {
   const databaseUrl = process.env.E2E_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/wuzapi_manager_web_e2e'
   let stop = () => {}
   if (!base) {
+    if (!process.env.E2E_DATABASE_URL) dropDatabase(databaseUrl)
     adminKey = 'adm_e2e_' + randomBytes(16).toString('hex')
     const p = startPlatform({
       API_ADDR: '127.0.0.1:0', AWS_EMULATOR_ADDR: '127.0.0.1:0', STACK_NAME: `web-e2e-${process.pid}`,
