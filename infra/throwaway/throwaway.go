@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -23,18 +22,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
-)
 
-// freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
+)
 
 // Postgres is a throwaway PostgreSQL cluster.
 type Postgres struct {
@@ -83,7 +73,7 @@ func StartPostgres(t testing.TB, settings ...string) *Postgres {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	s := &Postgres{bin: bin, dir: dir, port: freePort(t), settings: settings}
+	s := &Postgres{bin: bin, dir: dir, port: pgtest.FreePort(t), settings: settings}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -203,7 +193,7 @@ func StartRedis(t testing.TB) *Redis {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Fatal("no redis-server: install Redis (apt-get install redis-server)")
 	}
-	s := &Redis{dir: t.TempDir(), port: freePort(t)}
+	s := &Redis{dir: t.TempDir(), port: pgtest.FreePort(t)}
 	t.Cleanup(func() { s.Kill() })
 	if err := s.start(t.Context()); err != nil {
 		t.Fatal(err)

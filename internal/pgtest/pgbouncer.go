@@ -34,7 +34,7 @@ func Pgbouncer(t testing.TB, databaseURL string, poolSize int) Bouncer {
 	if _, err := os.Stat(PgbouncerPath); err != nil {
 		t.Fatalf("pgtest: %s is missing: run `make pgbouncer` (Debian package pgbouncer)", PgbouncerPath)
 	}
-	port := freePort(t)
+	port := FreePort(t)
 	// pgbouncer refuses to run as root; as root it is started as nobody,
 	// who must read its files (they hold no secret).
 	dir, err := os.MkdirTemp("", "pgbouncer-")
@@ -95,7 +95,9 @@ type Bouncer struct {
 	PID int    // its process
 }
 
-func freePort(t testing.TB) int {
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for
+// a server a test starts of its own.
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
