@@ -101,3 +101,5 @@ require (
 )
 
 tool github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+
+replace github.com/nyaruka/phonenumbers => ./third_party/phonenumbers

@@ -3,7 +3,11 @@
 // Last reconciled against: v9.0.32
 package phonenumbers
 
-import "google.golang.org/protobuf/proto"
+import (
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+)
 
 // metadataContainer bundles all of the metadata-derived lookup state used by
 // the library. The package keeps a single active container (currentMetadata),
@@ -40,10 +44,24 @@ type metadataContainer struct {
 	countryCodesForNonGeographicalRegion map[int]bool
 }
 
-// currentMetadata is the active metadata container. It is populated from the
-// embedded metadata by initMetadata during package initialization. Tests may
-// swap it via useMetadata to exercise the library against alternate metadata.
-var currentMetadata *metadataContainer
+// activeMetadata is the active metadata container. It is built from the
+// embedded metadata by initMetadata on the first call of currentMetadata, not
+// at package initialization: parsing the metadata takes tens of milliseconds
+// and megabytes of allocations, which a program that links the package but
+// does not use it on its way to serving (a serverless function's cold start)
+// should not pay. Tests may swap it via useMetadata to exercise the library
+// against alternate metadata.
+var (
+	activeMetadata     *metadataContainer
+	activeMetadataOnce sync.Once
+)
+
+// currentMetadata returns the active metadata container, building it from
+// the embedded metadata on first use. It is safe for concurrent use.
+func currentMetadata() *metadataContainer {
+	activeMetadataOnce.Do(initMetadata)
+	return activeMetadata
+}
 
 func initMetadata() {
 	// load our regions
@@ -58,7 +76,7 @@ func initMetadata() {
 		panic(err)
 	}
 
-	currentMetadata, err = newMetadataContainer(coll, regionMap.Map)
+	activeMetadata, err = newMetadataContainer(coll, regionMap.Map)
 	if err != nil {
 		panic(err)
 	}
@@ -132,39 +150,29 @@ func newMetadataContainer(coll *PhoneMetadataCollection, countryCodeToRegion map
 // returned restore function (typically via t.Cleanup) and must not run such
 // tests in parallel, since the active container is process-global.
 func useMetadata(mc *metadataContainer) (restore func()) {
-	prev := currentMetadata
-	currentMetadata = mc
-	return func() { currentMetadata = prev }
+	prev := currentMetadata()
+	activeMetadata = mc
+	return func() { activeMetadata = prev }
 }
 
 func readFromNanpaRegions(key string) (struct{}, bool) {
-	v, ok := currentMetadata.nanpaRegions[key]
+	v, ok := currentMetadata().nanpaRegions[key]
 	return v, ok
 }
 
 func readFromRegionToMetadataMap(key string) (*PhoneMetadata, bool) {
-	v, ok := currentMetadata.regionToMetadataMap[key]
+	v, ok := currentMetadata().regionToMetadataMap[key]
 	return v, ok
 }
 
 func readFromCountryCodeToNonGeographicalMetadataMap(key int) (*PhoneMetadata, bool) {
-	v, ok := currentMetadata.countryCodeToNonGeographicalMetadataMap[key]
+	v, ok := currentMetadata().countryCodeToNonGeographicalMetadataMap[key]
 	return v, ok
 }
 
-var (
-	currMetadataColl *PhoneMetadataCollection
-	reloadMetadata   = true
-)
-
-// MetadataCollection returns the embedded territory metadata collection. The
-// result is parsed once and cached; it always reflects the embedded data and
-// is independent of any container swapped in via useMetadata.
-func MetadataCollection() (*PhoneMetadataCollection, error) {
-	if !reloadMetadata {
-		return currMetadataColl, nil
-	}
-
+// metadataCollection parses the embedded territory metadata once; the lazy
+// container and callers of MetadataCollection may ask for it concurrently.
+var metadataCollection = sync.OnceValues(func() (*PhoneMetadataCollection, error) {
 	rawBytes, err := decodeUnzip(numberData)
 	if err != nil {
 		return nil, err
@@ -174,7 +182,12 @@ func MetadataCollection() (*PhoneMetadataCollection, error) {
 	if err = proto.Unmarshal(rawBytes, metadataCollection); err != nil {
 		return nil, err
 	}
-	currMetadataColl = metadataCollection
-	reloadMetadata = false
 	return metadataCollection, nil
+})
+
+// MetadataCollection returns the embedded territory metadata collection. The
+// result is parsed once and cached; it always reflects the embedded data and
+// is independent of any container swapped in via useMetadata.
+func MetadataCollection() (*PhoneMetadataCollection, error) {
+	return metadataCollection()
 }

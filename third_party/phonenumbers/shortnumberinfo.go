@@ -2,15 +2,24 @@ package phonenumbers
 
 import (
 	"slices"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 )
 
 var (
 	shortNumberRegionToMetadataMap = make(map[string]*PhoneMetadata)
+	// shortNumberMetadataOnce loads shortNumberRegionToMetadataMap on first
+	// use rather than at package initialization, like currentMetadata.
+	shortNumberMetadataOnce sync.Once
 )
 
 func readFromShortNumberRegionToMetadataMap(key string) (*PhoneMetadata, bool) {
+	shortNumberMetadataOnce.Do(func() {
+		if err := loadShortNumberMetadataFromFile(); err != nil {
+			panic(err)
+		}
+	})
 	v, ok := shortNumberRegionToMetadataMap[key]
 	return v, ok
 }
@@ -19,23 +28,9 @@ func writeToShortNumberRegionToMetadataMap(key string, val *PhoneMetadata) {
 	shortNumberRegionToMetadataMap[key] = val
 }
 
-func init() {
-	err := loadShortNumberMetadataFromFile()
-	if err != nil {
-		panic(err)
-	}
-}
-
-var (
-	currShortNumberMetadataColl *PhoneMetadataCollection
-	shortNumberReloadMetadata   = true
-)
-
-func ShortNumberMetadataCollection() (*PhoneMetadataCollection, error) {
-	if !shortNumberReloadMetadata {
-		return currShortNumberMetadataColl, nil
-	}
-
+// shortNumberMetadataCollection parses the embedded short-number metadata
+// once; it is safe for concurrent use.
+var shortNumberMetadataCollection = sync.OnceValues(func() (*PhoneMetadataCollection, error) {
 	rawBytes, err := decodeUnzip(shortNumberData)
 	if err != nil {
 		return nil, err
@@ -43,16 +38,17 @@ func ShortNumberMetadataCollection() (*PhoneMetadataCollection, error) {
 
 	metadataCollection := &PhoneMetadataCollection{}
 	err = proto.Unmarshal(rawBytes, metadataCollection)
-	shortNumberReloadMetadata = false
 	return metadataCollection, err
+})
+
+func ShortNumberMetadataCollection() (*PhoneMetadataCollection, error) {
+	return shortNumberMetadataCollection()
 }
 
 func loadShortNumberMetadataFromFile() error {
 	metadataCollection, err := ShortNumberMetadataCollection()
 	if err != nil {
 		return err
-	} else if currShortNumberMetadataColl == nil {
-		currShortNumberMetadataColl = metadataCollection
 	}
 
 	metadataList := metadataCollection.GetMetadata()
