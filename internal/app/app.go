@@ -20,7 +20,6 @@ import (
 	"github.com/exaring/otelpgx"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/contrib/instrumentation/github.com/aws/aws-sdk-go-v2/otelaws"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
@@ -71,8 +70,7 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 		return nil, fmt.Errorf("load AWS config: %w", err)
 	}
 	if tracing.Enabled() {
-		otelaws.AppendMiddlewares(&awsCfg.APIOptions,
-			otelaws.WithTracerProvider(tracing.ChildOnly()), otelaws.WithTextMapPropagator(tracing.Propagator))
+		appendAWSTracing(&awsCfg.APIOptions, tracing.ChildOnly(), tracing.Propagator)
 	}
 	sqsc := sqs.NewFromConfig(awsCfg)
 	s3c := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
