@@ -123,6 +123,11 @@ type Reject struct {
 type Batch struct {
 	Rows    []Row
 	Rejects []Reject
+	// ExpectNew says that the import's last merged batch met no stored
+	// contact, so this one's are likely all new: the Store may first try
+	// a plain insert, cheaper than a merge when every phone is new, and
+	// merge when one is not. It changes the cost, never the outcome.
+	ExpectNew bool
 }
 
 // Len is the number of records the batch accounts for.

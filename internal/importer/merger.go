@@ -19,6 +19,9 @@ type merger struct {
 	job     Job
 	counts  Counts         // after the last committed batch
 	pending []*stagedBatch // staged or being staged, in file order, not yet committed
+	// metStored is set when the last committed batch met a stored contact:
+	// the next batches are not expected to be all new (Batch.ExpectNew).
+	metStored bool
 }
 
 type stagedBatch struct {
@@ -41,6 +44,7 @@ func (m *merger) add(ctx context.Context, b Batch, bytes int64) error {
 			break
 		}
 	}
+	b.ExpectNew = !m.metStored
 	next := &stagedBatch{b: b, bytes: bytes, done: make(chan struct{})}
 	next.phones = make(map[string]struct{}, len(b.Rows))
 	for _, r := range b.Rows {
@@ -93,6 +97,7 @@ func (m *merger) commit(ctx context.Context, staged StagedBatch, p *stagedBatch)
 		return fmt.Errorf("commit batch ending at line %d: %w", lastLine(p.b), err)
 	}
 	m.counts = counts
+	m.metStored = staged.Existing() > 0
 	m.w.count(counts, before)
 	return nil
 }

@@ -92,6 +92,9 @@ type StagedBatch interface {
 	// (ErrCursorMoved). It returns the import's counts after the batch; on
 	// an error the batch is rolled back.
 	Commit(ctx context.Context, rowsBefore int, bytesDone int64, lease time.Duration) (Counts, error)
+	// Existing is how many of the batch's contacts were already stored
+	// (a phone repeated within the batch is not counted).
+	Existing() int
 	// Rollback abandons the batch.
 	Rollback(ctx context.Context)
 }

@@ -602,3 +602,52 @@ func TestFailedCommitLeavesStagedBatchesUnapplied(t *testing.T) {
 		t.Fatalf("after the retry: %s %+v; want completed %+v", got.Status, counts(got), want)
 	}
 }
+
+// expectRecorder is a Store that records each staged batch's ExpectNew.
+type expectRecorder struct {
+	importer.Store
+	mu     sync.Mutex
+	expect []bool
+}
+
+func (r *expectRecorder) StageBatch(ctx context.Context, job importer.Job, b importer.Batch) (importer.StagedBatch, error) {
+	r.mu.Lock()
+	r.expect = append(r.expect, b.ExpectNew)
+	r.mu.Unlock()
+	return r.Store.StageBatch(ctx, job, b)
+}
+
+// TestWorkerExpectsNewAfterBatchesOfNewContacts: a batch is staged with
+// ExpectNew while the batch committed before it met no stored contact
+// (repeats within the file do not count), and the outcome is the merge's.
+func TestWorkerExpectsNewAfterBatchesOfNewContacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	b := setup(t)
+	if _, _, err := b.db.UpsertContacts(ctx, b.tenant.ID, []importer.Contact{{Phone: "5511999990005", Name: "stored"}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &expectRecorder{Store: b.worker.Store}
+	b.worker.Store, b.worker.Merges = rec, 1
+	// Batches of 3: the first repeats a phone, the second holds the stored one.
+	body := "phone,name\n11 99999-0001,a\n11 99999-0002,b\n11 99999-0001,c\n" +
+		"11 99999-0004,d\n11 99999-0005,e\n11 99999-0006,f\n" +
+		"11 99999-0007,g\n11 99999-0008,h\n11 99999-0009,i\n" +
+		"11 99999-0010,j\n"
+	im, event := b.upload(t, body)
+	if err := b.worker.HandleMessage(ctx, event); err != nil {
+		t.Fatal(err)
+	}
+	want := importer.Counts{RowsTotal: 10, Imported: 8, Updated: 2}
+	if got := b.importNow(t, im.ID); got.Status != importer.StatusCompleted || counts(got) != want {
+		t.Fatalf("import %s %+v; want completed %+v", got.Status, counts(got), want)
+	}
+	if got := fmt.Sprint(rec.expect); got != "[true true false true]" {
+		t.Fatalf("ExpectNew of the batches = %s, want [true true false true]", got)
+	}
+	for phone, name := range map[string]string{"5511999990001": "c", "5511999990005": "e", "5511999990010": "j"} {
+		if c, err := b.db.ContactByPhone(ctx, b.tenant.ID, phone); err != nil || c.Name != name {
+			t.Errorf("contact %s = %+v, %v; want name %q", phone, c, err, name)
+		}
+	}
+}

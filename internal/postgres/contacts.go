@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
@@ -119,7 +120,7 @@ func (db *DB) DeleteContact(ctx context.Context, tenantID, id string) error {
 // len(contacts). The contacts' import is left as it was.
 func (db *DB) UpsertContacts(ctx context.Context, tenantID string, contacts []importer.Contact) (inserted, updated int, err error) {
 	err = pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		inserted, updated, err = db.mergeContacts(ctx, tx, tenantID, nil, contacts)
+		inserted, updated, _, err = db.mergeContacts(ctx, tx, tenantID, nil, contacts, false)
 		return err
 	})
 	return inserted, updated, err
@@ -177,19 +178,57 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // mergeContacts COPYs contacts into a staging table dropped at commit and
-// merges it with one INSERT … ON CONFLICT. It must run inside tx.
+// merges it with one INSERT … ON CONFLICT. It must run inside tx. existing
+// is how many of the collapsed contacts were already stored.
+//
+// With expectNew it first tries a plain INSERT under a savepoint: for new
+// phones it costs a sixth less than the merge, whose ON CONFLICT probes the
+// phone index before each row. A phone already stored (or inserted by
+// another writer meanwhile) fails it with a unique violation; it is then
+// rolled back, leaving the rows it wrote as dead tuples, and the batch is
+// merged. The caller asks for it only while its batches meet no stored
+// contact, so a file of known contacts wastes at most one attempt.
 //
 // The ids of new contacts are made here (UUIDv7, as uuid_v7() would):
 // the SQL function costs more per row than the rest of the staging.
-func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, importID *string, contacts []importer.Contact) (inserted, updated int, err error) {
+func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, importID *string, contacts []importer.Contact, expectNew bool) (inserted, updated, existing int, err error) {
 	if len(contacts) == 0 {
-		return 0, 0, nil
+		return 0, 0, 0, nil
 	}
 	unique := collapse(contacts)
-	if _, err := tx.Exec(ctx, db.q("create-contact-stage")); err != nil {
-		return 0, 0, fmt.Errorf("create contact stage: %w", err)
+	if err := db.stageContacts(ctx, tx, unique); err != nil {
+		return 0, 0, 0, err
 	}
-	n, err := tx.CopyFrom(ctx, pgx.Identifier{"contact_stage"}, []string{"id", "phone", "name", "attributes", "tags"},
+	var ins int
+	done := false
+	if expectNew {
+		if done, err = db.insertStage(ctx, tx, tenantID, importID); err != nil {
+			return 0, 0, 0, err
+		}
+		ins = len(unique)
+	}
+	if !done {
+		// One round trip: the merge joins the suppression list itself, so
+		// the row trigger's lookup is off for its statement only.
+		batch := &pgx.Batch{}
+		batch.Queue("SELECT set_config('wuzapi.opt_outs_joined', 'on', true)")
+		batch.Queue(db.q("merge-contact-stage"), tenantID, importID).QueryRow(func(row pgx.Row) error { return row.Scan(&ins) })
+		batch.Queue("SELECT set_config('wuzapi.opt_outs_joined', 'off', true)")
+		if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+			return 0, 0, 0, fmt.Errorf("merge %d contacts of tenant %s: %w", len(unique), tenantID, err)
+		}
+	}
+	// Rows collapsed into a later row of the same phone count as updated.
+	return ins, len(contacts) - ins, len(unique) - ins, nil
+}
+
+// stageContacts creates the transaction's staging table and COPYs contacts
+// (collapsed) into it.
+func (db *DB) stageContacts(ctx context.Context, tx pgx.Tx, unique []importer.Contact) error {
+	if _, err := tx.Exec(ctx, db.q("create-contact-stage")); err != nil {
+		return fmt.Errorf("create contact stage: %w", err)
+	}
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"contact_stage"}, []string{"id", "phone", "name", "attributes", "tags"},
 		pgx.CopyFromSlice(len(unique), func(i int) ([]any, error) {
 			c := unique[i]
 			id, err := uuid.NewV7()
@@ -206,20 +245,33 @@ func (db *DB) mergeContacts(ctx context.Context, tx pgx.Tx, tenantID string, imp
 			return []any{pgtype.UUID{Bytes: id, Valid: true}, c.Phone, c.Name, appendJSONObject(nil, c.Attributes), tags}, nil
 		}))
 	if err != nil {
-		return 0, 0, fmt.Errorf("copy %d contacts to stage: %w", len(unique), err)
+		return fmt.Errorf("copy %d contacts to stage: %w", len(unique), err)
 	}
-	// One round trip: the merge joins the suppression list itself, so the
-	// row trigger's lookup is off for its statement only.
-	var ins int
+	return nil
+}
+
+// insertStage inserts the staged contacts as new ones under a savepoint;
+// false (rolled back to the savepoint) when a phone is already stored.
+func (db *DB) insertStage(ctx context.Context, tx pgx.Tx, tenantID string, importID *string) (bool, error) {
 	batch := &pgx.Batch{}
+	batch.Queue("SAVEPOINT insert_new")
 	batch.Queue("SELECT set_config('wuzapi.opt_outs_joined', 'on', true)")
-	batch.Queue(db.q("merge-contact-stage"), tenantID, importID).QueryRow(func(row pgx.Row) error { return row.Scan(&ins) })
+	batch.Queue(db.q("insert-contact-stage"), tenantID, importID)
 	batch.Queue("SELECT set_config('wuzapi.opt_outs_joined', 'off', true)")
-	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
-		return 0, 0, fmt.Errorf("merge %d contacts of tenant %s: %w", n, tenantID, err)
+	batch.Queue("RELEASE SAVEPOINT insert_new")
+	err := tx.SendBatch(ctx, batch).Close()
+	var pgErr *pgconn.PgError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &pgErr) && pgErr.Code == "23505": // unique_violation: a phone is stored
+		if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT insert_new"); err != nil {
+			return false, fmt.Errorf("roll back the insert of new contacts: %w", err)
+		}
+		return false, nil
+	default:
+		return false, fmt.Errorf("insert new contacts of tenant %s: %w", tenantID, err)
 	}
-	// Rows collapsed into a later row of the same phone count as updated.
-	return ins, len(contacts) - ins, nil
 }
 
 // collapse merges the contacts of a repeated phone in order, as if each

@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"strconv"
 	"testing"
 	"time"
 
@@ -329,5 +330,70 @@ func TestMergeReadsSuppressionList(t *testing.T) {
 	err = tx.QueryRow(ctx, `INSERT INTO contacts (tenant_id, phone) VALUES ($1, '5511999990003') RETURNING opted_out_at IS NOT NULL`, a.ID).Scan(&optedOut)
 	if err != nil || !optedOut {
 		t.Fatalf("a plain insert after a merge: opted out = %v (%v); want true (the trigger runs again)", optedOut, err)
+	}
+}
+
+// TestBatchExpectingNewContacts: a batch staged with ExpectNew is inserted
+// without a merge while its phones are new, and merged when one is stored,
+// with the same outcome either way: counts, the suppression list, repeats,
+// an opted-out contact kept opted out, and Existing.
+func TestBatchExpectingNewContacts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	store := postgres.ImportStore{DB: db}
+	tn := newTenant(t, db, "ExpectNew")
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO opt_outs (tenant_id, phone, opted_out_at) VALUES ($1, '5511999990002', now()), ($1, '5511999990009', now())`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.UpsertContacts(ctx, tn.ID, []importer.Contact{{Phone: "5511999990009", Name: "Stored"}}); err != nil {
+		t.Fatal(err)
+	}
+	row := func(line int, phone, name string) importer.Row {
+		return importer.Row{Line: line, Contact: importer.Contact{Phone: phone, Name: name, Attributes: map[string]string{"line": strconv.Itoa(line)}}}
+	}
+	_, job := claimedImport(t, store, tn)
+	var rowsBefore int
+	for _, tc := range []struct {
+		name         string
+		rows         []importer.Row
+		want         importer.Counts // after the batch
+		wantExisting int
+	}{
+		{"all new, one suppressed, one repeated", []importer.Row{row(2, "5511999990001", "One"), row(3, "5511999990002", "Two"), row(4, "5511999990001", "")},
+			importer.Counts{RowsTotal: 3, Imported: 2, Updated: 1}, 0},
+		{"one stored and opted out, one new", []importer.Row{row(5, "5511999990003", "Three"), row(6, "5511999990009", "Nine")},
+			importer.Counts{RowsTotal: 5, Imported: 3, Updated: 2}, 1},
+		{"all stored", []importer.Row{row(7, "5511999990001", "Uno")},
+			importer.Counts{RowsTotal: 6, Imported: 3, Updated: 3}, 1},
+	} {
+		staged, err := store.StageBatch(ctx, job, importer.Batch{Rows: tc.rows, ExpectNew: true})
+		if err != nil {
+			t.Fatalf("%s: stage: %v", tc.name, err)
+		}
+		existing := staged.Existing()
+		got, err := staged.Commit(ctx, rowsBefore, 0, time.Minute)
+		if err != nil || got != tc.want || existing != tc.wantExisting {
+			t.Fatalf("%s: counts %+v, existing %d (%v); want %+v, %d", tc.name, got, existing, err, tc.want, tc.wantExisting)
+		}
+		rowsBefore = got.RowsTotal
+	}
+	for _, want := range []struct {
+		phone, name, line string
+		optedOut          bool
+	}{
+		{"5511999990001", "Uno", "7", false},
+		{"5511999990002", "Two", "3", true},
+		{"5511999990003", "Three", "5", false},
+		{"5511999990009", "Nine", "6", true},
+	} {
+		c, err := db.ContactByPhone(ctx, tn.ID, want.phone)
+		if err != nil || c.Name != want.name || c.Attributes["line"] != want.line || (c.OptedOutAt != nil) != want.optedOut || c.ImportID == nil || *c.ImportID != job.ImportID {
+			t.Errorf("contact %s = %+v (%v); want name %q, line %s, opted out %v, this import", want.phone, c, err, want.name, want.line, want.optedOut)
+		}
+	}
+	var n int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM contacts WHERE tenant_id = $1", tn.ID).Scan(&n); err != nil || n != 4 {
+		t.Fatalf("the tenant has %d contacts (%v), want 4", n, err)
 	}
 }

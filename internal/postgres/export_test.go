@@ -10,5 +10,6 @@ import (
 
 // MergeContactsInTx is mergeContacts for tests in package postgres_test.
 func (db *DB) MergeContactsInTx(ctx context.Context, tx pgx.Tx, tenantID string, contacts []importer.Contact) (int, int, error) {
-	return db.mergeContacts(ctx, tx, tenantID, nil, contacts)
+	inserted, updated, _, err := db.mergeContacts(ctx, tx, tenantID, nil, contacts, false)
+	return inserted, updated, err
 }

@@ -220,16 +220,19 @@ type stagedBatch struct {
 	tx                          pgx.Tx
 	job                         importer.Job
 	inserted, updated, rejected int
+	existing                    int
 }
 
 // fence stops a worker that lost its claim before it writes anything; it
 // locks nothing, so that two batches can be staged at once. Commit fences
 // again, under the import's row lock. It also sets the transaction's
-// lock_timeout.
+// lock_timeout, and its commit to not wait for the WAL flush (a batch is
+// lost in a crash of Postgres only with its counts; completing the import
+// flushes them all).
 func (sb *stagedBatch) fence(ctx context.Context, lockTimeout time.Duration) error {
 	var holds bool
-	var setting string
-	if err := sb.tx.QueryRow(ctx, sb.db.q("import-claim-holds"), sb.job.ImportID, sb.job.Token, lockTimeout.Milliseconds()).Scan(&holds, &setting); err != nil {
+	var timeout, commit string
+	if err := sb.tx.QueryRow(ctx, sb.db.q("import-claim-holds"), sb.job.ImportID, sb.job.Token, lockTimeout.Milliseconds()).Scan(&holds, &timeout, &commit); err != nil {
 		return fmt.Errorf("check the claim of import %s: %w", sb.job.ImportID, err)
 	}
 	if !holds {
@@ -244,7 +247,7 @@ func (sb *stagedBatch) write(ctx context.Context, b importer.Batch) error {
 		contacts[i] = r.Contact
 	}
 	var err error
-	sb.inserted, sb.updated, err = sb.db.mergeContacts(ctx, sb.tx, sb.job.TenantID, &sb.job.ImportID, contacts)
+	sb.inserted, sb.updated, sb.existing, err = sb.db.mergeContacts(ctx, sb.tx, sb.job.TenantID, &sb.job.ImportID, contacts, b.ExpectNew)
 	if err != nil {
 		return err
 	}
@@ -285,6 +288,9 @@ func (sb *stagedBatch) Commit(ctx context.Context, rowsBefore int, bytesDone int
 	}
 	return c, nil
 }
+
+// Existing implements importer.StagedBatch.
+func (sb *stagedBatch) Existing() int { return sb.existing }
 
 // Rollback implements importer.StagedBatch.
 func (sb *stagedBatch) Rollback(ctx context.Context) {

@@ -34,6 +34,16 @@ WITH merged AS (
 )
 SELECT count(*) FILTER (WHERE inserted) FROM merged;
 
+-- name: insert-contact-stage
+-- merge-contact-stage for a batch expected to hold only new phones: a plain
+-- INSERT, without ON CONFLICT's probe of the phone index before each row. A
+-- phone already stored fails it (unique violation) and the caller merges
+-- instead. The same values as a new row of the merge, suppression list
+-- included.
+INSERT INTO contacts (id, tenant_id, phone, name, attributes, tags, import_id, opted_out_at)
+SELECT s.id, $1, s.phone, s.name, s.attributes, s.tags, $2, o.opted_out_at
+FROM contact_stage s LEFT JOIN opt_outs o ON o.tenant_id = $1 AND o.phone = s.phone;
+
 -- name: list-contacts
 SELECT id, phone, name, attributes, tags, import_id, opted_out_at, created_at, updated_at
 FROM contacts

@@ -50,8 +50,13 @@ WHERE id = $1 AND claim_token = $2 AND status = 'running';
 -- name: import-claim-holds
 -- Also sets the batch transaction's lock_timeout to $3 milliseconds: a batch
 -- fails rather than wait longer for a contact another transaction holds.
+-- And its commit does not wait for the WAL to reach the disk: a batch lost
+-- in a crash of Postgres loses its counts with it (the same transaction), so
+-- the import's cursor still says where to resume; complete-import commits
+-- synchronously, which flushes every batch before it.
 SELECT EXISTS (SELECT 1 FROM imports WHERE id = $1 AND claim_token = $2 AND status = 'running'),
-       set_config('lock_timeout', $3::bigint::text || 'ms', true);
+       set_config('lock_timeout', $3::bigint::text || 'ms', true),
+       set_config('synchronous_commit', 'off', true);
 
 -- name: add-import-counts
 UPDATE imports SET
