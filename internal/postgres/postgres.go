@@ -154,6 +154,8 @@ func (db *DB) q(name string) string {
 }
 
 // loadQueries reads every "-- name: x" section of the embedded .sql files.
+// Every function runs it at start-up: each query is a slice of its file's
+// text, with no copy per line.
 func loadQueries(fsys fs.FS) (map[string]string, error) {
 	files, err := fs.Glob(fsys, "queries/*.sql")
 	if err != nil {
@@ -165,37 +167,43 @@ func loadQueries(fsys fs.FS) (map[string]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", f, err)
 		}
-		var name string
-		var body strings.Builder
-		flush := func() error {
-			if name == "" {
-				return nil
-			}
-			if _, dup := out[name]; dup {
-				return fmt.Errorf("%s: query %q defined twice", f, name)
-			}
-			out[name] = strings.TrimSpace(body.String())
-			body.Reset()
-			return nil
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			if n, ok := strings.CutPrefix(strings.TrimSpace(line), "-- name:"); ok {
-				if err := flush(); err != nil {
-					return nil, err
-				}
-				name = strings.TrimSpace(n)
-				continue
-			}
-			if name != "" {
-				body.WriteString(line)
-				body.WriteByte('\n')
-			}
-		}
-		if err := flush(); err != nil {
+		if err := splitQueries(f, string(b), out); err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// splitQueries adds the sections of file's text to out: a section is named
+// by a "-- name: x" line and runs to the next such line or the end, with
+// surrounding space trimmed. Text before the first name is not a query.
+func splitQueries(file, text string, out map[string]string) error {
+	var name string
+	start := 0
+	flush := func(end int) error {
+		if name == "" {
+			return nil
+		}
+		if _, dup := out[name]; dup {
+			return fmt.Errorf("%s: query %q defined twice", file, name)
+		}
+		out[name] = strings.TrimSpace(text[start:end])
+		return nil
+	}
+	for i := 0; i < len(text); {
+		next := len(text)
+		if j := strings.IndexByte(text[i:], '\n'); j >= 0 {
+			next = i + j + 1
+		}
+		if n, ok := strings.CutPrefix(strings.TrimSpace(text[i:next]), "-- name:"); ok {
+			if err := flush(i); err != nil {
+				return err
+			}
+			name, start = strings.TrimSpace(n), next
+		}
+		i = next
+	}
+	return flush(len(text))
 }
 
 // notFound turns pgx.ErrNoRows into a NOT_FOUND error naming what was sought.
