@@ -36,6 +36,18 @@ type Reservation struct {
 	RetryAfter time.Duration             // when not granted: earliest time a retry may succeed
 	Reason     string                    // when not granted: "in_flight", "min_delay", "per_minute", "hourly_cap", "daily_cap", or a new-contact limit
 	Release    func(ctx context.Context) // when granted: frees the in-flight slot once the send is done
+	// Slot names the granted send's in-flight slot for the limiter's
+	// ReserveReleasing; "" when the limiter cannot hand a slot over.
+	Slot string
+}
+
+// SlotHandover is a SendLimiter that frees a finished send's in-flight slot
+// in the same call that asks for the instance's next send: one round trip
+// a send instead of two. done's slot is freed first, whatever the answer
+// (its Release must not be called as well); an error may leave it taken
+// until its lease ends, as a failed Release does.
+type SlotHandover interface {
+	ReserveReleasing(ctx context.Context, p SendPolicy, done Reservation) (Reservation, error)
 }
 
 // SendLimiter decides, fleet-wide, when an instance may send. An error means the limiter cannot decide

@@ -514,6 +514,7 @@ func (r *chunkRun) sendAll(ctx context.Context) {
 func (r *chunkRun) loop(ctx context.Context) {
 	cur := &cursor{from: r.lo}
 	defer r.markHeld(ctx, cur)
+	defer r.releaseSlot(ctx, cur)
 	for !r.stop.Load() && ctx.Err() == nil {
 		if !r.step(ctx, cur) {
 			return
@@ -544,10 +545,36 @@ func (r *chunkRun) markHeld(ctx context.Context, cur *cursor) {
 // claim records it in its own statement (Store.MarkSentClaim), else
 // markHeld when the loop ends. Until then it stays sending, which a
 // retried chunk never sends again.
+//
+// slot is the loop's last granted send's in-flight slot, not yet freed:
+// the loop's next reservation frees it in the same call (SlotHandover),
+// else releaseSlot when the loop ends. Held a little longer than the send,
+// it only ever makes the in-flight limit stricter.
 type cursor struct {
 	from   int
 	sent   string
 	sentAt time.Time
+	slot   Reservation
+}
+
+// releaseSlot frees the loop's held in-flight slot.
+func (r *chunkRun) releaseSlot(ctx context.Context, cur *cursor) {
+	if cur.slot.Release != nil {
+		cur.slot.Release(context.WithoutCancel(ctx))
+	}
+	cur.slot = Reservation{}
+}
+
+// doneWith keeps a finished send's slot for the loop's next reservation
+// when the limiter can take it over, else frees it now.
+func (r *chunkRun) doneWith(ctx context.Context, cur *cursor, res Reservation) {
+	if _, ok := r.w.Limiter.(SlotHandover); ok && res.Slot != "" {
+		cur.slot = res
+		return
+	}
+	if res.Release != nil {
+		res.Release(context.WithoutCancel(ctx))
+	}
 }
 
 // step claims, paces, types and sends one recipient and settles it; false
@@ -561,15 +588,13 @@ func (r *chunkRun) step(ctx context.Context, cur *cursor) bool {
 		return false
 	}
 	text, _ := r.tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(r.campaignID, rec.Phone))
-	res, cont := r.reserve(ctx, rec, r.identity(text), probing)
+	res, cont := r.reserve(ctx, cur, rec, r.identity(text), probing)
 	if !res.Granted {
 		cur.from = min(cur.from, rec.Seq) // it waits again, in its place
 		return cont
 	}
 	sendErr := r.send(ctx, rec, text)
-	if res.Release != nil {
-		res.Release(context.WithoutCancel(ctx))
-	}
+	r.doneWith(ctx, cur, res)
 	if errors.Is(sendErr, errTypingCut) {
 		// The invocation ends before the send: nothing went out.
 		if err := r.w.Store.Defer(context.WithoutCancel(ctx), r.campaignID, rec.Phone, nil); err != nil {
@@ -681,12 +706,20 @@ func (r *chunkRun) claimFrom(ctx context.Context, cur *cursor, lo int, f ClaimFi
 // closes the lane for this invocation (known contacts go on); any other
 // wait happens in process when short, else the chunk is handed back. A
 // limiter that cannot answer hands the chunk back (fail closed).
-func (r *chunkRun) reserve(ctx context.Context, rec Claimed, text string, probing bool) (Reservation, bool) {
+func (r *chunkRun) reserve(ctx context.Context, cur *cursor, rec Claimed, text string, probing bool) (Reservation, bool) {
 	p := r.policy
 	if rec.New {
 		p.NewContact, p.TextHash = true, TextKey(text)
 	}
-	res, err := r.w.Limiter.Reserve(ctx, p)
+	var res Reservation
+	var err error
+	if h, ok := r.w.Limiter.(SlotHandover); ok && cur.slot.Granted {
+		res, err = h.ReserveReleasing(ctx, p, cur.slot)
+		cur.slot = Reservation{}
+	} else {
+		r.releaseSlot(ctx, cur)
+		res, err = r.w.Limiter.Reserve(ctx, p)
+	}
 	if err == nil && res.Granted {
 		return res, true
 	}

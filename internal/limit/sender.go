@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	randv2 "math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -128,7 +129,9 @@ func NewSender(opts SenderOptions) *Sender {
 //	ARGV: now, lease, maxInFlight, perMinute, hourlyCap, dailyCap, gap,
 //	      member (unique), start and end (ms) of the current calendar day in
 //	      the tenant's zone, in-flight poll, new contact (0/1), new per hour,
-//	      new per day, identical per hour, trimEvery
+//	      new per day, identical per hour, trimEvery, done (the member of
+//	      the caller's finished send of this instance, "" for none: its
+//	      lease is removed before anything is counted, whatever the answer)
 //
 // Reply: {1} granted, or {0, wait ms, reason}: the wait is the longest of
 // every limit's own wait, so a retry after it passes them all unless others
@@ -160,6 +163,7 @@ local function window(key, cap, span, r, bound)
   over(key, n, cap, span, r)
   return n
 end
+if ARGV[17] ~= '' then redis.call('ZREM', KEYS[1], ARGV[17]) end
 local inflight = redis.call('ZCOUNT', KEYS[1], since(now), '+inf')
 if inflight >= tonumber(ARGV[3]) then
   local first = redis.call('ZRANGEBYSCORE', KEYS[1], since(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
@@ -253,10 +257,34 @@ end
 `
 
 // Reserve asks to start one send of p's instance now. Granted: the send may
-// start, and Release must be called when it ends (a crashed worker's slot
+// start, and Release must be called when it ends, or the reservation
+// handed to the instance's next ReserveReleasing (a crashed worker's slot
 // frees itself after LeaseTTL). Not granted: RetryAfter and Reason say when
 // and why. An error means Redis could not decide: send nothing.
 func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.Reservation, error) {
+	return s.reserve(ctx, p, "")
+}
+
+var _ campaign.SlotHandover = (*Sender)(nil)
+
+// ReserveReleasing frees done's in-flight slot and asks for p's next send in
+// one script call: the lease is removed before the limits are counted, so
+// with maxInFlight 1 a worker's finished send never holds up its own next
+// one. A slot of another instance (or none) is released on its own first.
+func (s *Sender) ReserveReleasing(ctx context.Context, p campaign.SendPolicy, done campaign.Reservation) (campaign.Reservation, error) {
+	inst, member, ok := strings.Cut(done.Slot, " ")
+	if !ok || inst != p.InstanceID {
+		if done.Release != nil {
+			done.Release(ctx)
+		}
+		member = ""
+	}
+	return s.reserve(ctx, p, member)
+}
+
+// reserve runs the reserve script; done is the member of the caller's
+// finished send to free first ("" for none).
+func (s *Sender) reserve(ctx context.Context, p campaign.SendPolicy, done string) (campaign.Reservation, error) {
 	if p.InstanceID == "" {
 		return campaign.Reservation{}, errors.New("reserve a send: the policy names no instance")
 	}
@@ -281,7 +309,7 @@ func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.R
 		p.HourlyCap, DailyCap(p, now), gap.Milliseconds(), member,
 		dayStart.UnixMilli(), dayEnd.UnixMilli(),
 		s.opts.InFlightPoll.Milliseconds(),
-		isNew, p.NewPerHour, NewContactBudget(p, now), p.IdenticalPerHour, trimEvery.Milliseconds(),
+		isNew, p.NewPerHour, NewContactBudget(p, now), p.IdenticalPerHour, trimEvery.Milliseconds(), done,
 	).Slice()
 	if err != nil {
 		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: %w", p.InstanceID, err)
@@ -290,7 +318,7 @@ func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.R
 		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: empty reply", p.InstanceID)
 	}
 	if g, _ := reply[0].(int64); g == 1 {
-		return campaign.Reservation{Granted: true, Release: func(ctx context.Context) {
+		return campaign.Reservation{Granted: true, Slot: p.InstanceID + " " + member, Release: func(ctx context.Context) {
 			if err := s.opts.Redis.ZRem(ctx, keys[0], member).Err(); err != nil {
 				s.log.WarnContext(ctx, "send slot not released; it frees itself when its lease ends",
 					"instance_id", p.InstanceID, "lease", s.opts.LeaseTTL.String(), "error", err.Error())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"regexp"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -87,4 +88,91 @@ func TestReserveTrimsOncePerInterval(t *testing.T) {
 	// after the first grant it has left the window, and one send may go.
 	clock.Add(40 * time.Second)
 	grant("after the first left the minute")
+}
+
+// callCounter counts the commands a client sends, by name.
+type callCounter struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *callCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (c *callCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		c.calls[cmd.Name()]++
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+func (c *callCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+func (c *callCounter) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.calls
+	c.calls = map[string]int{}
+	return m
+}
+
+// TestReserveReleasingHandsTheSlotOver: with maxInFlight 1 a finished
+// send's slot handed to the next reservation is freed inside the same
+// script call, so each send costs one round trip to Redis instead of a
+// reservation and a release; a plain Reserve meanwhile is still refused
+// while the slot is held, and a slot of another instance is released on
+// its own.
+func TestReserveReleasingHandsTheSlotOver(t *testing.T) {
+	t.Parallel()
+	rs := throwaway.StartRedis(t)
+	opts, _ := redis.ParseURL(rs.URL())
+	opts.ContextTimeoutEnabled = true // the Sender uses this client itself, hooks and all
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { _ = rdb.Close() })
+	cc := &callCounter{calls: map[string]int{}}
+	rdb.AddHook(cc)
+	clock := newClock()
+	s := limit.NewSender(limit.SenderOptions{Redis: rdb, Prefix: "t:", Now: clock.Now, Rand: func() float64 { return 0 }})
+	p := policy()
+	p.MaxInFlight = 1
+	ctx := context.Background()
+	held, err := s.Reserve(ctx, p)
+	if err != nil || !held.Granted || held.Slot == "" {
+		t.Fatalf("first send: %+v, %v; want granted with a slot", held, err)
+	}
+	if r, _ := s.Reserve(ctx, p); r.Granted || r.Reason != limit.ReasonInFlight {
+		t.Fatalf("second send while the first holds the slot: %+v, want refused in_flight", r)
+	}
+	cc.take()
+	const n = 10
+	for i := range n {
+		clock.Add(time.Second)
+		r, err := s.ReserveReleasing(ctx, p, held)
+		if err != nil || !r.Granted {
+			t.Fatalf("send %d handed the previous slot: %+v, %v; want granted", i, r, err)
+		}
+		held = r
+	}
+	calls := cc.take()
+	if calls["evalsha"] != n || len(calls) != 1 {
+		t.Errorf("%d sends handing their slots over sent %v, want %d evalsha and nothing else", n, calls, n)
+	}
+	if c := rdb.ZCard(ctx, "t:send:{"+p.InstanceID+"}:leases").Val(); c != 1 {
+		t.Errorf("%d leases held, want the last send's alone", c)
+	}
+	// A slot of another instance is not this instance's: it is released
+	// with its own command, and this instance's count is untouched by it.
+	other := policy()
+	other.MaxInFlight = 1
+	r, err := s.ReserveReleasing(ctx, other, held)
+	if err != nil || !r.Granted {
+		t.Fatalf("other instance: %+v, %v; want granted", r, err)
+	}
+	if c := rdb.ZCard(ctx, "t:send:{"+p.InstanceID+"}:leases").Val(); c != 0 {
+		t.Errorf("first instance's slot still held (%d) after it was handed to another instance's reservation", c)
+	}
+	if calls := cc.take(); calls["zrem"] != 1 || calls["evalsha"] != 1 || len(calls) != 3 { // and the zcard
+		t.Errorf("handing over another instance's slot sent %v, want one zrem and one evalsha", calls)
+	}
 }
