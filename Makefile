@@ -22,7 +22,7 @@ run: services build-local web-build ## Run the whole system locally: API on http
 
 .PHONY: build-local
 build-local: ## Build every function for this machine into .build/local/<function>/bootstrap
-	@for fn in $(FUNCTIONS); do CGO_ENABLED=0 go build -trimpath -o $(LOCAL_BIN)/$$fn/bootstrap ./functions/$$fn; done
+	@for fn in $(FUNCTIONS); do CGO_ENABLED=0 go build -trimpath -tags lambda.norpc -o $(LOCAL_BIN)/$$fn/bootstrap ./functions/$$fn; done
 
 .PHONY: build
 build: ## Build every function for AWS Lambda (linux/arm64) into .build/aws/<function>/bootstrap
