@@ -97,7 +97,7 @@ func TestAWSCallsAreClientSpans(t *testing.T) {
 		}
 		for _, want := range tt.attrs {
 			if v, ok := got[want.Key]; !ok || v != want.Value {
-				t.Errorf("%s: %s = %v, want %v", tt.name, want.Key, v.Emit(), want.Value.Emit())
+				t.Errorf("%s: %s = %v, want %v", tt.name, want.Key, v.String(), want.Value.String())
 			}
 		}
 		if failed := s.Status().Code == codes.Error; failed != tt.err {
