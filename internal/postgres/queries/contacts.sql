@@ -34,15 +34,11 @@ WITH merged AS (
 )
 SELECT count(*) FILTER (WHERE inserted) FROM merged;
 
--- name: insert-contact-stage
--- merge-contact-stage for a batch expected to hold only new phones: a plain
--- INSERT, without ON CONFLICT's probe of the phone index before each row. A
--- phone already stored fails it (unique violation) and the caller merges
--- instead. The same values as a new row of the merge, suppression list
--- included.
-INSERT INTO contacts (id, tenant_id, phone, name, attributes, tags, import_id, opted_out_at)
-SELECT s.id, $1, s.phone, s.name, s.attributes, s.tags, $2, o.opted_out_at
-FROM contact_stage s LEFT JOIN opt_outs o ON o.tenant_id = $1 AND o.phone = s.phone;
+-- name: opt-outs-of-phones
+-- The suppression list's entries for a batch's phones, read before the
+-- batch is COPYed straight into contacts as new contacts (what the merge's
+-- join with opt_outs does for the whole batch).
+SELECT phone, opted_out_at FROM opt_outs WHERE tenant_id = $1 AND phone = ANY($2::text[]);
 
 -- name: list-contacts
 SELECT id, phone, name, attributes, tags, import_id, opted_out_at, created_at, updated_at
