@@ -123,7 +123,7 @@ type Reject struct {
 type Batch struct {
 	Rows    []Row
 	Rejects []Reject
-	// ExpectNew says that the import's last merged batch met no stored
+	// ExpectNew says that no merged batch of the import met a stored
 	// contact, so this one's are likely all new: the Store may first try
 	// a plain insert, cheaper than a merge when every phone is new, and
 	// merge when one is not. It changes the cost, never the outcome.

@@ -19,8 +19,10 @@ type merger struct {
 	job     Job
 	counts  Counts         // after the last committed batch
 	pending []*stagedBatch // staged or being staged, in file order, not yet committed
-	// metStored is set when the last committed batch met a stored contact:
-	// the next batches are not expected to be all new (Batch.ExpectNew).
+	// metStored is set once a committed batch met a stored contact: the
+	// batches after it are not expected to be all new (Batch.ExpectNew), so
+	// a file that mixes known contacts into new ones wastes no more than
+	// the attempts staged before the first such commit.
 	metStored bool
 }
 
@@ -97,7 +99,7 @@ func (m *merger) commit(ctx context.Context, staged StagedBatch, p *stagedBatch)
 		return fmt.Errorf("commit batch ending at line %d: %w", lastLine(p.b), err)
 	}
 	m.counts = counts
-	m.metStored = staged.Existing() > 0
+	m.metStored = m.metStored || staged.Existing() > 0
 	m.w.count(counts, before)
 	return nil
 }

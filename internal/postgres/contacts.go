@@ -188,8 +188,8 @@ func appendJSONString(b []byte, s string) []byte {
 // phone already stored (or inserted by another writer meanwhile) fails it
 // with a unique violation; it is then rolled back, leaving the rows it
 // wrote as dead tuples, and the batch is merged. The caller asks for it
-// only while its batches meet no stored contact, so a file of known
-// contacts wastes at most one attempt.
+// only until one of its batches meets a stored contact, so an import wastes
+// at most the attempts it staged before learning that.
 //
 // The ids of new contacts are made here (UUIDv7, as uuid_v7() would):
 // the SQL function costs more per row than the rest of the staging.
