@@ -39,6 +39,12 @@ type Reservation struct {
 	// Slot names the granted send's in-flight slot for the limiter's
 	// ReserveReleasing; "" when the limiter cannot hand a slot over.
 	Slot string
+	// Gap, when granted, is the gap drawn before the instance's next send:
+	// no send of the instance starts before the grant plus Gap, so a
+	// caller that cannot wait that long hands its work back for at least
+	// Gap instead of asking again. Zero: no gap (or the limiter does not
+	// say).
+	Gap time.Duration
 }
 
 // SlotHandover is a SendLimiter that frees a finished send's in-flight slot

@@ -298,7 +298,7 @@ func (w *Worker) handBackPool(ctx context.Context, runs []*chunkRun) error {
 		stopped = stopped || r.stop.Load()
 	}
 	if len(notes) > 0 {
-		if err := w.Store.SetReason(ctx, first.campaignID, poolReason("waiting: ", append(notes, first.poolBlocked...))); err != nil {
+		if err := w.setReason(ctx, first.job, poolReason("waiting: ", append(notes, first.poolBlocked...))); err != nil {
 			return fmt.Errorf("chunk %d of campaign %s: %w", first.n, first.campaignID, err)
 		}
 	}
@@ -310,6 +310,9 @@ func (w *Worker) handBackPool(ctx context.Context, runs []*chunkRun) error {
 		if pending > 0 {
 			first.hb.request(time.Minute)
 		}
+	}
+	if err := w.clearWaiting(ctx, first.job); err != nil {
+		return fmt.Errorf("chunk %d of campaign %s: %w", first.n, first.campaignID, err)
 	}
 	return first.finishHandBack(ctx)
 }

@@ -82,7 +82,7 @@ func (w *Worker) rolloutHold(ctx context.Context, job Job, now time.Time) (end i
 	}
 	if until := from.Add(time.Duration(c.Rollout.HoldMinutes) * time.Minute); now.Before(until) {
 		reason := "waiting: rollout hold until " + until.UTC().Format(time.RFC3339)
-		return end, until.Sub(now), false, w.Store.SetReason(ctx, c.ID, reason)
+		return end, until.Sub(now), false, w.setReason(ctx, job, reason)
 	}
 	if reason := rolloutBreach(*c.Rollout, st); reason != "" {
 		if _, err := w.Store.AutoPause(ctx, c.ID, "rollout", reason); err != nil {

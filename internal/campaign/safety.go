@@ -357,7 +357,7 @@ func (w *Worker) reachOutLock(ctx context.Context, log *slog.Logger, job Job, re
 	if len(job.Campaign.InstanceIDs) > 0 {
 		return nil // a pool's reason lists every instance's wait at hand-back
 	}
-	return w.Store.SetReason(ctx, job.Campaign.ID, lane.Reason)
+	return w.setReason(ctx, job, lane.Reason)
 }
 
 // guardDeliveries pauses the instance's new-contact lane when too few of

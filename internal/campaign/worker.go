@@ -41,6 +41,10 @@ type Job struct {
 	// a staged rollout holds the rest, which comes back after HoldWait.
 	SliceEnd int
 	HoldWait time.Duration
+
+	// reason: the invocation's note of the campaign's reason, shared by
+	// its runs.
+	reason *reasonNote
 }
 
 // Lane states of an instance's new-contact lane.
@@ -123,6 +127,9 @@ type Store interface {
 	Claim(ctx context.Context, campaignID string, lo, hi int, now time.Time, f ClaimFilter) (Claimed, bool, error)
 	// MarkSent records a successful send (never moving a status backwards).
 	MarkSent(ctx context.Context, campaignID, phone string, now time.Time) error
+	// MarkSentState is MarkSent and ChunkState of [lo, hi), in one
+	// statement: the chunk's state as it was beside the recipient marked.
+	MarkSentState(ctx context.Context, campaignID, phone string, now time.Time, lo, hi int) (pending int, nextAt *time.Time, err error)
 	// MarkSentClaim is MarkSent of sent at sentAt and Claim, in one
 	// statement.
 	MarkSentClaim(ctx context.Context, campaignID, sent string, sentAt time.Time, lo, hi int, now time.Time, f ClaimFilter) (Claimed, bool, error)
@@ -143,6 +150,9 @@ type Store interface {
 	RecentOutcomes(ctx context.Context, campaignID string, n int) (failed, total int, err error)
 	// SetReason sets the campaign's reason while it is running or queued.
 	SetReason(ctx context.Context, campaignID, reason string) error
+	// ClearWaiting clears the campaign's reason when it is a wait
+	// ("waiting: …") and the campaign is running or queued.
+	ClearWaiting(ctx context.Context, campaignID string) error
 	// AutoPause pauses a queued or running campaign with reason and records
 	// an event of type for alerting; false when it was not running.
 	AutoPause(ctx context.Context, campaignID, event, reason string) (bool, error)
@@ -345,6 +355,11 @@ type chunkRun struct {
 	// held: a staged rollout holds the chunk's recipients from hi on; the
 	// chunk comes back for them after the job's HoldWait.
 	held bool
+	// state: the chunk's state read beside the run's last mark, when no
+	// later write of the run can change it; left: the chunk's pending
+	// recipients as the hand-back found them (-1: not known).
+	state *chunkState
+	left  int
 
 	hb       handBack
 	stop     atomic.Bool // a loop asks the others to stop claiming
@@ -418,6 +433,10 @@ func (w *Worker) load(ctx context.Context, campaignID string, n int, gen int64) 
 	if c.Status != Queued && c.Status != Running {
 		return nil, log, nil // paused, cancelled or done: resume re-enqueues what is left
 	}
+	job.reason = &reasonNote{}
+	if c.Reason != nil {
+		job.reason.cur = *c.Reason
+	}
 	if gen != job.ChunkGen {
 		log.InfoContext(ctx, "stale chunk message dropped", "gen", gen, "current_gen", job.ChunkGen)
 		return nil, log, nil
@@ -465,7 +484,7 @@ func (w *Worker) begin(ctx context.Context, log *slog.Logger, campaignID string,
 
 // newRun fills in the run's settings from the worker's defaults and the job.
 func (w *Worker) newRun(ctx context.Context, log *slog.Logger, campaignID string, n int, job Job) *chunkRun {
-	r := &chunkRun{w: w, log: log, campaignID: campaignID, n: n, job: job, c: job.Campaign}
+	r := &chunkRun{w: w, log: log, campaignID: campaignID, n: n, job: job, c: job.Campaign, left: -1}
 	r.sendTimeout, r.margin, r.maxWait, r.window, r.share, r.conc = w.defaults()
 	if r.c.ChunkSize <= 0 {
 		r.c.ChunkSize = DefaultChunkSize
@@ -515,7 +534,7 @@ func (r *chunkRun) loop(ctx context.Context) {
 	cur := &cursor{from: r.lo}
 	defer r.markHeld(ctx, cur)
 	defer r.releaseSlot(ctx, cur)
-	for !r.stop.Load() && ctx.Err() == nil {
+	for !r.stop.Load() && !r.hb.isPaced() && ctx.Err() == nil {
 		if !r.step(ctx, cur) {
 			return
 		}
@@ -528,10 +547,29 @@ func (r *chunkRun) markHeld(ctx context.Context, cur *cursor) {
 	if cur.sent == "" {
 		return
 	}
-	if err := r.w.Store.MarkSent(context.WithoutCancel(ctx), r.campaignID, cur.sent, cur.sentAt); err != nil {
+	ctx = context.WithoutCancel(ctx)
+	if r.conc == 1 && !r.pool {
+		// The run's only loop: nothing of the chunk changes after this
+		// mark, so the chunk's state read beside it is what the hand-back
+		// needs, without a statement of its own.
+		pending, nextAt, err := r.w.Store.MarkSentState(ctx, r.campaignID, cur.sent, cur.sentAt, r.lo, r.hi)
+		if err != nil {
+			r.fail(err)
+		} else {
+			r.state = &chunkState{pending: pending, nextAt: nextAt}
+		}
+	} else if err := r.w.Store.MarkSent(ctx, r.campaignID, cur.sent, cur.sentAt); err != nil {
 		r.fail(err)
 	}
 	cur.sent = ""
+}
+
+// chunkState is the chunk's pending recipients and the earliest next
+// attempt among them (nil when all are due now), as Store.ChunkState
+// gives them.
+type chunkState struct {
+	pending int
+	nextAt  *time.Time
 }
 
 // cursor is where a loop's next claim starts looking: after the last
@@ -593,6 +631,7 @@ func (r *chunkRun) step(ctx context.Context, cur *cursor) bool {
 		cur.from = min(cur.from, rec.Seq) // it waits again, in its place
 		return cont
 	}
+	r.pace(res.Gap)
 	sendErr := r.send(ctx, rec, text)
 	r.doneWith(ctx, cur, res)
 	if errors.Is(sendErr, errTypingCut) {
@@ -629,7 +668,31 @@ func (r *chunkRun) step(ctx context.Context, cur *cursor) bool {
 			return false
 		}
 	}
-	return true
+	if sendErr == nil && !r.hb.isPaced() {
+		// Sending again: a wait an earlier invocation left is over.
+		if err := r.w.clearWaiting(context.WithoutCancel(ctx), r.job); err != nil {
+			r.fail(err)
+			return false
+		}
+	}
+	return !r.hb.isPaced()
+}
+
+// pace notes the gap the limiter drew with a grant: when the instance's
+// next send is further off than the run may wait in process, the loops
+// stop and the chunk comes back after the gap (if anything of it is
+// left), rather than claim a recipient only for the limiter to refuse it
+// and put it back. A shorter gap is waited in process, as a refusal's.
+func (r *chunkRun) pace(gap time.Duration) {
+	if gap <= 0 {
+		return
+	}
+	now := r.w.now()
+	next := now.Add(gap)
+	if gap <= r.maxWait && (!r.hasDeadline || r.deadline.Sub(next) >= r.margin) {
+		return
+	}
+	r.hb.pace(next)
 }
 
 // mayClaim reports whether the loop may try to claim now: enough time is
@@ -642,7 +705,7 @@ func (r *chunkRun) mayClaim(ctx context.Context) bool {
 		return false
 	}
 	if quiet, until := QuietUntil(now, r.c.QuietHours, r.job.TenantQuietHours, r.loc); quiet {
-		if err := r.w.Store.SetReason(ctx, r.campaignID, "waiting: quiet hours until "+until.In(r.loc).Format(time.RFC3339)); err != nil {
+		if err := r.w.setReason(ctx, r.job, "waiting: quiet hours until "+until.In(r.loc).Format(time.RFC3339)); err != nil {
 			r.fail(err)
 			return false
 		}
@@ -746,7 +809,7 @@ func (r *chunkRun) reserve(ctx context.Context, cur *cursor, rec Claimed, text s
 	if wait <= r.maxWait && (!r.hasDeadline || r.deadline.Sub(r.w.now().Add(wait)) >= r.margin) {
 		return Reservation{}, r.w.sleep(ctx, wait) == nil
 	}
-	if err := r.setReason(ctx, "waiting: send limit ("+res.Reason+")"); err != nil {
+	if err := r.setReason(ctx, waitingSendLimit(res.Reason)); err != nil {
 		r.fail(err)
 		return Reservation{}, false
 	}
@@ -763,7 +826,7 @@ func (r *chunkRun) setReason(ctx context.Context, reason string) error {
 		r.errMu.Unlock()
 		return nil
 	}
-	return r.w.Store.SetReason(ctx, r.campaignID, reason)
+	return r.w.setReason(ctx, r.job, reason)
 }
 
 // errTypingCut marks a send that never started: the invocation ended
@@ -873,6 +936,9 @@ func (r *chunkRun) handBackRest(ctx context.Context) error {
 	if err := r.planHandBack(ctx); err != nil {
 		return err
 	}
+	if err := r.w.clearWaiting(ctx, r.job); err != nil {
+		return fmt.Errorf("chunk %d of campaign %s: %w", r.n, r.campaignID, err)
+	}
 	return r.finishHandBack(ctx)
 }
 
@@ -885,12 +951,26 @@ func (r *chunkRun) planHandBack(ctx context.Context) error {
 		}
 	}
 	if !r.hb.set && !r.stop.Load() {
-		pending, nextAt, err := r.w.Store.ChunkState(ctx, r.campaignID, r.lo, r.hi)
+		st, err := r.chunkState(ctx)
 		if err != nil {
 			return fmt.Errorf("chunk %d of campaign %s state: %w", r.n, r.campaignID, err)
 		}
+		pending, nextAt := st.pending, st.nextAt
+		r.left = pending
 		closed, until, reason := r.gate.state()
+		paceWait, paced := r.hb.paceWait(r.w.now())
 		switch {
+		case pending > 0 && paced:
+			// The gap the last grant drew holds the instance's next send;
+			// until it passes the campaign waits for it (its new contacts
+			// for their lane when that is closed).
+			if !closed {
+				reason = waitingSendLimit("min_delay")
+			}
+			if err := r.setReason(ctx, reason); err != nil {
+				return fmt.Errorf("chunk %d of campaign %s: %w", r.n, r.campaignID, err)
+			}
+			r.hb.request(paceWait)
 		case pending > 0 && closed:
 			// New contacts wait for their lane; the reason says for what
 			// (a pool's says it for every instance, in handBackPool).
@@ -912,6 +992,16 @@ func (r *chunkRun) planHandBack(ctx context.Context) error {
 		return r.holdBack(ctx)
 	}
 	return nil
+}
+
+// chunkState is the chunk's state as the run's last mark read it, else
+// from the store.
+func (r *chunkRun) chunkState(ctx context.Context) (chunkState, error) {
+	if r.state != nil {
+		return *r.state, nil
+	}
+	pending, nextAt, err := r.w.Store.ChunkState(ctx, r.campaignID, r.lo, r.hi)
+	return chunkState{pending: pending, nextAt: nextAt}, err
 }
 
 // holdBack hands back a chunk whose rest a staged rollout holds: after the
@@ -938,6 +1028,9 @@ func (r *chunkRun) finishHandBack(ctx context.Context) error {
 			return err
 		}
 	}
+	if r.left > 0 {
+		return nil // a recipient of the chunk is pending: the campaign is not settled
+	}
 	if _, _, err := r.w.Store.FinishIfSettled(ctx, r.campaignID, r.w.now()); err != nil {
 		return fmt.Errorf("finish campaign %s: %w", r.campaignID, err)
 	}
@@ -949,6 +1042,31 @@ type handBack struct {
 	mu    sync.Mutex
 	set   bool
 	delay time.Duration
+	// paced: a grant's gap holds the instance's next send until next.
+	paced bool
+	next  time.Time
+}
+
+// pace notes that no send of the instance may start before next.
+func (h *handBack) pace(next time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.paced || next.After(h.next) {
+		h.paced, h.next = true, next
+	}
+}
+
+func (h *handBack) isPaced() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.paced
+}
+
+// paceWait is how long after now the paced next send may start.
+func (h *handBack) paceWait(now time.Time) (time.Duration, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.next.Sub(now), h.paced
 }
 
 func (h *handBack) request(d time.Duration) {

@@ -70,6 +70,8 @@ type env struct {
 	inst   campaign.Instance
 	counts map[string]int
 	mu     *sync.Mutex
+	// stmts counts the statements the store sends (pacing_test.go).
+	stmts *stmtCounter
 }
 
 func setupWorker(t *testing.T, maxInFlight int) *env { return setupWorkerTB(t, maxInFlight) }
@@ -77,7 +79,8 @@ func setupWorker(t *testing.T, maxInFlight int) *env { return setupWorkerTB(t, m
 func setupWorkerTB(t testing.TB, maxInFlight int) *env {
 	t.Helper()
 	// A pool as big as the fleet's: 10 invocations of 4 connections.
-	db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{MaxConns: 40})
+	stmts := &stmtCounter{}
+	db, err := postgres.Open(context.Background(), pgtest.NewDatabase(t), postgres.Options{MaxConns: 40, Tracer: stmts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +98,7 @@ func setupWorkerTB(t testing.TB, maxInFlight int) *env {
 		t.Fatal(err)
 	}
 	e := &env{db: db, fake: fake, queue: &queue{}, clock: &clock{t: time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)},
-		tenant: tn, inst: inst, counts: map[string]int{}, mu: &sync.Mutex{}}
+		tenant: tn, inst: inst, counts: map[string]int{}, mu: &sync.Mutex{}, stmts: stmts}
 	e.worker = &campaign.Worker{
 		Store: db, Messenger: campaign.WuzapiMessenger{HTTP: wuzapi.Guard{AllowPrivate: true}.HTTPClient(10 * time.Second)}, Limiter: campaign.Unlimited{}, Queue: e.queue,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: e.clock.Now,

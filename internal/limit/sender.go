@@ -259,7 +259,8 @@ end
 // Reserve asks to start one send of p's instance now. Granted: the send may
 // start, and Release must be called when it ends, or the reservation
 // handed to the instance's next ReserveReleasing (a crashed worker's slot
-// frees itself after LeaseTTL). Not granted: RetryAfter and Reason say when
+// frees itself after LeaseTTL); Gap is the gap drawn before the instance's
+// next send. Not granted: RetryAfter and Reason say when
 // and why. An error means Redis could not decide: send nothing.
 func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.Reservation, error) {
 	return s.reserve(ctx, p, "")
@@ -318,7 +319,7 @@ func (s *Sender) reserve(ctx context.Context, p campaign.SendPolicy, done string
 		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: empty reply", p.InstanceID)
 	}
 	if g, _ := reply[0].(int64); g == 1 {
-		return campaign.Reservation{Granted: true, Slot: p.InstanceID + " " + member, Release: func(ctx context.Context) {
+		return campaign.Reservation{Granted: true, Gap: gap, Slot: p.InstanceID + " " + member, Release: func(ctx context.Context) {
 			if err := s.opts.Redis.ZRem(ctx, keys[0], member).Err(); err != nil {
 				s.log.WarnContext(ctx, "send slot not released; it frees itself when its lease ends",
 					"instance_id", p.InstanceID, "lease", s.opts.LeaseTTL.String(), "error", err.Error())

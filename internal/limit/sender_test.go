@@ -104,8 +104,14 @@ func TestSenderLimits(t *testing.T) {
 		b := setupSender(t)
 		p := policy()
 		p.MinDelay, p.MaxDelay = 40*time.Second, 60*time.Second
-		b.mustGrant(t, p, "first").Release(ctx)
-		// Jitter 0.5: a 50 s gap.
+		first := b.mustGrant(t, p, "first")
+		first.Release(ctx)
+		// Jitter 0.5: a 50 s gap, told with the grant (a worker that cannot
+		// wait that long hands its chunk back for it without asking again).
+		if first.Gap != 50*time.Second {
+			t.Fatalf("grant's gap = %v, want the drawn 50s", first.Gap)
+		}
+		b.mustRefuse(t, p, "at once", limit.ReasonMinDelay, first.Gap)
 		b.clock.Add(49 * time.Second)
 		b.mustRefuse(t, p, "inside the gap", limit.ReasonMinDelay, time.Second)
 		b.clock.Add(time.Second)

@@ -126,6 +126,19 @@ func (db *DB) MarkSent(ctx context.Context, campaignID, phone string, now time.T
 	return nil
 }
 
+// MarkSentState implements campaign.Store. Its message.sent event is
+// nudged.
+func (db *DB) MarkSentState(ctx context.Context, campaignID, phone string, now time.Time, lo, hi int) (int, *time.Time, error) {
+	var n int
+	var next *time.Time
+	b := &pgx.Batch{}
+	b.Queue(db.q("mark-sent-state"), campaignID, phone, now, lo, hi).QueryRow(func(r pgx.Row) error { return r.Scan(&n, &next) })
+	if err := db.sendBatch(ctx, b); err != nil {
+		return 0, nil, fmt.Errorf("mark sent recipient %s of campaign %s: %w", phone, campaignID, err)
+	}
+	return n, next, nil
+}
+
 // RetryLater implements campaign.Store.
 func (db *DB) RetryLater(ctx context.Context, campaignID, phone, reason string, at time.Time) error {
 	return db.execRecipient(ctx, "schedule retry of", "retry-later", campaignID, phone, reason, at)
@@ -172,6 +185,14 @@ func (db *DB) RecentOutcomes(ctx context.Context, campaignID string, n int) (int
 func (db *DB) SetReason(ctx context.Context, campaignID, reason string) error {
 	if _, err := db.Pool.Exec(ctx, db.q("set-campaign-reason"), campaignID, reason); err != nil {
 		return fmt.Errorf("set reason of campaign %s: %w", campaignID, err)
+	}
+	return nil
+}
+
+// ClearWaiting implements campaign.Store.
+func (db *DB) ClearWaiting(ctx context.Context, campaignID string) error {
+	if _, err := db.Pool.Exec(ctx, db.q("clear-waiting-reason"), campaignID); err != nil {
+		return fmt.Errorf("clear the wait of campaign %s: %w", campaignID, err)
 	}
 	return nil
 }

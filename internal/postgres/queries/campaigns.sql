@@ -174,7 +174,6 @@ UPDATE campaigns SET
     status        = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
     started_at    = CASE WHEN status IN ('queued', 'running') THEN COALESCE(started_at, $2) ELSE started_at END,
     progressed_at = $2,
-    reason        = CASE WHEN status IN ('queued', 'running') AND reason LIKE 'waiting:%' THEN NULL ELSE reason END,
     updated_at    = now()
 WHERE id = $1
 RETURNING status;
@@ -182,6 +181,11 @@ RETURNING status;
 -- name: set-campaign-reason
 UPDATE campaigns SET reason = $2, updated_at = now()
 WHERE id = $1 AND status IN ('queued', 'running') AND reason IS DISTINCT FROM $2;
+
+-- name: clear-waiting-reason
+-- A wait ("waiting: …") the campaign no longer has; any other reason stays.
+UPDATE campaigns SET reason = NULL, updated_at = now()
+WHERE id = $1 AND status IN ('queued', 'running') AND reason LIKE 'waiting:%';
 
 -- name: auto-pause
 -- Pause and leave an event for the alerting job, in one statement.

@@ -90,6 +90,22 @@ UPDATE campaign_recipients SET
 FROM async
 WHERE campaign_id = $1 AND phone = $2 AND status IN ('sending', 'unknown', 'delivered', 'read');
 
+-- name: mark-sent-state
+-- mark-sent, and the chunk's state (chunk-state of seq [$4, $5)) as it was
+-- beside it, in one statement: the mark of an invocation's last send tells
+-- its hand-back whether anything of the chunk is left. The recipient
+-- marked is sending, never pending, so the state does not count it.
+WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+mark AS (
+    UPDATE campaign_recipients SET
+        status = CASE WHEN read_at IS NOT NULL THEN 'read' WHEN delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
+        sent_at = COALESCE(sent_at, $3), last_error = NULL, next_attempt_at = NULL
+    FROM async
+    WHERE campaign_id = $1 AND phone = $2 AND status IN ('sending', 'unknown', 'delivered', 'read')
+)
+SELECT count(*), min(next_attempt_at) FROM campaign_recipients
+WHERE campaign_id = $1 AND seq >= $4 AND seq < $5 AND status = 'pending';
+
 -- name: retry-later
 -- Asynchronous commit as mark-sent: lost, the recipient becomes unknown.
 WITH async AS (SELECT set_config('synchronous_commit', 'off', true))
