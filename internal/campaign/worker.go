@@ -41,6 +41,8 @@ type Job struct {
 	// a staged rollout holds the rest, which comes back after HoldWait.
 	SliceEnd int
 	HoldWait time.Duration
+	// Started: loading the job started the chunk (the campaign is running).
+	Started bool
 
 	// reason: the invocation's note of the campaign's reason, shared by
 	// its runs.
@@ -113,12 +115,14 @@ type NumberCheck struct {
 // Store is the worker's view of storage. Every method is one statement, so
 // a crash between two of them leaves a state the scheduler can settle.
 type Store interface {
-	// ChunkJob loads the campaign with its instance and tenant settings, or
-	// a NOT_FOUND error.
-	ChunkJob(ctx context.Context, campaignID string) (Job, error)
-	// StartChunk moves a queued campaign to running, stamps its progress,
-	// clears a stale "waiting" reason and returns its state.
-	StartChunk(ctx context.Context, campaignID string, now time.Time) (Status, error)
+	// ChunkJob loads the campaign with its instance and tenant settings (as
+	// they were before the start), or a NOT_FOUND error, and in the same
+	// statement starts the chunk when a message of generation gen may run
+	// at now: the campaign queued or running, due (scheduled at most a
+	// second ahead), and its instance not blocked unless it has a pool. A
+	// start moves a queued campaign to running and stamps its progress;
+	// Job.Started says whether it took.
+	ChunkJob(ctx context.Context, campaignID string, gen int64, now time.Time) (Job, error)
 	// HasClaimable reports whether a pending recipient of seq [lo, hi) is due.
 	HasClaimable(ctx context.Context, campaignID string, lo, hi int, now time.Time) (bool, error)
 	// Claim moves one due pending recipient of [lo, hi) to sending, only
@@ -374,12 +378,12 @@ type chunkRun struct {
 // share of the worker. A pool campaign gets a run per instance that can
 // send. release, when set, frees the tenant's slot of the worker.
 func (w *Worker) start(ctx context.Context, campaignID string, n int, gen int64) (runs []*chunkRun, release func(context.Context), err error) {
-	job, log, err := w.load(ctx, campaignID, n, gen)
+	now := w.now()
+	job, log, err := w.load(ctx, campaignID, n, gen, now)
 	if err != nil || job == nil {
 		return nil, nil, err
 	}
 	c := job.Campaign
-	now := w.now()
 	if c.ScheduledAt != nil && c.ScheduledAt.After(now.Add(time.Second)) {
 		return nil, nil, w.enqueue(ctx, campaignID, n, gen, c.ScheduledAt.Sub(now))
 	}
@@ -416,12 +420,15 @@ func (w *Worker) shareDelay() time.Duration {
 	return 15 * time.Second
 }
 
-// load reads the chunk's job; a nil job with a nil error means the message
-// has nothing to do (campaign gone, stopped, stale generation, or paused
-// because its instance is blocked).
-func (w *Worker) load(ctx context.Context, campaignID string, n int, gen int64) (*Job, *slog.Logger, error) {
+// load reads the chunk's job, starting the chunk when it may run now; a nil
+// job with a nil error means the message has nothing to do (campaign gone,
+// stopped, stale generation, or paused because its instance is blocked).
+// A chunk that waits for its scheduled time was not started; one whose
+// tenant holds its share of the worker was (the campaign is running, its
+// chunk handed back).
+func (w *Worker) load(ctx context.Context, campaignID string, n int, gen int64, now time.Time) (*Job, *slog.Logger, error) {
 	log := w.Logger.With("campaign_id", campaignID, "chunk", n)
-	job, err := w.Store.ChunkJob(ctx, campaignID)
+	job, err := w.Store.ChunkJob(ctx, campaignID, gen, now)
 	if errors.Is(err, errcode.ErrNotFound) {
 		log.WarnContext(ctx, "chunk of a campaign that no longer exists")
 		return nil, log, nil
@@ -441,7 +448,6 @@ func (w *Worker) load(ctx context.Context, campaignID string, n int, gen int64) 
 		log.InfoContext(ctx, "stale chunk message dropped", "gen", gen, "current_gen", job.ChunkGen)
 		return nil, log, nil
 	}
-	now := w.now()
 	pool := len(c.InstanceIDs) > 0
 	if !pool && job.InstanceBlocked != "" && (job.BlockedUntil == nil || job.BlockedUntil.After(now)) {
 		// Resumed (or still queued) while the number is logged out or banned.
@@ -459,16 +465,14 @@ func (w *Worker) load(ctx context.Context, campaignID string, n int, gen int64) 
 	return &job, log, nil
 }
 
-// begin moves the campaign to running and builds the chunk's runs; none
-// when the campaign stopped meanwhile or a staged rollout holds the chunk.
+// begin builds the chunk's runs; none when loading the job did not start
+// the chunk or a staged rollout holds it.
 func (w *Worker) begin(ctx context.Context, log *slog.Logger, campaignID string, n int, job Job, now time.Time) ([]*chunkRun, error) {
-	st, err := w.Store.StartChunk(ctx, campaignID, now)
-	if err != nil {
-		return nil, fmt.Errorf("start chunk %d of campaign %s: %w", n, campaignID, err)
-	}
-	if st != Running {
+	if !job.Started {
 		return nil, nil
 	}
+	job.Campaign.Status = Running
+	var err error
 	if job, err = w.holdRollout(ctx, job, n, now); err != nil || job.SliceEnd < 0 {
 		return nil, err
 	}

@@ -19,23 +19,26 @@ var (
 	_ campaign.SchedulerStore = (*DB)(nil)
 )
 
-// ChunkJob loads a campaign with its instance and tenant settings.
-func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, error) {
+// ChunkJob implements campaign.Store: the job and the chunk's start are
+// one statement.
+func (db *DB) ChunkJob(ctx context.Context, campaignID string, gen int64, now time.Time) (campaign.Job, error) {
 	var j campaign.Job
 	var tz string
 	var tquiet, rollout []byte
 	var pool []string
+	var started *campaign.Status
 	i := &j.Instance
 	var m mediaCols
-	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID), append([]any{
+	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID, now, gen), append(append([]any{
 		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
 		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.NewContactsPerDay, &i.NewContactsPerHour,
 		&i.CheckNumbers, &i.Typing, &i.IdenticalPerHour, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked,
 		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout, &j.ChunkGen,
-		&j.RolloutHoldFrom, &j.RolloutReleasedAt}, m.dst()...)...)
+		&j.RolloutHoldFrom, &j.RolloutReleasedAt}, m.dst()...), &started)...)
 	if err != nil {
 		return j, notFound(err, "campaign")
 	}
+	j.Started = started != nil && *started == campaign.Running
 	m.set(&c)
 	if err := setPool(&c, pool, rollout); err != nil {
 		return j, err
@@ -51,7 +54,8 @@ func (db *DB) ChunkJob(ctx context.Context, campaignID string) (campaign.Job, er
 	return j, nil
 }
 
-// StartChunk implements campaign.Store.
+// StartChunk moves a queued campaign to running and stamps its progress,
+// returning its state: the start ChunkJob makes, alone.
 func (db *DB) StartChunk(ctx context.Context, campaignID string, now time.Time) (campaign.Status, error) {
 	var st campaign.Status
 	err := db.Pool.QueryRow(ctx, db.q("start-chunk"), campaignID, now).Scan(&st)

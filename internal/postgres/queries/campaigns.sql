@@ -150,6 +150,27 @@ FROM ev GROUP BY bucket ORDER BY bucket
 LIMIT 10000;
 
 -- name: chunk-job
+-- The chunk's job, and its start in the same statement: a queued campaign
+-- becomes running and its progress is stamped, but only for a message of
+-- the campaign's chunk generation ($3), while the campaign is queued or
+-- running, due (its scheduled time at most a second ahead of $2) and, when
+-- it has no pool, on an instance that is not blocked (a logged-out or
+-- banned instance until its ban ends) -- the same checks the worker makes
+-- on the job. The last column is the started campaign's status (NULL: not
+-- started); the rest is the campaign as it was before the start.
+WITH started AS (
+    UPDATE campaigns sc SET
+        status        = CASE WHEN sc.status = 'queued' THEN 'running' ELSE sc.status END,
+        started_at    = COALESCE(sc.started_at, $2),
+        progressed_at = $2,
+        updated_at    = now()
+    FROM instances si
+    WHERE sc.id = $1 AND si.id = sc.instance_id
+      AND sc.status IN ('queued', 'running') AND sc.chunk_gen = $3
+      AND (sc.scheduled_at IS NULL OR sc.scheduled_at <= $2::timestamptz + interval '1 second')
+      AND (cardinality(sc.instance_ids) > 0 OR COALESCE(si.blocked_reason, '') = '' OR si.blocked_until <= $2)
+    RETURNING sc.status
+)
 SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, c.scheduled_at, c.quiet_hours,
     c.created_at, c.started_at, c.finished_at, c.total, c.skipped, c.chunk_size, c.chunks,
     i.id, i.tenant_id, i.name, i.base_url, i.token, i.messages_per_minute, i.min_delay_ms, i.max_delay_ms,
@@ -158,7 +179,8 @@ SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, 
     t.timezone, t.quiet_hours, COALESCE(i.blocked_reason, ''), i.ban_code, i.blocked_until,
     COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, ''),
     c.instance_ids, c.rollout, c.chunk_gen, c.rollout_hold_from, c.rollout_released_at,
-    m.id, m.kind, m.content_type, m.file_name, m.size, m.object_key, m.etag, m.status
+    m.id, m.kind, m.content_type, m.file_name, m.size, m.object_key, m.etag, m.status,
+    (SELECT status FROM started)
 FROM campaigns c
 JOIN instances i ON i.id = c.instance_id
 JOIN tenants t ON t.id = c.tenant_id
