@@ -85,8 +85,9 @@ func (l *gapLimiter) Reserve(context.Context, campaign.SendPolicy) (campaign.Res
 // hands the chunk back for the gap the grant drew, without claiming the
 // next recipient for the limiter to refuse and putting it back, and
 // without writing the campaign's reason again while it stays the same.
-// Its statements: the job with its start, the delivery guard's window (a
-// first message), the claim and the mark with the chunk's state.
+// Its statements: the job with its start and the delivery guard's window
+// (each send is a first message), the claim, and the mark with the chunk's
+// state.
 func TestSafePacingOneSendPerInvocation(t *testing.T) {
 	t.Parallel()
 	e := setupWorker(t, 1)
@@ -94,7 +95,7 @@ func TestSafePacingOneSendPerInvocation(t *testing.T) {
 	e.worker.Limiter = lim
 	ps := phones(3)
 	id := e.campaign(t, "hi", ps)
-	want := []int{5, 4, 6} // the first writes the reason; the last clears it and finishes the campaign
+	want := []int{4, 3, 5} // the first writes the reason; the last clears it and finishes the campaign
 	var gen int64
 	if err := e.db.Pool.QueryRow(context.Background(), "SELECT chunk_gen FROM campaigns WHERE id = $1", id).Scan(&gen); err != nil {
 		t.Fatal(err)

@@ -195,10 +195,32 @@ func (g *newGate) takeProbe() bool {
 	return true
 }
 
+// GuardWindowState is the delivery guard's window of an instance read at
+// At: of its last GuardWindow first messages sent before At less GuardAge
+// (and since its lane last reopened), Total and how many were Delivered;
+// Next is its earliest first message sent since (nil: none).
+type GuardWindowState struct {
+	InstanceID       string
+	At               time.Time
+	Delivered, Total int
+	Next             *time.Time
+}
+
+// clear reports whether the window holds no reason to pause.
+func (s GuardWindowState) clear() bool {
+	return s.Total < GuardWindow || s.Delivered >= GuardMinDelivered
+}
+
 // openGate starts an invocation's gate from the instance's lane: a closed
 // lane whose wait has ended gives one probe, if no other worker took it.
+// A guard window the load read with no reason to pause holds as the
+// guard's own read would (guardRecheck), so the invocation's first
+// messages read it again only once it may have changed.
 func (w *Worker) openGate(ctx context.Context, job Job, now time.Time) (*newGate, error) {
 	g := &newGate{}
+	if s := job.Guard; s != nil && s.InstanceID == job.Instance.ID && s.clear() {
+		g.guardClearUntil = guardRecheck(s.At, s.Next)
+	}
 	l := job.Lane
 	if l.State == LaneOpen {
 		return g, nil
@@ -376,7 +398,7 @@ func (w *Worker) guardDeliveries(ctx context.Context, log *slog.Logger, job Job,
 	if err != nil {
 		return err
 	}
-	if total < GuardWindow || delivered >= GuardMinDelivered {
+	if (GuardWindowState{Delivered: delivered, Total: total}).clear() {
 		g.mu.Lock()
 		g.guardClearUntil = guardRecheck(now, next)
 		g.mu.Unlock()

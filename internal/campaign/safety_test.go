@@ -412,9 +412,10 @@ func (g *guardReads) RecentNewDeliveries(ctx context.Context, instanceID string,
 
 // TestWorkerDeliveryGuardAsksOncePerWindow: the guard's verdict not to
 // pause holds until a first message can enter its window (15 minutes after
-// the earliest one it did not count), so an invocation asks once, not
-// after every first message; a later invocation past that asks again and
-// pauses.
+// the earliest one it did not count), so an invocation whose job came with
+// the window (read with the job, in its statement) asks nothing more, not
+// after every first message; a later invocation past that, whose window
+// has a reason to pause, asks again after its first message and pauses.
 func TestWorkerDeliveryGuardAsksOncePerWindow(t *testing.T) {
 	t.Parallel()
 	e := setupWorker(t, 1)
@@ -425,8 +426,8 @@ func TestWorkerDeliveryGuardAsksOncePerWindow(t *testing.T) {
 	if n := len(e.fake.Delivered()); n != 10 {
 		t.Fatalf("%d first messages delivered, want 10", n)
 	}
-	if n := reads.n.Load(); n != 1 {
-		t.Fatalf("the guard read its window %d times for 10 first messages in one invocation, want 1", n)
+	if n := reads.n.Load(); n != 0 {
+		t.Fatalf("the guard read its window %d times for 10 first messages in one invocation, want 0 (the job's read holds)", n)
 	}
 	e.clock.Add(16 * time.Minute) // none of the 10 delivered: the next first message pauses
 	ps := []string{"5511988880001", "5511988880002"}
@@ -434,6 +435,9 @@ func TestWorkerDeliveryGuardAsksOncePerWindow(t *testing.T) {
 	e.run(t, second, 0)
 	if d := e.fake.Delivered(); len(d[ps[0]]) != 1 || len(d[ps[1]]) != 0 {
 		t.Fatalf("delivered %v; want the send that tripped the guard and no more", d)
+	}
+	if n := reads.n.Load(); n != 1 {
+		t.Fatalf("the guard read its window %d times in all, want 1 (the invocation whose job's window has a reason to pause)", n)
 	}
 	if lane, err := e.db.NewLane(context.Background(), e.inst.ID); err != nil || lane.State != campaign.LanePaused {
 		t.Fatalf("lane = %+v %v, want paused", lane, err)

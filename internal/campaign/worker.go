@@ -43,6 +43,9 @@ type Job struct {
 	HoldWait time.Duration
 	// Started: loading the job started the chunk (the campaign is running).
 	Started bool
+	// Guard is the delivery guard's window of the instance as the load read
+	// it (nil: not read).
+	Guard *GuardWindowState
 
 	// reason: the invocation's note of the campaign's reason, shared by
 	// its runs.

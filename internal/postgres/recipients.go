@@ -29,16 +29,20 @@ func (db *DB) ChunkJob(ctx context.Context, campaignID string, gen int64, now ti
 	var started *campaign.Status
 	i := &j.Instance
 	var m mediaCols
-	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID, now, gen), append(append([]any{
+	var guard campaign.GuardWindowState
+	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID, now, gen,
+		now.Add(-campaign.GuardAge), campaign.GuardWindow), append(append([]any{
 		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
 		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.NewContactsPerDay, &i.NewContactsPerHour,
 		&i.CheckNumbers, &i.Typing, &i.IdenticalPerHour, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked,
 		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout, &j.ChunkGen,
-		&j.RolloutHoldFrom, &j.RolloutReleasedAt}, m.dst()...), &started)...)
+		&j.RolloutHoldFrom, &j.RolloutReleasedAt}, m.dst()...), &started, &guard.Delivered, &guard.Total, &guard.Next)...)
 	if err != nil {
 		return j, notFound(err, "campaign")
 	}
 	j.Started = started != nil && *started == campaign.Running
+	guard.InstanceID, guard.At = i.ID, now
+	j.Guard = &guard
 	m.set(&c)
 	if err := setPool(&c, pool, rollout); err != nil {
 		return j, err

@@ -156,8 +156,11 @@ LIMIT 10000;
 -- running, due (its scheduled time at most a second ahead of $2) and, when
 -- it has no pool, on an instance that is not blocked (a logged-out or
 -- banned instance until its ban ends) -- the same checks the worker makes
--- on the job. The last column is the started campaign's status (NULL: not
--- started); the rest is the campaign as it was before the start.
+-- on the job. Then the started campaign's status (NULL: not started); the
+-- rest is the campaign as it was before the start. Last, the delivery
+-- guard's window of the campaign's instance as recent-new-deliveries reads
+-- it with $4 (now less the guard's age) and $5 (its window): a verdict not
+-- to pause then holds for the invocation without a read of its own.
 WITH started AS (
     UPDATE campaigns sc SET
         status        = CASE WHEN sc.status = 'queued' THEN 'running' ELSE sc.status END,
@@ -180,11 +183,24 @@ SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, 
     COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, ''),
     c.instance_ids, c.rollout, c.chunk_gen, c.rollout_hold_from, c.rollout_released_at,
     m.id, m.kind, m.content_type, m.file_name, m.size, m.object_key, m.etag, m.status,
-    (SELECT status FROM started)
+    (SELECT status FROM started),
+    g.delivered, g.total, g.next
 FROM campaigns c
 JOIN instances i ON i.id = c.instance_id
 JOIN tenants t ON t.id = c.tenant_id
 LEFT JOIN media m ON m.id = c.media_id
+CROSS JOIN LATERAL (
+    SELECT count(*) FILTER (WHERE w.delivered_at IS NOT NULL) AS delivered, count(*) AS total,
+        (SELECT min(r.sent_at) FROM campaign_recipients r
+         WHERE r.instance_id = i.id AND r.new_contact AND r.sent_at >= $4) AS next
+    FROM (
+        SELECT r.delivered_at FROM campaign_recipients r
+        WHERE r.instance_id = i.id AND r.new_contact AND r.sent_at IS NOT NULL AND r.sent_at < $4
+          AND r.sent_at > COALESCE(CASE WHEN i.new_lane_state IS NULL THEN i.new_lane_since END, '-infinity')
+        ORDER BY r.sent_at DESC
+        LIMIT $5
+    ) w
+) g
 WHERE c.id = $1;
 
 -- name: next-chunk-gen
