@@ -72,38 +72,41 @@ func NewShare(opts ShareOptions) *Share {
 }
 
 // shareScript decides and takes a chunk slot in one step, so concurrent
-// workers can never both take a tenant's last slot of its share. Expired
-// slots (of workers that died) and waiting marks are dropped first, so a
-// dead worker's count drains within the lease. The caller's tenant is
-// marked waiting (until now + window) whatever the answer.
+// workers can never both take a tenant's last slot of its share. Slots and
+// waiting marks are counted by score (a slot whose lease ended, a worker's
+// that died, and a mark past its end count for nothing), so a dead
+// worker's count drains within the lease without a trim on every take: the
+// sets are trimmed on one take in 16 (the token, random hex, begins with
+// 0), and a set holds at most what its takes of a lease or a window added
+// beside the live entries. The caller's tenant is marked waiting (until
+// now + window) whatever the answer.
 //
-//	KEYS[1] slots: sorted set of "tenant|token", scored by lease expiry
+//	KEYS[1] the tenant's slots: sorted set of tokens, scored by lease expiry
 //	KEYS[2] waiting: sorted set of tenants, scored by the end of the mark
 //	ARGV: now, lease, window (ms), concurrency, tenant, token
 //
-// Reply: {granted (0/1), the tenant's slots before this one, all slots}.
+// Reply: {granted (0/1), the tenant's slots before this one}.
 var shareScript = redis.NewScript(`
 local now = tonumber(ARGV[1])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local live = '(' .. ARGV[1]
 local tenant = ARGV[5]
-local head = tenant .. '|'
-local slots = redis.call('ZRANGE', KEYS[1], 0, -1)
-local mine = 0
-for _, m in ipairs(slots) do
-  if string.sub(m, 1, #head) == head then mine = mine + 1 end
+if string.sub(ARGV[6], 1, 1) == '0' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 end
-local others = redis.call('ZCARD', KEYS[2])
-if redis.call('ZSCORE', KEYS[2], tenant) then others = others - 1 end
+local mine = redis.call('ZCOUNT', KEYS[1], live, '+inf')
+local others = redis.call('ZCOUNT', KEYS[2], live, '+inf')
+local mark = redis.call('ZSCORE', KEYS[2], tenant)
+if mark and tonumber(mark) > now then others = others - 1 end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[3]), tenant)
 redis.call('PEXPIRE', KEYS[2], tonumber(ARGV[3]) + 1000)
 local half = math.max(1, math.floor(tonumber(ARGV[4]) / 2))
 if others > 0 and mine >= half then
-  return {0, mine, #slots}
+  return {0, mine}
 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), head .. ARGV[6])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[6])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
-return {1, mine, #slots}
+return {1, mine}
 `)
 
 // Take asks for a slot to run one chunk of tenantID. Not granted: the
@@ -114,17 +117,16 @@ func (s *Share) Take(ctx context.Context, tenantID string) (release func(context
 	if tenantID == "" {
 		return nil, false, errors.New("fair share: no tenant")
 	}
-	base := s.opts.Prefix + "share:{campaign-worker}:"
-	keys := []string{base + "slots", base + "waiting"}
-	member := tenantID + "|" + newMember()
+	keys := []string{s.slotsKey(tenantID), s.opts.Prefix + "share:{campaign-worker}:waiting"}
+	member := newMember()
 	reply, err := shareScript.Run(ctx, s.opts.Redis, keys,
 		s.opts.Now().UnixMilli(), s.opts.Lease.Milliseconds(), s.opts.Window.Milliseconds(),
-		s.opts.Concurrency, tenantID, member[len(tenantID)+1:],
+		s.opts.Concurrency, tenantID, member,
 	).Int64Slice()
 	if err != nil {
 		return nil, false, fmt.Errorf("take a campaign worker slot for tenant %s: %w", tenantID, err)
 	}
-	if len(reply) != 3 || reply[0] != 1 {
+	if len(reply) != 2 || reply[0] != 1 {
 		return nil, false, nil
 	}
 	return func(ctx context.Context) {
@@ -135,20 +137,18 @@ func (s *Share) Take(ctx context.Context, tenantID string) (release func(context
 	}, true, nil
 }
 
+// slotsKey is the sorted set of tenantID's slots (in the one hash slot of
+// the share's keys).
+func (s *Share) slotsKey(tenantID string) string {
+	return s.opts.Prefix + "share:{campaign-worker}:slots:" + tenantID
+}
+
 // Holding returns how many slots tenantID holds now (expired ones not
 // counted); for tests and diagnostics.
 func (s *Share) Holding(ctx context.Context, tenantID string) (int, error) {
-	key := s.opts.Prefix + "share:{campaign-worker}:slots"
-	now := s.opts.Now().UnixMilli()
-	members, err := s.opts.Redis.ZRangeByScore(ctx, key, &redis.ZRangeBy{Min: fmt.Sprint(now + 1), Max: "+inf"}).Result()
+	n, err := s.opts.Redis.ZCount(ctx, s.slotsKey(tenantID), fmt.Sprint("(", s.opts.Now().UnixMilli()), "+inf").Result()
 	if err != nil {
 		return 0, fmt.Errorf("count campaign worker slots of tenant %s: %w", tenantID, err)
 	}
-	n := 0
-	for _, m := range members {
-		if len(m) > len(tenantID) && m[:len(tenantID)+1] == tenantID+"|" {
-			n++
-		}
-	}
-	return n, nil
+	return int(n), nil
 }
