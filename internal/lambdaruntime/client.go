@@ -1,0 +1,192 @@
+package lambdaruntime
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strconv"
+)
+
+// userAgent names the runtime in every request to the Runtime API.
+var userAgent = "wuzapi-manager-lambdaruntime (" + runtime.Version() + ")"
+
+// client speaks HTTP/1.1 to one API of Lambda (the Runtime API or the
+// Extensions API, both at AWS_LAMBDA_RUNTIME_API) over one kept-alive TCP
+// connection: requests are written by hand in one write each and responses
+// read with http.ReadResponse, so a round trip costs the two system calls
+// and no goroutines besides the caller's. A client is not safe for
+// concurrent use.
+type client struct {
+	addr string
+	conn net.Conn
+	br   *bufio.Reader
+	// fresh is true while conn has served no request: a failure on it is
+	// not the server having closed an idle connection, and is not retried.
+	fresh bool
+	head  []byte // the request being written, reused
+	// event holds the last /next response's body (the invocation's
+	// payload, valid until the next /next); scratch any other body.
+	event, scratch []byte
+}
+
+func newClient(addr string) *client {
+	return &client{addr: addr, head: make([]byte, 0, 512)}
+}
+
+// request is one request to the API.
+type request struct {
+	method string
+	path   string
+	// header lines ("Name: value\r\n" each), written as they are.
+	header []byte
+	body   []byte
+	// contentType of body; empty: none sent.
+	contentType string
+	// event: the response's body is an event, kept until the next event.
+	event bool
+}
+
+// do sends req and returns the response's status, headers and body. An
+// event's body is valid until the next event's request, any other until
+// the next request. A connection the server closed
+// while it was idle (between invocations, or while the process was
+// frozen) is replaced and the request sent again once on a new one.
+func (c *client) do(ctx context.Context, req request) (int, http.Header, []byte, error) {
+	status, header, body, err := c.try(ctx, req)
+	if err != nil && !c.fresh {
+		c.close()
+		status, header, body, err = c.try(ctx, req)
+	}
+	if err != nil {
+		c.close()
+		return 0, nil, nil, fmt.Errorf("%s %s: %w", req.method, req.path, err)
+	}
+	return status, header, body, nil
+}
+
+// try sends req once, on a new connection made under ctx if there is none.
+func (c *client) try(ctx context.Context, req request) (int, http.Header, []byte, error) {
+	if c.conn == nil {
+		var d net.Dialer
+		conn, err := d.DialContext(ctx, "tcp", c.addr)
+		if err != nil {
+			return 0, nil, nil, err
+		}
+		c.conn, c.fresh = conn, true
+		if c.br == nil {
+			c.br = bufio.NewReaderSize(conn, 16<<10)
+		} else {
+			c.br.Reset(conn)
+		}
+	}
+	if err := c.write(req); err != nil {
+		return 0, nil, nil, err
+	}
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	c.fresh = false
+	buf := &c.scratch
+	if req.event {
+		buf = &c.event
+	}
+	body, err := readBody(resp, buf)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	if resp.Close {
+		c.close()
+	}
+	return resp.StatusCode, resp.Header, body, nil
+}
+
+// write sends req's head and body in one write.
+func (c *client) write(req request) error {
+	h := c.head[:0]
+	h = append(h, req.method...)
+	h = append(h, ' ')
+	h = append(h, req.path...)
+	h = append(h, " HTTP/1.1\r\nHost: "...)
+	h = append(h, c.addr...)
+	h = append(h, "\r\nUser-Agent: "...)
+	h = append(h, userAgent...)
+	h = append(h, "\r\n"...)
+	h = append(h, req.header...)
+	if req.contentType != "" {
+		h = append(h, "Content-Type: "...)
+		h = append(h, req.contentType...)
+		h = append(h, "\r\n"...)
+	}
+	if req.method != http.MethodGet {
+		h = append(h, "Content-Length: "...)
+		h = strconv.AppendInt(h, int64(len(req.body)), 10)
+		h = append(h, "\r\n"...)
+	}
+	h = append(h, "\r\n"...)
+	c.head = h
+	var err error
+	if len(req.body) > 0 && len(req.body) <= 32<<10 {
+		// Small bodies (most responses) go in the same buffer: one write
+		// system call without writev's bookkeeping.
+		h = append(h, req.body...)
+		c.head = h
+		_, err = c.conn.Write(h)
+		c.head = h[:0]
+	} else {
+		bufs := net.Buffers{h, req.body}
+		_, err = bufs.WriteTo(c.conn)
+	}
+	if cap(c.head) > 64<<10 {
+		c.head = make([]byte, 0, 512) // do not keep a large body's buffer
+	}
+	return err
+}
+
+// readBody reads resp's whole body into *buf, keeping the buffer there for
+// the next body unless it grew past 1 MiB.
+func readBody(resp *http.Response, buf *[]byte) ([]byte, error) {
+	defer resp.Body.Close()
+	b := (*buf)[:0]
+	if n := resp.ContentLength; n > 0 && int64(cap(b)) < n && n <= maxPayload {
+		b = make([]byte, 0, n)
+	}
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := resp.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read response body: %w", err)
+		}
+		if len(b) > maxPayload {
+			return nil, fmt.Errorf("response body over %d bytes", maxPayload)
+		}
+	}
+	if cap(b) <= 1<<20 {
+		*buf = b
+	} else {
+		*buf = nil
+	}
+	return b, nil
+}
+
+// maxPayload bounds what the client reads of one response: Lambda's own
+// limit for an invocation's payload is 6 MB (256 KB for asynchronous ones).
+const maxPayload = 8 << 20
+
+func (c *client) close() {
+	if c.conn != nil {
+		_ = c.conn.Close()
+		c.conn = nil
+	}
+}

@@ -1,0 +1,325 @@
+// Package lambdaruntime serves a Go function's invocations through the
+// Lambda Runtime API, in place of aws-lambda-go's lambda.Start.
+//
+// It does what lambda.Start does for a handler of raw bytes (lambda.Handler)
+// at a fraction of the CPU: each loop keeps one TCP connection to the
+// Runtime API and writes its requests by hand, so an invocation's two round
+// trips (GET next, POST response) cost their system calls and no net/http
+// transport goroutines. Every invocation's context carries Lambda's
+// deadline and a lambdacontext.LambdaContext (request id, function ARN,
+// tenant id, client context and Cognito identity); the X-Ray trace header
+// is put in _X_AMZN_TRACE_ID while one invocation runs at a time. A
+// returned error is reported as {"errorMessage", "errorType"}; a panic is
+// reported with its stack and then stops the process, so that Lambda
+// starts a clean one. Failures before serving go to ReportInitError.
+//
+// Limits: payloads over 8 MiB are refused (Lambda's own limit is 6 MB);
+// responses are buffered, not streamed. The package reads Lambda's
+// reserved variables AWS_LAMBDA_RUNTIME_API and AWS_LAMBDA_MAX_CONCURRENCY
+// (through lambdacontext), as every Lambda runtime does: they are the
+// platform's contract with the runtime, not the function's configuration.
+package lambdaruntime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Handler serves one invocation: its payload (valid until it returns) to
+// its response. lambda.Handler values satisfy it.
+type Handler interface {
+	Invoke(ctx context.Context, payload []byte) ([]byte, error)
+}
+
+// Options configure Run.
+type Options struct {
+	// API is the Runtime API's host:port; empty: AWS_LAMBDA_RUNTIME_API.
+	API string
+	// OnSIGTERM runs when the process gets SIGTERM. Set, it also registers
+	// an extension with the Extensions API (as lambda.WithEnableSIGTERM
+	// does), because Lambda sends SIGTERM before stopping an environment
+	// only to functions with an extension; nil: neither.
+	OnSIGTERM func()
+	// Concurrency is how many invocations run at once, each loop with its
+	// own connection; 0: AWS_LAMBDA_MAX_CONCURRENCY (Lambda Managed
+	// Instances), else 1.
+	Concurrency int
+	// Logger receives each reported invocation error; nil: the standard
+	// logger, as aws-lambda-go prints them.
+	Logger func(errorPayload []byte)
+}
+
+// Path prefixes of the Runtime and Extensions APIs.
+const (
+	runtimePrefix   = "/2018-06-01/runtime/"
+	extensionPrefix = "/2020-01-01/extension/"
+)
+
+// Headers of the Runtime API.
+const (
+	headerRequestID   = "Lambda-Runtime-Aws-Request-Id"
+	headerDeadline    = "Lambda-Runtime-Deadline-Ms"
+	headerTraceID     = "Lambda-Runtime-Trace-Id"
+	headerFunctionARN = "Lambda-Runtime-Invoked-Function-Arn"
+	headerTenantID    = "Lambda-Runtime-Aws-Tenant-Id"
+	headerClient      = "Lambda-Runtime-Client-Context"
+	headerCognito     = "Lambda-Runtime-Cognito-Identity"
+	headerErrorType   = "Lambda-Runtime-Function-Error-Type"
+)
+
+// Start serves h's invocations until the process is stopped; it returns
+// only by exiting the process with status 1 (after a panic, or when the
+// Runtime API fails), which makes Lambda start a new one.
+func Start(h Handler, opts Options) {
+	err := Run(context.Background(), h, opts)
+	log.Printf("lambda runtime stopped: %v", err)
+	os.Exit(1)
+}
+
+// Run serves h's invocations until ctx ends, a handler panics (reported,
+// then Run returns an error) or the Runtime API fails.
+func Run(ctx context.Context, h Handler, opts Options) error {
+	if opts.API == "" {
+		opts.API = os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	}
+	if opts.API == "" {
+		return errors.New("AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = lambdacontext.MaxConcurrency()
+	}
+	if opts.OnSIGTERM != nil {
+		enableSIGTERM(ctx, opts.API, opts.OnSIGTERM)
+	}
+	if opts.Concurrency == 1 {
+		return newLoop(h, opts).run(ctx)
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var wg sync.WaitGroup
+	for range opts.Concurrency {
+		wg.Go(func() { cancel(newLoop(h, opts).run(ctx)) })
+	}
+	wg.Wait()
+	return context.Cause(ctx)
+}
+
+// loop serves invocations one after the other on one connection.
+type loop struct {
+	h       Handler
+	c       *client
+	log     func([]byte)
+	setEnv  bool // _X_AMZN_TRACE_ID: one invocation at a time only
+	nextReq request
+}
+
+func newLoop(h Handler, opts Options) *loop {
+	logf := opts.Logger
+	if logf == nil {
+		logf = func(p []byte) { log.Printf("%s", p) }
+	}
+	return &loop{
+		h: h, c: newClient(opts.API), log: logf, setEnv: opts.Concurrency == 1,
+		nextReq: request{method: http.MethodGet, path: runtimePrefix + "invocation/next", event: true},
+	}
+}
+
+func (l *loop) run(ctx context.Context) error {
+	defer l.c.close()
+	for ctx.Err() == nil {
+		status, header, payload, err := l.c.do(ctx, l.nextReq)
+		if err != nil {
+			return fmt.Errorf("get the next invocation: %w", err)
+		}
+		if status != http.StatusOK {
+			return fmt.Errorf("get the next invocation: status %d: %.200s", status, payload)
+		}
+		if err := l.invoke(ctx, header, payload); err != nil {
+			return err
+		}
+	}
+	return context.Cause(ctx)
+}
+
+// invoke serves one invocation and posts its response or error. It
+// returns an error when the process should stop.
+func (l *loop) invoke(ctx context.Context, header http.Header, payload []byte) error {
+	id := header.Get(headerRequestID)
+	if id == "" {
+		return errors.New("the next invocation has no request id")
+	}
+	lc, deadline, err := invocationContext(header)
+	if err != nil {
+		return l.fail(ctx, id, &invokeError{Message: err.Error(), Type: "Runtime.InvalidInvocation"})
+	}
+	ictx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	ictx = lambdacontext.NewContext(ictx, lc)
+	if l.setEnv {
+		if err := os.Setenv("_X_AMZN_TRACE_ID", header.Get(headerTraceID)); err != nil {
+			return fmt.Errorf("set _X_AMZN_TRACE_ID: %w", err)
+		}
+	}
+	out, ie := call(ictx, l.h, payload)
+	if ie != nil {
+		if err := l.fail(ctx, id, ie); err != nil {
+			return err
+		}
+		if ie.panicked {
+			return fmt.Errorf("the handler panicked: %s", ie.Message)
+		}
+		return nil
+	}
+	status, _, body, err := l.c.do(ctx, request{
+		method: http.MethodPost, path: runtimePrefix + "invocation/" + id + "/response",
+		body: out, contentType: "application/json",
+	})
+	if err != nil {
+		return fmt.Errorf("post the response of %s: %w", id, err)
+	}
+	if status != http.StatusAccepted {
+		return fmt.Errorf("post the response of %s: status %d: %.200s", id, status, body)
+	}
+	return nil
+}
+
+// invocationContext reads the invocation's metadata from its headers.
+func invocationContext(header http.Header) (*lambdacontext.LambdaContext, time.Time, error) {
+	ms, err := strconv.ParseInt(header.Get(headerDeadline), 10, 64)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("parse %s: %w", headerDeadline, err)
+	}
+	lc := &lambdacontext.LambdaContext{
+		AwsRequestID:       header.Get(headerRequestID),
+		InvokedFunctionArn: header.Get(headerFunctionARN),
+		TenantID:           header.Get(headerTenantID),
+	}
+	if v := header.Get(headerClient); v != "" {
+		if err := json.Unmarshal([]byte(v), &lc.ClientContext); err != nil {
+			return nil, time.Time{}, fmt.Errorf("parse %s: %w", headerClient, err)
+		}
+	}
+	if v := header.Get(headerCognito); v != "" {
+		if err := json.Unmarshal([]byte(v), &lc.Identity); err != nil {
+			return nil, time.Time{}, fmt.Errorf("parse %s: %w", headerCognito, err)
+		}
+	}
+	return lc, time.UnixMilli(ms), nil
+}
+
+// fail posts ie as invocation id's error.
+func (l *loop) fail(ctx context.Context, id string, ie *invokeError) error {
+	doc := ie.document()
+	l.log(doc)
+	status, _, body, err := l.c.do(ctx, request{
+		method: http.MethodPost, path: runtimePrefix + "invocation/" + id + "/error",
+		header: errorTypeHeader(ie.Type), body: doc, contentType: "application/json",
+	})
+	if err != nil {
+		return fmt.Errorf("post the error of %s: %w", id, err)
+	}
+	if status != http.StatusAccepted {
+		return fmt.Errorf("post the error of %s: status %d: %.200s", id, status, body)
+	}
+	return nil
+}
+
+// ReportInitError tells the Runtime API (api, or AWS_LAMBDA_RUNTIME_API
+// when empty) that the function failed before serving, so that Lambda
+// reports err as the init error (errorType errType) instead of only
+// "Runtime.ExitError". The caller exits the process afterwards. Outside
+// Lambda it does nothing.
+func ReportInitError(api, errType string, err error) error {
+	if api == "" {
+		api = os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	}
+	if api == "" {
+		return nil
+	}
+	c := newClient(api)
+	defer c.close()
+	status, _, body, rerr := c.do(context.Background(), request{
+		method: http.MethodPost, path: runtimePrefix + "init/error",
+		header: errorTypeHeader(errType), body: (&invokeError{Message: err.Error(), Type: errType}).document(),
+		contentType: "application/json",
+	})
+	if rerr != nil {
+		return fmt.Errorf("report the init error: %w", rerr)
+	}
+	if status != http.StatusAccepted {
+		return fmt.Errorf("report the init error: status %d: %.200s", status, body)
+	}
+	return nil
+}
+
+func errorTypeHeader(t string) []byte {
+	return []byte(headerErrorType + ": " + headerSafe(t) + "\r\n")
+}
+
+// headerSafe is s without the bytes a header value may not hold.
+func headerSafe(s string) string {
+	b := []byte(s)
+	n := 0
+	for _, c := range b {
+		if c >= 0x20 && c != 0x7f {
+			b[n] = c
+			n++
+		}
+	}
+	return string(b[:n])
+}
+
+// enableSIGTERM runs onTerm on SIGTERM and registers an extension that
+// subscribes to no event, which is what makes Lambda send SIGTERM (and
+// wait about 500 ms) before it stops the environment. The extension's
+// next event never comes: one goroutine waits for it, parked, for the
+// life of the process. A failed registration is logged, not fatal.
+func enableSIGTERM(ctx context.Context, api string, onTerm func()) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	go func() {
+		select {
+		case <-sig:
+			onTerm()
+		case <-ctx.Done():
+			signal.Stop(sig)
+		}
+	}()
+	c := newClient(api)
+	status, header, body, err := c.do(ctx, request{
+		method: http.MethodPost, path: extensionPrefix + "register",
+		header: []byte("Lambda-Extension-Name: GoLangEnableSIGTERM\r\n"), body: []byte(`{"events":[]}`),
+		contentType: "application/json",
+	})
+	if err == nil && status != http.StatusOK {
+		err = fmt.Errorf("status %d: %.200s", status, body)
+	}
+	if err != nil {
+		c.close()
+		log.Printf("WARNING: extension not registered, SIGTERM may not come: %v", err)
+		return
+	}
+	id := header.Get("Lambda-Extension-Identifier")
+	go func() {
+		defer c.close()
+		_, _, _, err := c.do(ctx, request{
+			method: http.MethodGet, path: extensionPrefix + "event/next",
+			header: []byte("Lambda-Extension-Identifier: " + headerSafe(id) + "\r\n"),
+		})
+		if ctx.Err() == nil {
+			log.Printf("WARNING: the SIGTERM extension's next event returned: %v", err)
+		}
+	}()
+}
