@@ -153,7 +153,9 @@ func (f *fakeAPI) result(t *testing.T) result {
 // handlerFunc adapts a function to Handler.
 type handlerFunc func(ctx context.Context, payload []byte) ([]byte, error)
 
-func (h handlerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) { return h(ctx, payload) }
+func (h handlerFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return h(ctx, payload)
+}
 
 // run starts Run on f with h and returns a channel of its result; the
 // test's end stops it.
