@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/apigw"
 )
 
 // Untraced are the paths that never get a span: probes and
@@ -72,15 +74,37 @@ func (t trigger) String() string {
 // runtime has decoded the event, the one decode: the span continues the
 // caller's traceparent header, and the Untraced paths get none. Any other
 // handler's span opens before the event is decoded.
+//
+// An API Gateway handler's event and response are decoded and encoded by
+// apigw without reflection; any other handler's by aws-lambda-go's
+// encoding/json reflection.
 func Wrap(handler any, inv Invocations) lambda.Handler {
 	w := &wrapped{inv: inv, trigger: triggerOf(handler)}
 	w.cold.Store(true)
-	if h, ok := handler.(HTTPHandler); ok && inv.Tracing.Enabled() {
-		w.inner, w.spanAfterDecode = lambda.NewHandler(w.traceHTTP(h)), true
-	} else {
+	switch h, ok := handler.(HTTPHandler); {
+	case ok && inv.Tracing.Enabled():
+		w.inner, w.spanAfterDecode = httpInvoker(w.traceHTTP(h)), true
+	case ok:
+		w.inner = httpInvoker(h)
+	default:
 		w.inner = lambda.NewHandler(handler)
 	}
 	return w
+}
+
+// httpInvoker serves an API Gateway handler's invocations.
+type httpInvoker HTTPHandler
+
+func (h httpInvoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	var ev events.APIGatewayV2HTTPRequest
+	if err := apigw.DecodeRequest(payload, &ev); err != nil {
+		return nil, err
+	}
+	resp, err := h(ctx, ev)
+	if err != nil {
+		return nil, err
+	}
+	return apigw.AppendResponse(make([]byte, 0, 256+len(resp.Body)), resp), nil
 }
 
 // HTTPHandler serves API Gateway HTTP API (payload 2.0) events.
