@@ -174,3 +174,48 @@ func FuzzAppendResponse(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkEventCodec decodes a status request's event and encodes its
+// response, by apigw and by encoding/json (aws-lambda-go's way).
+func BenchmarkEventCodec(b *testing.B) {
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: "/v1/campaigns/0b7c5b0e-1c1a-4f5e-9d7a-0a8e7f9b2c11/status",
+		Headers: map[string]string{"authorization": "Bearer wm_0123456789abcdef0123456789abcdef", "accept": "*/*",
+			"host": "127.0.0.1:8080", "user-agent": "Go-http-client/1.1", "accept-encoding": "gzip"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			DomainName: "127.0.0.1", RequestID: "f5c2ae9e-c4bf-426b-be1d-07b605622aa8", Stage: "$default", TimeEpoch: 1796205600000,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/v1/campaigns/0b7c5b0e-1c1a-4f5e-9d7a-0a8e7f9b2c11/status",
+				Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "Go-http-client/1.1"},
+		},
+	}
+	payload, err := json.Marshal(ev)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp := events.APIGatewayV2HTTPResponse{StatusCode: 200, Headers: map[string]string{"Content-Type": "application/json",
+		"X-Request-Id": "f5c2ae9e", "Ratelimit-Limit": "2000", "Ratelimit-Remaining": "1999", "Ratelimit-Reset": "60"},
+		Body: `{"success":true,"data":{"status":"scheduled","total":200,"sent":0,"failed":0,"pending":200,"replies":0,"undelivered":0}}`}
+	b.Run("apigw", func(b *testing.B) {
+		for b.Loop() {
+			var got events.APIGatewayV2HTTPRequest
+			if err := DecodeRequest(payload, &got); err != nil {
+				b.Fatal(err)
+			}
+			_ = AppendResponse(make([]byte, 0, 256+len(resp.Body)), resp)
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			var got events.APIGatewayV2HTTPRequest
+			if err := json.NewDecoder(bytes.NewReader(payload)).Decode(&got); err != nil {
+				b.Fatal(err)
+			}
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(resp); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
