@@ -131,13 +131,12 @@ func (c *client) write(req request) error {
 	h = append(h, "\r\n"...)
 	c.head = h
 	var err error
-	if len(req.body) > 0 && len(req.body) <= 32<<10 {
+	if len(req.body) <= 32<<10 {
 		// Small bodies (most responses) go in the same buffer: one write
 		// system call without writev's bookkeeping.
 		h = append(h, req.body...)
 		c.head = h
 		_, err = c.conn.Write(h)
-		c.head = h[:0]
 	} else {
 		bufs := net.Buffers{h, req.body}
 		_, err = bufs.WriteTo(c.conn)

@@ -228,17 +228,28 @@ func endPanicked(span trace.Span, v any) {
 }
 
 func (w *wrapped) flush(ctx context.Context) {
+	tracing := w.inv.Tracing.Enabled()
+	if w.inv.Flush == nil && !tracing {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
 	defer cancel()
-	// Redis and the collector are two round trips: wait for the slower,
-	// not for both in turn.
-	var metricsErr error
-	var wg sync.WaitGroup
-	if w.inv.Flush != nil {
+	var metricsErr, spansErr error
+	switch {
+	case w.inv.Flush != nil && tracing:
+		// Redis and the collector are two round trips: wait for the
+		// slower, not for both in turn.
+		var wg sync.WaitGroup
 		wg.Go(func() { metricsErr = w.inv.Flush(ctx) })
+		spansErr = w.inv.Tracing.Flush(ctx)
+		wg.Wait()
+	case w.inv.Flush != nil:
+		// No goroutine to start and wait for: most invocations flush
+		// nothing (the metrics at most every 10 s).
+		metricsErr = w.inv.Flush(ctx)
+	default:
+		spansErr = w.inv.Tracing.Flush(ctx)
 	}
-	spansErr := w.inv.Tracing.Flush(ctx)
-	wg.Wait()
 	if err := errors.Join(metricsErr, spansErr); err != nil && w.inv.Logger != nil {
 		w.inv.Logger.WarnContext(ctx, "telemetry flush failed", "error", err.Error())
 	}
