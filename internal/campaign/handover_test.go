@@ -2,33 +2,14 @@ package campaign_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit/limittest"
 )
-
-// commandCounter counts the commands a Redis client sends, by name.
-type commandCounter struct {
-	mu    sync.Mutex
-	calls map[string]int
-}
-
-func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.mu.Lock()
-		c.calls[cmd.Name()]++
-		c.mu.Unlock()
-		return next(ctx, cmd)
-	}
-}
-func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
 
 // TestWorkerHandsSlotsOver runs a chunk on the real limiter with
 // maxInFlight 1: each send's in-flight slot is freed by the loop's next
@@ -40,7 +21,7 @@ func TestWorkerHandsSlotsOver(t *testing.T) {
 	e := setupWorker(t, 1)
 	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rdb.Close() })
-	cc := &commandCounter{calls: map[string]int{}}
+	cc := &limittest.Commands{}
 	rdb.AddHook(cc)
 	prefix := "test:" + uuid.NewString() + ":"
 	e.worker.Limiter = limit.NewSender(limit.SenderOptions{Redis: rdb, Prefix: prefix, Now: e.clock.Now})
@@ -49,9 +30,7 @@ func TestWorkerHandsSlotsOver(t *testing.T) {
 	id := e.campaign(t, "hi {{name}}", ps)
 	e.run(t, id, 0)
 	assertOnce(t, e.fake, ps)
-	cc.mu.Lock()
-	calls := cc.calls
-	cc.mu.Unlock()
+	calls := cc.Take()
 	if calls["evalsha"]+calls["eval"] != len(ps) || calls["zrem"] != 1 {
 		t.Errorf("%d sends cost Redis %v, want %d script calls and one zrem (the last slot's release)", len(ps), calls, len(ps))
 	}

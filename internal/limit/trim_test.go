@@ -4,7 +4,6 @@ import (
 	"context"
 	"regexp"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/infra/throwaway"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/limit/limittest"
 )
 
 // innerCalls is how many commands Redis ran other than EVALSHA and INFO
@@ -90,33 +90,6 @@ func TestReserveTrimsOncePerInterval(t *testing.T) {
 	grant("after the first left the minute")
 }
 
-// callCounter counts the commands a client sends, by name.
-type callCounter struct {
-	mu    sync.Mutex
-	calls map[string]int
-}
-
-func (c *callCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (c *callCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		c.mu.Lock()
-		c.calls[cmd.Name()]++
-		c.mu.Unlock()
-		return next(ctx, cmd)
-	}
-}
-func (c *callCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
-}
-
-func (c *callCounter) take() map[string]int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	m := c.calls
-	c.calls = map[string]int{}
-	return m
-}
-
 // TestReserveReleasingHandsTheSlotOver: with maxInFlight 1 a finished
 // send's slot handed to the next reservation is freed inside the same
 // script call, so each send costs one round trip to Redis instead of a
@@ -130,7 +103,7 @@ func TestReserveReleasingHandsTheSlotOver(t *testing.T) {
 	opts.ContextTimeoutEnabled = true // the Sender uses this client itself, hooks and all
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
-	cc := &callCounter{calls: map[string]int{}}
+	cc := &limittest.Commands{}
 	rdb.AddHook(cc)
 	clock := newClock()
 	s := limit.NewSender(limit.SenderOptions{Redis: rdb, Prefix: "t:", Now: clock.Now, Rand: func() float64 { return 0 }})
@@ -144,7 +117,7 @@ func TestReserveReleasingHandsTheSlotOver(t *testing.T) {
 	if r, _ := s.Reserve(ctx, p); r.Granted || r.Reason != limit.ReasonInFlight {
 		t.Fatalf("second send while the first holds the slot: %+v, want refused in_flight", r)
 	}
-	cc.take()
+	cc.Take()
 	const n = 10
 	for i := range n {
 		clock.Add(time.Second)
@@ -154,7 +127,7 @@ func TestReserveReleasingHandsTheSlotOver(t *testing.T) {
 		}
 		held = r
 	}
-	calls := cc.take()
+	calls := cc.Take()
 	if calls["evalsha"] != n || len(calls) != 1 {
 		t.Errorf("%d sends handing their slots over sent %v, want %d evalsha and nothing else", n, calls, n)
 	}
@@ -172,7 +145,7 @@ func TestReserveReleasingHandsTheSlotOver(t *testing.T) {
 	if c := rdb.ZCard(ctx, "t:send:{"+p.InstanceID+"}:leases").Val(); c != 0 {
 		t.Errorf("first instance's slot still held (%d) after it was handed to another instance's reservation", c)
 	}
-	if calls := cc.take(); calls["zrem"] != 1 || calls["evalsha"] != 1 || len(calls) != 3 { // and the zcard
+	if calls := cc.Take(); calls["zrem"] != 1 || calls["evalsha"] != 1 || len(calls) != 3 { // and the zcard
 		t.Errorf("handing over another instance's slot sent %v, want one zrem and one evalsha", calls)
 	}
 }

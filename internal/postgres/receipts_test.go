@@ -197,12 +197,12 @@ func TestPendingReceiptsApplyWhenTheSendIsRecorded(t *testing.T) {
 	}
 }
 
-func TestApplyReceiptConcurrently(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	db := pgtest.NewDB(t)
-	statuses := make([]string, 40)
-	ids := make([]string, len(statuses))
+// sentCampaign is a campaign of n recipients, all sent, and their message
+// ids.
+func sentCampaign(t *testing.T, db *postgres.DB, n int) (campaignFixture, []string) {
+	t.Helper()
+	statuses := make([]string, n)
+	ids := make([]string, n)
 	for i := range statuses {
 		statuses[i] = "sent"
 	}
@@ -210,6 +210,14 @@ func TestApplyReceiptConcurrently(t *testing.T) {
 	for i := range ids {
 		ids[i] = f.msg(i)
 	}
+	return f, ids
+}
+
+func TestApplyReceiptConcurrently(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f, ids := sentCampaign(t, db, 40)
 	s := postgres.ReceiptStore{DB: db}
 	at := time.Date(2026, 11, 25, 12, 1, 0, 0, time.UTC)
 	var wg sync.WaitGroup
@@ -249,15 +257,7 @@ func TestApplyReceiptLocksInOneOrder(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.NewDB(t)
-	statuses := make([]string, 40)
-	ids := make([]string, len(statuses))
-	for i := range statuses {
-		statuses[i] = "sent"
-	}
-	f := newCampaign(t, db, statuses...)
-	for i := range ids {
-		ids[i] = f.msg(i)
-	}
+	f, ids := sentCampaign(t, db, 40)
 	for round := range 12 {
 		at := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC).Add(-time.Duration(round) * time.Minute)
 		var wg sync.WaitGroup

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -86,4 +87,42 @@ func (s *Server) Kill() {
 		_ = s.cmd.Process.Kill()
 	}
 	<-s.done
+}
+
+// Commands counts the commands a Redis client sends, by name: add it with
+// the client's AddHook. Scripts count as one evalsha (or eval) each; what
+// they run inside is Redis's, not the client's.
+type Commands struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+// DialHook passes dials through.
+func (c *Commands) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+// ProcessHook counts each command.
+func (c *Commands) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.mu.Lock()
+		if c.calls == nil {
+			c.calls = map[string]int{}
+		}
+		c.calls[cmd.Name()]++
+		c.mu.Unlock()
+		return next(ctx, cmd)
+	}
+}
+
+// ProcessPipelineHook passes pipelines through uncounted.
+func (c *Commands) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// Take returns the counts since the last Take and starts again from zero.
+func (c *Commands) Take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.calls
+	c.calls = map[string]int{}
+	return m
 }
