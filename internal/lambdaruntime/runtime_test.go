@@ -243,7 +243,7 @@ func TestRunReportsPanicsAndStops(t *testing.T) {
 	f := newFakeAPI(t)
 	done := run(t, f, handlerFunc(func(context.Context, []byte) ([]byte, error) {
 		var m map[string]int
-		m["x"] = 1 // a runtime panic: assignment to entry in nil map
+		m["x"] = 1 //nolint:staticcheck // the runtime panic under test: assignment to entry in nil map
 		return nil, nil
 	}), Options{Concurrency: 1, Logger: func([]byte) {}})
 
