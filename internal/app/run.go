@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/lambdaruntime"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/telemetry"
 )
@@ -15,6 +16,7 @@ import (
 // freezes the process.
 func Start(d *Deps, handler any) {
 	lambdaruntime.Start(wrap(d, handler), lambdaruntime.Options{
+		API:       config.RuntimeAPI(),
 		OnSIGTERM: func() { _ = d.Close() },
 		Logger: func(doc []byte) {
 			d.Logger.Error("invocation failed", "error", json.RawMessage(doc))
@@ -35,7 +37,7 @@ func wrap(d *Deps, handler any) lambdaruntime.Handler {
 func Must(err error) {
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "init failed: %v\n", err)
-		if rerr := lambdaruntime.ReportInitError("", "Runtime.InitError", err); rerr != nil {
+		if rerr := lambdaruntime.ReportInitError(config.RuntimeAPI(), "Runtime.InitError", err); rerr != nil {
 			fmt.Fprintf(os.Stderr, "%v\n", rerr)
 		}
 		os.Exit(1)

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"maps"
 	"net/url"
+	"os"
 	"reflect"
 	"runtime/debug"
 	"slices"
@@ -423,3 +424,10 @@ func Variables[T Function]() []string {
 	}
 	return out
 }
+
+// RuntimeAPI is the host:port of Lambda's Runtime API
+// (AWS_LAMBDA_RUNTIME_API, set by Lambda and the emulator; empty outside
+// them). It is read on its own, not with the settings, because a function
+// whose settings fail to load still reports that failure to the Runtime
+// API as its init error.
+func RuntimeAPI() string { return os.Getenv("AWS_LAMBDA_RUNTIME_API") }

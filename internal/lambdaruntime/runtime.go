@@ -14,10 +14,9 @@
 // starts a clean one. Failures before serving go to ReportInitError.
 //
 // Limits: payloads over 8 MiB are refused (Lambda's own limit is 6 MB);
-// responses are buffered, not streamed. The package reads Lambda's
-// reserved variables AWS_LAMBDA_RUNTIME_API and AWS_LAMBDA_MAX_CONCURRENCY
-// (through lambdacontext), as every Lambda runtime does: they are the
-// platform's contract with the runtime, not the function's configuration.
+// responses are buffered, not streamed. The Runtime API's address is the
+// caller's to give (internal/config reads AWS_LAMBDA_RUNTIME_API); the
+// concurrency defaults to AWS_LAMBDA_MAX_CONCURRENCY through lambdacontext.
 package lambdaruntime
 
 import (
@@ -45,7 +44,8 @@ type Handler interface {
 
 // Options configure Run.
 type Options struct {
-	// API is the Runtime API's host:port; empty: AWS_LAMBDA_RUNTIME_API.
+	// API is the Runtime API's host:port (AWS_LAMBDA_RUNTIME_API, read by
+	// internal/config); empty: Run refuses to start.
 	API string
 	// OnSIGTERM runs when the process gets SIGTERM. Set, it also registers
 	// an extension with the Extensions API (as lambda.WithEnableSIGTERM
@@ -92,10 +92,7 @@ func Start(h Handler, opts Options) {
 // then Run returns an error) or the Runtime API fails.
 func Run(ctx context.Context, h Handler, opts Options) error {
 	if opts.API == "" {
-		opts.API = os.Getenv("AWS_LAMBDA_RUNTIME_API")
-	}
-	if opts.API == "" {
-		return errors.New("AWS_LAMBDA_RUNTIME_API is not set: not running in Lambda")
+		return errors.New("no Runtime API address (AWS_LAMBDA_RUNTIME_API): not running in Lambda")
 	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = lambdacontext.MaxConcurrency()
@@ -236,15 +233,12 @@ func (l *loop) fail(ctx context.Context, id string, ie *invokeError) error {
 	return nil
 }
 
-// ReportInitError tells the Runtime API (api, or AWS_LAMBDA_RUNTIME_API
-// when empty) that the function failed before serving, so that Lambda
+// ReportInitError tells the Runtime API at api (AWS_LAMBDA_RUNTIME_API's
+// host:port) that the function failed before serving, so that Lambda
 // reports err as the init error (errorType errType) instead of only
 // "Runtime.ExitError". The caller exits the process afterwards. Outside
 // Lambda it does nothing.
 func ReportInitError(api, errType string, err error) error {
-	if api == "" {
-		api = os.Getenv("AWS_LAMBDA_RUNTIME_API")
-	}
 	if api == "" {
 		return nil
 	}
