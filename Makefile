@@ -42,6 +42,8 @@ endef
 test: services pgbouncer ## Run every test with -race (gotestsum) against the local Postgres, Redis and the embedded AWS emulator, then the dashboard's; ends with "total: N passed, N failed"
 	@mkdir -p .build
 	@status=0; bash infra/testsum/gotest.sh .build -- -race -count=1 -timeout 15m $(GO_TEST_FLAGS) ./... | tee .build/go-summary.txt || status=1; \
+	echo "third_party/phonenumbers (its own module, the fork's upstream tests):"; \
+	(cd third_party/phonenumbers && go test -race -count=1 ./...) || status=1; \
 	$(MAKE) --no-print-directory web-test || status=1; \
 	{ tail -n 1 .build/go-summary.txt; cat web/test-results/summary.txt; } 2>/dev/null \
 	  | awk '/^(web: )?[0-9]+ passed, [0-9]+ failed/ { sub(/^web: /, ""); p += $$1; f += $$3 } END { printf "total: %d passed, %d failed\n", p, f }'; \
