@@ -22,9 +22,10 @@ import (
 // fragments. Every value the tenant sent (tags, attribute names and values,
 // ids, times) travels as a bind parameter ($n); the only text the builder
 // writes is its own fragments and parameter numbers, so no input can change
-// the statement's shape. The indexes of migration 00150 serve it: GIN on
-// tags (&&, @>), GIN on attributes (@>, ?), and the recipients' (phone,
-// sent_at) index for excludeMessagedWithinDays.
+// the statement's shape. These indexes serve it: GIN on the tags of the
+// contacts that have tags (&&, @>; migration 00260), GIN on attributes
+// (@>, ?), and the recipients' (phone, sent_at) index for
+// excludeMessagedWithinDays.
 
 // audienceSQL is a compiled audience: a WHERE clause over contacts c and
 // its arguments.
@@ -64,11 +65,13 @@ func compileFilter(tenantID string, a audience.Audience, pre ...any) audienceSQL
 		q.add("c.import_id = " + q.arg(a.ImportID) + "::uuid")
 	}
 	if a.Tags != nil {
+		// The tags index holds only contacts with tags (migration 00260):
+		// any and all match only those, and say so for the planner.
 		if len(a.Tags.Any) > 0 {
-			q.add("c.tags && " + q.arg(a.Tags.Any) + "::text[]")
+			q.add("c.tags <> '{}' AND c.tags && " + q.arg(a.Tags.Any) + "::text[]")
 		}
 		if len(a.Tags.All) > 0 {
-			q.add("c.tags @> " + q.arg(a.Tags.All) + "::text[]")
+			q.add("c.tags <> '{}' AND c.tags @> " + q.arg(a.Tags.All) + "::text[]")
 		}
 		if len(a.Tags.None) > 0 {
 			q.add("NOT (c.tags && " + q.arg(a.Tags.None) + "::text[])")

@@ -304,3 +304,53 @@ func TestUpdateContact(t *testing.T) {
 		t.Fatalf("after upserts = %+v", got)
 	}
 }
+
+// TestTagFiltersUseTheTaggedIndex: the tags index holds only contacts with
+// tags, so an audience's tags filter (any, all) must say so for the planner
+// to read it; without that predicate the plan falls back to the tenant's
+// every contact.
+func TestTagFiltersUseTheTaggedIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	tn := newTenant(t, db, "Tagged")
+	// 20,000 contacts, 1 % tagged vip, the rest without tags (an import
+	// without a tags column).
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO contacts (tenant_id, phone, tags)
+SELECT $1, (5511900000000 + i)::text, CASE WHEN i % 100 = 0 THEN ARRAY['vip', 'g' || i % 7] ELSE '{}' END
+FROM generate_series(1, 20000) AS i`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `ANALYZE contacts`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		audience string
+		want     int
+	}{
+		{`{"tags":{"any":["vip"]}}`, 200},
+		{`{"tags":{"all":["vip","g3"]}}`, 28},
+	} {
+		var a audience.Audience
+		if err := json.Unmarshal([]byte(tc.audience), &a); err != nil {
+			t.Fatal(err)
+		}
+		where, args := postgres.AudienceFilter(tn.ID, a)
+		var plan strings.Builder
+		rows, err := db.Pool.Query(ctx, "EXPLAIN SELECT count(*) FROM contacts c WHERE "+where, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var line string
+		if _, err := pgx.ForEachRow(rows, []any{&line}, func() error { plan.WriteString(line + "\n"); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan.String(), "contacts_tenant_tagged_idx") {
+			t.Errorf("%s: the plan does not read the tagged contacts' index:\n%s", tc.audience, plan.String())
+		}
+		var n int
+		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM contacts c WHERE "+where, args...).Scan(&n); err != nil || n != tc.want {
+			t.Errorf("%s: count = %d (%v), want %d", tc.audience, n, err, tc.want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/audience"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 )
 
@@ -12,4 +13,11 @@ import (
 func (db *DB) MergeContactsInTx(ctx context.Context, tx pgx.Tx, tenantID string, contacts []importer.Contact) (int, int, error) {
 	inserted, updated, _, err := db.mergeContacts(ctx, tx, tenantID, nil, contacts, false)
 	return inserted, updated, err
+}
+
+// AudienceFilter is compileFilter's WHERE clause over contacts c and its
+// arguments, for tests in package postgres_test.
+func AudienceFilter(tenantID string, a audience.Audience) (string, []any) {
+	q := compileFilter(tenantID, a)
+	return q.clause(), q.args
 }
