@@ -13,6 +13,9 @@ type sample struct {
 	at     time.Time // when it was sent
 	dur    time.Duration
 	status int // 0: no answer
+	// failedOpen: a 2xx without RateLimit headers, let through uncounted
+	// because the limiter's Redis did not answer in time (docs/limits.md).
+	failedOpen bool
 }
 
 // loadGen makes the good tenants call the API at 1.25x their plan's
@@ -114,12 +117,13 @@ func (g *loadGen) run(ctx context.Context, i int, tn *tenant) {
 // call sends one request of tenant i and records it.
 func (g *loadGen) call(ctx context.Context, i int, tn *tenant, method, path, body string) (int, []byte) {
 	start := time.Now()
-	status, b, _, err := g.s.do(ctx, nil, method, path, tn.key, body)
+	status, b, h, err := g.s.do(ctx, nil, method, path, tn.key, body)
 	if err != nil && ctx.Err() != nil {
 		return 0, nil // the run ended: not a sample
 	}
+	failedOpen := status/100 == 2 && h.Get("RateLimit-Limit") == ""
 	g.mu.Lock()
-	g.samples = append(g.samples, sample{tenant: i, at: start, dur: time.Since(start), status: status})
+	g.samples = append(g.samples, sample{tenant: i, at: start, dur: time.Since(start), status: status, failedOpen: failedOpen})
 	g.mu.Unlock()
 	return status, b
 }
