@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -33,6 +34,42 @@ func TestWorkerHandsSlotsOver(t *testing.T) {
 	calls := cc.Take()
 	if calls["evalsha"]+calls["eval"] != len(ps) || calls["zrem"] != 1 {
 		t.Errorf("%d sends cost Redis %v, want %d script calls and one zrem (the last slot's release)", len(ps), calls, len(ps))
+	}
+	if n := rdb.ZCard(context.Background(), prefix+"send:{"+e.inst.ID+"}:leases").Val(); n != 0 {
+		t.Errorf("%d in-flight slots left taken after the chunk, want none", n)
+	}
+}
+
+// TestWorkerReservesSeveralSendsAtOnce runs a chunk on the real limiter at
+// bulk limits (no gap, no typing): each reservation covers up to 16 sends
+// of one kind (here first messages of one text), started one after
+// another on one in-flight slot, so 40 sends cost Redis three grants and
+// one release (which gives back the last grant's 8 sends never started)
+// instead of 40 grants; every recipient is sent once, the day counts 40
+// sends, and no slot is left taken.
+func TestWorkerReservesSeveralSendsAtOnce(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cc := &limittest.Commands{}
+	rdb.AddHook(cc)
+	prefix := "test:" + uuid.NewString() + ":"
+	s := limit.NewSender(limit.SenderOptions{Redis: rdb, Prefix: prefix, Now: e.clock.Now})
+	e.worker.Limiter = s
+	e.set(t, "messages_per_minute = 1000, hourly_cap = 1000, new_contacts_per_hour = 200, new_contacts_per_day = 500, identical_per_hour = 1000")
+	ps := phones(40)
+	id := e.campaign(t, "hi", ps)
+	e.run(t, id, 0)
+	assertOnce(t, e.fake, ps)
+	calls := cc.Take()
+	if calls["evalsha"]+calls["eval"] != 4 || calls["zrem"] != 0 {
+		t.Errorf("%d sends cost Redis %v, want 4 script calls (3 grants of 16, 16 and 16, the release of the last) and no zrem", len(ps), calls)
+	}
+	p := e.inst.Policy(time.UTC)
+	p.NewContact = true
+	if d, err := s.Today(context.Background(), p); err != nil || d.Sent != len(ps) || d.NewContacts != len(ps) {
+		t.Errorf("the day counts %+v (%v), want %d sends, all first messages", d, err, len(ps))
 	}
 	if n := rdb.ZCard(context.Background(), prefix+"send:{"+e.inst.ID+"}:leases").Val(); n != 0 {
 		t.Errorf("%d in-flight slots left taken after the chunk, want none", n)

@@ -45,6 +45,28 @@ type Reservation struct {
 	// Gap instead of asking again. Zero: no gap (or the limiter does not
 	// say).
 	Gap time.Duration
+	// Units is how many sends a grant covers: one, unless more were asked
+	// for (BatchReserver) and every limit had room for them. The caller
+	// starts them one after another, each before Until and only for a
+	// send of the kind reserved (a known contact, or a new contact with
+	// the same text), and counts in Used those it started (the first at
+	// once); the others are given back when the grant is handed over.
+	Units, Used int
+	Until       time.Time
+}
+
+// BatchReserver is a SlotHandover that grants several sends of an instance
+// in one call when its limits draw no gap between two sends: the grant's
+// sends share one in-flight slot, so they go one after another.
+type BatchReserver interface {
+	SlotHandover
+	// ReserveBatch is ReserveReleasing asking for up to k sends of p's
+	// kind; done's sends not started (Units - Used) are given back in the
+	// same call.
+	ReserveBatch(ctx context.Context, p SendPolicy, k int, done Reservation) (Reservation, error)
+	// ReleaseBatch frees done's in-flight slot and gives back its sends
+	// not started, in one call; p is the policy done was granted for.
+	ReleaseBatch(ctx context.Context, p SendPolicy, done Reservation)
 }
 
 // SlotHandover is a SendLimiter that frees a finished send's in-flight slot

@@ -56,3 +56,48 @@ func describeLimit(reason string) string {
 	}
 	return reason
 }
+
+// batchSends is the most sends a loop asks the limiter for at once.
+const batchSends = 16
+
+// grantKind is what a grant's sends may be used for: known contacts, or
+// first messages of one text.
+func grantKind(p SendPolicy) string {
+	if p.NewContact {
+		return "new:" + p.TextHash
+	}
+	return "known"
+}
+
+// fromGrant starts the send of p on the loop's held grant when it covers
+// another send of p's kind, still in time (Until): no limiter call. A
+// probe always asks the limiter.
+func (r *chunkRun) fromGrant(cur *cursor, p SendPolicy, probing bool) bool {
+	g := &cur.slot
+	if probing || !g.Granted || g.Used >= g.Units || cur.kind != grantKind(p) || !r.w.now().Before(g.Until) {
+		return false
+	}
+	g.Used++
+	return true
+}
+
+// ask is how many sends the loop's next reservation asks for: several
+// only when the instance draws no gap between sends and shows no typing
+// (a grant's sends must start within its Until), and no more than the
+// loop's last grant of several used when it gave some back (a text that
+// changes from recipient to recipient, sends slower than Until), growing
+// again while grants are used up.
+func (r *chunkRun) ask(cur *cursor, probing bool) int {
+	if probing || r.policy.MinDelay > 0 || r.policy.MaxDelay > 0 || r.job.Instance.Typing {
+		return 1
+	}
+	switch g := cur.slot; {
+	case cur.asked == 0:
+		cur.asked = batchSends
+	case g.Granted && g.Used < g.Units:
+		cur.asked = max(g.Used, 1)
+	case g.Granted:
+		cur.asked = min(2*max(g.Units, 1), batchSends)
+	}
+	return cur.asked
+}

@@ -595,16 +595,25 @@ type chunkState struct {
 // the loop's next reservation frees it in the same call (SlotHandover),
 // else releaseSlot when the loop ends. Held a little longer than the send,
 // it only ever makes the in-flight limit stricter.
+//
+// When the slot's grant covers several sends (Units), the loop starts the
+// next ones on it without asking the limiter (fromGrant); kind is what the
+// grant was asked for and asked how many the loop asks for next.
 type cursor struct {
 	from   int
 	sent   string
 	sentAt time.Time
 	slot   Reservation
+	kind   string
+	asked  int
 }
 
-// releaseSlot frees the loop's held in-flight slot.
+// releaseSlot frees the loop's held in-flight slot, giving back the sends
+// of its grant the loop did not start.
 func (r *chunkRun) releaseSlot(ctx context.Context, cur *cursor) {
-	if cur.slot.Release != nil {
+	if b, ok := r.w.Limiter.(BatchReserver); ok && cur.slot.Granted {
+		b.ReleaseBatch(context.WithoutCancel(ctx), r.policy, cur.slot)
+	} else if cur.slot.Release != nil {
 		cur.slot.Release(context.WithoutCancel(ctx))
 	}
 	cur.slot = Reservation{}
@@ -781,9 +790,15 @@ func (r *chunkRun) reserve(ctx context.Context, cur *cursor, rec Claimed, text s
 	if rec.New {
 		p.NewContact, p.TextHash = true, TextKey(text)
 	}
+	if r.fromGrant(cur, p, probing) {
+		return cur.slot, true
+	}
 	var res Reservation
 	var err error
-	if h, ok := r.w.Limiter.(SlotHandover); ok && cur.slot.Granted {
+	if b, ok := r.w.Limiter.(BatchReserver); ok {
+		res, err = b.ReserveBatch(ctx, p, r.ask(cur, probing), cur.slot)
+		cur.slot, cur.kind = Reservation{}, grantKind(p)
+	} else if h, ok := r.w.Limiter.(SlotHandover); ok && cur.slot.Granted {
 		res, err = h.ReserveReleasing(ctx, p, cur.slot)
 		cur.slot = Reservation{}
 	} else {

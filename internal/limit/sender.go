@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	randv2 "math/rand/v2"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,17 +127,25 @@ func NewSender(opts SenderOptions) *Sender {
 //	KEYS[6] new24: sorted set of the last 24 hours' new-contact sends
 //	KEYS[7] same: sorted set of the last hour's new-contact sends of one text
 //	KEYS[8], KEYS[9] the dated day counters of earlier versions, read once
+//	KEYS[10] same: the text set of the caller's finished grant
 //	ARGV: now, lease, maxInFlight, perMinute, hourlyCap, dailyCap, gap,
 //	      member (unique), start and end (ms) of the current calendar day in
 //	      the tenant's zone, in-flight poll, new contact (0/1), new per hour,
 //	      new per day, identical per hour, trimEvery, done (the member of
-//	      the caller's finished send of this instance, "" for none: its
-//	      lease is removed before anything is counted, whatever the answer)
+//	      the caller's finished grant of this instance, "" for none: its
+//	      lease is removed, and its sends done from..done to-1 given back,
+//	      before anything is counted, whatever the answer), sends asked
+//	      for (k), done from, done to, done granted at, done new (0/1)
 //
-// Reply: {1} granted, or {0, wait ms, reason}: the wait is the longest of
-// every limit's own wait, so a retry after it passes them all unless others
-// sent meanwhile; the reason is the limit with that longest wait.
-var reserveScript = redis.NewScript(dayScript + `
+// With no gap drawn (gap 0) up to k sends are granted at once: as many as
+// every window has room for, each counted as a send at now (members
+// unit(member, i)), sharing one lease: they go one after another.
+//
+// Reply: {1, sends granted}, or {0, wait ms, reason}: the wait is the
+// longest of every limit's own wait, so a retry after it passes them all
+// unless others sent meanwhile; the reason is the limit with that longest
+// wait.
+var reserveScript = redis.NewScript(dayScript + unitScript + `
 local now = tonumber(ARGV[1])
 local lease = tonumber(ARGV[2])
 local wait, reason = 0, ''
@@ -163,7 +172,7 @@ local function window(key, cap, span, r, bound)
   over(key, n, cap, span, r)
   return n
 end
-if ARGV[17] ~= '' then redis.call('ZREM', KEYS[1], ARGV[17]) end
+giveBack(KEYS, ARGV[17], tonumber(ARGV[19]), tonumber(ARGV[20]), tonumber(ARGV[21]), ARGV[22] == '1', tonumber(ARGV[9]))
 local inflight = redis.call('ZCOUNT', KEYS[1], since(now), '+inf')
 if inflight >= tonumber(ARGV[3]) then
   local first = redis.call('ZRANGEBYSCORE', KEYS[1], since(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
@@ -172,45 +181,68 @@ end
 local nextAt = tonumber(redis.call('GET', KEYS[3]) or '0')
 if nextAt > now then need(nextAt - now, 'min_delay') end
 local inHour = count(KEYS[2], 3600000)
-window(KEYS[2], tonumber(ARGV[4]), 60000, 'per_minute', inHour)
+local inMinute = window(KEYS[2], tonumber(ARGV[4]), 60000, 'per_minute', inHour)
 over(KEYS[2], inHour, tonumber(ARGV[5]), 3600000, 'hourly_cap')
 local dayEnd = tonumber(ARGV[10])
 local today, newToday, trimmed = countingDay(KEYS[4], KEYS[8], KEYS[9], tonumber(ARGV[9]))
 if today >= tonumber(ARGV[6]) then need(dayEnd - now, 'daily_cap') end
 local isNew = ARGV[12] == '1'
+local in24, newHour, sameHour = 0, 0, 0
 if isNew then
   -- The day's budget holds in the calendar day and in any 24 hours: a
   -- calendar day alone would let a day's budget go out just before
   -- midnight and the next day's just after it, twice the budget in 24
   -- hours, which is what WhatsApp counts. Every new-contact send is in
   -- all three sets, one text's in its own as well.
-  local in24 = count(KEYS[6], 86400000)
-  local newHour = window(KEYS[5], tonumber(ARGV[13]), 3600000, 'new_contacts_per_hour', in24)
-  window(KEYS[7], tonumber(ARGV[15]), 3600000, 'identical_per_hour', newHour)
+  in24 = count(KEYS[6], 86400000)
+  newHour = window(KEYS[5], tonumber(ARGV[13]), 3600000, 'new_contacts_per_hour', in24)
+  sameHour = window(KEYS[7], tonumber(ARGV[15]), 3600000, 'identical_per_hour', newHour)
   over(KEYS[6], in24, tonumber(ARGV[14]), 86400000, 'new_contacts_per_day')
   if newToday >= tonumber(ARGV[14]) then need(dayEnd - now, 'new_contacts_per_day') end
 end
 if wait > 0 then return {0, wait, reason} end
 local member = ARGV[8]
-redis.call('ZADD', KEYS[1], now + lease, member)
-redis.call('ZADD', KEYS[2], now, member)
 local gap = tonumber(ARGV[7])
+-- Up to ARGV[18] sends at once when no gap is drawn: as many as every
+-- window has room for, counted from the same (upper-bound) counts that
+-- just allowed one.
+local g = 1
+if gap == 0 then
+  g = tonumber(ARGV[18])
+  local function room(n, cap) g = math.max(math.min(g, cap - n), 1) end
+  room(inMinute, tonumber(ARGV[4]))
+  room(inHour, tonumber(ARGV[5]))
+  room(today, tonumber(ARGV[6]))
+  if isNew then
+    room(newHour, tonumber(ARGV[13]))
+    room(sameHour, tonumber(ARGV[15]))
+    room(in24, tonumber(ARGV[14]))
+    room(newToday, tonumber(ARGV[14]))
+  end
+end
+local scored = {}
+for i = 0, g - 1 do
+  scored[#scored + 1] = now
+  scored[#scored + 1] = unit(member, i)
+end
+redis.call('ZADD', KEYS[1], now + lease, member)
+redis.call('ZADD', KEYS[2], unpack(scored))
 redis.call('SET', KEYS[3], string.format('%d', now + gap), 'PX', gap + 1000)
 local newInc = 0
-if isNew then newInc = 1 end
+if isNew then newInc = g end
 local trimEvery = tonumber(ARGV[16])
 local trim = now - trimmed >= trimEvery or trimmed > now
-local fields = {'last', string.format('%d', now), 'n', today + 1, 'new', newToday + newInc}
+local fields = {'last', string.format('%d', now), 'n', today + g, 'new', newToday + newInc}
 if trim then
   table.insert(fields, 'trim')
   table.insert(fields, string.format('%d', now))
 end
 redis.call('HSET', KEYS[4], unpack(fields))
 if isNew then
-  redis.call('ZADD', KEYS[5], now, member)
-  redis.call('ZADD', KEYS[7], now, member)
+  redis.call('ZADD', KEYS[5], unpack(scored))
+  redis.call('ZADD', KEYS[7], unpack(scored))
   redis.call('PEXPIRE', KEYS[7], 3600000 + 60000)
-  redis.call('ZADD', KEYS[6], now, member)
+  redis.call('ZADD', KEYS[6], unpack(scored))
 end
 if trim then
   redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
@@ -224,7 +256,7 @@ if trim then
   end
   if isNew then redis.call('ZREMRANGEBYSCORE', KEYS[7], '-inf', now - 3600000) end
 end
-return {1}
+return {1, g}
 `)
 
 // trimEvery is how often the reserve script trims an instance's sets and
@@ -256,6 +288,57 @@ local function countingDay(key, legacyDay, legacyNew, dayStart)
 end
 `
 
+// unitScript names a grant's sends and gives back those a caller never
+// started.
+//
+// unit(member, i) is the member of the grant's send i in the counting sets:
+// the grant's own member for its first send (a grant of one is what it
+// always was), member:i for the others.
+//
+// giveBack(KEYS, member, from, to, at, isNew, dayStart) frees the lease of
+// the caller's finished grant (member, "" for none) and takes the grant's
+// sends from..to-1, never started, out of every count they were put in:
+// the hour's sends, the new-contact sets (isNew; the grant's text set is
+// KEYS[10]) and the day's counts, when the grant (at, ms) falls in the
+// counting day that starts at dayStart (an earlier day's are no longer
+// counted). A send not started was never sent: taking it out only undoes
+// a count that made every other grant since then stricter.
+const unitScript = `
+local function unit(member, i)
+  if i == 0 then return member end
+  return member .. ':' .. i
+end
+local function giveBack(keys, member, from, to, at, isNew, dayStart)
+  if member == '' then return end
+  redis.call('ZREM', keys[1], member)
+  if to <= from then return end
+  local ms = {}
+  for i = from, to - 1 do ms[#ms + 1] = unit(member, i) end
+  redis.call('ZREM', keys[2], unpack(ms))
+  if isNew then
+    redis.call('ZREM', keys[5], unpack(ms))
+    redis.call('ZREM', keys[6], unpack(ms))
+    redis.call('ZREM', keys[10], unpack(ms))
+  end
+  local d = redis.call('HMGET', keys[4], 'last', 'n', 'new')
+  if at < dayStart or not d[1] or tonumber(d[1]) < dayStart then return end
+  local fields = {'n', math.max(tonumber(d[2] or '0') - (to - from), 0)}
+  if isNew then
+    fields[3] = 'new'
+    fields[4] = math.max(tonumber(d[3] or '0') - (to - from), 0)
+  end
+  redis.call('HSET', keys[4], unpack(fields))
+end
+`
+
+// releaseScript frees a grant's lease and gives back its sends never
+// started (unitScript's giveBack); KEYS as reserveScript's, ARGV: member,
+// from, to, at, new (0/1), dayStart.
+var releaseScript = redis.NewScript(unitScript + `
+giveBack(KEYS, ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5] == '1', tonumber(ARGV[6]))
+return 1
+`)
+
 // Reserve asks to start one send of p's instance now. Granted: the send may
 // start, and Release must be called when it ends, or the reservation
 // handed to the instance's next ReserveReleasing (a crashed worker's slot
@@ -263,29 +346,116 @@ end
 // next send. Not granted: RetryAfter and Reason say when
 // and why. An error means Redis could not decide: send nothing.
 func (s *Sender) Reserve(ctx context.Context, p campaign.SendPolicy) (campaign.Reservation, error) {
-	return s.reserve(ctx, p, "")
+	return s.reserve(ctx, p, 1, grantDone{})
 }
 
-var _ campaign.SlotHandover = (*Sender)(nil)
+var _ campaign.BatchReserver = (*Sender)(nil)
 
 // ReserveReleasing frees done's in-flight slot and asks for p's next send in
 // one script call: the lease is removed before the limits are counted, so
 // with maxInFlight 1 a worker's finished send never holds up its own next
 // one. A slot of another instance (or none) is released on its own first.
 func (s *Sender) ReserveReleasing(ctx context.Context, p campaign.SendPolicy, done campaign.Reservation) (campaign.Reservation, error) {
-	inst, member, ok := strings.Cut(done.Slot, " ")
-	if !ok || inst != p.InstanceID {
+	return s.ReserveBatch(ctx, p, 1, done)
+}
+
+// unitsFor is how long after its grant a send of a grant of several may
+// start: a grant's sends are counted at the grant, so each starts within
+// this of its count, as a single grant's send starts within its typing
+// time.
+const unitsFor = time.Second
+
+// ReserveBatch frees done's slot and gives back its sends not started, and
+// asks for up to k sends of p's kind, in one script call: with no gap
+// drawn between two sends the script grants as many as every window of p
+// has room for (Units), counted at once and sharing one in-flight slot;
+// with a gap, one. A slot of another instance is released (its sends
+// given back) on its own first.
+func (s *Sender) ReserveBatch(ctx context.Context, p campaign.SendPolicy, k int, done campaign.Reservation) (campaign.Reservation, error) {
+	d := parseGrant(done)
+	if d.inst != p.InstanceID {
+		if d.member != "" {
+			s.ReleaseBatch(ctx, campaign.SendPolicy{InstanceID: d.inst, Location: p.Location}, done)
+		} else if done.Release != nil {
+			done.Release(ctx)
+		}
+		d = grantDone{}
+	}
+	return s.reserve(ctx, p, max(k, 1), d)
+}
+
+// ReleaseBatch frees done's in-flight slot and gives back its sends not
+// started; a failure is logged (the slot frees itself when its lease ends,
+// the sends leave the windows as sent ones do).
+func (s *Sender) ReleaseBatch(ctx context.Context, p campaign.SendPolicy, done campaign.Reservation) {
+	d := parseGrant(done)
+	if d.member == "" || d.to <= d.from {
 		if done.Release != nil {
 			done.Release(ctx)
 		}
-		member = ""
+		return
 	}
-	return s.reserve(ctx, p, member)
+	p = withDefaults(p)
+	p.InstanceID = d.inst
+	now := s.opts.Now()
+	dayStart, _ := calendarDay(now, p.Location)
+	keys := s.keys(p, now, d.textHash)
+	if err := releaseScript.Run(ctx, s.opts.Redis, keys, d.member, d.from, d.to, d.at, d.isNew, dayStart.UnixMilli()).Err(); err != nil {
+		s.log.WarnContext(ctx, "send slot not released; it frees itself when its lease ends",
+			"instance_id", d.inst, "lease", s.opts.LeaseTTL.String(), "error", err.Error())
+	}
 }
 
-// reserve runs the reserve script; done is the member of the caller's
-// finished send to free first ("" for none).
-func (s *Sender) reserve(ctx context.Context, p campaign.SendPolicy, done string) (campaign.Reservation, error) {
+// grantDone is a finished grant as the script frees it: its instance and
+// member ("" for none), its sends from..to-1 not started, when it was
+// granted (ms), and whether they were first messages (isNew 1) of the text
+// textHash.
+type grantDone struct {
+	inst, member, textHash string
+	from, to               int
+	at                     int64
+	isNew                  int
+}
+
+// grantSlot names a grant in its Reservation's Slot: "<instance> <member>
+// <granted at, ms> <new: 0/1> <text hash>".
+func grantSlot(inst, member string, at int64, isNew int, textHash string) string {
+	return inst + " " + member + " " + strconv.FormatInt(at, 10) + " " + strconv.Itoa(isNew) + " " + textHash
+}
+
+// parseGrant reads done's grant from its Slot and its sends not started
+// from Units and Used (the first is started with the grant).
+func parseGrant(done campaign.Reservation) grantDone {
+	f := strings.SplitN(done.Slot, " ", 5)
+	if len(f) < 2 {
+		return grantDone{}
+	}
+	d := grantDone{inst: f[0], member: f[1]}
+	if len(f) == 5 {
+		d.at, _ = strconv.ParseInt(f[2], 10, 64)
+		d.isNew, _ = strconv.Atoi(f[3])
+		d.textHash = f[4]
+	}
+	if done.Units > max(done.Used, 1) {
+		d.from, d.to = max(done.Used, 1), done.Units
+	}
+	return d
+}
+
+// keys are the reserve script's keys of p's instance at now, for a send of
+// text p.TextHash; the tenth is doneText's set (a finished grant's).
+func (s *Sender) keys(p campaign.SendPolicy, now time.Time, doneText string) []string {
+	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
+	keys := make([]string, 0, 10)
+	keys = append(keys, base+"leases", base+"sent", base+"next", base+"today",
+		base+"newsent", base+"new24", base+"same:"+p.TextHash)
+	keys = append(keys, legacyDayKeys(base, now, p.Location)...)
+	return append(keys, base+"same:"+doneText)
+}
+
+// reserve runs the reserve script for up to k sends; done is the caller's
+// finished grant to free first (its member "" for none).
+func (s *Sender) reserve(ctx context.Context, p campaign.SendPolicy, k int, done grantDone) (campaign.Reservation, error) {
 	if p.InstanceID == "" {
 		return campaign.Reservation{}, errors.New("reserve a send: the policy names no instance")
 	}
@@ -297,10 +467,7 @@ func (s *Sender) reserve(ctx context.Context, p campaign.SendPolicy, done string
 		gap += time.Duration(s.opts.Rand() * float64(p.MaxDelay-p.MinDelay))
 	}
 	member := newMember()
-	base := s.opts.Prefix + "send:{" + p.InstanceID + "}:"
-	keys := []string{base + "leases", base + "sent", base + "next", base + "today",
-		base + "newsent", base + "new24", base + "same:" + p.TextHash}
-	keys = append(keys, legacyDayKeys(base, now, p.Location)...)
+	keys := s.keys(p, now, done.textHash)
 	isNew := 0
 	if p.NewContact {
 		isNew = 1
@@ -310,7 +477,8 @@ func (s *Sender) reserve(ctx context.Context, p campaign.SendPolicy, done string
 		p.HourlyCap, DailyCap(p, now), gap.Milliseconds(), member,
 		dayStart.UnixMilli(), dayEnd.UnixMilli(),
 		s.opts.InFlightPoll.Milliseconds(),
-		isNew, p.NewPerHour, NewContactBudget(p, now), p.IdenticalPerHour, trimEvery.Milliseconds(), done,
+		isNew, p.NewPerHour, NewContactBudget(p, now), p.IdenticalPerHour, trimEvery.Milliseconds(), done.member,
+		k, done.from, done.to, done.at, done.isNew,
 	).Slice()
 	if err != nil {
 		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: %w", p.InstanceID, err)
@@ -319,12 +487,17 @@ func (s *Sender) reserve(ctx context.Context, p campaign.SendPolicy, done string
 		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: empty reply", p.InstanceID)
 	}
 	if g, _ := reply[0].(int64); g == 1 {
-		return campaign.Reservation{Granted: true, Gap: gap, Slot: p.InstanceID + " " + member, Release: func(ctx context.Context) {
-			if err := s.opts.Redis.ZRem(ctx, keys[0], member).Err(); err != nil {
-				s.log.WarnContext(ctx, "send slot not released; it frees itself when its lease ends",
-					"instance_id", p.InstanceID, "lease", s.opts.LeaseTTL.String(), "error", err.Error())
-			}
-		}}, nil
+		units := int64(1)
+		if len(reply) > 1 {
+			units, _ = reply[1].(int64)
+		}
+		return campaign.Reservation{Granted: true, Gap: gap, Units: int(max(units, 1)), Used: 1, Until: now.Add(unitsFor),
+			Slot: grantSlot(p.InstanceID, member, now.UnixMilli(), isNew, p.TextHash), Release: func(ctx context.Context) {
+				if err := s.opts.Redis.ZRem(ctx, keys[0], member).Err(); err != nil {
+					s.log.WarnContext(ctx, "send slot not released; it frees itself when its lease ends",
+						"instance_id", p.InstanceID, "lease", s.opts.LeaseTTL.String(), "error", err.Error())
+				}
+			}}, nil
 	}
 	if len(reply) != 3 {
 		return campaign.Reservation{}, fmt.Errorf("reserve a send of instance %s: unexpected reply %v", p.InstanceID, reply)
