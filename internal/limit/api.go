@@ -104,6 +104,9 @@ type API struct {
 	now       func() time.Time
 	planArgs  []any // plan, limit pairs for the script
 	freeLimit int
+	maxLimit  int // the largest allowance of any plan
+
+	denied denials // buckets Redis refused, until the stated instant
 
 	downUntil atomic.Int64 // unix nanoseconds; Redis is skipped until then
 
@@ -158,6 +161,7 @@ func NewAPI(opts APIOptions) *API {
 		a.planArgs = append(a.planArgs, string(p), opts.PerMinute(p))
 	}
 	a.freeLimit = opts.PerMinute(tenant.PlanFree)
+	a.maxLimit = max(opts.PerMinute(tenant.PlanFree), opts.PerMinute(tenant.PlanPro), opts.PerMinute(tenant.PlanEnterprise))
 	return a
 }
 
@@ -235,6 +239,11 @@ return {'ok', 1, math.floor(diff / interval), 0, new_tat - now, plan, ver, sourc
 // never fails: when Redis cannot answer, the request is let through
 // (Result.FailedOpen) and the failure is logged and reported to OnFailOpen.
 func (a *API) Tenant(ctx context.Context, tenantID string) Result {
+	rateKey := a.opts.Prefix + "rate:tenant:{" + tenantID + "}"
+	if res, ok := a.denied.get(rateKey, a.now()); ok {
+		a.metrics.RateLimitRejections.WithLabelValues(string(res.Plan)).Inc()
+		return res
+	}
 	hint, hasHint := a.localPlan(tenantID)
 	if a.skipRedis() {
 		return a.skipped(hint.plan)
@@ -242,7 +251,7 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 	cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
 	keys := []string{
-		a.opts.Prefix + "rate:tenant:{" + tenantID + "}",
+		rateKey,
 		a.opts.Prefix + PlanCacheKey + ":{" + tenantID + "}",
 		a.opts.Prefix + PlanCacheKey + ":ver:{" + tenantID + "}",
 	}
@@ -254,6 +263,7 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 	// "stale" and retried: miss, stale, miss, ok is the longest sensible
 	// exchange.
 	for range 5 {
+		sent := a.now()
 		args := append([]any{int64(a.opts.Period / time.Microsecond), a.freeLimit, plan, version, fill,
 			int64(a.opts.RedisPlanTTL / time.Second)}, a.planArgs...)
 		reply, err := gcraScript.Run(cctx, a.opts.Redis, keys, args...).Slice()
@@ -299,6 +309,10 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 		}
 		if !res.Allowed {
 			a.metrics.RateLimitRejections.WithLabelValues(string(res.Plan)).Inc()
+			if res.Limit >= a.maxLimit {
+				// No plan change can let this tenant through sooner.
+				a.denied.put(rateKey, res, sent)
+			}
 		}
 		return res
 	}
@@ -334,18 +348,25 @@ func (a *API) Webhook(ctx context.Context, instanceID string) Result {
 }
 
 func (a *API) check(ctx context.Context, key string, perMinute int, label string) Result {
+	full := a.opts.Prefix + key
+	now := a.now()
+	if res, ok := a.denied.get(full, now); ok {
+		a.metrics.RateLimitRejections.WithLabelValues(label).Inc()
+		return res
+	}
 	if a.skipRedis() {
 		return a.skipped("")
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
-	reply, err := gcraScript.Run(cctx, a.opts.Redis, []string{a.opts.Prefix + key},
+	reply, err := gcraScript.Run(cctx, a.opts.Redis, []string{full},
 		int64(a.opts.Period/time.Microsecond), perMinute).Slice()
 	if err == nil {
 		var res Result
 		if res, err = a.decode(reply); err == nil {
 			if !res.Allowed {
 				a.metrics.RateLimitRejections.WithLabelValues(label).Inc()
+				a.denied.put(full, res, now) // these allowances never change
 			}
 			return res
 		}
@@ -375,6 +396,82 @@ func (a *API) decode(reply []any) (Result, error) {
 	}, nil
 }
 
+// denials remembers, per instance, the buckets (rate keys) Redis refused
+// and until when, so that a bucket's further requests before that instant
+// are refused here without a round trip to Redis. The rule that makes it
+// exact: under one allowance, GCRA's refusal holds until the instant it
+// states (now + RetryAfter) — a refusal changes nothing in Redis, and the
+// theoretical arrival time only moves later, when a request is allowed —
+// so Redis would refuse every request of the bucket before that instant,
+// whichever instance asked. The instant is counted from when the check was
+// sent, before Redis took its own time, so it is never later than Redis's.
+// A plan change is the one thing that moves the instant earlier (an
+// upgrade), so a tenant's refusal is remembered only under the largest
+// allowance any plan has (no upgrade exists), and InvalidatePlan forgets
+// it here; a downgrade on another instance refuses at least as long, and
+// this instance reports the old allowance in its headers until the
+// remembered instant (one interval: 30 ms at 2,000 a minute). The client
+// and webhook allowances are fixed. A remembered refusal answers as Redis
+// would: Remaining 0, RetryAfter and ResetAfter counted down from the
+// stored instants, the same Limit and Plan, and a rejection counted.
+type denials struct {
+	mu sync.Mutex
+	m  map[string]denial
+}
+
+type denial struct {
+	res          Result
+	until, reset time.Time
+}
+
+// maxDenials bounds the remembered refusals; expired ones go first.
+const maxDenials = 10000
+
+// get returns the refusal of key remembered for now, if any.
+func (d *denials) get(key string, now time.Time) (Result, bool) {
+	d.mu.Lock()
+	e, ok := d.m[key]
+	d.mu.Unlock()
+	if !ok || !now.Before(e.until) {
+		return Result{}, false
+	}
+	res := e.res
+	res.RetryAfter = e.until.Sub(now)
+	res.ResetAfter = max(e.reset.Sub(now), res.RetryAfter)
+	return res, true
+}
+
+// put remembers a refusal of key that Redis decided after sent.
+func (d *denials) put(key string, res Result, sent time.Time) {
+	if res.Allowed || res.FailedOpen || res.RetryAfter <= 0 {
+		return
+	}
+	e := denial{res: res, until: sent.Add(res.RetryAfter), reset: sent.Add(res.ResetAfter)}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.m == nil {
+		d.m = map[string]denial{}
+	}
+	if len(d.m) >= maxDenials {
+		for k, old := range d.m {
+			if !sent.Before(old.until) {
+				delete(d.m, k)
+			}
+		}
+		if len(d.m) >= maxDenials {
+			clear(d.m)
+		}
+	}
+	d.m[key] = e
+}
+
+// forget drops the refusal of key.
+func (d *denials) forget(key string) {
+	d.mu.Lock()
+	delete(d.m, key)
+	d.mu.Unlock()
+}
+
 // InvalidatePlan forgets a tenant's cached plan everywhere: it deletes
 // tenant:plan:{id} and bumps the tenant's plan version, which every
 // instance's next check compares its in-process plan with. Call it after the
@@ -383,6 +480,7 @@ func (a *API) InvalidatePlan(ctx context.Context, tenantID string) error {
 	a.mu.Lock()
 	delete(a.plans, tenantID)
 	a.mu.Unlock()
+	a.denied.forget(a.opts.Prefix + "rate:tenant:{" + tenantID + "}")
 	verKey := a.opts.Prefix + PlanCacheKey + ":ver:{" + tenantID + "}"
 	_, err := a.opts.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, a.opts.Prefix+PlanCacheKey+":{"+tenantID+"}")

@@ -462,3 +462,100 @@ func TestTimeoutFailsOpen(t *testing.T) {
 		t.Fatalf("hung Redis: %+v after %v, want failed open within the timeout", r, time.Since(start))
 	}
 }
+
+// TestRefusalRemembered: a bucket Redis refused is refused by this instance
+// until the instant Redis stated, without asking Redis again, with the
+// answer Redis would give; a tenant only under the largest allowance (an
+// upgrade could let a smaller one through sooner), and forgotten here when
+// its plan changes.
+func TestRefusalRemembered(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cc := &limittest.Commands{}
+	rdb.AddHook(cc)
+	allowance := map[tenant.Plan]int{tenant.PlanFree: 1, tenant.PlanPro: 2, tenant.PlanEnterprise: 3}
+	b := setupAPI(t, func(o *limit.APIOptions) {
+		o.Redis = rdb
+		o.Period = time.Hour // no refill during the test
+		o.PerMinute = func(p tenant.Plan) int { return allowance[p] }
+		o.ClientPerMinute = 2
+	})
+	ctx := context.Background()
+	ent, pro := uuid.NewString(), uuid.NewString()
+	b.plans.set(ent, tenant.PlanEnterprise)
+	b.plans.set(pro, tenant.PlanPro)
+	rejections := func(label string) float64 {
+		return testutil.ToFloat64(b.metrics.RateLimitRejections.WithLabelValues(label))
+	}
+
+	var first limit.Result
+	for i := range 4 {
+		first = b.api.Tenant(ctx, ent)
+		if first.Allowed != (i < 3) {
+			t.Fatalf("check %d = %+v", i+1, first)
+		}
+	}
+	cc.Take()
+	b.clock.Add(time.Second)
+	for i := range 5 {
+		r := b.api.Tenant(ctx, ent)
+		if r.Allowed || r.FailedOpen || r.Limit != 3 || r.Remaining != 0 || r.Plan != tenant.PlanEnterprise ||
+			r.RetryAfter > first.RetryAfter-time.Second || r.RetryAfter < first.RetryAfter-2*time.Second ||
+			r.ResetAfter > first.ResetAfter-time.Second || r.ResetAfter < first.ResetAfter-2*time.Second {
+			t.Fatalf("remembered refusal %d = %+v, want refused as the first (%+v) a second later", i+1, r, first)
+		}
+	}
+	if calls := cc.Take(); len(calls) != 0 {
+		t.Fatalf("remembered refusals sent %v to Redis, want nothing", calls)
+	}
+	if got := rejections(string(tenant.PlanEnterprise)); got != 6 {
+		t.Fatalf("rate_limit_rejections_total{plan=enterprise} = %v, want 6", got)
+	}
+	b.clock.Add(first.RetryAfter) // past the instant: Redis is asked again
+	if r := b.api.Tenant(ctx, ent); r.Allowed || cc.Take()["evalsha"] != 1 {
+		t.Fatalf("after the stated instant: %+v, want Redis asked (it has not refilled: its clock did not move)", r)
+	}
+	b.plans.set(ent, tenant.PlanEnterprise)
+	if err := b.api.InvalidatePlan(ctx, ent); err != nil {
+		t.Fatal(err)
+	}
+	cc.Take()
+	if b.api.Tenant(ctx, ent); cc.Take()["evalsha"] == 0 {
+		t.Fatal("a refusal outlived the tenant's plan change on this instance")
+	}
+
+	// Pro has a larger plan above it: each refusal is Redis's own.
+	for range 2 {
+		b.api.Tenant(ctx, pro)
+	}
+	cc.Take()
+	for i := range 3 {
+		if r := b.api.Tenant(ctx, pro); r.Allowed {
+			t.Fatalf("pro check %d over the allowance: %+v", i+3, r)
+		}
+	}
+	if calls := cc.Take(); calls["evalsha"] != 3 {
+		t.Fatalf("3 refusals under pro sent %v, want 3 evalsha", calls)
+	}
+
+	// A client address's allowance never changes: remembered.
+	ip := "192.0.2.200"
+	for i := range 3 {
+		if r := b.api.Client(ctx, ip); r.Allowed != (i < 2) {
+			t.Fatalf("client check %d = %+v", i+1, r)
+		}
+	}
+	cc.Take()
+	for range 3 {
+		if r := b.api.Client(ctx, ip); r.Allowed || r.Limit != 2 || r.Remaining != 0 || r.RetryAfter <= 0 {
+			t.Fatalf("remembered client refusal = %+v", r)
+		}
+	}
+	if calls := cc.Take(); len(calls) != 0 {
+		t.Fatalf("remembered client refusals sent %v to Redis, want nothing", calls)
+	}
+	if got := rejections(limit.RejectClient); got != 4 {
+		t.Fatalf("rate_limit_rejections_total{plan=anonymous} = %v, want 4", got)
+	}
+}
