@@ -8,9 +8,9 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 
@@ -32,10 +32,73 @@ func Handler(h http.Handler) func(context.Context, events.APIGatewayV2HTTPReques
 		if err != nil {
 			return events.APIGatewayV2HTTPResponse{}, err
 		}
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return Response(rec.Result().StatusCode, rec.Header(), rec.Body.Bytes()), nil
+		rec := recorder{header: make(http.Header, 8)}
+		h.ServeHTTP(&rec, req)
+		if rec.status == 0 {
+			rec.status = http.StatusOK
+		}
+		return Response(rec.status, rec.header, rec.body), nil
 	}
+}
+
+// recorder is the response writer Handler serves with: what
+// httptest.ResponseRecorder records (the status, the live header map, every
+// byte written, a Content-Type sniffed from the body's start when the
+// handler set none), without the copies of the header and the
+// http.Response that the recorder's Result builds.
+type recorder struct {
+	header http.Header
+	status int // 0 until the header is written
+	body   []byte
+}
+
+func (r *recorder) Header() http.Header { return r.header }
+
+// WriteHeader records the first status; later ones are ignored.
+func (r *recorder) WriteHeader(code int) {
+	if r.status != 0 {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
+	}
+	r.status = code
+}
+
+// writeHeader writes the implicit 200 before the first byte of a body,
+// with a Content-Type sniffed from it when the handler set none.
+func (r *recorder) writeHeader(b []byte) {
+	if r.status != 0 {
+		return
+	}
+	if _, ok := r.header["Content-Type"]; !ok && r.header.Get("Transfer-Encoding") == "" {
+		r.header.Set("Content-Type", http.DetectContentType(b[:min(len(b), 512)]))
+	}
+	r.status = http.StatusOK
+}
+
+// Write records b. As an HTTP server does, it reports
+// http.ErrBodyNotAllowed for a status that has no body (the bytes are
+// recorded all the same, as the recorder does).
+func (r *recorder) Write(b []byte) (int, error) {
+	r.writeHeader(b)
+	r.body = append(r.body, b...)
+	if !bodyAllowed(r.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	return len(b), nil
+}
+
+// Flush writes the header (nothing is sent before the handler returns).
+func (r *recorder) Flush() {
+	if r.status == 0 {
+		r.WriteHeader(http.StatusOK)
+	}
+}
+
+// bodyAllowed reports whether a status permits a body (RFC 9110).
+func bodyAllowed(status int) bool {
+	return status >= 200 && status != http.StatusNoContent && status != http.StatusNotModified
 }
 
 // Request builds the http.Request an API Gateway v2 event describes. The
@@ -61,15 +124,24 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		method = http.MethodGet
 	}
 	ctx = context.WithValue(ctx, requestContextKey{}, ev.RequestContext)
-	req, err := http.NewRequestWithContext(ctx, method, u.RequestURI(), bytes.NewReader(body))
+	// An empty body is http.NoBody, as NewRequestWithContext makes it.
+	req, err := http.NewRequestWithContext(ctx, method, u.RequestURI(), http.NoBody)
 	if err != nil {
 		return nil, fmt.Errorf("build request %s %s: %w", method, path, err)
 	}
 	req.URL = u
+	if len(body) > 0 {
+		req.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	req.ContentLength = int64(len(body))
+	req.Header = make(http.Header, len(ev.Headers)+2)
+	values := make([]string, len(ev.Headers))
+	i := 0
 	for k, v := range ev.Headers {
 		// API Gateway joins repeated headers with commas; keep them joined.
-		req.Header.Set(k, v)
+		values[i] = v
+		req.Header[canonicalName(k)] = values[i : i+1 : i+1]
+		i++
 	}
 	if len(ev.Cookies) > 0 {
 		req.Header.Set("Cookie", strings.Join(ev.Cookies, "; "))
@@ -89,6 +161,28 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		req.Header.Set("X-Request-Id", ev.RequestContext.RequestID)
 	}
 	return req, nil
+}
+
+// canonicalNames are the canonical forms of the header names clients send
+// most, by the lower-case name API Gateway gives them under.
+var canonicalNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control",
+		"Connection", "Content-Length", "Content-Type", "Cookie", "Host", "Idempotency-Key", "If-None-Match",
+		"Origin", "Referer", "Traceparent", "Tracestate", "User-Agent", "X-Amzn-Trace-Id", "X-Forwarded-For",
+		"X-Forwarded-Port", "X-Forwarded-Proto", "X-Hmac-Signature", "X-No-Compression", "X-Request-Id"} {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+// canonicalName is http.CanonicalHeaderKey(k), without allocating for the
+// names clients send most.
+func canonicalName(k string) string {
+	if n, ok := canonicalNames[k]; ok {
+		return n
+	}
+	return http.CanonicalHeaderKey(k)
 }
 
 // Response builds the API Gateway v2 response for a status, headers and
@@ -117,8 +211,11 @@ func isText(h http.Header) bool {
 		return false
 	}
 	ct := h.Get("Content-Type")
-	if ct == "" {
+	switch ct {
+	case "":
 		return true // empty or unknown bodies: API Gateway's own default
+	case "application/json; charset=utf-8", "application/json":
+		return true // the API's own answers, without parsing
 	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {

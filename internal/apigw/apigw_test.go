@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"testing"
 
@@ -87,5 +88,109 @@ func TestResponseText(t *testing.T) {
 				t.Fatalf("IsBase64Encoded = %v, want %v", got, tt.base64)
 			}
 		})
+	}
+}
+
+// TestHandlerAnswersAsTheRecorder: Handler's own response writer gives
+// the API Gateway response httptest.ResponseRecorder gave, handler by
+// handler: implicit 200, sniffed Content-Type, the first status only,
+// headers set after the status, bodies of bodiless statuses, Flush.
+func TestHandlerAnswersAsTheRecorder(t *testing.T) {
+	handlers := map[string]http.HandlerFunc{
+		"nothing": func(http.ResponseWriter, *http.Request) {},
+		"status only": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Location", "/x")
+			w.WriteHeader(http.StatusPermanentRedirect)
+		},
+		"sniffed html": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("<html><body>hi")) },
+		"sniffed binary": func(w http.ResponseWriter, _ *http.Request) {
+			_, _ = io.WriteString(w, "\x00\x01")
+			_, _ = w.Write([]byte{2})
+		},
+		"empty write": func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write(nil) },
+		"json, status twice, header late": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusTooManyRequests)
+			w.WriteHeader(http.StatusOK)
+			w.Header().Set("X-Late", "1")
+			_, _ = w.Write([]byte(`{"a":1}`))
+		},
+		"body on 204": func(w http.ResponseWriter, _ *http.Request) {
+			w.WriteHeader(http.StatusNoContent)
+			if _, err := w.Write([]byte("x")); err != http.ErrBodyNotAllowed {
+				t.Errorf("Write on 204: %v, want ErrBodyNotAllowed", err)
+			}
+		},
+		"flush": func(w http.ResponseWriter, _ *http.Request) {
+			w.(http.Flusher).Flush()
+			_, _ = w.Write([]byte("text"))
+		},
+		"no type, transfer-encoding": func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Transfer-Encoding", "chunked")
+			_, _ = w.Write([]byte("abc"))
+		},
+	}
+	ev := events.APIGatewayV2HTTPRequest{RawPath: "/x"}
+	ev.RequestContext.HTTP.Method = "GET"
+	for name, h := range handlers {
+		t.Run(name, func(t *testing.T) {
+			got, err := Handler(h)(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, err := Request(context.Background(), ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			want := Response(rec.Result().StatusCode, rec.Header(), rec.Body.Bytes())
+			g, _ := json.Marshal(got)
+			w, _ := json.Marshal(want)
+			if string(g) != string(w) {
+				t.Fatalf("response\n got %s\nwant %s", g, w)
+			}
+		})
+	}
+}
+
+// BenchmarkHandler is what Handler adds around a handler for a status
+// request: the http.Request built from the event, the response writer, the
+// API Gateway response built from what was written.
+//
+//	go test -run '^$' -bench Handler -benchmem ./internal/apigw/
+func BenchmarkHandler(b *testing.B) {
+	ev := events.APIGatewayV2HTTPRequest{
+		Version: "2.0", RouteKey: "$default", RawPath: "/v1/campaigns/0b7c5b0e-1c1a-4f5e-9d7a-0a8e7f9b2c11/status",
+		Headers: map[string]string{"authorization": "Bearer wm_0123456789abcdef0123456789abcdef", "accept": "*/*",
+			"host": "127.0.0.1:8080", "user-agent": "Go-http-client/1.1", "accept-encoding": "gzip",
+			"x-forwarded-for": "127.0.0.1", "x-forwarded-proto": "http"},
+		RequestContext: events.APIGatewayV2HTTPRequestContext{
+			DomainName: "127.0.0.1", RequestID: "f5c2ae9e-c4bf-426b-be1d-07b605622aa8", Stage: "$default", TimeEpoch: 1796205600000,
+			HTTP: events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: "GET", Path: "/v1/campaigns/0b7c5b0e-1c1a-4f5e-9d7a-0a8e7f9b2c11/status",
+				Protocol: "HTTP/1.1", SourceIP: "127.0.0.1", UserAgent: "Go-http-client/1.1"},
+		},
+	}
+	body := []byte(`{"success":true,"data":{"jobId":"0b7c5b0e-1c1a-4f5e-9d7a-0a8e7f9b2c11","state":"scheduled","progress":0}}` + "\n")
+	h := Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") == "" {
+			b.Fatal("no Authorization")
+		}
+		hd := w.Header()
+		hd.Add("Vary", "Accept-Encoding")
+		hd.Set("RateLimit-Limit", "2000")
+		hd.Set("RateLimit-Remaining", "1999")
+		hd.Set("RateLimit-Reset", "1")
+		hd.Set("Content-Type", "application/json; charset=utf-8")
+		hd.Set("Cache-Control", "no-store")
+		hd.Add("Vary", "Authorization")
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(body)
+	}))
+	ctx := context.Background()
+	for b.Loop() {
+		if resp, err := h(ctx, ev); err != nil || resp.StatusCode != 200 {
+			b.Fatal(resp.StatusCode, err)
+		}
 	}
 }
