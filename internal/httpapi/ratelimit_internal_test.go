@@ -6,14 +6,18 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
@@ -136,4 +140,38 @@ func median(d []time.Duration) time.Duration {
 	}
 	slices.Sort(d)
 	return d[len(d)/2]
+}
+
+// TestRateLimitedAnswerAsWriteJSON: applyLimit's 429, written without
+// reflection, is what writeJSON wrote for it, headers and body, and its
+// RateLimit headers are what Header.Set stored.
+func TestRateLimitedAnswerAsWriteJSON(t *testing.T) {
+	t.Parallel()
+	s := &Server{}
+	for _, res := range []limit.Result{
+		{Limit: 2000, Remaining: 0, RetryAfter: 30 * time.Millisecond, ResetAfter: 59 * time.Second},
+		{Limit: 3, Remaining: 0, RetryAfter: 20 * time.Second, ResetAfter: time.Minute},
+		{Limit: 100, Remaining: 0, RetryAfter: 100000 * time.Second, ResetAfter: 100001 * time.Second},
+		{Allowed: true, Limit: 500, Remaining: 499, ResetAfter: 120 * time.Millisecond},
+	} {
+		got := httptest.NewRecorder()
+		if s.applyLimit(got, nil, res) != res.Allowed {
+			t.Fatalf("applyLimit(%+v) = %v", res, !res.Allowed)
+		}
+		want := httptest.NewRecorder()
+		h := want.Header()
+		h.Set("RateLimit-Limit", strconv.Itoa(res.Limit))
+		h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+		h.Set("RateLimit-Reset", strconv.Itoa(limit.Seconds(res.ResetAfter)))
+		if !res.Allowed {
+			retry := max(limit.Seconds(res.RetryAfter), 1)
+			h.Set("Retry-After", strconv.Itoa(retry))
+			writeJSON(want, http.StatusTooManyRequests, envelope{
+				Error: "Too many requests", Code: errcode.RateLimitExceeded, RetryAfter: &retry,
+			})
+		}
+		if got.Code != want.Code || !reflect.DeepEqual(got.Header(), want.Header()) || got.Body.String() != want.Body.String() {
+			t.Fatalf("%+v answered %d %v %q, want %d %v %q", res, got.Code, got.Header(), got.Body, want.Code, want.Header(), want.Body)
+		}
+	}
 }

@@ -44,14 +44,26 @@ type envelope struct {
 
 // writeJSON writes v as the JSON body with status.
 func writeJSON(w http.ResponseWriter, status int, v any) {
+	jsonHeader(w, status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+// writeBody writes body, JSON that writeJSON would have encoded, with
+// writeJSON's headers and status.
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	jsonHeader(w, status)
+	_, _ = w.Write(body) // the client went away; nothing to do
+}
+
+// jsonHeader writes the headers of every JSON answer and the status.
+func jsonHeader(w http.ResponseWriter, status int) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Add("Vary", "Authorization") // a cache (the dashboard's service worker) must never answer one key with another's data
 	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // the client went away; nothing to do
 }
 
 // writeData writes a success envelope around data.
