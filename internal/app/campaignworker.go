@@ -32,9 +32,13 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 		Service: telemetry.ServiceName, Environment: cfg.Environment, Prefix: "wm:alert:" + cfg.Environment + ":",
 	}
 	wuzapiHTTP := telemetry.HTTPClient(guard.HTTPClient(30 * time.Second))
+	// Texts, number checks and typing go through kept-alive connections
+	// written by hand; media (a file's upload) through net/http.
+	wuzapiPool := guard.Pool(30 * time.Second)
+	wuzapiPool.Trace = telemetry.StartClientCall
 	w := &campaign.Worker{
 		Store:     d.DB,
-		Messenger: campaign.WuzapiMessenger{HTTP: wuzapiHTTP},
+		Messenger: campaign.WuzapiMessenger{Pool: wuzapiPool},
 		Media:     &campaign.MediaMessenger{HTTP: wuzapiHTTP, Files: mediaFiles{blob.New(d.S3, cfg.BucketName)}},
 		// The fleet-wide send limiter fails closed: with Redis down nothing
 		// is sent.

@@ -62,7 +62,7 @@ type CheckThrottle interface {
 // wuzapi.MaxCheckBatch). A phone WuzAPI does not answer about is left out
 // (unknown, checked again later).
 func (m WuzapiMessenger) CheckNumbers(ctx context.Context, inst Instance, phones []string) ([]NumberCheck, error) {
-	users, err := wuzapi.New(inst.BaseURL, inst.Token, m.HTTP).CheckUsers(ctx, phones)
+	users, err := m.client(inst).CheckUsers(ctx, phones)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (m WuzapiMessenger) CheckNumbers(ctx context.Context, inst Instance, phones
 
 // Typing sets the chat presence to composing.
 func (m WuzapiMessenger) Typing(ctx context.Context, inst Instance, phone string) error {
-	return wuzapi.New(inst.BaseURL, inst.Token, m.HTTP).ChatPresence(ctx, phone, wuzapi.Composing)
+	return m.client(inst).ChatPresence(ctx, phone, wuzapi.Composing)
 }
 
 // Typing time: 40 ms per character of the final text, ±30 % jitter,

@@ -174,12 +174,23 @@ type Messenger interface {
 }
 
 // WuzapiMessenger sends through each instance's WuzAPI with one shared
-// HTTP client (carrying the SSRF guard).
-type WuzapiMessenger struct{ HTTP *http.Client }
+// connection pool, or else HTTP client (either carrying the SSRF guard).
+type WuzapiMessenger struct {
+	Pool *wuzapi.Pool
+	HTTP *http.Client
+}
+
+// client is the WuzAPI client of inst.
+func (m WuzapiMessenger) client(inst Instance) *wuzapi.Client {
+	if m.Pool != nil {
+		return m.Pool.Client(inst.BaseURL, inst.Token)
+	}
+	return wuzapi.New(inst.BaseURL, inst.Token, m.HTTP)
+}
 
 // SendText sends body to phone with message id.
 func (m WuzapiMessenger) SendText(ctx context.Context, inst Instance, phone, body, id string) error {
-	_, err := wuzapi.New(inst.BaseURL, inst.Token, m.HTTP).SendText(ctx, phone, body, id)
+	_, err := m.client(inst).SendText(ctx, phone, body, id)
 	return err
 }
 

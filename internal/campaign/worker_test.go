@@ -100,7 +100,7 @@ func setupWorkerTB(t testing.TB, maxInFlight int) *env {
 	e := &env{db: db, fake: fake, queue: &queue{}, clock: &clock{t: time.Date(2026, 12, 2, 15, 0, 0, 0, time.UTC)},
 		tenant: tn, inst: inst, counts: map[string]int{}, mu: &sync.Mutex{}, stmts: stmts}
 	e.worker = &campaign.Worker{
-		Store: db, Messenger: campaign.WuzapiMessenger{HTTP: wuzapi.Guard{AllowPrivate: true}.HTTPClient(10 * time.Second)}, Limiter: campaign.Unlimited{}, Queue: e.queue,
+		Store: db, Messenger: campaign.WuzapiMessenger{Pool: wuzapi.Guard{AllowPrivate: true}.Pool(10 * time.Second)}, Limiter: campaign.Unlimited{}, Queue: e.queue,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: e.clock.Now,
 		Record: func(s string) { e.mu.Lock(); e.counts[s]++; e.mu.Unlock() },
 	}

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -36,25 +37,63 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if tr == nil {
 		return t.inner.RoundTrip(req)
 	}
-	ctx, span := tr.tracer.Start(req.Context(), req.Method+" "+req.URL.Path,
-		trace.WithSpanKind(trace.SpanKindClient),
-		trace.WithAttributes(
-			attribute.String("http.request.method", req.Method),
-			attribute.String("server.address", req.URL.Hostname()),
-			attribute.String("url.path", req.URL.Path),
-		))
+	ctx, span := tr.startClientSpan(req.Context(), req.Method, req.URL.Hostname(), req.URL.Path)
 	defer span.End()
 	req = req.Clone(ctx)
 	tr.Propagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := t.inner.RoundTrip(req)
 	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
+		endClientSpan(span, 0, err)
 		return nil, err
 	}
-	span.SetAttributes(attribute.Int("http.response.status_code", resp.StatusCode))
-	if resp.StatusCode >= 500 {
-		span.SetStatus(codes.Error, strconv.Itoa(resp.StatusCode))
-	}
+	endClientSpan(span, resp.StatusCode, nil)
 	return resp, nil
+}
+
+// StartClientCall opens the client span of an HTTP call made without
+// net/http's client (wuzapi.Pool.Trace), as HTTPClient's transport does:
+// the call's context, the header fields that carry the trace (traceparent,
+// tracestate) and the span's end, given the answer's status (0: none) and
+// the call's error. With tracing off it costs one context lookup and
+// returns ctx, no header and a nil end.
+func StartClientCall(ctx context.Context, method, host, path string) (context.Context, http.Header, func(status int, err error)) {
+	tr := TracingFrom(ctx)
+	if tr == nil {
+		return ctx, nil, nil
+	}
+	ctx, span := tr.startClientSpan(ctx, method, host, path)
+	h := http.Header{}
+	tr.Propagator.Inject(ctx, propagation.HeaderCarrier(h))
+	return ctx, h, func(status int, err error) {
+		endClientSpan(span, status, err)
+		span.End()
+	}
+}
+
+// startClientSpan opens a client span named for the method and path only
+// (query strings may carry tokens).
+func (t *Tracing) startClientSpan(ctx context.Context, method, host, path string) (context.Context, trace.Span) {
+	return t.tracer.Start(ctx, method+" "+path,
+		trace.WithSpanKind(trace.SpanKindClient),
+		trace.WithAttributes(
+			attribute.String("http.request.method", method),
+			attribute.String("server.address", host),
+			attribute.String("url.path", path),
+		))
+}
+
+// endClientSpan records a call's outcome on its span: the error, or the
+// answer's status (a 5xx is an error).
+func endClientSpan(span trace.Span, status int, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+		if status == 0 {
+			return
+		}
+	}
+	span.SetAttributes(attribute.Int("http.response.status_code", status))
+	if status >= 500 {
+		span.SetStatus(codes.Error, strconv.Itoa(status))
+	}
 }

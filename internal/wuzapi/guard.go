@@ -174,18 +174,8 @@ func (g Guard) checkURL(ctx context.Context, raw, field string, allowQuery bool)
 // HTTPClient returns a client whose every connection is checked against
 // the guard at dial time, with the given overall timeout per request.
 func (g Guard) HTTPClient(timeout time.Duration) *http.Client {
-	d := &net.Dialer{
-		Timeout: 5 * time.Second,
-		Control: func(network, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil {
-				return fmt.Errorf("dial %s: %w", address, err)
-			}
-			return checkAddr(address, ap.Addr(), g.AllowPrivate)
-		},
-	}
 	tr := &http.Transport{
-		DialContext:         d.DialContext,
+		DialContext:         g.dialer().DialContext,
 		MaxIdleConns:        256,
 		MaxIdleConnsPerHost: 64,
 		IdleConnTimeout:     90 * time.Second,
@@ -199,6 +189,21 @@ func (g Guard) HTTPClient(timeout time.Duration) *http.Client {
 		Transport: tr,
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return errors.New("wuzapi: redirects are not followed")
+		},
+	}
+}
+
+// dialer connects only to addresses the guard allows, checked on the
+// address actually dialled.
+func (g Guard) dialer() *net.Dialer {
+	return &net.Dialer{
+		Timeout: 5 * time.Second,
+		Control: func(network, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return fmt.Errorf("dial %s: %w", address, err)
+			}
+			return checkAddr(address, ap.Addr(), g.AllowPrivate)
 		},
 	}
 }

@@ -92,6 +92,7 @@ type Client struct {
 	baseURL string
 	token   string
 	http    *http.Client
+	pool    *Pool // when set, calls go through it instead of http
 }
 
 // New returns a client of the instance at baseURL authenticating with the
@@ -115,56 +116,105 @@ type envelope struct {
 
 // call does one request and decodes the envelope's data into out (when not nil).
 func (c *Client) call(ctx context.Context, op, method, path string, in, out any) error {
-	fail := func(status int, text string, kind Kind, class Class, err error) error {
-		return &Error{Op: op, Path: path, Status: status, Text: text, Kind: kind, Class: class, Err: err}
-	}
-	var body io.Reader
+	var body []byte
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return fail(0, "encode request: "+err.Error(), KindRejected, Permanent, err)
+			return &Error{Op: op, Path: path, Text: "encode request: " + err.Error(), Kind: KindRejected, Class: Permanent, Err: err}
 		}
-		body = bytes.NewReader(b)
+		body = b
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, body)
+	return c.callJSON(ctx, op, method, path, body, in != nil, out)
+}
+
+// callJSON does one request with body (JSON, when hasBody) and decodes the
+// envelope's data into out (when not nil).
+func (c *Client) callJSON(ctx context.Context, op, method, path string, body []byte, hasBody bool, out any) error {
+	if c.pool == nil {
+		return c.callHTTP(ctx, op, method, path, body, hasBody, out)
+	}
+	t := c.pool.target(c.baseURL, path)
+	if t.err != nil {
+		return &Error{Op: op, Path: path, Text: "build request: " + t.err.Error(), Kind: KindUnreachable, Class: NotReady, Err: t.err}
+	}
+	pc, ans, err := c.pool.exchange(ctx, t, request{method: method, token: c.token, body: body, hasBody: hasBody})
+	if err != nil && ans.status != 0 {
+		kind, class := classifyTransport(err)
+		return &Error{Op: op, Path: path, Status: ans.status, Text: "read answer: " + err.Error(), Kind: kind, Class: class, Err: err}
+	}
+	if err != nil {
+		return noAnswer(op, path, err)
+	}
+	err = decodeAnswer(op, path, ans.status, ans.contentType, ans.body, out)
+	c.pool.put(pc)
+	return err
+}
+
+// callHTTP is callJSON through the net/http client.
+func (c *Client) callHTTP(ctx context.Context, op, method, path string, body []byte, hasBody bool, out any) error {
+	fail := func(status int, text string, kind Kind, class Class, err error) error {
+		return &Error{Op: op, Path: path, Status: status, Text: text, Kind: kind, Class: class, Err: err}
+	}
+	var rd io.Reader
+	if hasBody {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.baseURL+path, rd)
 	if err != nil {
 		return fail(0, "build request: "+err.Error(), KindUnreachable, NotReady, err)
 	}
 	req.Header.Set("Token", c.token)
 	req.Header.Set("Accept", "application/json")
-	if in != nil {
+	if hasBody {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		kind, class := classifyTransport(err)
-		var blocked *BlockedAddressError
-		if errors.As(err, &blocked) {
-			return fail(0, blocked.Error(), kind, class, err)
-		}
-		return fail(0, "no answer: "+err.Error(), kind, class, err)
+		return noAnswer(op, path, err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		kind, class := classifyTransport(err)
 		return fail(resp.StatusCode, "read answer: "+err.Error(), kind, class, err)
 	}
+	return decodeAnswer(op, path, resp.StatusCode, resp.Header.Get("Content-Type"), raw, out)
+}
+
+// noAnswer is the error of a call that got no answer.
+func noAnswer(op, path string, err error) error {
+	kind, class := classifyTransport(err)
+	var blocked *BlockedAddressError
+	if errors.As(err, &blocked) {
+		return &Error{Op: op, Path: path, Text: blocked.Error(), Kind: kind, Class: class, Err: err}
+	}
+	return &Error{Op: op, Path: path, Text: "no answer: " + err.Error(), Kind: kind, Class: class, Err: err}
+}
+
+// decodeAnswer reads an answer of status: WuzAPI's envelope, whose data
+// goes into out (when not nil), or an *Error.
+func decodeAnswer(op, path string, status int, contentType string, raw []byte, out any) error {
+	fail := func(status int, text string, kind Kind, class Class, err error) error {
+		return &Error{Op: op, Path: path, Status: status, Text: text, Kind: kind, Class: class, Err: err}
+	}
+	if f, ok := out.(fastAnswer); ok && status >= 200 && status < 300 && f.decodeEnvelope(raw) {
+		return nil
+	}
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
 		// Plain-text 404s, HTML pages of proxies, odd admin answers.
-		text := summarise(raw, resp.Header.Get("Content-Type"))
-		if resp.StatusCode < 400 {
+		text := summarise(raw, contentType)
+		if status < 400 {
 			text = "answer is not JSON: " + text
 		}
-		return fail(resp.StatusCode, text, KindNotWuzAPI, classifyNotJSON(resp.StatusCode), nil)
+		return fail(status, text, KindNotWuzAPI, classifyNotJSON(status), nil)
 	}
-	if resp.StatusCode >= 300 || (!env.Success && env.Error != "") {
+	if status >= 300 || (!env.Success && env.Error != "") {
 		text := env.Error
 		if text == "" {
-			text = http.StatusText(resp.StatusCode)
+			text = http.StatusText(status)
 		}
-		st := resp.StatusCode
+		st := status
 		if st < 300 && env.Code >= 400 {
 			st = env.Code
 		}
@@ -173,7 +223,7 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 	}
 	if out != nil && len(env.Data) > 0 && string(env.Data) != "null" {
 		if err := json.Unmarshal(env.Data, out); err != nil {
-			return fail(resp.StatusCode, "decode data: "+err.Error(), KindNotWuzAPI, Transient, err)
+			return fail(status, "decode data: "+err.Error(), KindNotWuzAPI, Transient, err)
 		}
 	}
 	return nil
@@ -218,17 +268,9 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 // SendText sends body to phone (E.164 digits) with the WhatsApp message id
 // we chose, so the id is known before the call returns.
 func (c *Client) SendText(ctx context.Context, phone, body, id string) (Sent, error) {
-	in := struct {
-		Phone string `json:"Phone"`
-		Body  string `json:"Body"`
-		ID    string `json:"Id,omitempty"`
-	}{phone, body, id}
-	var out struct {
-		Details   string   `json:"Details"`
-		ID        string   `json:"Id"`
-		Timestamp flexTime `json:"Timestamp"`
-	}
-	if err := c.call(ctx, "send text", http.MethodPost, "/chat/send/text", in, &out); err != nil {
+	in := appendSendText(make([]byte, 0, 32+len(phone)+len(body)+len(id)), phone, body, id)
+	var out sentAnswer
+	if err := c.callJSON(ctx, "send text", http.MethodPost, "/chat/send/text", in, true, &out); err != nil {
 		return Sent{}, err
 	}
 	if out.ID == "" {

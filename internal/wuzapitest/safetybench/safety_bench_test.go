@@ -238,7 +238,7 @@ func setup(b *testing.B) *bench {
 	seed := randv2.New(randv2.NewPCG(1, 2))
 	e.worker = &campaign.Worker{
 		Store:     db,
-		Messenger: campaign.WuzapiMessenger{HTTP: wuzapi.Guard{AllowPrivate: true}.HTTPClient(30 * time.Second)},
+		Messenger: campaign.WuzapiMessenger{Pool: wuzapi.Guard{AllowPrivate: true}.Pool(30 * time.Second)},
 		Limiter: limit.NewSender(limit.SenderOptions{Redis: rdb, Prefix: "safetybench:" + randomHex() + ":",
 			Now: clk.Now, Rand: seed.Float64, Logger: logger}),
 		Queue:  e.queue,

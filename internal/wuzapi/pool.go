@@ -1,0 +1,437 @@
+package wuzapi
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Pool makes WuzAPI calls on kept-alive connections of its own, without
+// net/http's client: a request is written by hand in one write and its
+// answer read in the caller's goroutine (http.ReadResponse), so a call
+// costs its system calls and no transport goroutines, request objects or
+// header maps. It speaks HTTP/1.1 over TCP or TLS as the guard's
+// net/http client does: every address dialled is checked against the
+// guard, redirects are not followed, no environment proxy is used, a
+// whole call is bounded by the pool's timeout and by its context (a
+// cancelled context ends the call at once), and a POST is never sent
+// twice (a connection that fails is dropped, the call is not retried).
+// Before an idle connection is reused it is checked for the server having
+// closed it. A Pool is safe for concurrent use.
+type Pool struct {
+	// Trace, when set, opens a client span around each call: it returns
+	// the call's context, header fields to send along (the traceparent),
+	// and the span's end. telemetry.StartClientCall is one; with tracing
+	// off it returns no header and a nil end.
+	Trace func(ctx context.Context, method, host, path string) (context.Context, http.Header, func(status int, err error))
+
+	timeout time.Duration
+	dialer  *net.Dialer
+	rootCAs *x509.CertPool // the system's when nil
+
+	mu      sync.Mutex
+	idle    map[string][]*poolConn // by scheme and address dialled
+	targets map[targetKey]*target
+}
+
+// Pool returns a pool whose connections are checked against the guard at
+// dial time and whose calls each end after timeout.
+func (g Guard) Pool(timeout time.Duration) *Pool {
+	return &Pool{timeout: timeout, dialer: g.dialer(), idle: map[string][]*poolConn{}, targets: map[targetKey]*target{}}
+}
+
+// Client returns a client of the instance at baseURL authenticating with
+// the user token, whose calls go through the pool.
+func (p *Pool) Client(baseURL, token string) *Client {
+	return &Client{baseURL: strings.TrimRight(baseURL, "/"), token: token, pool: p}
+}
+
+// As the guard's net/http client: idle connections kept per server and for
+// how long, how long a TLS handshake may take.
+const (
+	maxIdlePerServer = 64
+	idleTimeout      = 90 * time.Second
+	tlsTimeout       = 5 * time.Second
+	// maxTargets bounds the cache of parsed URLs (one per instance and path).
+	maxTargets = 4096
+)
+
+// userAgent is net/http's, so servers and proxies see what they saw before.
+const userAgent = "Go-http-client/1.1"
+
+type targetKey struct{ base, path string }
+
+// target is a parsed URL called: what the request and the dial need.
+type target struct {
+	err     error  // the URL does not parse (a request could not be built)
+	bad     error  // the URL cannot be called (no answer can come)
+	url     string // as called, for errors
+	tls     bool
+	addr    string // host:port dialled
+	name    string // the host name: TLS server name, the span's server.address
+	host    string // the Host field
+	uri     string // the request target
+	path    string // the span's url.path
+	connKey string
+}
+
+// target parses base+path once: the campaign worker calls the same few
+// URLs of each instance for every send.
+func (p *Pool) target(base, path string) *target {
+	k := targetKey{base, path}
+	p.mu.Lock()
+	t := p.targets[k]
+	p.mu.Unlock()
+	if t != nil {
+		return t
+	}
+	t = parseTarget(base + path)
+	p.mu.Lock()
+	if len(p.targets) >= maxTargets {
+		clear(p.targets)
+	}
+	p.targets[k] = t
+	p.mu.Unlock()
+	return t
+}
+
+func parseTarget(raw string) *target {
+	t := &target{url: raw}
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.err = err
+		return t
+	}
+	port := u.Port()
+	switch u.Scheme {
+	case "http":
+		port = cmpOr(port, "80")
+	case "https":
+		t.tls, port = true, cmpOr(port, "443")
+	default:
+		t.bad = fmt.Errorf("unsupported protocol scheme %q", u.Scheme)
+		return t
+	}
+	if u.Host == "" {
+		t.bad = errors.New("http: no Host in request URL")
+		return t
+	}
+	host, err := httpguts.PunycodeHostPort(strings.TrimSuffix(u.Host, ":"))
+	if err != nil {
+		t.bad = err
+		return t
+	}
+	name, err := httpguts.PunycodeHostPort(u.Hostname())
+	if err != nil {
+		t.bad = err
+		return t
+	}
+	t.name, t.host, t.addr = name, host, net.JoinHostPort(name, port)
+	t.uri, t.path = u.RequestURI(), u.Path
+	t.connKey = u.Scheme + "://" + t.addr
+	return t
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// poolConn is one kept-alive connection.
+type poolConn struct {
+	key    string
+	conn   net.Conn // the TLS connection over tcp for https
+	tcp    net.Conn
+	br     *bufio.Reader
+	buf    []byte // the request being written, then the answer's body
+	idleAt time.Time
+}
+
+// answer is a server's answer; body is valid until the connection it came
+// on is given back (put).
+type answer struct {
+	status      int
+	contentType string
+	body        []byte
+}
+
+// maxAnswer is how much of an answer's body is read, as call reads it.
+const maxAnswer = 4 << 20
+
+// request is one call to make.
+type request struct {
+	method, token string
+	body          []byte
+	hasBody       bool
+}
+
+// exchange makes one request. On success the connection is returned for
+// put once the answer's body has been used. A failure after the answer's
+// head arrived is an error with a non-zero status (the body could not be
+// read); any other error means no answer came.
+func (p *Pool) exchange(ctx context.Context, t *target, req request) (pc *poolConn, ans answer, err error) {
+	if t.err != nil {
+		return nil, answer{}, t.err
+	}
+	var header http.Header
+	var end func(int, error)
+	if p.Trace != nil {
+		ctx, header, end = p.Trace(ctx, req.method, t.name, t.path)
+	}
+	pc, ans, err = p.roundTrip(ctx, t, req, header)
+	if end != nil {
+		end(ans.status, err)
+	}
+	if err != nil && ans.status == 0 {
+		// No answer: worded as net/http's client words it.
+		err = &url.Error{Op: req.method[:1] + strings.ToLower(req.method[1:]), URL: t.url, Err: err}
+	}
+	return pc, ans, err
+}
+
+func (p *Pool) roundTrip(ctx context.Context, t *target, req request, header http.Header) (*poolConn, answer, error) {
+	if t.bad != nil {
+		return nil, answer{}, t.bad
+	}
+	if !httpguts.ValidHeaderFieldValue(req.token) {
+		return nil, answer{}, errors.New(`net/http: invalid header field value for "Token"`)
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			if !httpguts.ValidHeaderFieldName(k) || !httpguts.ValidHeaderFieldValue(v) {
+				return nil, answer{}, fmt.Errorf("net/http: invalid header field %q", k)
+			}
+		}
+	}
+	deadline := time.Now().Add(p.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	pc, err := p.get(ctx, t, deadline)
+	if err != nil {
+		return nil, answer{}, err
+	}
+	if err := pc.conn.SetDeadline(deadline); err != nil {
+		pc.close()
+		return nil, answer{}, err
+	}
+	// A cancelled context ends the call at once: its deadline passes.
+	stop := func() bool { return true }
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
+	}
+	ans, reusable, err := pc.roundTrip(t, req, header)
+	if !stop() {
+		reusable = false
+	}
+	if err != nil {
+		err = contextErr(ctx, err)
+	}
+	if err != nil || !reusable {
+		pc.close()
+		if err != nil {
+			return nil, ans, err
+		}
+		return nil, ans, nil
+	}
+	return pc, ans, nil
+}
+
+// contextErr is err as net/http reports a call its context ended:
+// context.Canceled, or context.DeadlineExceeded when the connection's
+// deadline was the context's (it may pass before the context says so).
+func contextErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return cerr
+	}
+	var ne net.Error
+	if d, ok := ctx.Deadline(); ok && !time.Now().Before(d) && errors.As(err, &ne) && ne.Timeout() {
+		return context.DeadlineExceeded
+	}
+	return err
+}
+
+// roundTrip writes req and reads the answer on pc.
+func (pc *poolConn) roundTrip(t *target, req request, header http.Header) (ans answer, reusable bool, err error) {
+	b := pc.buf[:0]
+	b = append(b, req.method...)
+	b = append(b, ' ')
+	b = append(b, t.uri...)
+	b = append(b, " HTTP/1.1\r\nHost: "...)
+	b = append(b, t.host...)
+	b = append(b, "\r\nUser-Agent: "+userAgent+"\r\n"...)
+	if req.method != http.MethodGet && req.method != http.MethodHead {
+		b = append(b, "Content-Length: "...)
+		b = strconv.AppendInt(b, int64(len(req.body)), 10)
+		b = append(b, "\r\n"...)
+	}
+	b = append(b, "Accept: application/json\r\n"...)
+	if req.hasBody {
+		b = append(b, "Content-Type: application/json\r\n"...)
+	}
+	b = append(b, "Token: "...)
+	b = append(b, req.token...)
+	b = append(b, "\r\n"...)
+	for k, vs := range header {
+		for _, v := range vs {
+			b = append(b, k...)
+			b = append(b, ": "...)
+			b = append(b, v...)
+			b = append(b, "\r\n"...)
+		}
+	}
+	b = append(b, "\r\n"...)
+	if len(req.body) <= 64<<10 {
+		b = append(b, req.body...)
+		_, err = pc.conn.Write(b)
+	} else {
+		bufs := net.Buffers{b, req.body}
+		_, err = bufs.WriteTo(pc.conn)
+	}
+	pc.buf = b
+	if err != nil {
+		return answer{}, false, err
+	}
+	resp, err := http.ReadResponse(pc.br, nil)
+	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
+		resp, err = http.ReadResponse(pc.br, nil) // an interim answer: the final one follows
+	}
+	if err != nil {
+		return answer{}, false, err
+	}
+	if isRedirect(resp) {
+		_ = resp.Body.Close()
+		return answer{}, false, errors.New("wuzapi: redirects are not followed")
+	}
+	ans = answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
+	ans.body, reusable, err = pc.readBody(resp)
+	return ans, reusable && !resp.Close, err
+}
+
+// isRedirect: an answer net/http's client would follow (and the guard's
+// client refuses to).
+func isRedirect(resp *http.Response) bool {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		return resp.Header.Get("Location") != ""
+	}
+	return false
+}
+
+// readBody reads up to maxAnswer bytes of resp's body into pc.buf (the
+// request's bytes are no longer needed); reusable is false when the body
+// was longer.
+func (pc *poolConn) readBody(resp *http.Response) ([]byte, bool, error) {
+	defer resp.Body.Close()
+	b := pc.buf[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := resp.Body.Read(b[len(b):min(cap(b), maxAnswer+1)])
+		b = b[:len(b)+n]
+		if len(b) > maxAnswer {
+			return b[:maxAnswer], false, nil
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	if cap(b) <= 64<<10 {
+		pc.buf = b
+	} else {
+		pc.buf = nil // do not keep a large answer's buffer
+	}
+	return b, true, nil
+}
+
+// get returns an idle connection to t that the server has not closed, or
+// a new one.
+func (p *Pool) get(ctx context.Context, t *target, deadline time.Time) (*poolConn, error) {
+	now := time.Now()
+	for {
+		p.mu.Lock()
+		idle := p.idle[t.connKey]
+		var pc *poolConn
+		if n := len(idle); n > 0 {
+			pc = idle[n-1]
+			idle[n-1] = nil
+			p.idle[t.connKey] = idle[:n-1]
+		}
+		p.mu.Unlock()
+		if pc == nil {
+			break
+		}
+		if now.Sub(pc.idleAt) < idleTimeout && pc.br.Buffered() == 0 && open(pc.tcp) {
+			return pc, nil
+		}
+		pc.close()
+	}
+	return p.dial(ctx, t, deadline)
+}
+
+// dial connects to t (the guard checks the address), with TLS for https.
+func (p *Pool) dial(ctx context.Context, t *target, deadline time.Time) (*poolConn, error) {
+	dctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	tcp, err := p.dialer.DialContext(dctx, "tcp", t.addr)
+	if err != nil {
+		return nil, err
+	}
+	conn := tcp
+	if t.tls {
+		tc := tls.Client(tcp, &tls.Config{ServerName: t.name, RootCAs: p.rootCAs})
+		hctx, cancel := context.WithTimeout(dctx, tlsTimeout)
+		err := tc.HandshakeContext(hctx)
+		cancel()
+		if err != nil {
+			_ = tcp.Close()
+			return nil, err
+		}
+		conn = tc
+	}
+	return &poolConn{key: t.connKey, conn: conn, tcp: tcp, br: bufio.NewReaderSize(conn, 4<<10)}, nil
+}
+
+// put gives a connection whose answer has been used back to the pool.
+func (p *Pool) put(pc *poolConn) {
+	if pc == nil {
+		return
+	}
+	if err := pc.conn.SetDeadline(time.Time{}); err != nil {
+		pc.close()
+		return
+	}
+	pc.idleAt = time.Now()
+	p.mu.Lock()
+	idle := p.idle[pc.key]
+	if len(idle) < maxIdlePerServer {
+		p.idle[pc.key] = append(idle, pc)
+		pc = nil
+	}
+	p.mu.Unlock()
+	if pc != nil {
+		pc.close()
+	}
+}
+
+func (pc *poolConn) close() { _ = pc.conn.Close() }
