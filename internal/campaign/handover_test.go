@@ -2,6 +2,8 @@ package campaign_test
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/limit/limittest"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
 )
 
 // TestWorkerHandsSlotsOver runs a chunk on the real limiter with
@@ -73,5 +76,53 @@ func TestWorkerReservesSeveralSendsAtOnce(t *testing.T) {
 	}
 	if n := rdb.ZCard(context.Background(), prefix+"send:{"+e.inst.ID+"}:leases").Val(); n != 0 {
 		t.Errorf("%d in-flight slots left taken after the chunk, want none", n)
+	}
+}
+
+// nudgeCount is a webhook.Nudger that counts its nudges.
+type nudgeCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *nudgeCount) Nudge(context.Context, string, time.Duration) error {
+	c.mu.Lock()
+	c.n++
+	c.mu.Unlock()
+	return nil
+}
+
+// TestWorkerReadsNoEndpointsWithoutAny: for a tenant without a webhook
+// endpoint (the chunk's job says so) the claims that carry the previous
+// send's mark are sent alone, without the read of the endpoints their
+// events gave a delivery: of 10 sends' statements only the campaign's
+// finish reads them (11 times with a read a claim).
+func TestWorkerReadsNoEndpointsWithoutAny(t *testing.T) {
+	t.Parallel()
+	e := setupWorker(t, 1)
+	stmts := &stmtCounter{}
+	nudges := &nudgeCount{}
+	db, err := postgres.Open(context.Background(), e.db.Pool.Config().ConnString(), postgres.Options{MaxConns: 4, Tracer: stmts, Webhooks: nudges})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	e.worker.Store = db
+	ps := phones(10)
+	e.set(t, "messages_per_minute = 1000, hourly_cap = 1000")
+	id := e.campaign(t, "hi", ps)
+	stmts.take()
+	e.run(t, id, 0)
+	assertOnce(t, e.fake, ps)
+	reads := 0
+	all := stmts.take()
+	for _, s := range all {
+		if strings.HasPrefix(s, "SELECT coalesce(current_setting") {
+			reads++
+		}
+	}
+	if reads != 1 || nudges.n != 0 {
+		t.Errorf("%d sends read the noted endpoints %d times (%d nudges), want once (the finish) and none:\n%s",
+			len(ps), reads, nudges.n, strings.Join(all, "\n"))
 	}
 }

@@ -11,7 +11,7 @@ func defaultRand() float64 { return randv2.Float64() }
 // new-contact lane is closed, except for the lane's single probe.
 func (r *chunkRun) filter() (f ClaimFilter, probing bool) {
 	f = ClaimFilter{InstanceID: r.job.Instance.ID, Lane: ClaimAny, NeedCheck: r.job.Instance.CheckNumbers, Gen: r.job.ChunkGen,
-		Assigned: r.pool}
+		Assigned: r.pool, NoWebhooks: r.job.NoWebhooks}
 	if closed, _, _ := r.gate.state(); closed {
 		f.Lane = ClaimKnown
 		if r.gate.takeProbe() {

@@ -46,6 +46,11 @@ type Job struct {
 	// Guard is the delivery guard's window of the instance as the load read
 	// it (nil: not read).
 	Guard *GuardWindowState
+	// NoWebhooks: the tenant had no webhook endpoint when the job was
+	// loaded, so the invocation's sent marks record no event whose
+	// delivery run to nudge (an endpoint made meanwhile gets its
+	// deliveries from the scheduler's relay).
+	NoWebhooks bool
 
 	// reason: the invocation's note of the campaign's reason, shared by
 	// its runs.
@@ -105,6 +110,10 @@ type ClaimFilter struct {
 	// Assigned (a pool campaign): only recipients already given to
 	// InstanceID are taken.
 	Assigned bool
+	// NoWebhooks: the tenant has no webhook endpoint (Job.NoWebhooks), so
+	// a claim carrying a sent mark need not read which endpoints its
+	// event gave a delivery.
+	NoWebhooks bool
 }
 
 // NumberCheck is one number's check answer: whether it is on WhatsApp and

@@ -30,17 +30,19 @@ func (db *DB) ChunkJob(ctx context.Context, campaignID string, gen int64, now ti
 	i := &j.Instance
 	var m mediaCols
 	var guard campaign.GuardWindowState
+	var hooks bool
 	c, err := scanCampaign(db.Pool.QueryRow(ctx, db.q("chunk-job"), campaignID, now, gen,
 		now.Add(-campaign.GuardAge), campaign.GuardWindow), append(append([]any{
 		&i.ID, &i.TenantID, &i.Name, &i.BaseURL, &i.Token, &i.MessagesPerMinute, &i.MinDelayMs, &i.MaxDelayMs,
 		&i.HourlyCap, &i.DailyCap, &i.WarmupDays, &i.MaxInFlight, &i.NewContactsPerDay, &i.NewContactsPerHour,
 		&i.CheckNumbers, &i.Typing, &i.IdenticalPerHour, &i.CreatedAt, &tz, &tquiet, &j.InstanceBlocked,
 		&j.BanCode, &j.BlockedUntil, &j.Lane.State, &j.Lane.Until, &j.Lane.Reason, &pool, &rollout, &j.ChunkGen,
-		&j.RolloutHoldFrom, &j.RolloutReleasedAt}, m.dst()...), &started, &guard.Delivered, &guard.Total, &guard.Next)...)
+		&j.RolloutHoldFrom, &j.RolloutReleasedAt}, m.dst()...), &started, &guard.Delivered, &guard.Total, &guard.Next, &hooks)...)
 	if err != nil {
 		return j, notFound(err, "campaign")
 	}
 	j.Started = started != nil && *started == campaign.Running
+	j.NoWebhooks = !hooks
 	guard.InstanceID, guard.At = i.ID, now
 	j.Guard = &guard
 	m.set(&c)
@@ -96,7 +98,7 @@ func (db *DB) claim(ctx context.Context, campaignID string, lo, hi int, now time
 	dest := []any{&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone, &c.Seq}
 	found := true
 	var err error
-	if sent == nil {
+	if sent == nil || f.NoWebhooks {
 		err = db.Pool.QueryRow(ctx, db.q("claim-recipient"), args...).Scan(dest...)
 		found = !errors.Is(err, pgx.ErrNoRows)
 		if !found {

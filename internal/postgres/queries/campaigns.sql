@@ -160,7 +160,9 @@ LIMIT 10000;
 -- rest is the campaign as it was before the start. Last, the delivery
 -- guard's window of the campaign's instance as recent-new-deliveries reads
 -- it with $4 (now less the guard's age) and $5 (its window): a verdict not
--- to pause then holds for the invocation without a read of its own.
+-- to pause then holds for the invocation without a read of its own; and
+-- whether the tenant has a webhook endpoint (without one, no change of the
+-- invocation records an event to nudge a delivery run for).
 WITH started AS (
     UPDATE campaigns sc SET
         status        = CASE WHEN sc.status = 'queued' THEN 'running' ELSE sc.status END,
@@ -184,7 +186,8 @@ SELECT c.id, c.tenant_id, c.instance_id, c.name, c.message, c.status, c.reason, 
     c.instance_ids, c.rollout, c.chunk_gen, c.rollout_hold_from, c.rollout_released_at,
     m.id, m.kind, m.content_type, m.file_name, m.size, m.object_key, m.etag, m.status,
     (SELECT status FROM started),
-    g.delivered, g.total, g.next
+    g.delivered, g.total, g.next,
+    EXISTS (SELECT 1 FROM webhook_endpoints we WHERE we.tenant_id = c.tenant_id)
 FROM campaigns c
 JOIN instances i ON i.id = c.instance_id
 JOIN tenants t ON t.id = c.tenant_id
