@@ -108,7 +108,7 @@ bench-audience: ## Audience preview on a generated tenant of 1,000,000 contacts:
 	@go test -run '^$$' -bench BenchmarkAudiencePreview -benchtime 20x -count 1 -timeout 30m ./internal/postgres/ | grep -E '^(Benchmark|ok|FAIL|---|panic)'
 
 .PHONY: bench-import
-bench-import: ## Import worker in its own process: 100,000 and 1,000,000 generated rows and a 30,000-column CSV (fails cleanly); prints rows/s and peak RSS (target under 256 MB)
+bench-import: ## Import worker in its own process: 100,000 and 1,000,000 generated rows against the machine's Postgres (pg=machine) and a throwaway one with RDS db.t4g.medium's PostgreSQL 15 defaults (pg=rds-t4g-medium: shared_buffers 1GB, max_wal_size 2GB, fsync on), and a 30,000-column CSV (fails cleanly); prints rows/s, CPU, peak RSS and load
 	@go test -run '^$$' -bench BenchmarkImportProcess -benchtime 1x -count 1 -timeout 30m ./internal/importer/ | grep -E '^(Benchmark|ok|FAIL|---|panic)'
 
 .PHONY: bench-safety

@@ -58,10 +58,18 @@ func pgMajor(binDir string) int {
 	return n
 }
 
-// StartPostgres initialises a cluster (trust auth, fsync off: it is thrown
-// away) and starts it with settings ("name=value", each passed as -c)
-// over the defaults. initdb refuses to run as root, so as root the
-// cluster belongs to the postgres user.
+// Durable turns fsync and full_page_writes back on, for a cluster whose
+// figures must include what a real server spends making its writes
+// durable (a benchmark measured against a deployed size): pass it to
+// StartPostgres, before or with settings of its own.
+var Durable = []string{"fsync=on", "full_page_writes=on"}
+
+// StartPostgres initialises a cluster (trust auth, fsync and
+// full_page_writes off: it is thrown away) and starts it with settings
+// ("name=value", each passed as -c after the defaults, so a setting given
+// here replaces the default of the same name, as Durable does). initdb
+// refuses to run as root, so as root the cluster belongs to the postgres
+// user.
 func StartPostgres(t testing.TB, settings ...string) *Postgres {
 	t.Helper()
 	bin, err := postgresBin()

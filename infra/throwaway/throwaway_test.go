@@ -52,3 +52,32 @@ func TestServers(t *testing.T) {
 		t.Fatalf("after the restart: %q, %v; want yes", got, err)
 	}
 }
+
+// TestDurableSettings: settings passed to StartPostgres replace the
+// throwaway defaults of the same name (fsync, full_page_writes,
+// shared_buffers), which the defaults keep for everyone else.
+func TestDurableSettings(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	for _, c := range []struct {
+		settings []string
+		want     map[string]string
+	}{
+		{nil, map[string]string{"fsync": "off", "full_page_writes": "off", "shared_buffers": "64MB"}},
+		{append(append([]string{}, throwaway.Durable...), "shared_buffers=96MB"),
+			map[string]string{"fsync": "on", "full_page_writes": "on", "shared_buffers": "96MB"}},
+	} {
+		pg := throwaway.StartPostgres(t, c.settings...)
+		conn, err := pgx.Connect(ctx, pg.URL("postgres"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, want := range c.want {
+			var got string
+			if err := conn.QueryRow(ctx, "SELECT current_setting($1)", name).Scan(&got); err != nil || got != want {
+				t.Errorf("settings %q: %s = %q, %v; want %q", c.settings, name, got, err, want)
+			}
+		}
+		_ = conn.Close(ctx)
+	}
+}
