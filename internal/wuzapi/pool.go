@@ -244,12 +244,9 @@ func (p *Pool) roundTrip(ctx context.Context, t *target, req request, header htt
 	}
 	if err != nil || !reusable {
 		pc.close()
-		if err != nil {
-			return nil, ans, err
-		}
-		return nil, ans, nil
+		pc = nil
 	}
-	return pc, ans, nil
+	return pc, ans, err
 }
 
 // contextErr is err as net/http reports a call its context ended:
@@ -309,7 +306,8 @@ func (pc *poolConn) roundTrip(t *target, req request, header http.Header) (ans a
 	}
 	resp, err := http.ReadResponse(pc.br, nil)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
-		resp, err = http.ReadResponse(pc.br, nil) // an interim answer: the final one follows
+		_ = resp.Body.Close() // an interim answer (no body): the final one follows
+		resp, err = http.ReadResponse(pc.br, nil)
 	}
 	if err != nil {
 		return answer{}, false, err
