@@ -95,8 +95,9 @@ func (c *nudgeCount) Nudge(context.Context, string, time.Duration) error {
 // TestWorkerReadsNoEndpointsWithoutAny: for a tenant without a webhook
 // endpoint (the chunk's job says so) the claims that carry the previous
 // send's mark are sent alone, without the read of the endpoints their
-// events gave a delivery: of 10 sends' statements only the campaign's
-// finish reads them (11 times with a read a claim).
+// events gave a delivery, and so are the campaign's finish and a mark that
+// no claim carries: none of 10 sends' statements reads them (11 times with
+// a read a claim and the finish's).
 func TestWorkerReadsNoEndpointsWithoutAny(t *testing.T) {
 	t.Parallel()
 	e := setupWorker(t, 1)
@@ -114,6 +115,27 @@ func TestWorkerReadsNoEndpointsWithoutAny(t *testing.T) {
 	stmts.take()
 	e.run(t, id, 0)
 	assertOnce(t, e.fake, ps)
+	if reads, all := endpointReads(stmts); reads != 0 || nudges.n != 0 {
+		t.Errorf("%d sends and the finish read the noted endpoints %d times (%d nudges), want none:\n%s",
+			len(ps), reads, nudges.n, strings.Join(all, "\n"))
+	}
+	// The invocation's last mark, when no claim carries it (each send at
+	// safe pacing), reads them only for a tenant that has endpoints.
+	ctx := context.Background()
+	for _, noWebhooks := range []bool{true, false} {
+		if _, _, err := db.MarkSentState(ctx, id, ps[0], time.Now(), 0, len(ps), noWebhooks); err != nil {
+			t.Fatal(err)
+		}
+		want := map[bool]int{true: 0, false: 1}[noWebhooks]
+		if reads, all := endpointReads(stmts); reads != want {
+			t.Errorf("mark with noWebhooks %v read the noted endpoints %d times, want %d:\n%s", noWebhooks, reads, want, strings.Join(all, "\n"))
+		}
+	}
+}
+
+// endpointReads takes the statements counted so far and says how many of
+// them read the endpoints noted by webhook events.
+func endpointReads(stmts *stmtCounter) (int, []string) {
 	reads := 0
 	all := stmts.take()
 	for _, s := range all {
@@ -121,8 +143,5 @@ func TestWorkerReadsNoEndpointsWithoutAny(t *testing.T) {
 			reads++
 		}
 	}
-	if reads != 1 || nudges.n != 0 {
-		t.Errorf("%d sends read the noted endpoints %d times (%d nudges), want once (the finish) and none:\n%s",
-			len(ps), reads, nudges.n, strings.Join(all, "\n"))
-	}
+	return reads, all
 }

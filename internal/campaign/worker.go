@@ -145,7 +145,9 @@ type Store interface {
 	MarkSent(ctx context.Context, campaignID, phone string, now time.Time) error
 	// MarkSentState is MarkSent and ChunkState of [lo, hi), in one
 	// statement: the chunk's state as it was beside the recipient marked.
-	MarkSentState(ctx context.Context, campaignID, phone string, now time.Time, lo, hi int) (pending int, nextAt *time.Time, err error)
+	// noWebhooks (Job.NoWebhooks): the tenant has no webhook endpoint, so
+	// the mark records no event whose delivery run to nudge.
+	MarkSentState(ctx context.Context, campaignID, phone string, now time.Time, lo, hi int, noWebhooks bool) (pending int, nextAt *time.Time, err error)
 	// MarkSentClaim is MarkSent of sent at sentAt and Claim, in one
 	// statement.
 	MarkSentClaim(ctx context.Context, campaignID, sent string, sentAt time.Time, lo, hi int, now time.Time, f ClaimFilter) (Claimed, bool, error)
@@ -173,8 +175,8 @@ type Store interface {
 	// an event of type for alerting; false when it was not running.
 	AutoPause(ctx context.Context, campaignID, event, reason string) (bool, error)
 	// FinishIfSettled completes (or fails) a running campaign none of whose
-	// recipients is pending or sending.
-	FinishIfSettled(ctx context.Context, campaignID string, now time.Time) (Status, bool, error)
+	// recipients is pending or sending; noWebhooks as MarkSentState's.
+	FinishIfSettled(ctx context.Context, campaignID string, now time.Time, noWebhooks bool) (Status, bool, error)
 }
 
 // Messenger sends one text through an instance.
@@ -579,7 +581,7 @@ func (r *chunkRun) markHeld(ctx context.Context, cur *cursor) {
 		// The run's only loop: nothing of the chunk changes after this
 		// mark, so the chunk's state read beside it is what the hand-back
 		// needs, without a statement of its own.
-		pending, nextAt, err := r.w.Store.MarkSentState(ctx, r.campaignID, cur.sent, cur.sentAt, r.lo, r.hi)
+		pending, nextAt, err := r.w.Store.MarkSentState(ctx, r.campaignID, cur.sent, cur.sentAt, r.lo, r.hi, r.job.NoWebhooks)
 		if err != nil {
 			r.fail(err)
 		} else {
@@ -1073,7 +1075,7 @@ func (r *chunkRun) finishHandBack(ctx context.Context) error {
 	if r.left > 0 {
 		return nil // a recipient of the chunk is pending: the campaign is not settled
 	}
-	if _, _, err := r.w.Store.FinishIfSettled(ctx, r.campaignID, r.w.now()); err != nil {
+	if _, _, err := r.w.Store.FinishIfSettled(ctx, r.campaignID, r.w.now(), r.job.NoWebhooks); err != nil {
 		return fmt.Errorf("finish campaign %s: %w", r.campaignID, err)
 	}
 	return nil

@@ -137,13 +137,13 @@ func (db *DB) MarkSent(ctx context.Context, campaignID, phone string, now time.T
 }
 
 // MarkSentState implements campaign.Store. Its message.sent event is
-// nudged.
-func (db *DB) MarkSentState(ctx context.Context, campaignID, phone string, now time.Time, lo, hi int) (int, *time.Time, error) {
+// nudged, unless noWebhooks.
+func (db *DB) MarkSentState(ctx context.Context, campaignID, phone string, now time.Time, lo, hi int, noWebhooks bool) (int, *time.Time, error) {
 	var n int
 	var next *time.Time
 	b := &pgx.Batch{}
 	b.Queue(db.q("mark-sent-state"), campaignID, phone, now, lo, hi).QueryRow(func(r pgx.Row) error { return r.Scan(&n, &next) })
-	if err := db.sendBatch(ctx, b); err != nil {
+	if err := db.sendBatchNudging(ctx, b, !noWebhooks); err != nil {
 		return 0, nil, fmt.Errorf("mark sent recipient %s of campaign %s: %w", phone, campaignID, err)
 	}
 	return n, next, nil
@@ -222,8 +222,8 @@ func (db *DB) AutoPause(ctx context.Context, campaignID, event, reason string) (
 }
 
 // FinishIfSettled implements campaign.Store. Its campaign.completed event
-// is nudged.
-func (db *DB) FinishIfSettled(ctx context.Context, campaignID string, now time.Time) (campaign.Status, bool, error) {
+// is nudged, unless noWebhooks.
+func (db *DB) FinishIfSettled(ctx context.Context, campaignID string, now time.Time, noWebhooks bool) (campaign.Status, bool, error) {
 	var found bool
 	var st campaign.Status
 	b := &pgx.Batch{}
@@ -231,7 +231,7 @@ func (db *DB) FinishIfSettled(ctx context.Context, campaignID string, now time.T
 		var id string
 		return scanOptional(r, &found, &id, &st)
 	})
-	if err := db.sendBatch(ctx, b); err != nil {
+	if err := db.sendBatchNudging(ctx, b, !noWebhooks); err != nil {
 		return "", false, fmt.Errorf("finish campaign %s: %w", campaignID, err)
 	}
 	return st, found, nil
