@@ -323,23 +323,24 @@ func (db *DB) Campaign(ctx context.Context, tenantID, id string) (campaign.Campa
 // sentBefore without a delivery receipt (as CampaignUndelivered counts
 // them). NOT_FOUND when the tenant has no such campaign.
 func (db *DB) CampaignStatus(ctx context.Context, tenantID, id string, sentBefore time.Time) (campaign.Campaign, int, error) {
-	var c campaign.Campaign
-	var statuses []campaign.RecipientStatus
-	var counts []int
-	var replied, undelivered int
+	// Plain strings and int64s: pgx plans every column's scan on every
+	// query, and a named type (or an array of one) costs it reflection.
+	var cid, status string
+	var n [11]int64 // total, the eight states in FromStatuses's order, replied, undelivered
 	err := db.Pool.QueryRow(ctx, db.q("campaign-status"), tenantID, id, sentBefore).
-		Scan(&c.ID, &c.Status, &c.Total, &statuses, &counts, &replied, &undelivered)
+		Scan(&cid, &status, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &n[8], &n[9], &n[10])
 	if err != nil {
-		return c, 0, notFound(err, "campaign")
+		return campaign.Campaign{}, 0, notFound(err, "campaign")
 	}
-	by := make(map[campaign.RecipientStatus]int, len(statuses))
-	for i, st := range statuses {
-		by[st] = counts[i]
-	}
-	c.Counts = campaign.FromStatuses(c.Total, by)
-	c.Counts.Replied = replied
+	c := campaign.Campaign{ID: cid, Status: campaign.Status(status)}
+	c.Total = int(n[0])
+	c.Counts = campaign.FromStatuses(c.Total, map[campaign.RecipientStatus]int{
+		campaign.RPending: int(n[1]), campaign.RSending: int(n[2]), campaign.RSent: int(n[3]), campaign.RDelivered: int(n[4]),
+		campaign.RRead: int(n[5]), campaign.RFailed: int(n[6]), campaign.RSkipped: int(n[7]), campaign.RUnknown: int(n[8]),
+	})
+	c.Counts.Replied = int(n[9])
 	c.ReplyRate = c.Counts.ReplyRate()
-	return c, undelivered, nil
+	return c, int(n[10]), nil
 }
 
 // Campaigns returns a page of the tenant's campaigns with counts, newest first.

@@ -34,7 +34,7 @@ func (f campaignFixture) msg(i int) string {
 }
 func phone(i int) string { return fmt.Sprintf("55119%08d", i) }
 
-func newCampaign(t *testing.T, db *postgres.DB, statuses ...string) campaignFixture {
+func newCampaign(t testing.TB, db *postgres.DB, statuses ...string) campaignFixture {
 	t.Helper()
 	ctx := context.Background()
 	tn, _, err := db.CreateTenant(ctx, tenant.Tenant{Name: "T", Plan: tenant.PlanFree, DefaultCountry: "BR", Timezone: "UTC"})
