@@ -21,3 +21,7 @@ func AudienceFilter(tenantID string, a audience.Audience) (string, []any) {
 	q := compileFilter(tenantID, a)
 	return q.clause(), q.args
 }
+
+// QueryText is the text of the named query, for tests in package
+// postgres_test that look at its plan.
+func (db *DB) QueryText(name string) string { return db.q(name) }

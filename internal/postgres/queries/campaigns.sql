@@ -79,7 +79,7 @@ ORDER BY m.ord;
 
 -- name: campaign-counts
 -- Counts come from the recipients, the one source of truth (no counters to
--- drift); the (campaign_id, status) index serves it.
+-- drift); the campaign's rows are read through its (campaign_id, seq) index.
 SELECT campaign_id, status, count(*), count(replied_at)
 FROM campaign_recipients
 WHERE campaign_id = ANY($1::uuid[])
@@ -251,7 +251,8 @@ RETURNING id;
 -- name: finish-settled
 -- Complete the queued/running campaigns (one, or all when $1 is NULL) none
 -- of whose recipients is pending or sending. Nobody sent and somebody
--- failed or unknown: failed.
+-- failed or unknown: failed. Pending and sending are asked apart: each has
+-- its own partial index.
 UPDATE campaigns c SET
     status = CASE
         WHEN EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status IN ('sent', 'delivered', 'read'))
@@ -266,7 +267,8 @@ UPDATE campaigns c SET
 WHERE ($1::uuid IS NULL OR c.id = $1)
   AND c.status IN ('queued', 'running')
   AND (c.scheduled_at IS NULL OR c.scheduled_at <= $2)
-  AND NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status IN ('pending', 'sending'))
+  AND NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status = 'pending')
+  AND NOT EXISTS (SELECT 1 FROM campaign_recipients r WHERE r.campaign_id = c.id AND r.status = 'sending')
 RETURNING c.id, c.status;
 
 -- name: release-due

@@ -40,11 +40,12 @@ WITH marked AS (
     CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM known_contacts kc
         WHERE kc.instance_id = job.instance_id AND kc.phone = ANY (phone_forms(r.phone))) AS known) k
     -- A lateral lookup (LIMIT 1: the planner cannot turn it into a join),
-    -- and job materialized: planned as hash joins they gave up the seq
+    -- and job materialized: planned as hash joins they gave up the pending
     -- index's order, so every pending recipient of the chunk was read,
     -- checked and sorted for the first one (~400 buffers a claim in a
     -- 100-recipient chunk); now the claim stops at the first that
-    -- qualifies.
+    -- qualifies, and the pending index holds no recipient the chunk has
+    -- claimed already.
     LEFT JOIN LATERAL (SELECT n.phone, n.jid_phone FROM number_checks n
         WHERE n.tenant_id = job.tenant_id AND n.phone = r.phone AND n.on_whatsapp AND n.checked_at >= $8
         LIMIT 1) n ON true

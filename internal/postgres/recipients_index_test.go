@@ -1,0 +1,108 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/postgres"
+)
+
+// explain is the plan of query with args, one line a node.
+func explain(t *testing.T, db *postgres.DB, query string, args ...any) string {
+	t.Helper()
+	rows, err := db.Pool.Query(context.Background(), "EXPLAIN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan strings.Builder
+	var line string
+	if _, err := pgx.ForEachRow(rows, []any{&line}, func() error { plan.WriteString(line + "\n"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return plan.String()
+}
+
+// TestRecipientQueriesUseTheStatusIndexes: a recipient's claim and mark are
+// never HOT updates, so each writes an entry to every index whose
+// predicate the new row meets. Only the primary key and the position
+// index hold every recipient; the states a query looks for have partial
+// indexes (pending, sending, the settled outcomes but sent), and each
+// query on a large campaign must still read its state's index rather than
+// every recipient of the campaign.
+func TestRecipientQueriesUseTheStatusIndexes(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db)
+	// 20,000 recipients: the first 19,000 settled (1 % failed, a tenth of
+	// the rest sent, the others delivered), the last 1,000 pending, the
+	// one before them sending.
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO campaign_recipients (campaign_id, phone, seq, status, attempts,
+    wuzapi_message_id, claimed_at, sent_at, delivered_at, failed_at, instance_id, new_contact)
+SELECT $1, (5511900000000 + i)::text, i,
+    CASE WHEN i >= 19000 THEN 'pending' WHEN i = 18999 THEN 'sending' WHEN i % 100 = 0 THEN 'failed'
+        WHEN i % 10 = 1 THEN 'sent' ELSE 'delivered' END,
+    CASE WHEN i >= 19000 THEN 0 ELSE 1 END,
+    CASE WHEN i < 19000 THEN 'M' || i END,
+    CASE WHEN i < 19000 THEN now() - interval '1 day' END,
+    CASE WHEN i < 18999 AND i % 100 <> 0 THEN now() - interval '1 day' END,
+    CASE WHEN i < 18999 AND i % 100 <> 0 AND i % 10 <> 1 THEN now() - interval '1 day' END,
+    CASE WHEN i < 18999 AND i % 100 = 0 THEN now() - interval '1 day' END,
+    CASE WHEN i < 19000 THEN $2::uuid END, CASE WHEN i < 19000 THEN true END
+FROM generate_series(0, 19999) AS i`, f.campaignID, f.instanceID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `ANALYZE campaign_recipients`); err != nil {
+		t.Fatal(err)
+	}
+
+	var whole []string
+	rows, err := db.Pool.Query(ctx, `SELECT indexrelid::regclass::text FROM pg_index
+WHERE indrelid = 'campaign_recipients'::regclass AND indpred IS NULL ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"campaign_recipients_pkey", "campaign_recipients_seq_idx"}; !slices.Equal(whole, want) {
+		t.Errorf("indexes without a predicate = %v, want %v (each costs an entry on every claim and mark)", whole, want)
+	}
+
+	now := time.Now()
+	for _, tc := range []struct {
+		name  string
+		query string
+		args  []any
+		want  []string
+	}{
+		{"claim", "claim-recipient", []any{f.campaignID, 19000, 19100, now, nil, "any", false, now, int64(0), false, nil, nil},
+			[]string{"campaign_recipients_pending_idx"}},
+		{"claim with the previous mark", "claim-recipient",
+			[]any{f.campaignID, 19000, 19100, now, nil, "any", false, now, int64(0), false, "5511900018999", now},
+			[]string{"campaign_recipients_pending_idx"}},
+		{"has claimable", "has-claimable", []any{f.campaignID, 19000, 19100, now}, []string{"campaign_recipients_pending_idx"}},
+		{"chunk state", "chunk-state", []any{f.campaignID, 19000, 19100}, []string{"campaign_recipients_pending_idx"}},
+		{"pending chunks", "pending-chunks", []any{f.campaignID, 100}, []string{"campaign_recipients_pending_idx"}},
+		{"finish", "finish-settled", []any{f.campaignID, now},
+			[]string{"campaign_recipients_pending_idx", "campaign_recipients_sending_idx"}},
+		{"stuck sends", "mark-stuck-unknown", []any{now}, []string{"campaign_recipients_sending_idx"}},
+		{"list of the failed", "list-recipients", []any{f.campaignID, "failed", -1, 100},
+			[]string{"campaign_recipients_settled_idx"}},
+		{"list of the pending", "list-recipients", []any{f.campaignID, "pending", -1, 100},
+			[]string{"campaign_recipients_pending_idx"}},
+	} {
+		plan := explain(t, db, db.QueryText(tc.query), tc.args...)
+		for _, idx := range tc.want {
+			if !strings.Contains(plan, idx+" ") {
+				t.Errorf("%s: the plan does not read %s:\n%s", tc.name, idx, plan)
+			}
+		}
+	}
+}
