@@ -58,7 +58,15 @@ SELECT $1, (5511900000000 + i)::text, i,
 FROM generate_series(0, 19999) AS i`, f.campaignID, f.instanceID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Pool.Exec(ctx, `ANALYZE campaign_recipients`); err != nil {
+	// A fleet's campaigns and instances: a hundred of each beside it.
+	if _, err := db.Pool.Exec(ctx, `WITH i AS (
+    INSERT INTO instances (tenant_id, name, base_url, token, webhook_secret_hash)
+    SELECT $1, 'w' || n, 'http://wuzapi.test', 'tok', '\x00' FROM generate_series(1, 100) AS n RETURNING id)
+INSERT INTO campaigns (tenant_id, instance_id, name, message, status, total)
+SELECT $1, id, 'c', 'hi', 'running', 200 FROM i`, f.tenantID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `ANALYZE campaign_recipients, campaigns, instances`); err != nil {
 		t.Fatal(err)
 	}
 
@@ -103,6 +111,11 @@ WHERE indrelid = 'campaign_recipients'::regclass AND indpred IS NULL ORDER BY 1`
 			if !strings.Contains(plan, idx+" ") {
 				t.Errorf("%s: the plan does not read %s:\n%s", tc.name, idx, plan)
 			}
+		}
+		// The claim's job reads its campaign's instance by key: a hash
+		// join of campaigns and instances is built on every claim.
+		if tc.query == "claim-recipient" && strings.Contains(plan, "Hash") {
+			t.Errorf("%s: the plan hashes:\n%s", tc.name, plan)
 		}
 	}
 }

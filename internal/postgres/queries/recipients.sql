@@ -30,10 +30,15 @@ WITH marked AS (
     WHERE $11::text IS NOT NULL AND campaign_id = $1 AND phone = $11
       AND status IN ('sending', 'unknown', 'delivered', 'read')
 ), job AS MATERIALIZED (
+    -- The instance is a lateral lookup by its key (LIMIT 1 keeps it one):
+    -- as a join of the two small tables it was planned as a hash join,
+    -- built on every claim.
     SELECT c.tenant_id, i.id AS instance_id
-    FROM campaigns c JOIN instances i ON i.id = COALESCE($5::uuid, c.instance_id)
-    WHERE c.id = $1 AND c.status = 'running' AND (i.blocked_reason IS NULL OR i.blocked_until <= $4)
-      AND c.chunk_gen = $9
+    FROM campaigns c
+    CROSS JOIN LATERAL (SELECT i.id FROM instances i
+        WHERE i.id = COALESCE($5::uuid, c.instance_id) AND (i.blocked_reason IS NULL OR i.blocked_until <= $4)
+        LIMIT 1) i
+    WHERE c.id = $1 AND c.status = 'running' AND c.chunk_gen = $9
 ), next AS (
     SELECT r.phone, job.instance_id, k.known, n.jid_phone FROM campaign_recipients r
     CROSS JOIN job
