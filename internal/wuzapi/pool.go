@@ -304,6 +304,9 @@ func (pc *poolConn) roundTrip(t *target, req request, header http.Header) (ans a
 	if err != nil {
 		return answer{}, false, err
 	}
+	if ans, ok, err := pc.readUsual(req.method); ok || err != nil {
+		return ans, err == nil, err
+	}
 	resp, err := http.ReadResponse(pc.br, nil)
 	for err == nil && resp.StatusCode >= 100 && resp.StatusCode < 200 && resp.StatusCode != http.StatusSwitchingProtocols {
 		_ = resp.Body.Close() // an interim answer (no body): the final one follows
@@ -319,6 +322,191 @@ func (pc *poolConn) roundTrip(t *target, req request, header http.Header) (ans a
 	ans = answer{status: resp.StatusCode, contentType: resp.Header.Get("Content-Type")}
 	ans.body, reusable, err = pc.readBody(resp)
 	return ans, reusable && !resp.Close, err
+}
+
+// readUsual reads the usual answer without http.ReadResponse (its header
+// map, strings and body reader): an HTTP/1.1 head of at most the reader's
+// buffer, lines ending in CRLF, a final status of 200-599 that is not 204,
+// 304 or a redirect, one Content-Length of at most maxAnswer, and no
+// Transfer-Encoding, Connection or Trailer field. It reads nothing of any
+// other answer (ok false), which http.ReadResponse then reads from the
+// same bytes. What it reads http.ReadResponse reads the same
+// (FuzzReadUsual). An error (with ok) is a body that could not be read.
+func (pc *poolConn) readUsual(method string) (ans answer, ok bool, err error) {
+	if method == http.MethodHead {
+		return answer{}, false, nil
+	}
+	head := pc.peekHead()
+	if head == nil {
+		return answer{}, false, nil
+	}
+	status, contentType, n, ok := parseUsualHead(head)
+	if !ok {
+		return answer{}, false, nil
+	}
+	_, _ = pc.br.Discard(len(head)) // buffered: it cannot fail
+	b := pc.buf[:0]
+	if cap(b) < n {
+		b = make([]byte, 0, n)
+	}
+	b = b[:n]
+	if _, err := io.ReadFull(pc.br, b); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF // as net/http's body reports a short one
+		}
+		// The head came: an answer whose body could not be read.
+		return answer{status: status, contentType: contentType}, true, err
+	}
+	if cap(b) <= 64<<10 {
+		pc.buf = b
+	} else {
+		pc.buf = nil // do not keep a large answer's buffer
+	}
+	return answer{status: status, contentType: contentType, body: b}, true, nil
+}
+
+// peekHead waits for an answer's head (up to the empty line ending it) and
+// returns it without reading it; nil when it is longer than the reader's
+// buffer, does not end in CRLF CRLF, or reading failed before its end
+// (http.ReadResponse then reads what came and meets the connection's
+// error again: the end of the stream, a reset's end, a deadline passed).
+func (pc *poolConn) peekHead() []byte {
+	br := pc.br
+	for n := 1; ; {
+		if _, err := br.Peek(n); err != nil {
+			return nil
+		}
+		b, _ := br.Peek(br.Buffered())
+		// The head ends at its first empty line, with or without CR.
+		for i := 0; i < len(b); i++ {
+			if b[i] != '\n' {
+				continue
+			}
+			if i+1 < len(b) && b[i+1] == '\n' {
+				return nil
+			}
+			if i+2 < len(b) && b[i+1] == '\r' && b[i+2] == '\n' {
+				if i == 0 || b[i-1] != '\r' {
+					return nil
+				}
+				return b[:i+3]
+			}
+		}
+		if len(b) >= br.Size() {
+			return nil
+		}
+		n = len(b) + 1
+	}
+}
+
+// parseUsualHead reads a head readUsual may read itself: its status, its
+// first Content-Type (trimmed, as Header.Get gives it) and its body's
+// length; ok false for any other head.
+func parseUsualHead(head []byte) (status int, contentType string, n int, ok bool) {
+	line, rest, _ := cutCRLF(head)
+	if len(line) < len("HTTP/1.1 200") || string(line[:9]) != "HTTP/1.1 " || (len(line) > 12 && line[12] != ' ') {
+		return 0, "", 0, false
+	}
+	for _, c := range line[9:12] {
+		if c < '0' || c > '9' {
+			return 0, "", 0, false
+		}
+		status = status*10 + int(c-'0')
+	}
+	if status < 200 || status > 599 || status == http.StatusNoContent || (status >= 300 && status < 400) || !plainLine(line) {
+		return 0, "", 0, false
+	}
+	n, haveType := -1, false
+	for {
+		line, rest, _ = cutCRLF(rest)
+		if len(line) == 0 {
+			break
+		}
+		colon := 0
+		for colon < len(line) && line[colon] != ':' {
+			if !httpguts.IsTokenRune(rune(line[colon])) {
+				return 0, "", 0, false
+			}
+			colon++
+		}
+		if colon == 0 || colon == len(line) || !plainLine(line) {
+			return 0, "", 0, false
+		}
+		key, value := line[:colon], trimSpace(line[colon+1:])
+		switch {
+		case asciiEqualFold(key, "Content-Length"):
+			if n >= 0 || len(value) == 0 || len(value) > 8 {
+				return 0, "", 0, false
+			}
+			n = 0
+			for _, c := range value {
+				if c < '0' || c > '9' {
+					return 0, "", 0, false
+				}
+				n = n*10 + int(c-'0')
+			}
+		case asciiEqualFold(key, "Content-Type"):
+			if !haveType {
+				contentType, haveType = string(value), true
+			}
+		case asciiEqualFold(key, "Transfer-Encoding"), asciiEqualFold(key, "Connection"), asciiEqualFold(key, "Trailer"):
+			return 0, "", 0, false
+		}
+	}
+	if n < 0 || n > maxAnswer {
+		return 0, "", 0, false
+	}
+	return status, contentType, n, true
+}
+
+// cutCRLF cuts b at its first CRLF.
+func cutCRLF(b []byte) (line, rest []byte, found bool) {
+	for i := 0; i+1 < len(b); i++ {
+		if b[i] == '\r' && b[i+1] == '\n' {
+			return b[:i], b[i+2:], true
+		}
+	}
+	return b, nil, false
+}
+
+// plainLine: no control character but tab (a lone CR or LF, a NUL, DEL).
+func plainLine(b []byte) bool {
+	for _, c := range b {
+		if (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+		b = b[1:]
+	}
+	for len(b) > 0 && (b[len(b)-1] == ' ' || b[len(b)-1] == '\t') {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+// asciiEqualFold reports whether b is s (ASCII) in any case.
+func asciiEqualFold(b []byte, s string) bool {
+	if len(b) != len(s) {
+		return false
+	}
+	for i := range len(b) {
+		c, d := b[i], s[i]
+		if 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if 'A' <= d && d <= 'Z' {
+			d += 'a' - 'A'
+		}
+		if c != d {
+			return false
+		}
+	}
+	return true
 }
 
 // isRedirect: an answer net/http's client would follow (and the guard's
