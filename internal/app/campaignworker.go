@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/alert"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/blob"
@@ -47,7 +48,7 @@ func CampaignWorker(d *Deps, cfg config.CampaignWorker) any {
 		}),
 		Queue:  queue.Chunks{Client: d.Queue, URL: cfg.CampaignsQueueURL},
 		Logger: d.Logger,
-		Record: func(status string) { d.Metrics.CampaignMessages.WithLabelValues(status).Inc() },
+		Record: messageRecorder(d.Metrics.CampaignMessages),
 
 		FailureWindow: cfg.FailureWindow,
 		FailureShare:  cfg.FailureShare,
@@ -104,4 +105,23 @@ func (f mediaFiles) Read(ctx context.Context, key, etag string, maxBytes int64) 
 		return nil, fmt.Errorf("read media %s: %w", key, err)
 	}
 	return b, nil
+}
+
+// messageRecorder counts a message outcome in campaign_messages_total, with
+// the worker's three outcomes' series looked up once rather than a label
+// lookup a send.
+func messageRecorder(vec *prometheus.CounterVec) func(status string) {
+	sent, failed, retried := vec.WithLabelValues("sent"), vec.WithLabelValues("failed"), vec.WithLabelValues("retried")
+	return func(status string) {
+		switch status {
+		case "sent":
+			sent.Inc()
+		case "failed":
+			failed.Inc()
+		case "retried":
+			retried.Inc()
+		default:
+			vec.WithLabelValues(status).Inc()
+		}
+	}
 }
