@@ -57,10 +57,10 @@ type request struct {
 // while it was idle (between invocations, or while the process was
 // frozen) is replaced and the request sent again once on a new one.
 func (c *client) do(ctx context.Context, req request) (int, http.Header, []byte, error) {
-	status, header, body, err := c.try(ctx, req)
+	status, header, body, err := c.try(ctx, req, nil)
 	if err != nil && !c.fresh {
 		c.close()
-		status, header, body, err = c.try(ctx, req)
+		status, header, body, err = c.try(ctx, req, nil)
 	}
 	if err != nil {
 		c.close()
@@ -69,8 +69,58 @@ func (c *client) do(ctx context.Context, req request) (int, http.Header, []byte,
 	return status, header, body, nil
 }
 
-// try sends req once, on a new connection made under ctx if there is none.
-func (c *client) try(ctx context.Context, req request) (int, http.Header, []byte, error) {
+// pipelineMax is the largest body doThen writes together with the request
+// that follows it.
+const pipelineMax = 32 << 10
+
+// doThen sends req and then in one write (HTTP/1.1 pipelining on the
+// kept-alive connection: the server reads and answers them in turn) and
+// returns req's response and then's; then's is not read (ok false) when
+// req's response was not the status want or closed the connection,
+// or when the connection failed after req's response: the caller sends
+// then again with do, which reconnects. req is sent again once on a new
+// connection, as do sends it, when the connection the server had kept
+// fails before req's response. A req whose body exceeds pipelineMax goes
+// alone, with do.
+func (c *client) doThen(ctx context.Context, req request, want int, then request) (status int, body []byte, next reply, ok bool, err error) {
+	if len(req.body) > pipelineMax {
+		status, _, body, err = c.do(ctx, req)
+		return status, body, reply{}, false, err
+	}
+	status, _, body, err = c.try(ctx, req, &then)
+	if err != nil && !c.fresh {
+		c.close()
+		status, _, body, err = c.try(ctx, req, &then)
+	}
+	if err != nil {
+		c.close()
+		return 0, nil, reply{}, false, fmt.Errorf("%s %s: %w", req.method, req.path, err)
+	}
+	if c.conn == nil || status != want {
+		// The server closed the connection after req's response, or the
+		// caller stops at this answer: then's answer is left unread.
+		c.close()
+		return status, body, reply{}, false, nil
+	}
+	next.status, next.header, next.body, err = c.read(then)
+	if err != nil {
+		c.close()
+		return status, body, reply{}, false, nil
+	}
+	return status, body, next, true, nil
+}
+
+// reply is one response of the API.
+type reply struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// try sends req once (and then after it in the same write, unless nil), on
+// a new connection made under ctx if there is none, and reads req's
+// response.
+func (c *client) try(ctx context.Context, req request, then *request) (int, http.Header, []byte, error) {
 	if c.conn == nil {
 		var d net.Dialer
 		conn, err := d.DialContext(ctx, "tcp", c.addr)
@@ -84,9 +134,14 @@ func (c *client) try(ctx context.Context, req request) (int, http.Header, []byte
 			c.br.Reset(conn)
 		}
 	}
-	if err := c.write(req); err != nil {
+	if err := c.write(req, then); err != nil {
 		return 0, nil, nil, err
 	}
+	return c.read(req)
+}
+
+// read reads the response to req from the connection.
+func (c *client) read(req request) (int, http.Header, []byte, error) {
 	resp, err := http.ReadResponse(c.br, nil)
 	if err != nil {
 		return 0, nil, nil, err
@@ -106,9 +161,34 @@ func (c *client) try(ctx context.Context, req request) (int, http.Header, []byte
 	return resp.StatusCode, resp.Header, body, nil
 }
 
-// write sends req's head and body in one write.
-func (c *client) write(req request) error {
-	h := c.head[:0]
+// write sends req's head and body in one write, and then's after them
+// unless then is nil.
+func (c *client) write(req request, then *request) error {
+	h := c.appendHead(c.head[:0], req)
+	var err error
+	if len(req.body) <= pipelineMax {
+		// Small bodies (most responses) go in the same buffer: one write
+		// system call without writev's bookkeeping.
+		h = append(h, req.body...)
+		if then != nil {
+			h = c.appendHead(h, *then)
+			h = append(h, then.body...)
+		}
+		c.head = h
+		_, err = c.conn.Write(h)
+	} else {
+		c.head = h
+		bufs := net.Buffers{h, req.body}
+		_, err = bufs.WriteTo(c.conn)
+	}
+	if cap(c.head) > 64<<10 {
+		c.head = make([]byte, 0, 512) // do not keep a large body's buffer
+	}
+	return err
+}
+
+// appendHead appends req's request line and headers to h.
+func (c *client) appendHead(h []byte, req request) []byte {
 	h = append(h, req.method...)
 	h = append(h, ' ')
 	h = append(h, req.path...)
@@ -128,23 +208,7 @@ func (c *client) write(req request) error {
 		h = strconv.AppendInt(h, int64(len(req.body)), 10)
 		h = append(h, "\r\n"...)
 	}
-	h = append(h, "\r\n"...)
-	c.head = h
-	var err error
-	if len(req.body) <= 32<<10 {
-		// Small bodies (most responses) go in the same buffer: one write
-		// system call without writev's bookkeeping.
-		h = append(h, req.body...)
-		c.head = h
-		_, err = c.conn.Write(h)
-	} else {
-		bufs := net.Buffers{h, req.body}
-		_, err = bufs.WriteTo(c.conn)
-	}
-	if cap(c.head) > 64<<10 {
-		c.head = make([]byte, 0, 512) // do not keep a large body's buffer
-	}
-	return err
+	return append(h, "\r\n"...)
 }
 
 // readBody reads resp's whole body into *buf, keeping the buffer there for

@@ -135,15 +135,21 @@ func newLoop(h Handler, opts Options) *loop {
 
 func (l *loop) run(ctx context.Context) error {
 	defer l.c.close()
+	var next reply
+	var ok bool // next holds the next invocation, asked for with the last response
 	for ctx.Err() == nil {
-		status, header, payload, err := l.c.do(ctx, l.nextReq)
-		if err != nil {
-			return fmt.Errorf("get the next invocation: %w", err)
+		if !ok {
+			var err error
+			next.status, next.header, next.body, err = l.c.do(ctx, l.nextReq)
+			if err != nil {
+				return fmt.Errorf("get the next invocation: %w", err)
+			}
 		}
-		if status != http.StatusOK {
-			return fmt.Errorf("get the next invocation: status %d: %.200s", status, payload)
+		if next.status != http.StatusOK {
+			return fmt.Errorf("get the next invocation: status %d: %.200s", next.status, next.body)
 		}
-		if err := l.invoke(ctx, header, payload); err != nil {
+		var err error
+		if next, ok, err = l.invoke(ctx, next.header, next.body); err != nil {
 			return err
 		}
 	}
@@ -151,45 +157,48 @@ func (l *loop) run(ctx context.Context) error {
 }
 
 // invoke serves one invocation and posts its response or error. It
-// returns an error when the process should stop.
-func (l *loop) invoke(ctx context.Context, header http.Header, payload []byte) error {
+// returns an error when the process should stop. A response of up to
+// pipelineMax bytes goes out in one write with the request for the next
+// invocation, whose answer invoke returns (ok true) when the Runtime API
+// accepted the response on a connection it kept.
+func (l *loop) invoke(ctx context.Context, header http.Header, payload []byte) (next reply, ok bool, err error) {
 	id := header.Get(headerRequestID)
 	if id == "" {
-		return errors.New("the next invocation has no request id")
+		return reply{}, false, errors.New("the next invocation has no request id")
 	}
 	lc, deadline, err := invocationContext(header)
 	if err != nil {
-		return l.fail(ctx, id, &invokeError{Message: err.Error(), Type: "Runtime.InvalidInvocation"})
+		return reply{}, false, l.fail(ctx, id, &invokeError{Message: err.Error(), Type: "Runtime.InvalidInvocation"})
 	}
 	ictx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	ictx = lambdacontext.NewContext(ictx, lc)
 	if l.setEnv {
 		if err := os.Setenv("_X_AMZN_TRACE_ID", header.Get(headerTraceID)); err != nil {
-			return fmt.Errorf("set _X_AMZN_TRACE_ID: %w", err)
+			return reply{}, false, fmt.Errorf("set _X_AMZN_TRACE_ID: %w", err)
 		}
 	}
 	out, ie := call(ictx, l.h, payload)
 	if ie != nil {
 		if err := l.fail(ctx, id, ie); err != nil {
-			return err
+			return reply{}, false, err
 		}
 		if ie.panicked {
-			return fmt.Errorf("the handler panicked: %s", ie.Message)
+			return reply{}, false, fmt.Errorf("the handler panicked: %s", ie.Message)
 		}
-		return nil
+		return reply{}, false, nil
 	}
-	status, _, body, err := l.c.do(ctx, request{
+	status, body, next, ok, err := l.c.doThen(ctx, request{
 		method: http.MethodPost, path: runtimePrefix + "invocation/" + id + "/response",
 		body: out, contentType: "application/json",
-	})
+	}, http.StatusAccepted, l.nextReq)
 	if err != nil {
-		return fmt.Errorf("post the response of %s: %w", id, err)
+		return reply{}, false, fmt.Errorf("post the response of %s: %w", id, err)
 	}
 	if status != http.StatusAccepted {
-		return fmt.Errorf("post the response of %s: status %d: %.200s", id, status, body)
+		return reply{}, false, fmt.Errorf("post the response of %s: status %d: %.200s", id, status, body)
 	}
-	return nil
+	return next, ok, nil
 }
 
 // invocationContext reads the invocation's metadata from its headers.

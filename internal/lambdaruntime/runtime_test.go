@@ -426,3 +426,94 @@ func TestClientReadsChunkedAndClosingResponses(t *testing.T) {
 		t.Errorf("connections = %d, want 2 (Connection: close honoured)", n)
 	}
 }
+
+// TestRunAsksForTheNextInvocationWithTheResponse: a response goes out in
+// one write with the next GET /next (the API reads both before answering
+// the first); when the API closes the connection after the response's
+// answer, the GET is sent again on a new connection; when it refuses a
+// response, Run stops without reading the pipelined GET's answer.
+func TestRunAsksForTheNextInvocationWithTheResponse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	event := func(id string) string {
+		body := `"` + id + `"`
+		return fmt.Sprintf("HTTP/1.1 200 OK\r\n%s: %s\r\n%s: %d\r\nContent-Length: %d\r\n\r\n%s",
+			headerRequestID, id, headerDeadline, time.Now().Add(time.Minute).UnixMilli(), len(body), body)
+	}
+	const accepted = "HTTP/1.1 202 Accepted\r\nContent-Length: 16\r\n\r\n{\"status\":\"OK\"}\n"
+	// Each connection's script: what the API reads and, after each line of
+	// reads, what it answers at once.
+	type step struct {
+		reads  []string // "METHOD path" of each request, in order
+		answer string
+	}
+	scripts := [][]step{{
+		{[]string{"GET /2018-06-01/runtime/invocation/next"}, event("1")},
+		{[]string{"POST /2018-06-01/runtime/invocation/1/response", "GET /2018-06-01/runtime/invocation/next"}, accepted + event("2")},
+		{[]string{"POST /2018-06-01/runtime/invocation/2/response", "GET /2018-06-01/runtime/invocation/next"},
+			strings.Replace(accepted, "\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1)},
+	}, {
+		{[]string{"GET /2018-06-01/runtime/invocation/next"}, event("3")},
+		{[]string{"POST /2018-06-01/runtime/invocation/3/response", "GET /2018-06-01/runtime/invocation/next"},
+			"HTTP/1.1 413 Request Entity Too Large\r\nContent-Length: 4\r\n\r\nbig\n" + event("4")},
+	}}
+	bodies := make(chan string, 8)
+	go func() {
+		for _, script := range scripts {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			br := bufio.NewReader(conn)
+			for _, st := range script {
+				for _, want := range st.reads {
+					// Without pipelining the client would wait for the
+					// first answer before writing the GET: no sleep, a
+					// deadline that fails the test instead of hanging.
+					_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+					req, err := http.ReadRequest(br)
+					if err != nil {
+						t.Errorf("reading %q: %v", want, err)
+						_ = conn.Close()
+						return
+					}
+					body, _ := io.ReadAll(req.Body)
+					if got := req.Method + " " + req.URL.Path; got != want {
+						t.Errorf("request %q, want %q", got, want)
+					}
+					if req.Method == http.MethodPost {
+						bodies <- string(body)
+					}
+				}
+				if _, err := io.WriteString(conn, st.answer); err != nil {
+					t.Errorf("answer: %v", err)
+				}
+			}
+			_ = conn.Close()
+		}
+	}()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), handlerFunc(func(_ context.Context, p []byte) ([]byte, error) { return p, nil }),
+			Options{API: ln.Addr().String(), Concurrency: 1})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "post the response of 3: status 413") {
+			t.Errorf("Run = %v, want it stopped by the refused response of 3", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("Run did not stop at the refused response")
+	}
+	close(bodies)
+	var got []string
+	for b := range bodies {
+		got = append(got, b)
+	}
+	if want := []string{`"1"`, `"2"`, `"3"`}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("responses posted %q, want %q", got, want)
+	}
+}
