@@ -119,3 +119,56 @@ WHERE indrelid = 'campaign_recipients'::regclass AND indpred IS NULL ORDER BY 1`
 		}
 	}
 }
+
+// TestClaimLeavesTheInstanceRowAlone: a claim writes its recipient's
+// instance without checking it against instances (its job read that row in
+// the same statement), so it locks nothing there: a concurrent FOR UPDATE of
+// the instance does not wait for the claim's transaction. A deleted
+// instance still leaves its recipients without one, as the foreign key's
+// SET NULL did.
+func TestClaimLeavesTheInstanceRowAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, "pending", "pending")
+	now := time.Now()
+
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	var claimed string
+	if err := tx.QueryRow(ctx, db.QueryText("claim-recipient"),
+		f.campaignID, 0, 100, now, nil, "any", false, now, int64(0), false, nil, nil).Scan(&claimed, new(string), new(map[string]any),
+		new(int), new(int), new(string), new(bool), new(string), new(int)); err != nil {
+		t.Fatalf("claim: %v", err)
+	}
+	var id string
+	if err := db.Pool.QueryRow(ctx, `SELECT id FROM instances WHERE id = $1 FOR UPDATE NOWAIT`, f.instanceID).Scan(&id); err != nil {
+		t.Errorf("the instance's row while a claim of it is open: %v, want it unlocked", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// A second instance of the tenant (a pool's member) given to the other
+	// recipient, then deleted.
+	var other string
+	if err := db.Pool.QueryRow(ctx, `INSERT INTO instances (tenant_id, name, base_url, token, webhook_secret_hash)
+		VALUES ($1, 'wb', 'http://wuzapi.test', 'tok', '\x00') RETURNING id`, f.tenantID).Scan(&other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `UPDATE campaign_recipients SET instance_id = $2 WHERE campaign_id = $1 AND phone = $3`,
+		f.campaignID, other, phone(1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `DELETE FROM instances WHERE id = $1`, other); err != nil {
+		t.Fatal(err)
+	}
+	var left *string
+	if err := db.Pool.QueryRow(ctx, `SELECT instance_id::text FROM campaign_recipients WHERE campaign_id = $1 AND phone = $2`,
+		f.campaignID, phone(1)).Scan(&left); err != nil || left != nil {
+		t.Errorf("recipient of the deleted instance: instance %v (%v), want none", left, err)
+	}
+}
