@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/audience"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 )
 
@@ -25,3 +26,19 @@ func AudienceFilter(tenantID string, a audience.Audience) (string, []any) {
 // QueryText is the text of the named query, for tests in package
 // postgres_test that look at its plan.
 func (db *DB) QueryText(name string) string { return db.q(name) }
+
+// ScanClaimed reads a claim's row as the claim does, and as pgx's own
+// scan of the same columns did (for tests in package postgres_test).
+func ScanClaimed(r pgx.Row) (campaign.Claimed, error) {
+	var c campaign.Claimed
+	return c, r.Scan(claimScan{&c})
+}
+
+// ScanClaimedByPgx reads a claim's row with pgx's scan plans.
+func ScanClaimedByPgx(r pgx.Row) (campaign.Claimed, error) {
+	var c campaign.Claimed
+	var vars map[string]any
+	err := r.Scan(&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone, &c.Seq)
+	c.Vars = varsToStrings(vars)
+	return c, err
+}

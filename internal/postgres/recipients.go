@@ -2,12 +2,15 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/tenant"
@@ -89,17 +92,16 @@ func (db *DB) MarkSentClaim(ctx context.Context, campaignID, sent string, sentAt
 
 func (db *DB) claim(ctx context.Context, campaignID string, lo, hi int, now time.Time, f campaign.ClaimFilter, sent *string, sentAt *time.Time) (campaign.Claimed, bool, error) {
 	var c campaign.Claimed
-	var vars map[string]any
 	lane := f.Lane
 	if lane == "" {
 		lane = campaign.ClaimAny
 	}
 	args := []any{campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck, now.Add(-NumberCheckTTL), f.Gen, f.Assigned, sent, sentAt}
-	dest := []any{&c.Phone, &c.Name, &vars, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone, &c.Seq}
+	dest := claimScan{&c}
 	found := true
 	var err error
 	if sent == nil || f.NoWebhooks {
-		err = db.Pool.QueryRow(ctx, db.q("claim-recipient"), args...).Scan(dest...)
+		err = db.Pool.QueryRow(ctx, db.q("claim-recipient"), args...).Scan(dest)
 		found = !errors.Is(err, pgx.ErrNoRows)
 		if !found {
 			err = nil
@@ -108,7 +110,7 @@ func (db *DB) claim(ctx context.Context, campaignID string, lo, hi int, now time
 		// It records a send: its message.sent event is nudged.
 		found = false
 		b := &pgx.Batch{}
-		b.Queue(db.q("claim-recipient"), args...).QueryRow(func(r pgx.Row) error { return scanOptional(r, &found, dest...) })
+		b.Queue(db.q("claim-recipient"), args...).QueryRow(func(r pgx.Row) error { return scanOptional(r, &found, dest) })
 		err = db.sendBatch(ctx, b)
 	}
 	if err != nil {
@@ -117,8 +119,95 @@ func (db *DB) claim(ctx context.Context, campaignID string, lo, hi int, now time
 	if !found {
 		return c, false, nil
 	}
-	c.Vars = varsToStrings(vars)
 	return c, true, nil
+}
+
+// claimScan reads a claimed recipient's row (phone, name, vars, attempts,
+// generation, message id, new, send phone, seq) from its raw values,
+// without pgx's scan plans: text and bool as they come, integers and
+// jsonb in binary or text format, vars decoded only when not {}. Any
+// other row (a NULL, another type) is scanned by pgx, as before.
+type claimScan struct{ c *campaign.Claimed }
+
+// claimOIDs are the claim's column types as it returns them.
+var claimOIDs = [...]uint32{pgtype.TextOID, pgtype.TextOID, pgtype.JSONBOID, pgtype.Int4OID, pgtype.Int4OID,
+	pgtype.TextOID, pgtype.BoolOID, pgtype.TextOID, pgtype.Int4OID}
+
+func (s claimScan) ScanRow(rows pgx.Rows) error {
+	c := s.c
+	fds, vals := rows.FieldDescriptions(), rows.RawValues()
+	ok := len(fds) == len(claimOIDs) && len(vals) == len(claimOIDs)
+	for i := 0; ok && i < len(claimOIDs); i++ {
+		ok = fds[i].DataTypeOID == claimOIDs[i] && vals[i] != nil
+	}
+	var vars []byte
+	if ok {
+		c.Phone, c.Name, c.MessageID, c.SendPhone = string(vals[0]), string(vals[1]), string(vals[5]), string(vals[7])
+		vars, ok = jsonbText(vals[2], fds[2].Format)
+		ok = ok && rawInt4(vals[3], fds[3].Format, &c.Attempts) && rawInt4(vals[4], fds[4].Format, &c.Generation) &&
+			rawBool(vals[6], fds[6].Format, &c.New) && rawInt4(vals[8], fds[8].Format, &c.Seq)
+	}
+	if !ok {
+		var m map[string]any
+		if err := rows.Scan(&c.Phone, &c.Name, &m, &c.Attempts, &c.Generation, &c.MessageID, &c.New, &c.SendPhone, &c.Seq); err != nil {
+			return err
+		}
+		c.Vars = varsToStrings(m)
+		return nil
+	}
+	if string(vars) == "{}" {
+		c.Vars = map[string]string{}
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(vars, &m); err != nil {
+		return fmt.Errorf("scan vars: %w", err)
+	}
+	c.Vars = varsToStrings(m)
+	return nil
+}
+
+// jsonbText is a jsonb value's JSON text: in binary format after its
+// version byte (1).
+func jsonbText(v []byte, format int16) ([]byte, bool) {
+	if format == pgtype.TextFormatCode {
+		return v, true
+	}
+	if len(v) == 0 || v[0] != 1 {
+		return nil, false
+	}
+	return v[1:], true
+}
+
+// rawInt4 reads an int4: four big-endian bytes in binary format, decimal
+// digits (with a sign) in text.
+func rawInt4(v []byte, format int16, dst *int) bool {
+	if format == pgtype.BinaryFormatCode {
+		if len(v) != 4 {
+			return false
+		}
+		*dst = int(int32(binary.BigEndian.Uint32(v)))
+		return true
+	}
+	n, err := strconv.ParseInt(string(v), 10, 32)
+	*dst = int(n)
+	return err == nil
+}
+
+// rawBool reads a bool: one byte 0 or 1 in binary format, t or f in text.
+func rawBool(v []byte, format int16, dst *bool) bool {
+	if len(v) != 1 {
+		return false
+	}
+	switch {
+	case format == pgtype.BinaryFormatCode && v[0] <= 1:
+		*dst = v[0] == 1
+	case format == pgtype.TextFormatCode && (v[0] == 't' || v[0] == 'f'):
+		*dst = v[0] == 't'
+	default:
+		return false
+	}
+	return true
 }
 
 func (db *DB) execRecipient(ctx context.Context, what, query string, args ...any) error {
