@@ -205,6 +205,19 @@ func (m WuzapiMessenger) SendText(ctx context.Context, inst Instance, phone, bod
 	return err
 }
 
+// SendTextWithin is SendText ended after timeout, as a context.WithTimeout
+// would end it, without a context and timer of its own through the pool.
+func (m WuzapiMessenger) SendTextWithin(ctx context.Context, timeout time.Duration, inst Instance, phone, body, id string) error {
+	_, err := m.client(inst).SendTextWithin(ctx, timeout, phone, body, id)
+	return err
+}
+
+// TimedMessenger is a Messenger that bounds a send by a timeout of its
+// own, more cheaply than a context.WithTimeout around SendText.
+type TimedMessenger interface {
+	SendTextWithin(ctx context.Context, timeout time.Duration, inst Instance, phone, body, id string) error
+}
+
 // Worker sends campaign chunks: exactly one claim per recipient, retries of
 // transient failures through the queue, auto-pause when the instance
 // cannot send or too many sends fail. It never waits past the invocation's
@@ -887,14 +900,19 @@ func (r *chunkRun) send(ctx context.Context, rec Claimed, text string) error {
 	if err := r.w.typing(ctx, r.log, r.job.Instance, phone, text); err != nil {
 		return errTypingCut
 	}
-	sctx, cancel := context.WithTimeout(ctx, r.sendTimeout)
-	defer cancel()
 	if m := r.c.Media; m != nil {
 		if r.w.Media == nil {
 			return mediaFailure(m.Kind, "this worker cannot send media")
 		}
+		sctx, cancel := context.WithTimeout(ctx, r.sendTimeout)
+		defer cancel()
 		return r.w.Media.SendMedia(sctx, r.job.Instance, phone, *m, text, rec.MessageID)
 	}
+	if tm, ok := r.w.Messenger.(TimedMessenger); ok {
+		return tm.SendTextWithin(ctx, r.sendTimeout, r.job.Instance, phone, text, rec.MessageID)
+	}
+	sctx, cancel := context.WithTimeout(ctx, r.sendTimeout)
+	defer cancel()
 	return r.w.Messenger.SendText(sctx, r.job.Instance, phone, text, rec.MessageID)
 }
 

@@ -318,6 +318,37 @@ func TestWorkerRetries(t *testing.T) {
 	}
 }
 
+// TestWorkerSendTimeout: a send WuzAPI does not answer within SendTimeout
+// ends then, as a transient timeout retried later, through the WuzAPI
+// pool's own bound as through a context's.
+func TestWorkerSendTimeout(t *testing.T) {
+	t.Parallel()
+	for name, m := range map[string]campaign.Messenger{
+		"pool":            campaign.WuzapiMessenger{Pool: wuzapi.Guard{AllowPrivate: true}.Pool(time.Minute)},
+		"context timeout": untimed{campaign.WuzapiMessenger{Pool: wuzapi.Guard{AllowPrivate: true}.Pool(time.Minute)}},
+	} {
+		e := setupWorker(t, 1)
+		e.worker.Messenger, e.worker.SendTimeout = m, 200*time.Millisecond
+		ps := phones(1)
+		e.fake.Script(ps[0], wuzapitest.Reply{Delay: 3 * time.Second})
+		id := e.campaign(t, "hi", ps)
+		e.run(t, id, 0)
+		r := e.recipients(t, id)[ps[0]]
+		if r.Status != "pending" || r.Attempts != 1 || r.LastError == nil ||
+			!strings.Contains(*r.LastError, "no answer") || e.counts["retried"] != 1 {
+			t.Errorf("%s: recipient %+v (%v), counts %v; want a retry after the timeout (the answer comes after 3 s)", name, r, r.LastError, e.counts)
+		}
+	}
+}
+
+// untimed hides a messenger's own timeout: the worker bounds its sends
+// with a context.
+type untimed struct{ m campaign.Messenger }
+
+func (u untimed) SendText(ctx context.Context, inst campaign.Instance, phone, body, id string) error {
+	return u.m.SendText(ctx, inst, phone, body, id)
+}
+
 func TestWorkerPauseStopsWithinChunk(t *testing.T) {
 	t.Parallel()
 	e := setupWorker(t, 1)

@@ -95,6 +95,21 @@ func BenchmarkSendText(b *testing.B) {
 			reportCPU(b, cpu0)
 		})
 	}
+	b.Run("pool-within", func(b *testing.B) {
+		// The 20-second bound as the campaign worker's sends carry it
+		// through the pool: the connection's deadline, no context of its
+		// own; the invocation's context can still end the call.
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		b.ReportAllocs()
+		cpu0 := processCPU()
+		for b.Loop() {
+			if _, err := pool.Client(url, "tok-0123456789").SendTextWithin(ctx, 20*time.Second, "5511999998888", body, "3EB0AABBCCDDEEFF001122"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		reportCPU(b, cpu0)
+	})
 }
 
 // processCPU is the user and system CPU time this process used so far.

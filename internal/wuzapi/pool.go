@@ -178,6 +178,7 @@ type request struct {
 	method, token string
 	body          []byte
 	hasBody       bool
+	timeout       time.Duration // the call's own bound, below the pool's (0: none)
 }
 
 // exchange makes one request. On success the connection is returned for
@@ -218,7 +219,11 @@ func (p *Pool) roundTrip(ctx context.Context, t *target, req request, header htt
 			}
 		}
 	}
-	deadline := time.Now().Add(p.timeout)
+	limit := p.timeout
+	if req.timeout > 0 && req.timeout < limit {
+		limit = req.timeout
+	}
+	deadline := time.Now().Add(limit)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}

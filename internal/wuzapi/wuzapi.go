@@ -124,20 +124,25 @@ func (c *Client) call(ctx context.Context, op, method, path string, in, out any)
 		}
 		body = b
 	}
-	return c.callJSON(ctx, op, method, path, body, in != nil, out)
+	return c.callJSON(ctx, 0, op, method, path, body, in != nil, out)
 }
 
 // callJSON does one request with body (JSON, when hasBody) and decodes the
-// envelope's data into out (when not nil).
-func (c *Client) callJSON(ctx context.Context, op, method, path string, body []byte, hasBody bool, out any) error {
+// envelope's data into out (when not nil), within timeout when above 0.
+func (c *Client) callJSON(ctx context.Context, timeout time.Duration, op, method, path string, body []byte, hasBody bool, out any) error {
 	if c.pool == nil {
+		if timeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, timeout)
+			defer cancel()
+		}
 		return c.callHTTP(ctx, op, method, path, body, hasBody, out)
 	}
 	t := c.pool.target(c.baseURL, path)
 	if t.err != nil {
 		return &Error{Op: op, Path: path, Text: "build request: " + t.err.Error(), Kind: KindUnreachable, Class: NotReady, Err: t.err}
 	}
-	pc, ans, err := c.pool.exchange(ctx, t, request{method: method, token: c.token, body: body, hasBody: hasBody})
+	pc, ans, err := c.pool.exchange(ctx, t, request{method: method, token: c.token, body: body, hasBody: hasBody, timeout: timeout})
 	if err != nil && ans.status != 0 {
 		kind, class := classifyTransport(err)
 		return &Error{Op: op, Path: path, Status: ans.status, Text: "read answer: " + err.Error(), Kind: kind, Class: class, Err: err}
@@ -268,9 +273,16 @@ func (f *flexTime) UnmarshalJSON(b []byte) error {
 // SendText sends body to phone (E.164 digits) with the WhatsApp message id
 // we chose, so the id is known before the call returns.
 func (c *Client) SendText(ctx context.Context, phone, body, id string) (Sent, error) {
+	return c.SendTextWithin(ctx, 0, phone, body, id)
+}
+
+// SendTextWithin is SendText ended after timeout (when above 0) as a
+// context.WithTimeout would end it, as a timeout: through the pool the
+// connection's deadline bounds it, with no context and timer of its own.
+func (c *Client) SendTextWithin(ctx context.Context, timeout time.Duration, phone, body, id string) (Sent, error) {
 	in := appendSendText(make([]byte, 0, 32+len(phone)+len(body)+len(id)), phone, body, id)
 	var out sentAnswer
-	if err := c.callJSON(ctx, "send text", http.MethodPost, "/chat/send/text", in, true, &out); err != nil {
+	if err := c.callJSON(ctx, timeout, "send text", http.MethodPost, "/chat/send/text", in, true, &out); err != nil {
 		return Sent{}, err
 	}
 	if out.ID == "" {
