@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
@@ -395,5 +397,32 @@ func TestBatchExpectingNewContacts(t *testing.T) {
 	var n int
 	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM contacts WHERE tenant_id = $1", tn.ID).Scan(&n); err != nil || n != 4 {
 		t.Fatalf("the tenant has %d contacts (%v), want 4", n, err)
+	}
+}
+
+// TestPhoneCheck: the contacts' phone CHECK (byte tests, migration 00266)
+// accepts exactly what '^[1-9][0-9]{6,14}$' accepts.
+func TestPhoneCheck(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	tn := newTenant(t, db, "Phones")
+	for i, phone := range []string{
+		"1234567", "123456789012345", "5511912345678", "9000000", // E.164 digits
+		"", "123456", "1234567890123456", "0123456", "+5511912345678", " 1234567", "1234567 ",
+		"12345a7", "123\n4567", "1234567\n", "١٢٣٤٥٦٧", "12345６７", "1234567٨", "é234567", "-1234567",
+	} {
+		var want bool
+		if err := db.Pool.QueryRow(ctx, `SELECT $1 ~ '^[1-9][0-9]{6,14}$'`, phone).Scan(&want); err != nil {
+			t.Fatal(err)
+		}
+		_, err := db.Pool.Exec(ctx, `INSERT INTO contacts (tenant_id, phone) VALUES ($1, $2)`, tn.ID, phone)
+		var pgErr *pgconn.PgError
+		switch {
+		case want && err != nil:
+			t.Errorf("%d %q: insert = %v, want accepted", i, phone, err)
+		case !want && !(errors.As(err, &pgErr) && pgErr.Code == "23514"):
+			t.Errorf("%d %q: insert = %v, want a check violation", i, phone, err)
+		}
 	}
 }
