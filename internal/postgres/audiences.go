@@ -23,8 +23,9 @@ import (
 // ids, times) travels as a bind parameter ($n); the only text the builder
 // writes is its own fragments and parameter numbers, so no input can change
 // the statement's shape. These indexes serve it: GIN on the tags of the
-// contacts that have tags (&&, @>; migration 00260), GIN on attributes
-// (@>, ?), and the recipients' (phone, sent_at) index for
+// contacts that have tags (&&, @>; migration 00260), GIN on the
+// attributes of the contacts that have attributes (@>, ?; migration
+// 00267), and the recipients' (phone, sent_at) index for
 // excludeMessagedWithinDays.
 
 // audienceSQL is a compiled audience: a WHERE clause over contacts c and
@@ -116,9 +117,11 @@ func (q *audienceSQL) condition(c audience.Condition) string {
 			return col + " " + opSQL[c.Op] + " " + q.arg(c.Text)
 		}
 	}
+	// The attributes index holds only contacts with attributes (migration
+	// 00267): exists and eq match only those, and say so for the planner.
 	switch c.Op {
 	case audience.Exists:
-		return "c.attributes ? " + q.arg(c.Attribute) + "::text"
+		return "(c.attributes <> '{}' AND c.attributes ? " + q.arg(c.Attribute) + "::text)"
 	case audience.Eq, audience.Neq:
 		// @> can use the GIN index on attributes; stored values are text.
 		doc, _ := json.Marshal(map[string]string{c.Attribute: c.Text})
@@ -126,7 +129,7 @@ func (q *audienceSQL) condition(c audience.Condition) string {
 		if c.Op == audience.Neq {
 			return "NOT (" + eq + ")"
 		}
-		return eq
+		return "(c.attributes <> '{}' AND " + eq + ")"
 	}
 	val := "(c.attributes ->> " + q.arg(c.Attribute) + "::text)"
 	switch c.Op {

@@ -354,3 +354,72 @@ FROM generate_series(1, 20000) AS i`, tn.ID); err != nil {
 		}
 	}
 }
+
+// TestAttributeFiltersUseTheAttributedIndex: the attributes index holds only
+// contacts with attributes, so an audience's attribute filter that can use
+// it (exists, eq) must say so for the planner to read it; without that
+// predicate the plan falls back to the tenant's every contact.
+func TestAttributeFiltersUseTheAttributedIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	tn := newTenant(t, db, "Attributed")
+	// 20,000 contacts, 1 % with a city (a tenth of them Recife), the rest
+	// without attributes (an import of phone and name only).
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO contacts (tenant_id, phone, attributes)
+SELECT $1, (5511900000000 + i)::text,
+       CASE WHEN i % 100 = 0 THEN jsonb_build_object('city', CASE WHEN i % 1000 = 0 THEN 'Recife' ELSE 'SP' END) ELSE '{}' END
+FROM generate_series(1, 20000) AS i`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `ANALYZE contacts`); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		audience string
+		want     int
+	}{
+		{`{"where":[{"attribute":"city","op":"exists"}]}`, 200},
+		{`{"where":[{"attribute":"city","op":"eq","value":"Recife"}]}`, 20},
+	} {
+		var a audience.Audience
+		if err := json.Unmarshal([]byte(tc.audience), &a); err != nil {
+			t.Fatal(err)
+		}
+		var v errcode.Validator
+		if a.Validate(&v, "audience"); v.Err() != nil {
+			t.Fatal(v.Err())
+		}
+		where, args := postgres.AudienceFilter(tn.ID, a)
+		var plan strings.Builder
+		rows, err := db.Pool.Query(ctx, "EXPLAIN SELECT count(*) FROM contacts c WHERE "+where, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var line string
+		if _, err := pgx.ForEachRow(rows, []any{&line}, func() error { plan.WriteString(line + "\n"); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(plan.String(), "contacts_tenant_attributed_idx") {
+			t.Errorf("%s: the plan does not read the attributed contacts' index:\n%s", tc.audience, plan.String())
+		}
+		var n int
+		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM contacts c WHERE "+where, args...).Scan(&n); err != nil || n != tc.want {
+			t.Errorf("%s: count = %d (%v), want %d", tc.audience, n, err, tc.want)
+		}
+	}
+	// neq reads no index and still matches the contacts without attributes.
+	var a audience.Audience
+	if err := json.Unmarshal([]byte(`{"where":[{"attribute":"city","op":"neq","value":"Recife"}]}`), &a); err != nil {
+		t.Fatal(err)
+	}
+	var v errcode.Validator
+	if a.Validate(&v, "audience"); v.Err() != nil {
+		t.Fatal(v.Err())
+	}
+	where, args := postgres.AudienceFilter(tn.ID, a)
+	var n int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM contacts c WHERE "+where, args...).Scan(&n); err != nil || n != 20000-20 {
+		t.Errorf("neq: count = %d (%v), want %d", n, err, 20000-20)
+	}
+}
