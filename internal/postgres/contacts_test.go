@@ -2,8 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -425,4 +427,64 @@ func TestPhoneCheck(t *testing.T) {
 			t.Errorf("%d %q: insert = %v, want a check violation", i, phone, err)
 		}
 	}
+}
+
+// TestSuppressedPhonesOfATenantWithoutSuppressionList: a batch of new
+// contacts reads the tenant's suppression list for its phones; for a tenant
+// without one that read probes no phone (it was an index descent for each
+// of the batch's phones), and for a tenant with one it finds the batch's.
+func TestSuppressedPhonesOfATenantWithoutSuppressionList(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	empty, listed := newTenant(t, db, "No opt-outs"), newTenant(t, db, "Opt-outs")
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO opt_outs (tenant_id, phone, opted_out_at) VALUES ($1, '5511900000007', now())`, listed.ID); err != nil {
+		t.Fatal(err)
+	}
+	phones := make([]string, 1000)
+	for i := range phones {
+		phones[i] = strconv.Itoa(5511900000000 + i)
+	}
+	var plan string
+	if err := db.Pool.QueryRow(ctx, "EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, FORMAT JSON) "+db.QueryText("opt-outs-of-phones"), empty.ID, phones).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	var nodes []struct {
+		Plan planNode `json:"Plan"`
+	}
+	if err := json.Unmarshal([]byte(plan), &nodes); err != nil || len(nodes) != 1 {
+		t.Fatalf("plan %s: %v", plan, err)
+	}
+	var probes func(n planNode) int
+	probes = func(n planNode) int {
+		loops := 0
+		if strings.Contains(n.IndexCond+n.Filter, "phone") {
+			loops += n.ActualLoops
+		}
+		for _, c := range n.Plans {
+			loops += probes(c)
+		}
+		return loops
+	}
+	if n := probes(nodes[0].Plan); n != 0 {
+		t.Errorf("the scan for the phones ran %d times for a tenant without a suppression list:\n%s", n, plan)
+	}
+	for _, tc := range []struct {
+		tenant string
+		want   int
+	}{{empty.ID, 0}, {listed.ID, 1}} {
+		var n int
+		if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM ("+strings.TrimSuffix(strings.TrimSpace(db.QueryText("opt-outs-of-phones")), ";")+") s", tc.tenant, phones).Scan(&n); err != nil || n != tc.want {
+			t.Errorf("tenant %s: %d entries (%v), want %d", tc.tenant, n, err, tc.want)
+		}
+	}
+}
+
+// planNode is a node of EXPLAIN (FORMAT JSON).
+type planNode struct {
+	NodeType    string     `json:"Node Type"`
+	IndexCond   string     `json:"Index Cond"`
+	Filter      string     `json:"Filter"`
+	ActualLoops int        `json:"Actual Loops"`
+	Plans       []planNode `json:"Plans"`
 }

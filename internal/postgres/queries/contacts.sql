@@ -37,8 +37,12 @@ SELECT count(*) FILTER (WHERE inserted) FROM merged;
 -- name: opt-outs-of-phones
 -- The suppression list's entries for a batch's phones, read before the
 -- batch is COPYed straight into contacts as new contacts (what the merge's
--- join with opt_outs does for the whole batch).
-SELECT phone, opted_out_at FROM opt_outs WHERE tenant_id = $1 AND phone = ANY($2::text[]);
+-- join with opt_outs does for the whole batch). A tenant without a
+-- suppression list reads one index entry: the EXISTS is a one-time filter,
+-- so the probes of the phones (an index descent for each of the batch's
+-- thousands, after sorting them) do not run.
+SELECT phone, opted_out_at FROM opt_outs
+WHERE tenant_id = $1 AND phone = ANY($2::text[]) AND EXISTS (SELECT FROM opt_outs WHERE tenant_id = $1);
 
 -- name: list-contacts
 SELECT id, phone, name, attributes, tags, import_id, opted_out_at, created_at, updated_at
