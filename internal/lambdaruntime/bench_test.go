@@ -1,0 +1,113 @@
+package lambdaruntime
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeAPIEnv makes the test binary serve the Runtime API (serveFakeAPI)
+// instead of running tests: BenchmarkLoop's API runs in another process,
+// so that the benchmark's CPU is the runtime's alone.
+const fakeAPIEnv = "LAMBDARUNTIME_BENCH_FAKE_API"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(fakeAPIEnv) != "" {
+		serveFakeAPI()
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// serveFakeAPI answers every GET /next at once with a status event, as
+// Lambda does when requests are queued, and every response with 202, on
+// net/http's server (the Runtime API's own is one); it prints its address
+// and serves until its standard input closes.
+func serveFakeAPI() {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	var n atomic.Int64
+	payload := []byte(`{"version":"2.0","routeKey":"$default","rawPath":"/v1/campaigns/0193a000-0000-7000-8000-000000000000/status",` +
+		`"headers":{"authorization":"Bearer wm_live_x"},"requestContext":{"http":{"method":"GET"}}}`)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /2018-06-01/runtime/invocation/next", func(w http.ResponseWriter, _ *http.Request) {
+		h := w.Header()
+		h.Set(headerRequestID, "req-"+strconv.FormatInt(n.Add(1), 10))
+		h.Set(headerDeadline, strconv.FormatInt(time.Now().Add(time.Minute).UnixMilli(), 10))
+		h.Set(headerFunctionARN, "arn:aws:lambda:us-east-1:000000000000:function:api")
+		h.Set(headerTraceID, "Root=1-abc-def;Sampled=0")
+		_, _ = w.Write(payload)
+	})
+	mux.HandleFunc("POST /2018-06-01/runtime/invocation/{id}/response", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, `{"status":"OK"}`)
+	})
+	go func() { _ = http.Serve(ln, mux) }()
+	fmt.Println(ln.Addr())
+	_, _ = io.Copy(io.Discard, os.Stdin)
+}
+
+// BenchmarkLoop is the runtime's own cost of an invocation (GET /next, the
+// handler's call, POST /response) with a handler that answers at once, the
+// Runtime API in another process: cpu-µs/op is this process's CPU.
+//
+//	go test -run '^$' -bench Loop -benchtime 20000x ./internal/lambdaruntime/
+func BenchmarkLoop(b *testing.B) {
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), fakeAPIEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = stdin.Close(); _ = cmd.Wait() })
+	addr, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		b.Fatal(err)
+	}
+	response := []byte(`{"statusCode":200,"headers":{"content-type":"application/json"},"body":"{\"data\":{}}"}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	done := make(chan error, 1)
+	b.ResetTimer()
+	cpu0 := processCPU()
+	go func() {
+		done <- Run(ctx, handlerFunc(func(context.Context, []byte) ([]byte, error) {
+			if left.Add(-1) == 0 {
+				cancel()
+			}
+			return response, nil
+		}), Options{API: addr[:len(addr)-1], Concurrency: 1})
+	}()
+	<-done
+	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
+}
+
+// processCPU is the user and system CPU this process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
