@@ -284,13 +284,7 @@ func (db *DB) insertNew(ctx context.Context, tx pgx.Tx, tenantID string, importI
 	if _, err := tx.Exec(ctx, "SAVEPOINT insert_new; SELECT set_config('wuzapi.opt_outs_joined', 'on', true)"); err != nil {
 		return false, fmt.Errorf("savepoint before new contacts: %w", err)
 	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"contacts"}, []string{"id", "tenant_id", "phone", "name", "attributes", "tags", "import_id", "opted_out_at"},
-		pgx.CopyFromSlice(len(unique), func(i int) ([]any, error) {
-			c := unique[i]
-			id, tags, attrs, err := copyFields(c)
-			return []any{id, pgtype.UUID{Bytes: tenant, Valid: true}, c.Phone, c.Name,
-				attrs, tags, imp, suppressed[c.Phone]}, err
-		}))
+	_, err = tx.Conn().PgConn().CopyFrom(ctx, &newContactsReader{contacts: unique, tenant: tenant, importID: imp, suppressed: suppressed}, newContactsCopy)
 	var pgErr *pgconn.PgError
 	switch {
 	case err == nil:

@@ -42,3 +42,9 @@ func ScanClaimedByPgx(r pgx.Row) (campaign.Claimed, error) {
 	c.Vars = varsToStrings(vars)
 	return c, err
 }
+
+// InsertNewInTx is insertNew (the COPY of new contacts) for tests in
+// package postgres_test.
+func (db *DB) InsertNewInTx(ctx context.Context, tx pgx.Tx, tenantID string, importID *string, contacts []importer.Contact) (bool, error) {
+	return db.insertNew(ctx, tx, tenantID, importID, contacts)
+}
