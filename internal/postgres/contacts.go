@@ -126,8 +126,6 @@ func (db *DB) UpsertContacts(ctx context.Context, tenantID string, contacts []im
 	return inserted, updated, err
 }
 
-var noTags = []string{}
-
 // appendJSONObject appends m as a JSON object to b ({} when m is empty).
 // Text that is not valid UTF-8 has its bad bytes replaced by U+FFFD, as
 // encoding/json does.
@@ -230,32 +228,10 @@ func (db *DB) stageContacts(ctx context.Context, tx pgx.Tx, unique []importer.Co
 	if _, err := tx.Exec(ctx, db.q("create-contact-stage")); err != nil {
 		return fmt.Errorf("create contact stage: %w", err)
 	}
-	_, err := tx.CopyFrom(ctx, pgx.Identifier{"contact_stage"}, []string{"id", "phone", "name", "attributes", "tags"},
-		pgx.CopyFromSlice(len(unique), func(i int) ([]any, error) {
-			c := unique[i]
-			id, tags, attrs, err := copyFields(c)
-			return []any{id, c.Phone, c.Name, attrs, tags}, err
-		}))
-	if err != nil {
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, &newContactsReader{contacts: unique, stage: true}, stageCopy); err != nil {
 		return fmt.Errorf("copy %d contacts to stage: %w", len(unique), err)
 	}
 	return nil
-}
-
-// copyFields are a new contact's id and the encodings COPY takes for its
-// attributes and tags: the id as bytes and the attributes as JSON text,
-// because pgx's own encoding of uuid.UUID (through driver.Valuer) and of a
-// map (by reflection) was a third of the import worker's CPU.
-func copyFields(c importer.Contact) (id pgtype.UUID, tags []string, attrs []byte, err error) {
-	u, err := uuid.NewV7()
-	if err != nil {
-		return id, nil, nil, err
-	}
-	tags = c.Tags
-	if tags == nil {
-		tags = noTags
-	}
-	return pgtype.UUID{Bytes: u, Valid: true}, tags, appendJSONObject(nil, c.Attributes), nil
 }
 
 // insertNew COPYs unique (collapsed) into contacts as new contacts under a

@@ -11,15 +11,22 @@ import (
 	"github.com/wuzapi-manager/wuzapi-manager/internal/importer"
 )
 
-// newContactsCopy is the statement newContactsReader's rows are for.
-const newContactsCopy = "COPY contacts (id, tenant_id, phone, name, attributes, tags, import_id, opted_out_at) FROM STDIN (FORMAT binary)"
+// newContactsCopy is the statement newContactsReader's rows are for;
+// stageCopy the one for its rows when it is staging.
+const (
+	newContactsCopy = "COPY contacts (id, tenant_id, phone, name, attributes, tags, import_id, opted_out_at) FROM STDIN (FORMAT binary)"
+	stageCopy       = "COPY contact_stage (id, phone, name, attributes, tags) FROM STDIN (FORMAT binary)"
+)
 
 // newContactsReader streams new contacts as COPY's binary format for
 // newContactsCopy, encoded by hand a row at a time as COPY reads: pgx's
 // CopyFrom looked up an encode plan for every value and boxed each one,
 // half of the import worker's CPU with the id and JSON it was handed.
 type newContactsReader struct {
-	contacts   []importer.Contact
+	contacts []importer.Contact
+	// stage writes stageCopy's columns; tenant, importID and suppressed
+	// are then unused.
+	stage      bool
 	tenant     uuid.UUID
 	importID   pgtype.UUID // NULL when not Valid
 	suppressed map[string]pgtype.Timestamptz
@@ -60,9 +67,14 @@ func (r *newContactsReader) appendRow(b []byte, c importer.Contact) ([]byte, err
 	if err != nil {
 		return b, err
 	}
-	b = binary.BigEndian.AppendUint16(b, 8)
-	b = appendCopyBytes(b, id[:])
-	b = appendCopyBytes(b, r.tenant[:])
+	if r.stage {
+		b = binary.BigEndian.AppendUint16(b, 5)
+		b = appendCopyBytes(b, id[:])
+	} else {
+		b = binary.BigEndian.AppendUint16(b, 8)
+		b = appendCopyBytes(b, id[:])
+		b = appendCopyBytes(b, r.tenant[:])
+	}
 	b = appendCopyText(b, c.Phone)
 	b = appendCopyText(b, c.Name)
 	// jsonb: a version byte, then the JSON text.
@@ -71,6 +83,9 @@ func (r *newContactsReader) appendRow(b []byte, c importer.Contact) ([]byte, err
 	b = appendJSONObject(b, c.Attributes)
 	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	b = appendCopyTextArray(b, c.Tags)
+	if r.stage {
+		return b, nil
+	}
 	if r.importID.Valid {
 		b = appendCopyBytes(b, r.importID.Bytes[:])
 	} else {
