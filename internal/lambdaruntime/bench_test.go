@@ -3,6 +3,7 @@ package lambdaruntime
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -101,7 +102,9 @@ func BenchmarkLoop(b *testing.B) {
 			return response, nil
 		}), Options{API: addr[:len(addr)-1], Concurrency: 1})
 	}()
-	<-done
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		b.Fatalf("the loop ended with %v, not on its context's cancel", err)
+	}
 	b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(b.N), "cpu-µs/op")
 }
 

@@ -102,12 +102,22 @@ func (c *client) doThen(ctx context.Context, req request, want int, then request
 		c.close()
 		return status, body, reply{}, false, nil
 	}
-	next.status, next.header, next.body, err = c.read(then)
+	next, ok = c.readThen(then)
+	return status, body, next, ok, nil
+}
+
+// readThen reads the response to a request sent after another in the same
+// write. When it cannot, the connection is closed and the caller sends the
+// request again on a new one.
+func (c *client) readThen(then request) (reply, bool) {
+	var r reply
+	var err error
+	r.status, r.header, r.body, err = c.read(then)
 	if err != nil {
 		c.close()
-		return status, body, reply{}, false, nil
+		return reply{}, false
 	}
-	return status, body, next, true, nil
+	return r, true
 }
 
 // reply is one response of the API.

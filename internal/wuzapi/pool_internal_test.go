@@ -65,6 +65,7 @@ func FuzzReadUsual(f *testing.F) {
 			t.Fatalf("read %q, which http.ReadResponse refuses: %v", raw, rerr)
 		}
 		got, berr := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
 		switch {
 		case resp.StatusCode != ans.status || resp.Header.Get("Content-Type") != ans.contentType:
 			t.Fatalf("%q: readUsual %d %q, ReadResponse %d %q", raw, ans.status, ans.contentType, resp.StatusCode, resp.Header.Get("Content-Type"))
