@@ -235,10 +235,13 @@ func (p *Pool) roundTrip(ctx context.Context, t *target, req request, header htt
 		pc.close()
 		return nil, answer{}, err
 	}
-	// A cancelled context ends the call at once: its deadline passes.
+	// A cancelled context ends the call at once: its deadline passes. The
+	// function may run after this call has closed the connection and let go
+	// of pc, so it holds the connection itself.
 	stop := func() bool { return true }
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { _ = pc.conn.SetDeadline(time.Unix(1, 0)) })
+		conn := pc.conn
+		stop = context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	}
 	ans, reusable, err := pc.roundTrip(t, req, header)
 	if !stop() {

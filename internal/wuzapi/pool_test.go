@@ -262,6 +262,29 @@ func TestPoolTimeouts(t *testing.T) {
 	}
 }
 
+// TestPoolContextDeadlineAtTheConnections: a context whose deadline is the
+// connection's ends the call on whichever comes first; the context's own
+// cancel may run after the call has let go of its connection, and must not
+// touch it then.
+func TestPoolContextDeadlineAtTheConnections(t *testing.T) {
+	t.Parallel()
+	fake := wuzapitest.New(t)
+	fake.AddUser("tok", wuzapitest.Ready)
+	c := wuzapi.Guard{AllowPrivate: true}.Pool(time.Minute).Client(fake.URL, "tok")
+	const calls = 100
+	for range calls {
+		fake.Script("5511999998888", wuzapitest.Reply{Delay: time.Second})
+	}
+	for i := range calls {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Millisecond)
+		_, err := c.SendText(ctx, "5511999998888", "hi", "")
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || wuzapi.KindOf(err) != wuzapi.KindTimeout {
+			t.Fatalf("call %d: %v (%v), want the context's deadline, a timeout", i, err, wuzapi.KindOf(err))
+		}
+	}
+}
+
 // TestPoolGuardAtDial: the pool dials only what the guard allows.
 func TestPoolGuardAtDial(t *testing.T) {
 	t.Parallel()
