@@ -330,10 +330,76 @@ func TestMergeReadsSuppressionList(t *testing.T) {
 	if _, _, err := db.MergeContactsInTx(ctx, tx, a.ID, []importer.Contact{{Phone: "5511999990004"}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := tx.Exec(ctx, `INSERT INTO contacts (tenant_id, phone) VALUES ($1, '5511999990003')`, a.ID); err != nil {
+		t.Fatal(err)
+	}
 	var optedOut bool
-	err = tx.QueryRow(ctx, `INSERT INTO contacts (tenant_id, phone) VALUES ($1, '5511999990003') RETURNING opted_out_at IS NOT NULL`, a.ID).Scan(&optedOut)
+	err = tx.QueryRow(ctx, `SELECT opted_out_at IS NOT NULL FROM contacts WHERE tenant_id = $1 AND phone = '5511999990003'`, a.ID).Scan(&optedOut)
 	if err != nil || !optedOut {
 		t.Fatalf("a plain insert after a merge: opted out = %v (%v); want true (the trigger runs again)", optedOut, err)
+	}
+}
+
+// TestContactsCopyInsertsPagesAtATime: contacts has no BEFORE or INSTEAD
+// OF row trigger on insert (COPY would then insert an import's rows one at
+// a time instead of a page at a time), and an insert outside the merge
+// still keeps the suppression list: a contact inserted for a listed phone
+// is opted out once its statement ends, one inserted opted out lists its
+// phone, an upsert through ON CONFLICT keeps the earliest opt-out, and a
+// merge (which reads the list itself) is not touched by the trigger.
+func TestContactsCopyInsertsPagesAtATime(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	var before int
+	if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_trigger
+		WHERE tgrelid = 'contacts'::regclass AND NOT tgisinternal
+		  AND tgtype & 1 = 1 AND tgtype & 4 = 4 AND (tgtype & 2 = 2 OR tgtype & 64 = 64)`).Scan(&before); err != nil || before != 0 {
+		t.Fatalf("contacts has %d BEFORE or INSTEAD OF row triggers on insert (%v), want 0", before, err)
+	}
+	tn := newTenant(t, db, "Triggers")
+	listedAt := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO opt_outs (tenant_id, phone, opted_out_at) VALUES ($1, '5511999990001', $2)`, tn.ID, listedAt); err != nil {
+		t.Fatal(err)
+	}
+	laterAt := listedAt.Add(time.Hour)
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO contacts (tenant_id, phone) VALUES ($1, '5511999990001'), ($1, '5511999990002')`, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO contacts (tenant_id, phone, opted_out_at) VALUES ($1, '5511999990003', $2)`, tn.ID, laterAt); err != nil {
+		t.Fatal(err)
+	}
+	// The receipts' opt-out: an upsert of an opted-out contact.
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO contacts (tenant_id, phone, opted_out_at) VALUES ($1, '5511999990001', $2)
+		ON CONFLICT (tenant_id, phone) DO UPDATE SET opted_out_at = LEAST(contacts.opted_out_at, EXCLUDED.opted_out_at)`, tn.ID, laterAt); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.UpsertContacts(ctx, tn.ID, []importer.Contact{{Phone: "5511999990003", Name: "Ana"}, {Phone: "5511999990004"}}); err != nil {
+		t.Fatal(err)
+	}
+	for phone, want := range map[string]*time.Time{"5511999990001": &listedAt, "5511999990002": nil, "5511999990003": &laterAt, "5511999990004": nil} {
+		c, err := db.ContactByPhone(ctx, tn.ID, phone)
+		switch {
+		case err != nil:
+			t.Errorf("contact %s: %v", phone, err)
+		case (c.OptedOutAt == nil) != (want == nil) || (want != nil && !c.OptedOutAt.Equal(*want)):
+			t.Errorf("contact %s opted out at %v, want %v", phone, c.OptedOutAt, want)
+		}
+	}
+	var listed []string
+	rows, err := db.Pool.Query(ctx, `SELECT phone || ' ' || to_char(opted_out_at AT TIME ZONE 'UTC', 'HH24:MI') FROM opt_outs WHERE tenant_id = $1 ORDER BY phone`, tn.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		listed = append(listed, s)
+	}
+	if err := rows.Err(); err != nil || strings.Join(listed, ",") != "5511999990001 03:04,5511999990003 04:04" {
+		t.Fatalf("suppression list %v (%v), want 5511999990001 03:04,5511999990003 04:04", listed, err)
 	}
 }
 
