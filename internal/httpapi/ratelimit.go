@@ -91,7 +91,13 @@ func clientIP(r *http.Request) string {
 func (s *Server) limitTenant(w http.ResponseWriter, r *http.Request, t tenant.Tenant) (*http.Request, bool) {
 	ctx := r.Context()
 	if s.opts.Limiter != nil {
-		res := s.opts.Limiter.Tenant(ctx, t.ID)
+		check := s.opts.Limiter.Tenant
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			// A read may be served from allowance this instance holds; a
+			// write asks Redis, so the plan its caps use is fresh.
+			check = s.opts.Limiter.TenantRead
+		}
+		res := check(ctx, t.ID)
 		if !s.applyLimit(w, r, res) {
 			return r, false
 		}

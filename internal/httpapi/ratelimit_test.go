@@ -394,3 +394,41 @@ func TestWebhookRouteIsLimitedPerInstance(t *testing.T) {
 		t.Fatalf("gated address: %d %v, want 429 with Retry-After", r.Status, r.Header)
 	}
 }
+
+// TestEnterpriseReadsHoldAllowance: an enterprise tenant's reads are
+// limited from batches of its allowance the instance holds (fewer Redis
+// round trips), each answered with RateLimit-Remaining one less than the
+// last, as one check a request gives; its writes ask Redis each time.
+func TestEnterpriseReadsHoldAllowance(t *testing.T) {
+	t.Parallel()
+	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379", ContextTimeoutEnabled: true})
+	t.Cleanup(func() { _ = rdb.Close() })
+	cc := &limittest.Commands{}
+	rdb.AddHook(cc)
+	f := setupFleet(t, 1, func(o *limit.APIOptions) {
+		o.Redis = rdb
+		o.Period = time.Hour // an interval of 1.8 s: no refill between the requests
+	})
+	_, key := f.newTenant(t, "enterprise")
+	f.call(t, 0, "10.0.4.1", "GET", "/v1/me", key, "") // the plan read from Postgres
+	cc.Take()
+	for i := 2; i <= 31; i++ {
+		r := f.call(t, 0, "10.0.4.1", "GET", "/v1/me", key, "")
+		if r.Status != 200 || r.Header.Get("RateLimit-Limit") != "2000" ||
+			r.Header.Get("RateLimit-Remaining") != strconv.Itoa(2000-i) ||
+			dig(r.Body, "data", "rateLimit", "remaining") != float64(2000-i) {
+			t.Fatalf("read %d: %d %v %s, want %d remaining", i, r.Status, r.Header, r.Raw, 2000-i)
+		}
+	}
+	if calls := cc.Take(); calls["evalsha"] > 6 {
+		t.Fatalf("30 reads sent %v, want a batch a round trip (2, 4, 8, 16)", calls)
+	}
+	for range 3 {
+		if r := f.call(t, 0, "10.0.4.1", "POST", "/v1/campaigns", key, `{}`); r.Status != 400 {
+			t.Fatalf("POST /v1/campaigns {}: %d %s", r.Status, r.Raw)
+		}
+	}
+	if calls := cc.Take(); calls["evalsha"] != 3 {
+		t.Fatalf("3 writes sent %v, want 3 evalsha", calls)
+	}
+}

@@ -32,6 +32,12 @@ const PlanCacheKey = "tenant:plan"
 // not answer (fail open).
 const FailOpenCacheKey = "rate_limit"
 
+// Defaults of a held batch (APIOptions.HoldBatch, Hold).
+const (
+	DefaultHoldBatch = 16
+	DefaultHold      = 100 * time.Millisecond
+)
+
 // Labels of rate_limit_rejections_total{plan} for requests without a tenant.
 const (
 	RejectClient  = "anonymous" // per client IP
@@ -70,6 +76,14 @@ type APIOptions struct {
 	// Period is the window of every allowance: one minute when
 	// zero. Tests stretch it to make refill during the test negligible.
 	Period time.Duration
+	// HoldBatch is the most requests of a tenant under the largest plan an
+	// instance takes from Redis at once for its reads (TenantRead), to
+	// spend in-process within Hold (heldBatch); default 16, 1: one at a
+	// time, as Tenant.
+	HoldBatch int
+	// Hold is how long after asking an instance may spend a held batch
+	// (default 100 ms).
+	Hold time.Duration
 	// Now is the clock of the in-process cache and the backoff (not of the
 	// limit itself, which is Redis's); time.Now when nil.
 	Now func() time.Time
@@ -108,7 +122,8 @@ type API struct {
 	freeLimit int
 	maxLimit  int // the largest allowance of any plan
 
-	denied denials // buckets Redis refused, until the stated instant
+	denied denials   // buckets Redis refused, until the stated instant
+	held   heldBatch // batches of allowance taken for reads, per bucket
 
 	downUntil atomic.Int64 // unix nanoseconds; Redis is skipped until then
 
@@ -142,6 +157,12 @@ func NewAPI(opts APIOptions) *API {
 	if opts.Period <= 0 {
 		opts.Period = time.Minute
 	}
+	if opts.HoldBatch <= 0 {
+		opts.HoldBatch = DefaultHoldBatch
+	}
+	if opts.Hold <= 0 {
+		opts.Hold = DefaultHold
+	}
 	if opts.ClientPerMinute <= 0 {
 		opts.ClientPerMinute = DefaultClientPerMinute
 	}
@@ -150,6 +171,7 @@ func NewAPI(opts APIOptions) *API {
 	}
 	opts.Redis = honourDeadlines(opts.Redis)
 	a := &API{opts: opts, log: opts.Logger, metrics: opts.Metrics, now: opts.Now, plans: map[string]planEntry{}}
+	a.held.max, a.held.hold = opts.HoldBatch, opts.Hold
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -179,15 +201,22 @@ func NewAPI(opts APIOptions) *API {
 //	ARGV[4] plan version the caller's plan belongs to
 //	ARGV[5] "1": ARGV[3] was just read from Postgres; store it for ARGV[6] s;
 //	        "2": Postgres failed, apply ARGV[3] without storing it
-//	ARGV[7..] plan, allowance pairs
+//	ARGV[7] requests wanted at once (a held batch; 1 or absent: one)
+//	ARGV[8] hold µs: how long the caller may spend a batch after sending
+//	ARGV[9..] plan, allowance pairs
 //
 // The caller's in-process plan is used only while the version key still
 // holds the version it was read under; PATCH of a plan bumps the version, so
 // every instance's next request falls back to Redis, then Postgres.
 //
+// A batch (ARGV[7] > 1) is granted only while the bucket's debt (TAT - now)
+// is at least the hold, and as many of it as the allowance has room for
+// now, all counted at once: see heldBatch for why that is never looser
+// than counting each request when it is served.
+//
 // Reply: {"miss", version} when the plan is nowhere but Postgres; {"stale"}
 // when the plan changed while the caller read Postgres; else {"ok", allowed,
-// remaining, retry µs, reset µs, plan, version, source, allowance}.
+// remaining, retry µs, reset µs, plan, version, source, allowance, granted}.
 var gcraScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -209,7 +238,7 @@ if #KEYS == 3 then
     if not p then return {'miss', ver} end
     plan, source = p, 'redis'
   end
-  for i = 7, #ARGV, 2 do
+  for i = 9, #ARGV, 2 do
     if ARGV[i] == plan then limit = tonumber(ARGV[i + 1]) end
   end
 end
@@ -227,28 +256,58 @@ if stored then
     if was ~= limit then tat = math.min(now + (at - now) * was / limit, now + period) end
   end
 end
-local new_tat = tat + interval
+local n = 1
+local want = tonumber(ARGV[7]) or 1
+if want > 1 and tat - now >= tonumber(ARGV[8]) then
+  n = math.min(want, math.floor((period - (tat - now)) / interval))
+  while n > 1 and period - (tat + n * interval - now) < 0 do n = n - 1 end
+  if n < 1 then n = 1 end
+end
+local new_tat = tat + n * interval
 local diff = period - (new_tat - now)
 if diff < 0 then
-  return {'ok', 0, 0, math.ceil(-diff), math.ceil(tat - now), plan, ver, source, limit}
+  return {'ok', 0, 0, math.ceil(-diff), math.ceil(tat - now), plan, ver, source, limit, 0}
 end
 new_tat = math.ceil(new_tat)
 redis.call('SET', KEYS[1], string.format('%.0f:%d', new_tat, limit), 'PX', math.ceil((new_tat - now) / 1000) + 1)
-return {'ok', 1, math.floor(diff / interval), 0, new_tat - now, plan, ver, source, limit}
+return {'ok', 1, math.floor(diff / interval), 0, new_tat - now, plan, ver, source, limit, n}
 `)
 
 // Tenant checks one request of a tenant against its plan's allowance. It
 // never fails: when Redis cannot answer, the request is let through
 // (Result.FailedOpen) and the failure is logged and reported to OnFailOpen.
 func (a *API) Tenant(ctx context.Context, tenantID string) Result {
+	return a.tenant(ctx, tenantID, false)
+}
+
+// TenantRead is Tenant for a request that changes nothing (GET, HEAD): under
+// the largest plan's allowance it may be served from a batch this instance
+// holds (heldBatch), without a round trip; a request that writes always asks
+// Redis, so its plan (the caps it checks) is fresh.
+func (a *API) TenantRead(ctx context.Context, tenantID string) Result {
+	return a.tenant(ctx, tenantID, true)
+}
+
+func (a *API) tenant(ctx context.Context, tenantID string, read bool) Result {
 	rateKey := a.opts.Prefix + "rate:tenant:{" + tenantID + "}"
-	if res, ok := a.denied.get(rateKey, a.now()); ok {
+	now := a.now()
+	if read {
+		// Held requests were counted before Redis refused any later one.
+		if res, ok := a.held.spend(rateKey, now); ok {
+			return res
+		}
+	}
+	if res, ok := a.denied.get(rateKey, now); ok {
 		a.metrics.RateLimitRejections.WithLabelValues(string(res.Plan)).Inc()
 		return res
 	}
 	hint, hasHint := a.localPlan(tenantID)
 	if a.skipRedis() {
 		return a.skipped(hint.plan)
+	}
+	want := 1
+	if read && hasHint && a.opts.PerMinute(hint.plan) >= a.maxLimit {
+		want = a.held.want(rateKey)
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.opts.Timeout)
 	defer cancel()
@@ -267,7 +326,7 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 	for range 5 {
 		sent := a.now()
 		args := append([]any{int64(a.opts.Period / time.Microsecond), a.freeLimit, plan, version, fill,
-			int64(a.opts.RedisPlanTTL / time.Second)}, a.planArgs...)
+			int64(a.opts.RedisPlanTTL / time.Second), want, int64(a.opts.Hold / time.Microsecond)}, a.planArgs...)
 		reply, err := gcraScript.Run(cctx, a.opts.Redis, keys, args...).Slice()
 		if err == nil && len(reply) == 0 {
 			err = errors.New("empty script reply")
@@ -295,30 +354,40 @@ func (a *API) Tenant(ctx context.Context, tenantID string) Result {
 			plan, version, fill = "", "", "0"
 			continue
 		}
-		res, err := a.decode(reply)
-		if err != nil {
-			return a.failOpen(ctx, fmt.Errorf("rate limit tenant %s: %w", tenantID, err), hint.plan)
-		}
-		switch reply[7] {
-		case "db", "fallback":
-			a.metrics.CacheMisses.WithLabelValues(PlanCacheKey).Inc()
-		default: // "local" or "redis"
-			a.metrics.CacheHits.WithLabelValues(PlanCacheKey).Inc()
-		}
-		res.Plan = tenant.Plan(fmt.Sprint(reply[5]))
-		if reply[7] != "fallback" {
-			a.storePlan(tenantID, res.Plan, fmt.Sprint(reply[6]))
-		}
-		if !res.Allowed {
-			a.metrics.RateLimitRejections.WithLabelValues(string(res.Plan)).Inc()
-			if res.Limit >= a.maxLimit {
-				// No plan change can let this tenant through sooner.
-				a.denied.put(rateKey, res, sent)
-			}
+		return a.tenantAnswer(ctx, tenantID, rateKey, reply, sent, hint.plan, read)
+	}
+	return a.failOpen(ctx, fmt.Errorf("rate limit tenant %s: plan kept changing", tenantID), hint.plan)
+}
+
+// tenantAnswer reads an "ok" reply of a tenant's check sent at sent: the
+// plan cache's counts, the plan stored here, a refusal or a batch held.
+func (a *API) tenantAnswer(ctx context.Context, tenantID, rateKey string, reply []any, sent time.Time, hint tenant.Plan, read bool) Result {
+	res, granted, err := a.decode(reply)
+	if err != nil {
+		return a.failOpen(ctx, fmt.Errorf("rate limit tenant %s: %w", tenantID, err), hint)
+	}
+	switch reply[7] {
+	case "db", "fallback":
+		a.metrics.CacheMisses.WithLabelValues(PlanCacheKey).Inc()
+	default: // "local" or "redis"
+		a.metrics.CacheHits.WithLabelValues(PlanCacheKey).Inc()
+	}
+	res.Plan = tenant.Plan(fmt.Sprint(reply[5]))
+	if reply[7] != "fallback" {
+		a.storePlan(tenantID, res.Plan, fmt.Sprint(reply[6]))
+	}
+	if !res.Allowed {
+		a.metrics.RateLimitRejections.WithLabelValues(string(res.Plan)).Inc()
+		if res.Limit >= a.maxLimit {
+			// No plan change can let this tenant through sooner.
+			a.denied.put(rateKey, res, sent)
 		}
 		return res
 	}
-	return a.failOpen(ctx, fmt.Errorf("rate limit tenant %s: plan kept changing", tenantID), hint.plan)
+	if read && res.Limit >= a.maxLimit {
+		res = a.held.put(rateKey, res, granted, sent)
+	}
+	return res
 }
 
 // Client checks one request without a tenant against its client IP's
@@ -365,7 +434,7 @@ func (a *API) check(ctx context.Context, key string, perMinute int, label string
 		int64(a.opts.Period/time.Microsecond), perMinute).Slice()
 	if err == nil {
 		var res Result
-		if res, err = a.decode(reply); err == nil {
+		if res, _, err = a.decode(reply); err == nil {
 			if !res.Allowed {
 				a.metrics.RateLimitRejections.WithLabelValues(label).Inc()
 				a.denied.put(full, res, now) // these allowances never change
@@ -376,18 +445,19 @@ func (a *API) check(ctx context.Context, key string, perMinute int, label string
 	return a.failOpen(ctx, fmt.Errorf("rate limit %s: %w", key, err), "")
 }
 
-// decode reads an "ok" reply of gcraScript.
-func (a *API) decode(reply []any) (Result, error) {
-	if len(reply) != 9 || reply[0] != "ok" {
-		return Result{}, fmt.Errorf("unexpected script reply %v", reply)
+// decode reads an "ok" reply of gcraScript: the decision and how many
+// requests it granted at once (0 when refused).
+func (a *API) decode(reply []any) (Result, int, error) {
+	if len(reply) != 10 || reply[0] != "ok" {
+		return Result{}, 0, fmt.Errorf("unexpected script reply %v", reply)
 	}
-	n := make([]int64, 0, 5)
-	for _, i := range []int{1, 2, 3, 4, 8} {
+	var n [6]int64
+	for j, i := range [...]int{1, 2, 3, 4, 8, 9} {
 		v, ok := reply[i].(int64)
 		if !ok {
-			return Result{}, fmt.Errorf("unexpected script reply %v", reply)
+			return Result{}, 0, fmt.Errorf("unexpected script reply %v", reply)
 		}
-		n = append(n, v)
+		n[j] = v
 	}
 	return Result{
 		Allowed:    n[0] == 1,
@@ -395,7 +465,7 @@ func (a *API) decode(reply []any) (Result, error) {
 		RetryAfter: time.Duration(n[2]) * time.Microsecond,
 		ResetAfter: time.Duration(n[3]) * time.Microsecond,
 		Limit:      int(n[4]),
-	}, nil
+	}, int(n[5]), nil
 }
 
 // denials remembers, per instance, the buckets (rate keys) Redis refused
@@ -483,6 +553,7 @@ func (a *API) InvalidatePlan(ctx context.Context, tenantID string) error {
 	delete(a.plans, tenantID)
 	a.mu.Unlock()
 	a.denied.forget(a.opts.Prefix + "rate:tenant:{" + tenantID + "}")
+	a.held.forget(a.opts.Prefix + "rate:tenant:{" + tenantID + "}")
 	verKey := a.opts.Prefix + PlanCacheKey + ":ver:{" + tenantID + "}"
 	_, err := a.opts.Redis.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.Del(ctx, a.opts.Prefix+PlanCacheKey+":{"+tenantID+"}")
