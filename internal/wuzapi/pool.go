@@ -229,7 +229,9 @@ func (p *Pool) roundTrip(ctx context.Context, t *target, req request, header htt
 	}
 	pc, err := p.get(ctx, t, deadline)
 	if err != nil {
-		return nil, answer{}, err
+		// A dial that outlasts the context's deadline may report the
+		// socket's own deadline first: it is still the context's.
+		return nil, answer{}, contextErr(ctx, err)
 	}
 	if err := pc.conn.SetDeadline(deadline); err != nil {
 		pc.close()
