@@ -41,16 +41,30 @@ WHERE tenant_id = $1 AND id = $2;
 -- name: instance-statuses
 -- What stops the tenant's instances $2 sending, and their delivery rate:
 -- of each one's last $4 sends before $3 (sends younger than that may not
--- have their receipt yet), how many were delivered (or read).
+-- have their receipt yet), how many were delivered (or read). The sends
+-- index is keyed by whether a send was a first message (new_contact: true,
+-- false, or NULL when claimed before it was recorded): each range gives its
+-- last $4 in order, and the newest $4 of the three are the instance's.
 SELECT i.id, COALESCE(i.blocked_reason, ''), i.ban_code, i.blocked_until, i.connected, i.logged_in,
     COALESCE(i.new_lane_state, ''), i.new_lane_until, COALESCE(i.new_lane_reason, ''), d.delivered, d.settled
 FROM instances i
 CROSS JOIN LATERAL (
     SELECT count(*) FILTER (WHERE w.delivered_at IS NOT NULL OR w.read_at IS NOT NULL) AS delivered, count(*) AS settled
     FROM (
-        SELECT r.delivered_at, r.read_at FROM campaign_recipients r
-        WHERE r.instance_id = i.id AND r.sent_at IS NOT NULL AND r.sent_at < $3
-        ORDER BY r.sent_at DESC
+        SELECT u.delivered_at, u.read_at FROM (
+            (SELECT r.delivered_at, r.read_at, r.sent_at FROM campaign_recipients r
+             WHERE r.instance_id = i.id AND r.new_contact AND r.sent_at IS NOT NULL AND r.sent_at < $3
+             ORDER BY r.sent_at DESC LIMIT $4)
+            UNION ALL
+            (SELECT r.delivered_at, r.read_at, r.sent_at FROM campaign_recipients r
+             WHERE r.instance_id = i.id AND NOT r.new_contact AND r.sent_at IS NOT NULL AND r.sent_at < $3
+             ORDER BY r.sent_at DESC LIMIT $4)
+            UNION ALL
+            (SELECT r.delivered_at, r.read_at, r.sent_at FROM campaign_recipients r
+             WHERE r.instance_id = i.id AND r.new_contact IS NULL AND r.sent_at IS NOT NULL AND r.sent_at < $3
+             ORDER BY r.sent_at DESC LIMIT $4)
+        ) u
+        ORDER BY u.sent_at DESC
         LIMIT $4
     ) w
 ) d
