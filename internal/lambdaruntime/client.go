@@ -23,8 +23,11 @@ var userAgent = "wuzapi-manager-lambdaruntime (" + runtime.Version() + ")"
 // concurrent use.
 type client struct {
 	addr string
-	conn net.Conn
-	br   *bufio.Reader
+	// blocking: the connection's socket is in blocking mode, outside the
+	// network poller (dialBlocking), for a loop's client.
+	blocking bool
+	conn     io.ReadWriteCloser
+	br       *bufio.Reader
 	// fresh is true while conn has served no request: a failure on it is
 	// not the server having closed an idle connection, and is not retried.
 	fresh bool
@@ -132,8 +135,14 @@ type reply struct {
 // response.
 func (c *client) try(ctx context.Context, req request, then *request) (int, http.Header, []byte, error) {
 	if c.conn == nil {
-		var d net.Dialer
-		conn, err := d.DialContext(ctx, "tcp", c.addr)
+		var conn io.ReadWriteCloser
+		var err error
+		if c.blocking {
+			conn, err = dialBlocking(ctx, c.addr)
+		} else {
+			var d net.Dialer
+			conn, err = d.DialContext(ctx, "tcp", c.addr)
+		}
 		if err != nil {
 			return 0, nil, nil, err
 		}

@@ -127,8 +127,10 @@ func newLoop(h Handler, opts Options) *loop {
 	if logf == nil {
 		logf = func(p []byte) { log.Printf("%s", p) }
 	}
+	c := newClient(opts.API)
+	c.blocking = true
 	return &loop{
-		h: h, c: newClient(opts.API), log: logf, setEnv: opts.Concurrency == 1,
+		h: h, c: c, log: logf, setEnv: opts.Concurrency == 1,
 		nextReq: request{method: http.MethodGet, path: runtimePrefix + "invocation/next", event: true},
 	}
 }
