@@ -81,23 +81,33 @@ func (r *chunkRun) fromGrant(cur *cursor, p SendPolicy, probing bool) bool {
 	return true
 }
 
-// ask is how many sends the loop's next reservation asks for: several
+// ask is how many sends the loop's next reservation asks for (nextAsk),
+// noted for the reservation after it.
+func (r *chunkRun) ask(cur *cursor, probing bool) int {
+	n := r.nextAsk(cur, probing)
+	if !probing && r.grantsSeveral() {
+		cur.asked = n
+	}
+	return n
+}
+
+// nextAsk is how many sends the loop's next reservation asks for: several
 // only when the instance draws no gap between sends and shows no typing
 // (a grant's sends must start within its Until), and no more than the
 // loop's last grant of several used when it gave some back (a text that
 // changes from recipient to recipient, sends slower than Until), growing
 // again while grants are used up.
-func (r *chunkRun) ask(cur *cursor, probing bool) int {
-	if probing || r.policy.MinDelay > 0 || r.policy.MaxDelay > 0 || r.job.Instance.Typing {
+func (r *chunkRun) nextAsk(cur *cursor, probing bool) int {
+	if probing || !r.grantsSeveral() {
 		return 1
 	}
 	switch g := cur.slot; {
 	case cur.asked == 0:
-		cur.asked = batchSends
+		return batchSends
 	case g.Granted && g.Used < g.Units:
-		cur.asked = max(g.Used, 1)
+		return max(g.Used, 1)
 	case g.Granted:
-		cur.asked = min(2*max(g.Units, 1), batchSends)
+		return min(2*max(g.Units, 1), batchSends)
 	}
 	return cur.asked
 }

@@ -384,6 +384,9 @@ type chunkRun struct {
 
 	gate    *newGate   // what this invocation knows of the new-contact lane
 	checkMu sync.Mutex // one number check at a time
+	// batch: the loops claim several recipients a statement (bulkClaims);
+	// nil: one a send.
+	batch ClaimBatcher
 	// pool: the run sends a pool campaign's recipients given to its
 	// instance; an instance that cannot send hands them to the others
 	// instead of pausing the campaign.
@@ -541,6 +544,7 @@ func (w *Worker) newRun(ctx context.Context, log *slog.Logger, campaignID string
 	}
 	r.tpl = ParseTemplate(r.c.Message)
 	r.policy = job.Instance.Policy(r.loc)
+	r.batch = r.bulkClaims()
 	if job.Instance.MaxInFlight < r.conc {
 		r.conc = max(job.Instance.MaxInFlight, 1)
 	}
@@ -583,27 +587,33 @@ func (r *chunkRun) loop(ctx context.Context) {
 	}
 }
 
-// markHeld records the loop's last successful send when no claim took it
-// along.
+// markHeld records the loop's last successful sends when no claim took
+// them along, and puts back the recipients a bulk claim queued and the
+// loop did not send.
 func (r *chunkRun) markHeld(ctx context.Context, cur *cursor) {
-	if cur.sent == "" {
+	if len(cur.queue) > 0 || len(cur.marks) > 1 {
+		r.settleHeld(ctx, cur)
 		return
 	}
+	if len(cur.marks) == 0 {
+		return
+	}
+	sent := cur.marks[0]
 	ctx = context.WithoutCancel(ctx)
 	if r.conc == 1 && !r.pool {
 		// The run's only loop: nothing of the chunk changes after this
 		// mark, so the chunk's state read beside it is what the hand-back
 		// needs, without a statement of its own.
-		pending, nextAt, err := r.w.Store.MarkSentState(ctx, r.campaignID, cur.sent, cur.sentAt, r.lo, r.hi, r.job.NoWebhooks)
+		pending, nextAt, err := r.w.Store.MarkSentState(ctx, r.campaignID, sent.Phone, sent.At, r.lo, r.hi, r.job.NoWebhooks)
 		if err != nil {
 			r.fail(err)
 		} else {
 			r.state = &chunkState{pending: pending, nextAt: nextAt}
 		}
-	} else if err := r.w.Store.MarkSent(ctx, r.campaignID, cur.sent, cur.sentAt); err != nil {
+	} else if err := r.w.Store.MarkSent(ctx, r.campaignID, sent.Phone, sent.At); err != nil {
 		r.fail(err)
 	}
-	cur.sent = ""
+	cur.marks = cur.marks[:0]
 }
 
 // chunkState is the chunk's pending recipients and the earliest next
@@ -621,10 +631,17 @@ type chunkState struct {
 // after the cursor does the loop look from lo again, for recipients that
 // became due behind it (a retry after its backoff, a deferred send).
 //
-// sent is the loop's last successful send, not yet recorded: the next
-// claim records it in its own statement (Store.MarkSentClaim), else
-// markHeld when the loop ends. Until then it stays sending, which a
-// retried chunk never sends again.
+// marks are the loop's successful sends not yet recorded: the next claim
+// records them in its own statement (Store.MarkSentClaim: one a claim;
+// ClaimBatcher.ClaimSeveral: all since the last), else markHeld when the
+// loop ends. Until then they stay sending, which a retried chunk never
+// sends again.
+//
+// queue holds the recipients a bulk claim took after the one it returned
+// (ClaimSeveral), in seq order: the loop sends them one by one, each
+// through the limiter as any other, while they are sendable (queueHolds:
+// until claimHold after the claim, lane the claim's filter); any the loop
+// does not send go back to pending in one statement (putBack, settleHeld).
 //
 // slot is the loop's last granted send's in-flight slot, not yet freed:
 // the loop's next reservation frees it in the same call (SlotHandover),
@@ -635,12 +652,14 @@ type chunkState struct {
 // next ones on it without asking the limiter (fromGrant); kind is what the
 // grant was asked for and asked how many the loop asks for next.
 type cursor struct {
-	from   int
-	sent   string
-	sentAt time.Time
-	slot   Reservation
-	kind   string
-	asked  int
+	from  int
+	marks []SentMark
+	slot  Reservation
+	kind  string
+	asked int
+	queue []Claimed
+	lane  string
+	until time.Time
 }
 
 // releaseSlot frees the loop's held in-flight slot, giving back the sends
@@ -687,9 +706,7 @@ func (r *chunkRun) step(ctx context.Context, cur *cursor) bool {
 	r.doneWith(ctx, cur, res)
 	if errors.Is(sendErr, errTypingCut) {
 		// The invocation ends before the send: nothing went out.
-		if err := r.w.Store.Defer(context.WithoutCancel(ctx), r.campaignID, rec.Phone, nil); err != nil {
-			r.fail(err)
-		}
+		r.unclaim(ctx, cur, rec)
 		if probing {
 			r.giveProbe()
 		}
@@ -708,7 +725,9 @@ func (r *chunkRun) step(ctx context.Context, cur *cursor) bool {
 	}
 	if sendErr == nil {
 		r.w.record("sent")
-		cur.sent, cur.sentAt = rec.Phone, r.w.now()
+		cur.marks = append(cur.marks, SentMark{Phone: rec.Phone, At: r.w.now()})
+	} else if failsRecipient(rec, sendErr) && !r.recordMarks(ctx, cur) {
+		return false
 	} else if err := r.settle(ctx, rec, sendErr); err != nil {
 		r.fail(err)
 		return false
@@ -772,6 +791,15 @@ func (r *chunkRun) mayClaim(ctx context.Context) bool {
 // The claim comes before the limiter, which then knows whether the send is
 // a first message and its text; a refused send goes back unspent.
 func (r *chunkRun) claim(ctx context.Context, cur *cursor) (rec Claimed, probing, ok bool) {
+	if len(cur.queue) > 0 {
+		if r.queueHolds(cur) {
+			rec, cur.queue = cur.queue[0], cur.queue[1:]
+			return rec, false, true
+		}
+		if !r.putBack(ctx, cur, nil) {
+			return rec, false, false
+		}
+	}
 	if closed, _, _ := r.gate.state(); r.job.Instance.CheckNumbers && (!closed || r.gate.hasProbe()) {
 		r.checkMu.Lock()
 		err := r.w.checkNumbers(ctx, r.log, r.job, r.lo, r.hi, r.gate)
@@ -782,13 +810,18 @@ func (r *chunkRun) claim(ctx context.Context, cur *cursor) (rec Claimed, probing
 		}
 	}
 	f, probing := r.filter()
-	rec, ok, err := r.claimFrom(ctx, cur, cur.from, f)
-	if err == nil && !ok && cur.from > r.lo {
-		cur.from = r.lo // nothing after the cursor: look behind it once
-		rec, ok, err = r.claimFrom(ctx, cur, r.lo, f)
-	}
-	if ok {
-		cur.from = rec.Seq + 1
+	var err error
+	if r.batch != nil {
+		rec, ok, err = r.claimSeveral(ctx, cur, f, probing)
+	} else {
+		rec, ok, err = r.claimFrom(ctx, cur, cur.from, f)
+		if err == nil && !ok && cur.from > r.lo {
+			cur.from = r.lo // nothing after the cursor: look behind it once
+			rec, ok, err = r.claimFrom(ctx, cur, r.lo, f)
+		}
+		if ok {
+			cur.from = rec.Seq + 1
+		}
 	}
 	if err != nil || !ok {
 		if probing {
@@ -805,12 +838,13 @@ func (r *chunkRun) claim(ctx context.Context, cur *cursor) (rec Claimed, probing
 // claimFrom claims from seq lo on, recording the loop's held send in the
 // same statement.
 func (r *chunkRun) claimFrom(ctx context.Context, cur *cursor, lo int, f ClaimFilter) (Claimed, bool, error) {
-	if cur.sent == "" {
+	if len(cur.marks) == 0 {
 		return r.w.Store.Claim(ctx, r.campaignID, lo, r.hi, r.w.now(), f)
 	}
-	rec, ok, err := r.w.Store.MarkSentClaim(ctx, r.campaignID, cur.sent, cur.sentAt, lo, r.hi, r.w.now(), f)
+	m := cur.marks[0]
+	rec, ok, err := r.w.Store.MarkSentClaim(ctx, r.campaignID, m.Phone, m.At, lo, r.hi, r.w.now(), f)
 	if err == nil {
-		cur.sent = ""
+		cur.marks = cur.marks[:0]
 	}
 	return rec, ok, err
 }
@@ -843,8 +877,7 @@ func (r *chunkRun) reserve(ctx context.Context, cur *cursor, rec Claimed, text s
 	if err == nil && res.Granted {
 		return res, true
 	}
-	if derr := r.w.Store.Defer(context.WithoutCancel(ctx), r.campaignID, rec.Phone, nil); derr != nil {
-		r.fail(derr)
+	if !r.unclaim(ctx, cur, rec) {
 		return Reservation{}, false
 	}
 	if probing {
@@ -938,20 +971,32 @@ func (r *chunkRun) settle(ctx context.Context, rec Claimed, sendErr error) error
 		return r.w.Store.MarkSent(ctx, r.campaignID, rec.Phone, now)
 	}
 	reason := sendErr.Error()
-	switch wuzapi.ClassOf(sendErr) {
-	case wuzapi.NotReady:
+	if wuzapi.ClassOf(sendErr) == wuzapi.NotReady {
 		return r.pauseNotReady(ctx, rec, sendErr)
-	case wuzapi.Transient:
-		if rec.Attempts < MaxAttempts {
-			r.w.record("retried")
-			return r.w.Store.RetryLater(ctx, r.campaignID, rec.Phone, reason, now.Add(Backoff(rec.Attempts)))
-		}
+	}
+	if !failsRecipient(rec, sendErr) {
+		r.w.record("retried")
+		return r.w.Store.RetryLater(ctx, r.campaignID, rec.Phone, reason, now.Add(Backoff(rec.Attempts)))
 	}
 	r.w.record("failed")
 	if err := r.w.Store.MarkFailed(ctx, r.campaignID, rec.Phone, reason, now); err != nil {
 		return err
 	}
 	return r.pauseOnFailureShare(ctx)
+}
+
+// failsRecipient reports whether settle fails the recipient of a send
+// that went wrong (and reads the campaign's failure share): not when the
+// instance cannot send, nor for a transient failure with attempts left
+// (retried later).
+func failsRecipient(rec Claimed, sendErr error) bool {
+	switch wuzapi.ClassOf(sendErr) {
+	case wuzapi.NotReady:
+		return false
+	case wuzapi.Transient:
+		return rec.Attempts >= MaxAttempts
+	}
+	return true
 }
 
 // pauseNotReady undoes the claim of a send the instance refused before

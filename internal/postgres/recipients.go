@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -120,6 +121,87 @@ func (db *DB) claim(ctx context.Context, campaignID string, lo, hi int, now time
 		return c, false, nil
 	}
 	return c, true, nil
+}
+
+var _ campaign.ClaimBatcher = (*DB)(nil)
+
+// ClaimSeveral implements campaign.ClaimBatcher: claim-recipients, whose
+// rows are read by claimScan. Its marks' message.sent events are nudged,
+// unless f.NoWebhooks.
+func (db *DB) ClaimSeveral(ctx context.Context, campaignID string, marks []campaign.SentMark, lo, hi, k int, now time.Time, f campaign.ClaimFilter) ([]campaign.Claimed, error) {
+	lane := f.Lane
+	if lane == "" {
+		lane = campaign.ClaimAny
+	}
+	phones, at := markArrays(marks)
+	args := []any{campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck, now.Add(-NumberCheckTTL), f.Gen, f.Assigned,
+		phones, at, int64(k)}
+	out := make([]campaign.Claimed, 0, k)
+	read := func(rows pgx.Rows) error {
+		for rows.Next() {
+			out = append(out, campaign.Claimed{})
+			if err := (claimScan{&out[len(out)-1]}).ScanRow(rows); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
+	var err error
+	if len(marks) == 0 || f.NoWebhooks {
+		var rows pgx.Rows
+		if rows, err = db.Pool.Query(ctx, db.q("claim-recipients"), args...); err == nil {
+			err = read(rows)
+			rows.Close()
+		}
+	} else {
+		b := &pgx.Batch{}
+		b.Queue(db.q("claim-recipients"), args...).Query(read)
+		err = db.sendBatch(ctx, b)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("claim recipients of campaign %s seq %d..%d: %w", campaignID, lo, hi, err)
+	}
+	slices.SortFunc(out, func(a, b campaign.Claimed) int { return a.Seq - b.Seq })
+	return out, nil
+}
+
+// SettleClaims implements campaign.ClaimBatcher. Its marks' message.sent
+// events are nudged, unless noWebhooks.
+func (db *DB) SettleClaims(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, noWebhooks bool) error {
+	phones, at := markArrays(marks)
+	var err error
+	if len(marks) == 0 || noWebhooks {
+		_, err = db.Pool.Exec(ctx, db.q("settle-claims"), campaignID, phones, at, unsent)
+	} else {
+		_, err = db.execNudging(ctx, db.q("settle-claims"), campaignID, phones, at, unsent)
+	}
+	if err != nil {
+		return fmt.Errorf("settle %d sent and %d unsent recipients of campaign %s: %w", len(marks), len(unsent), campaignID, err)
+	}
+	return nil
+}
+
+// SettleClaimsState implements campaign.ClaimBatcher. Its marks'
+// message.sent events are nudged, unless noWebhooks.
+func (db *DB) SettleClaimsState(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, lo, hi int, noWebhooks bool) (int, *time.Time, error) {
+	phones, at := markArrays(marks)
+	var n int
+	var next *time.Time
+	b := &pgx.Batch{}
+	b.Queue(db.q("settle-claims-state"), campaignID, phones, at, unsent, lo, hi).QueryRow(func(r pgx.Row) error { return r.Scan(&n, &next) })
+	if err := db.sendBatchNudging(ctx, b, len(marks) > 0 && !noWebhooks); err != nil {
+		return 0, nil, fmt.Errorf("settle %d sent and %d unsent recipients of campaign %s: %w", len(marks), len(unsent), campaignID, err)
+	}
+	return n, next, nil
+}
+
+// markArrays is marks as the statements' two arrays (never NULL).
+func markArrays(marks []campaign.SentMark) ([]string, []time.Time) {
+	phones, at := make([]string, len(marks)), make([]time.Time, len(marks))
+	for i, m := range marks {
+		phones[i], at[i] = m.Phone, m.At
+	}
+	return phones, at
 }
 
 // claimScan reads a claimed recipient's row (phone, name, vars, attempts,

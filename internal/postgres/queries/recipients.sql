@@ -76,6 +76,103 @@ WHERE r.campaign_id = $1 AND r.phone = next.phone
 RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id, NOT next.known,
     COALESCE(r.send_phone, r.phone), r.seq;
 
+-- name: claim-recipients
+-- claim-recipient for up to $13 recipients at once (the bulk worker's
+-- claim, when the instance's limits grant several sends at once): the
+-- same job, filters and writes, for the first $13 qualifying recipients in
+-- seq order, each with its own message id; they come back in no order.
+-- $11 and $12 are the phones the worker sent since its last statement
+-- and when (arrays of one length, empty for none): each is marked sent as
+-- mark-sent does. A recipient claimed here and not sent goes back through
+-- settle-claims; a crash leaves at most $13 of them sending (unknown).
+WITH marked AS (
+    UPDATE campaign_recipients r SET
+        status = CASE WHEN r.read_at IS NOT NULL THEN 'read' WHEN r.delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
+        sent_at = COALESCE(r.sent_at, m.at), last_error = NULL, next_attempt_at = NULL
+    FROM unnest($11::text[], $12::timestamptz[]) AS m (phone, at)
+    WHERE r.campaign_id = $1 AND r.phone = m.phone
+      AND r.status IN ('sending', 'unknown', 'delivered', 'read')
+), job AS MATERIALIZED (
+    SELECT c.tenant_id, i.id AS instance_id
+    FROM campaigns c
+    CROSS JOIN LATERAL (SELECT i.id FROM instances i
+        WHERE i.id = COALESCE($5::uuid, c.instance_id) AND (i.blocked_reason IS NULL OR i.blocked_until <= $4)
+        LIMIT 1) i
+    WHERE c.id = $1 AND c.status = 'running' AND c.chunk_gen = $9
+), next AS (
+    SELECT r.phone, job.instance_id, k.known, n.jid_phone FROM campaign_recipients r
+    CROSS JOIN job
+    CROSS JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM known_contacts kc
+        WHERE kc.instance_id = job.instance_id AND kc.phone = ANY (phone_forms(r.phone))) AS known) k
+    LEFT JOIN LATERAL (SELECT n.phone, n.jid_phone FROM number_checks n
+        WHERE n.tenant_id = job.tenant_id AND n.phone = r.phone AND n.on_whatsapp AND n.checked_at >= $8
+        LIMIT 1) n ON true
+    WHERE r.campaign_id = $1 AND r.seq >= $2 AND r.seq < $3 AND r.status = 'pending'
+      AND (r.next_attempt_at IS NULL OR r.next_attempt_at <= $4)
+      AND (NOT $10::boolean OR r.instance_id = job.instance_id)
+      AND CASE $6::text
+          WHEN 'known' THEN k.known
+          WHEN 'new' THEN NOT k.known AND (NOT $7 OR n.phone IS NOT NULL)
+          ELSE k.known OR NOT $7 OR n.phone IS NOT NULL END
+    ORDER BY r.seq
+    LIMIT $13
+    FOR UPDATE OF r SKIP LOCKED
+)
+UPDATE campaign_recipients r SET
+    status = 'sending', attempts = r.attempts + 1, claimed_at = $4, next_attempt_at = NULL,
+    instance_id = next.instance_id, new_contact = NOT next.known,
+    send_phone = CASE WHEN next.known THEN NULL ELSE NULLIF(next.jid_phone, r.phone) END,
+    wuzapi_message_id = '3EB0' || upper(substr(encode(sha256(convert_to(
+        r.campaign_id::text || ':' || r.phone || ':' || r.generation::text, 'UTF8')), 'hex'), 1, 18))
+FROM next
+WHERE r.campaign_id = $1 AND r.phone = next.phone
+RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id, NOT next.known,
+    COALESCE(r.send_phone, r.phone), r.seq;
+
+-- name: settle-claims
+-- The end of a bulk worker's claims (claim-recipients), in one statement:
+-- the phones it sent ($2, at $3) marked sent as mark-sent does, and the
+-- ones it claimed and did not send ($4) back to pending with their
+-- attempt unspent and due now, as defer-recipient does. Asynchronous
+-- commit as mark-sent: lost, they stay sending and become unknown, never
+-- sent twice.
+WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+marked AS (
+    UPDATE campaign_recipients r SET
+        status = CASE WHEN r.read_at IS NOT NULL THEN 'read' WHEN r.delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
+        sent_at = COALESCE(r.sent_at, m.at), last_error = NULL, next_attempt_at = NULL
+    FROM async, unnest($2::text[], $3::timestamptz[]) AS m (phone, at)
+    WHERE r.campaign_id = $1 AND r.phone = m.phone
+      AND r.status IN ('sending', 'unknown', 'delivered', 'read')
+)
+UPDATE campaign_recipients SET status = 'pending', attempts = GREATEST(attempts - 1, 0), claimed_at = NULL,
+    next_attempt_at = NULL
+FROM async
+WHERE campaign_id = $1 AND phone = ANY ($4::text[]) AND status = 'sending';
+
+-- name: settle-claims-state
+-- settle-claims, and the chunk's state (chunk-state of seq [$5, $6)) as
+-- it is after it: the pending recipients the statement's snapshot shows
+-- (the marked and the put back are sending in it) and the ones it put
+-- back, which are due now.
+WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
+marked AS (
+    UPDATE campaign_recipients r SET
+        status = CASE WHEN r.read_at IS NOT NULL THEN 'read' WHEN r.delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
+        sent_at = COALESCE(r.sent_at, m.at), last_error = NULL, next_attempt_at = NULL
+    FROM async, unnest($2::text[], $3::timestamptz[]) AS m (phone, at)
+    WHERE r.campaign_id = $1 AND r.phone = m.phone
+      AND r.status IN ('sending', 'unknown', 'delivered', 'read')
+), back AS (
+    UPDATE campaign_recipients SET status = 'pending', attempts = GREATEST(attempts - 1, 0), claimed_at = NULL,
+        next_attempt_at = NULL
+    FROM async
+    WHERE campaign_id = $1 AND phone = ANY ($4::text[]) AND status = 'sending'
+    RETURNING 1
+)
+SELECT count(*) + (SELECT count(*) FROM back), min(next_attempt_at) FROM campaign_recipients
+WHERE campaign_id = $1 AND seq >= $5 AND seq < $6 AND status = 'pending';
+
 -- name: defer-recipient
 -- A claimed recipient whose send did not go out waits again: back to
 -- pending without spending its attempt, due at $3 (NULL: now).

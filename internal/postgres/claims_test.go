@@ -1,0 +1,167 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
+	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
+)
+
+// claimedRow is a recipient as the claims leave it.
+type claimedRow struct {
+	Status           string
+	Attempts         int
+	ClaimedAt        *time.Time
+	SentAt, NextAt   *time.Time
+	MessageID, Phone *string
+}
+
+func (f campaignFixture) claimedRow(t *testing.T, i int) claimedRow {
+	t.Helper()
+	var r claimedRow
+	if err := f.db.Pool.QueryRow(context.Background(), `SELECT status, attempts, claimed_at, sent_at, next_attempt_at, wuzapi_message_id, phone
+FROM campaign_recipients WHERE campaign_id = $1 AND phone = $2`, f.campaignID, phone(i)).Scan(
+		&r.Status, &r.Attempts, &r.ClaimedAt, &r.SentAt, &r.NextAt, &r.MessageID, &r.Phone); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// TestClaimSeveralAndSettle: a claim of several takes the first k due
+// pending recipients in seq order, each with its own message id, and
+// records the sends it is given; the settle records sends and puts the
+// claimed ones not sent back to pending with their attempt unspent (and
+// nothing that is not sending); its state counts the pending after it. A
+// stopped campaign has nothing to claim.
+func TestClaimSeveralAndSettle(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, slices.Repeat([]string{"pending"}, 10)...) // attempts 1 each
+	now := time.Date(2026, 12, 7, 21, 0, 0, 0, time.UTC)
+	seqs := func(cs []campaign.Claimed) []int {
+		out := make([]int, len(cs))
+		for i, c := range cs {
+			out[i] = c.Seq
+		}
+		return out
+	}
+
+	got, err := db.ClaimSeveral(ctx, f.campaignID, nil, 0, 10, 4, now, campaign.ClaimFilter{})
+	if err != nil || !slices.Equal(seqs(got), []int{0, 1, 2, 3}) {
+		t.Fatalf("first claim: seqs %v (%v), want 0..3", seqs(got), err)
+	}
+	for _, c := range got {
+		if c.Phone != phone(c.Seq) || c.MessageID != campaign.MessageID(f.campaignID, c.Phone, 0) || c.Attempts != 2 || !c.New ||
+			c.Name != "N"+string(rune('0'+c.Seq)) {
+			t.Errorf("claimed %+v", c)
+		}
+		if r := f.claimedRow(t, c.Seq); r.Status != "sending" || r.ClaimedAt == nil {
+			t.Errorf("recipient %d after its claim: %+v", c.Seq, r)
+		}
+	}
+
+	t1, t2 := now.Add(time.Second), now.Add(2*time.Second)
+	marks := []campaign.SentMark{{Phone: phone(0), At: t1}, {Phone: phone(1), At: t2}}
+	if got, err = db.ClaimSeveral(ctx, f.campaignID, marks, 4, 10, 4, now, campaign.ClaimFilter{}); err != nil || !slices.Equal(seqs(got), []int{4, 5, 6, 7}) {
+		t.Fatalf("second claim: seqs %v (%v), want 4..7", seqs(got), err)
+	}
+	for i, at := range []time.Time{t1, t2} {
+		if r := f.claimedRow(t, i); r.Status != "sent" || r.SentAt == nil || !r.SentAt.Equal(at) {
+			t.Errorf("recipient %d marked by the claim: %+v, want sent at %v", i, r, at)
+		}
+	}
+
+	// 2 sent, 3 and 4 not sent, 0 (sent already) named by mistake: only
+	// the sending go back.
+	if err := db.SettleClaims(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(2), At: t2}}, []string{phone(3), phone(4), phone(0)}, false); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.claimedRow(t, 2); r.Status != "sent" {
+		t.Errorf("recipient 2 after the settle: %+v, want sent", r)
+	}
+	for _, i := range []int{3, 4} {
+		if r := f.claimedRow(t, i); r.Status != "pending" || r.Attempts != 1 || r.ClaimedAt != nil || r.NextAt != nil {
+			t.Errorf("recipient %d put back: %+v, want pending, 1 attempt (unspent), due now", i, r)
+		}
+	}
+	if r := f.claimedRow(t, 0); r.Status != "sent" {
+		t.Errorf("recipient 0 named by a put-back: %+v, want still sent", r)
+	}
+
+	pending, next, err := db.SettleClaimsState(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(5), At: t2}}, []string{phone(6)}, 0, 10, true)
+	// Pending: 3, 4 (put back before), 6 (put back now), 8, 9.
+	if err != nil || pending != 5 || next != nil {
+		t.Errorf("settle with the state: %d pending, next %v (%v), want 5 and none", pending, next, err)
+	}
+	if r := f.claimedRow(t, 7); r.Status != "sending" {
+		t.Errorf("recipient 7, claimed and neither marked nor put back: %+v, want sending", r)
+	}
+
+	if _, err := db.Pool.Exec(ctx, "UPDATE campaigns SET status = 'paused' WHERE id = $1", f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = db.ClaimSeveral(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(7), At: t2}}, 0, 10, 16, now, campaign.ClaimFilter{}); err != nil || len(got) != 0 {
+		t.Errorf("claim of a paused campaign: %v (%v), want none", seqs(got), err)
+	}
+	if r := f.claimedRow(t, 7); r.Status != "sent" {
+		t.Errorf("recipient 7 marked by a claim of a paused campaign: %+v, want sent", r)
+	}
+}
+
+// TestClaimSeveralPlanUnderAGenericPlan: the claim of several, as a
+// prepared statement planned once for any parameters (what Postgres may
+// settle on after five executions), still reads the pending index in
+// order and stops at its limit; its recipients are updated by key, not
+// by a hash join over the campaign's rows.
+func TestClaimSeveralPlanUnderAGenericPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db)
+	if _, err := db.Pool.Exec(ctx, `INSERT INTO campaign_recipients (campaign_id, phone, seq, status, attempts)
+SELECT $1, (5511900000000 + i)::text, i, CASE WHEN i >= 19000 THEN 'pending' ELSE 'sent' END, 0
+FROM generate_series(0, 19999) AS i`, f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, `ANALYZE campaign_recipients, campaigns, instances`); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "SET plan_cache_mode = force_generic_plan"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _, _ = conn.Exec(ctx, "RESET plan_cache_mode") }()
+	if _, err := conn.Conn().Prepare(ctx, "claim_several_generic", db.QueryText("claim-recipients")); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Conn().Deallocate(ctx, "claim_several_generic") }()
+	rows, err := conn.Query(ctx, `EXPLAIN EXECUTE claim_several_generic('`+f.campaignID+`', 19000, 19100, now(), NULL, 'any', false, now(), 0,
+    false, '{5511900018999}', ARRAY[now()], 16)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	p := plan.String()
+	if !strings.Contains(p, "campaign_recipients_pending_idx ") || strings.Contains(p, "Hash") || strings.Contains(p, "Seq Scan on campaign_recipients") {
+		t.Errorf("generic plan of the claim of several:\n%s", p)
+	}
+}
