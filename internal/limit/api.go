@@ -111,7 +111,9 @@ type Result struct {
 // API is the fleet-wide API rate limiter: GCRA with a burst of the whole
 // minute's allowance (as go-redis/redis_rate), one Redis round trip per check
 // but for a bucket Redis has refused: until the instant the refusal
-// stated, that bucket's checks are refused in-process (denials).
+// stated, that bucket's checks are refused in-process (denials); and for
+// the reads of a tenant under the largest plan, served from batches of
+// its allowance taken at once (heldBatch).
 // It is safe for concurrent use.
 type API struct {
 	opts      APIOptions
