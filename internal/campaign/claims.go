@@ -58,18 +58,29 @@ func (r *chunkRun) bulkClaims() ClaimBatcher {
 	return b
 }
 
-// claimSize is how many recipients a bulk claim takes: batchSends,
-// unless the loop's live grant covers fewer sends than it asked for (the
-// instance's windows had no room for more): then what it has left to
-// start, so that a claim does not take recipients only for the limiter
-// to refuse them and the loop to put them back. A grant of one send
-// asked for one (texts that change from recipient to recipient, each
-// first message a kind of its own) says nothing of the windows' room.
+// claimSize is how many recipients a bulk claim takes: the loop's size
+// (batchSends until a claim's queue outlives claimHold: then as many as
+// the loop started within it, doubling again with each claim whose queue
+// did not), and no more than the loop's live grant has left to start when
+// that grant covers fewer sends than it asked for (the instance's windows
+// had no room for more), so that a claim does not take recipients only
+// for the limiter to refuse them and the loop to put them back. A grant of
+// one send asked for one (texts that change from recipient to recipient,
+// each first message a kind of its own) says nothing of the windows.
 func (r *chunkRun) claimSize(cur *cursor) int {
-	if g := cur.slot; g.Granted && g.Units < cur.asked {
-		return max(g.Units-g.Used, 1)
+	switch {
+	case cur.late:
+		cur.size = max(cur.started, 1)
+	case cur.size > 0:
+		cur.size = min(2*cur.size, batchSends)
+	default:
+		cur.size = batchSends
 	}
-	return batchSends
+	cur.late = false
+	if g := cur.slot; g.Granted && g.Units < cur.asked {
+		return min(cur.size, max(g.Units-g.Used, 1))
+	}
+	return cur.size
 }
 
 // claimSeveral claims up to claimSize recipients in one statement that
@@ -101,8 +112,25 @@ func (r *chunkRun) claimSeveral(ctx context.Context, cur *cursor, f ClaimFilter,
 	if len(recs) < k {
 		cur.from = r.lo
 	}
-	cur.queue, cur.lane, cur.until = recs[1:], f.Lane, r.w.now().Add(claimHold)
+	cur.queue, cur.lane, cur.until, cur.started = recs[1:], f.Lane, r.w.now().Add(claimHold), 1
 	return recs[0], true, nil
+}
+
+// fromQueue takes the loop's next queued recipient while the queue holds
+// (queueHolds); otherwise it puts the queue back, noting a queue that
+// outlived claimHold (the loop's next claims take fewer). ok: rec was
+// taken; failed: the put-back failed (the run failed).
+func (r *chunkRun) fromQueue(ctx context.Context, cur *cursor) (rec Claimed, ok, failed bool) {
+	if len(cur.queue) == 0 {
+		return rec, false, false
+	}
+	if r.queueHolds(cur) {
+		rec, cur.queue = cur.queue[0], cur.queue[1:]
+		cur.started++
+		return rec, true, false
+	}
+	cur.late = !r.w.now().Before(cur.until)
+	return rec, false, !r.putBack(ctx, cur, nil)
 }
 
 // queueHolds reports whether the loop's queued recipients may still be

@@ -389,3 +389,45 @@ func TestBulkCrashLeavesAtMostAClaimUnknown(t *testing.T) {
 		t.Errorf("after the stuck sweep: recipients by status %v, want %d unknown (one claim's) and the rest sent", st, bulkClaimMax)
 	}
 }
+
+// claimCount is the worker's store, counting its claims of several and
+// the recipients they took.
+type claimCount struct {
+	*postgres.DB
+	mu            sync.Mutex
+	claims, taken int
+}
+
+func (c *claimCount) ClaimSeveral(ctx context.Context, campaignID string, marks []campaign.SentMark, lo, hi, k int, now time.Time, f campaign.ClaimFilter) ([]campaign.Claimed, error) {
+	got, err := c.DB.ClaimSeveral(ctx, campaignID, marks, lo, hi, k, now, f)
+	c.mu.Lock()
+	c.claims++
+	c.taken += len(got)
+	c.mu.Unlock()
+	return got, err
+}
+
+// TestWorkerClaimsWhatItSendsWithinTheHold: with slow sends (300 ms each
+// on the test's clock) a claim of 16 outlives its second after four
+// sends; the loop's next claims take as many as it started within the
+// hold, doubling again while their queues are sent in time, so it claims
+// not many more recipients than it sends (each one put back costs two
+// row writes for nothing): 40 sends take 68 claimed recipients, where
+// claims of 16 each took 136. Everyone is sent once, none left sending.
+func TestWorkerClaimsWhatItSendsWithinTheHold(t *testing.T) {
+	t.Parallel()
+	e, _ := setupBulk(t, 1, "")
+	cc := &claimCount{DB: e.db}
+	e.worker.Store = cc
+	ps := phones(40)
+	id := e.campaign(t, "hi", ps)
+	e.fake.OnSend(func(wuzapitest.Send) { e.clock.Add(300 * time.Millisecond) })
+	e.run(t, id, 0)
+	assertOnce(t, e.fake, ps)
+	if cc.taken > 2*len(ps) {
+		t.Errorf("%d claims took %d recipients for %d sends, want at most %d", cc.claims, cc.taken, len(ps), 2*len(ps))
+	}
+	if st := e.statuses(t, id); st["sent"] != len(ps) {
+		t.Errorf("recipients by status %v, want all sent", st)
+	}
+}

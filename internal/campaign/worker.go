@@ -642,6 +642,9 @@ type chunkState struct {
 // through the limiter as any other, while they are sendable (queueHolds:
 // until claimHold after the claim, lane the claim's filter); any the loop
 // does not send go back to pending in one statement (putBack, settleHeld).
+// size is how many the loop's bulk claims take (claimSize), started how
+// many of the last one's it started, late whether its queue outlived
+// claimHold.
 //
 // slot is the loop's last granted send's in-flight slot, not yet freed:
 // the loop's next reservation frees it in the same call (SlotHandover),
@@ -652,14 +655,17 @@ type chunkState struct {
 // next ones on it without asking the limiter (fromGrant); kind is what the
 // grant was asked for and asked how many the loop asks for next.
 type cursor struct {
-	from  int
-	marks []SentMark
-	slot  Reservation
-	kind  string
-	asked int
-	queue []Claimed
-	lane  string
-	until time.Time
+	from    int
+	marks   []SentMark
+	slot    Reservation
+	kind    string
+	asked   int
+	queue   []Claimed
+	lane    string
+	until   time.Time
+	size    int
+	started int
+	late    bool
 }
 
 // releaseSlot frees the loop's held in-flight slot, giving back the sends
@@ -791,14 +797,8 @@ func (r *chunkRun) mayClaim(ctx context.Context) bool {
 // The claim comes before the limiter, which then knows whether the send is
 // a first message and its text; a refused send goes back unspent.
 func (r *chunkRun) claim(ctx context.Context, cur *cursor) (rec Claimed, probing, ok bool) {
-	if len(cur.queue) > 0 {
-		if r.queueHolds(cur) {
-			rec, cur.queue = cur.queue[0], cur.queue[1:]
-			return rec, false, true
-		}
-		if !r.putBack(ctx, cur, nil) {
-			return rec, false, false
-		}
+	if rec, ok, failed := r.fromQueue(ctx, cur); ok || failed {
+		return rec, false, ok
 	}
 	if closed, _, _ := r.gate.state(); r.job.Instance.CheckNumbers && (!closed || r.gate.hasProbe()) {
 		r.checkMu.Lock()
