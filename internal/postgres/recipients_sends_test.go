@@ -37,6 +37,27 @@ WHERE tgrelid = 'campaign_recipients'::regclass AND NOT tgisinternal
 	}
 }
 
+// TestMarkWritesNoIndexOfTheUndelivered: a send's mark leaves its recipient
+// sent without a receipt; an index of such recipients took an entry on
+// every send and no query read it (the status route counts a campaign's
+// undelivered in its pass over the campaign's recipients).
+func TestMarkWritesNoIndexOfTheUndelivered(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewDB(t)
+	rows, err := db.Pool.Query(context.Background(), `SELECT indexrelid::regclass::text FROM pg_index
+WHERE indrelid = 'campaign_recipients'::regclass AND pg_get_expr(indpred, indrelid) LIKE '%delivered_at IS NULL%'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(idx) != 0 {
+		t.Errorf("indexes of sent recipients without a receipt: %v, want none", idx)
+	}
+}
+
 // sharedBuffers is what a plan of EXPLAIN (ANALYZE, BUFFERS) read: the
 // shared buffers its top node hit and read.
 func sharedBuffers(t *testing.T, plan string) int {
