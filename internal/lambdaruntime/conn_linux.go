@@ -20,6 +20,12 @@ import (
 // only one reading or writing the connection. An address that is not an
 // IP address goes through net.Dialer.
 func dialBlocking(ctx context.Context, addr string) (io.ReadWriteCloser, error) {
+	// The connect below does not watch ctx: a loop whose context has
+	// ended makes no new connection (a Run stopped while the API had
+	// closed its connection would otherwise wait for an invocation).
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ap, err := netip.ParseAddrPort(addr)
 	if err != nil {
 		var d net.Dialer

@@ -2,6 +2,8 @@ package lambdaruntime
 
 import (
 	"context"
+	"errors"
+	"net"
 	"syscall"
 	"testing"
 )
@@ -46,4 +48,29 @@ func TestLoopWaitsInABlockingRead(t *testing.T) {
 			t.Fatalf("invocation %d: the loop's socket is non-blocking", i)
 		}
 	}
+}
+
+// TestBlockingDialWatchesItsContext: a loop whose context has ended makes
+// no new connection (its connect does not watch the context), so a Run
+// stopped while the Runtime API closed its connection returns instead of
+// asking for another invocation.
+func TestBlockingDialWatchesItsContext(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if c, err := dialBlocking(ctx, ln.Addr().String()); !errors.Is(err, context.Canceled) {
+		if c != nil {
+			_ = c.Close()
+		}
+		t.Fatalf("dial after the context's end = %v, want context.Canceled", err)
+	}
+	c, err := dialBlocking(context.Background(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = c.Close()
 }
