@@ -142,3 +142,52 @@ func TestRecipientEventsKeepTheirPayloads(t *testing.T) {
 		t.Errorf("events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestSendsOfATenantWithoutEndpointsAskOnce: a statement that records
+// several sends of a campaign whose tenant has no webhook endpoint asks
+// for its endpoints once, not once a send; a campaign of a tenant with one,
+// in the same statement, records every send's event.
+func TestSendsOfATenantWithoutEndpointsAskOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	quiet := newCampaign(t, db, "sending", "sending", "sending", "sending", "sending")
+	hooked := newCampaign(t, db, "sending", "sending", "sending")
+	if _, err := db.CreateWebhookEndpoint(ctx, hooked.tenantID, "http://a.test/hook", []string{"message.sent"}, "",
+		"whsec_"+strings.Repeat("A", 43)+"="); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	asked := func() int {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(seq_scan, 0) + coalesce(idx_scan, 0) FROM pg_stat_xact_user_tables
+			WHERE relname = 'webhook_endpoints'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := asked()
+	if _, err := tx.Exec(ctx, `UPDATE campaign_recipients SET status = 'sent', sent_at = now() WHERE campaign_id = $1`,
+		quiet.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	if n := asked() - before; n != 1 {
+		t.Errorf("5 sends of a tenant without endpoints read its endpoints %d times, want once", n)
+	}
+	if _, err := tx.Exec(ctx, `UPDATE campaign_recipients SET status = 'sent', sent_at = now()
+		WHERE campaign_id = ANY ($1::uuid[]) AND status = 'sending'`, []string{quiet.campaignID, hooked.campaignID}); err != nil {
+		t.Fatal(err)
+	}
+	var events int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM webhook_events WHERE tenant_id = $1 AND type = 'message.sent'`,
+		hooked.tenantID).Scan(&events); err != nil {
+		t.Fatal(err)
+	}
+	if events != 3 {
+		t.Errorf("sends of a tenant with an endpoint recorded %d events, want 3", events)
+	}
+}
