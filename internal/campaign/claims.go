@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"context"
+	randv2 "math/rand/v2"
 	"time"
 )
 
@@ -20,24 +21,35 @@ type ClaimBatcher interface {
 	// ClaimSeveral records marks as MarkSent does and claims up to k due
 	// pending recipients of [lo, hi) as Claim does, in one statement; the
 	// claimed come back in seq order (none when nothing qualifies or the
-	// campaign stopped).
-	ClaimSeveral(ctx context.Context, campaignID string, marks []SentMark, lo, hi, k int, now time.Time, f ClaimFilter) ([]Claimed, error)
+	// campaign stopped). The claimed belong to batch (a token the loop
+	// draws), whose progress starts at the first one's send; the progress
+	// of the loop's previous batch prev (0: none), settled by now, goes.
+	ClaimSeveral(ctx context.Context, campaignID string, marks []SentMark, lo, hi, k int, now time.Time, f ClaimFilter, batch, prev int64) ([]Claimed, error)
+	// ClaimProgress comes before the send of a queued recipient (seq of
+	// batch): true, and the batch's progress advanced to seq, while the
+	// campaign runs f.Gen on an instance that is not blocked (what the
+	// claim read) and the batch's progress is still kept; false, nothing
+	// written, otherwise: the send must not start. After a crash, the
+	// batch's recipients after its progress go back to pending, the others
+	// become unknown (all of them when the progress is lost).
+	ClaimProgress(ctx context.Context, campaignID string, batch int64, seq int, now time.Time, f ClaimFilter) (bool, error)
 	// SettleClaims records marks as MarkSent does and puts the claimed
-	// recipients unsent (phones) back to pending, due now, without
-	// spending their attempt (as Defer does), in one statement.
+	// recipients unsent (phones) of batch back to pending, due now,
+	// without spending their attempt (as Defer does), in one statement
+	// that drops the batch's progress (batch 0: no recipient goes back).
 	// noWebhooks as MarkSentState's.
-	SettleClaims(ctx context.Context, campaignID string, marks []SentMark, unsent []string, noWebhooks bool) error
+	SettleClaims(ctx context.Context, campaignID string, marks []SentMark, unsent []string, batch int64, noWebhooks bool) error
 	// SettleClaimsState is SettleClaims and ChunkState of [lo, hi) as it
 	// is after it, in one statement.
-	SettleClaimsState(ctx context.Context, campaignID string, marks []SentMark, unsent []string, lo, hi int, noWebhooks bool) (pending int, nextAt *time.Time, err error)
+	SettleClaimsState(ctx context.Context, campaignID string, marks []SentMark, unsent []string, batch int64, lo, hi int, noWebhooks bool) (pending int, nextAt *time.Time, err error)
 }
 
 // claimHold is how long after their claim the recipients a bulk claim
 // queued may still start their sends; those not started by then go back
-// to pending and are claimed again. A claim reads the campaign's state
-// and the instance's block, so this bounds how much later than one claim
-// a send at a time a pause, a cancel or a block stops the sends: as a
-// grant's sends start within a second of being counted.
+// to pending and are claimed again, as a grant's sends start within a
+// second of being counted. Each queued send reads the campaign's state
+// and the instance's block first (ClaimProgress), so a pause, a cancel or
+// a block stops the loop before its next send, as with a claim a send.
 const claimHold = time.Second
 
 // grantsSeveral reports whether the instance's limits let one grant cover
@@ -94,14 +106,15 @@ func (r *chunkRun) claimSeveral(ctx context.Context, cur *cursor, f ClaimFilter,
 	if !probing {
 		k = r.claimSize(cur)
 	}
-	recs, err := r.batch.ClaimSeveral(ctx, r.campaignID, cur.marks, cur.from, r.hi, k, r.w.now(), f)
+	batch := newBatch()
+	recs, err := r.batch.ClaimSeveral(ctx, r.campaignID, cur.marks, cur.from, r.hi, k, r.w.now(), f, batch, cur.batch)
 	if err != nil {
 		return Claimed{}, false, err
 	}
-	cur.marks = cur.marks[:0]
+	cur.marks, cur.batch = cur.marks[:0], 0
 	if len(recs) == 0 && cur.from > r.lo {
 		cur.from = r.lo
-		if recs, err = r.batch.ClaimSeveral(ctx, r.campaignID, nil, r.lo, r.hi, k, r.w.now(), f); err != nil {
+		if recs, err = r.batch.ClaimSeveral(ctx, r.campaignID, nil, r.lo, r.hi, k, r.w.now(), f, batch, 0); err != nil {
 			return Claimed{}, false, err
 		}
 	}
@@ -112,22 +125,44 @@ func (r *chunkRun) claimSeveral(ctx context.Context, cur *cursor, f ClaimFilter,
 	if len(recs) < k {
 		cur.from = r.lo
 	}
-	cur.queue, cur.lane, cur.until, cur.started = recs[1:], f.Lane, r.w.now().Add(claimHold), 1
+	cur.queue, cur.filter, cur.until, cur.started, cur.batch = recs[1:], f, r.w.now().Add(claimHold), 1, batch
 	return recs[0], true, nil
 }
 
+// newBatch draws a bulk claim's batch token (never 0, which means none).
+func newBatch() int64 {
+	for {
+		if b := randv2.Int64(); b != 0 {
+			return b
+		}
+	}
+}
+
 // fromQueue takes the loop's next queued recipient while the queue holds
-// (queueHolds); otherwise it puts the queue back, noting a queue that
-// outlived claimHold (the loop's next claims take fewer). ok: rec was
-// taken; failed: the put-back failed (the run failed).
+// (queueHolds) and the store says its send may start (ClaimProgress: the
+// campaign still runs, the instance is not blocked); otherwise it puts the
+// queue back, noting a queue that outlived claimHold (the loop's next
+// claims take fewer), and the loop claims again: a claim that finds the
+// campaign stopped ends it. ok: rec was taken; failed: a statement failed
+// (the run failed).
 func (r *chunkRun) fromQueue(ctx context.Context, cur *cursor) (rec Claimed, ok, failed bool) {
 	if len(cur.queue) == 0 {
 		return rec, false, false
 	}
 	if r.queueHolds(cur) {
-		rec, cur.queue = cur.queue[0], cur.queue[1:]
-		cur.started++
-		return rec, true, false
+		may, err := r.batch.ClaimProgress(ctx, r.campaignID, cur.batch, cur.queue[0].Seq, r.w.now(), cur.filter)
+		if err != nil {
+			// The queue stays sending: its progress says the sends up
+			// to the last one started, so the rest go back after the
+			// stuck-send timeout.
+			r.fail(err)
+			return rec, false, true
+		}
+		if may {
+			rec, cur.queue = cur.queue[0], cur.queue[1:]
+			cur.started++
+			return rec, true, false
+		}
 	}
 	cur.late = !r.w.now().Before(cur.until)
 	return rec, false, !r.putBack(ctx, cur, nil)
@@ -141,7 +176,7 @@ func (r *chunkRun) queueHolds(cur *cursor) bool {
 	if !r.w.now().Before(cur.until) {
 		return false
 	}
-	if closed, _, _ := r.gate.state(); !closed || cur.lane == ClaimKnown {
+	if closed, _, _ := r.gate.state(); !closed || cur.filter.Lane == ClaimKnown {
 		return true
 	}
 	for _, q := range cur.queue {
@@ -170,8 +205,8 @@ func (r *chunkRun) putBack(ctx context.Context, cur *cursor, rec *Claimed) bool 
 	if len(unsent) == 0 && len(cur.marks) == 0 {
 		return true
 	}
-	err := r.batch.SettleClaims(context.WithoutCancel(ctx), r.campaignID, cur.marks, unsent, r.job.NoWebhooks)
-	cur.queue, cur.marks = nil, cur.marks[:0]
+	err := r.batch.SettleClaims(context.WithoutCancel(ctx), r.campaignID, cur.marks, unsent, cur.batch, r.job.NoWebhooks)
+	cur.queue, cur.marks, cur.batch = nil, cur.marks[:0], 0
 	if err != nil {
 		r.fail(err)
 		return false
@@ -187,7 +222,7 @@ func (r *chunkRun) recordMarks(ctx context.Context, cur *cursor) bool {
 	if len(cur.marks) == 0 || r.batch == nil {
 		return true
 	}
-	err := r.batch.SettleClaims(context.WithoutCancel(ctx), r.campaignID, cur.marks, nil, r.job.NoWebhooks)
+	err := r.batch.SettleClaims(context.WithoutCancel(ctx), r.campaignID, cur.marks, nil, 0, r.job.NoWebhooks)
 	cur.marks = cur.marks[:0]
 	if err != nil {
 		r.fail(err)
@@ -224,8 +259,8 @@ func (r *chunkRun) settleHeld(ctx context.Context, cur *cursor) {
 	for i, q := range cur.queue {
 		unsent[i] = q.Phone
 	}
-	pending, nextAt, err := r.batch.SettleClaimsState(ctx, r.campaignID, cur.marks, unsent, r.lo, r.hi, r.job.NoWebhooks)
-	cur.queue, cur.marks = nil, cur.marks[:0]
+	pending, nextAt, err := r.batch.SettleClaimsState(ctx, r.campaignID, cur.marks, unsent, cur.batch, r.lo, r.hi, r.job.NoWebhooks)
+	cur.queue, cur.marks, cur.batch = nil, cur.marks[:0], 0
 	if err != nil {
 		r.fail(err)
 		return

@@ -175,6 +175,20 @@ func TestWorkerPutsBackWhatItClaimedAndDidNotSend(t *testing.T) {
 			}
 			e.clock.Add(time.Second)
 		}},
+		// Within the claim's hold: each queued send reads the campaign's
+		// state first, so the pause stops the loop before its next send,
+		// as a claim a send did.
+		{name: "pause, seen at the next queued send", sent: 3, reason: "paused by the tenant", third: func(t *testing.T, e *env, id string) {
+			if _, err := e.db.Transition(context.Background(), e.tenant.ID, id, campaign.ActPause); err != nil {
+				t.Error(err)
+			}
+		}},
+		{name: "instance blocked, seen at the next queued send", sent: 3, third: func(t *testing.T, e *env, id string) {
+			if _, err := e.db.Pool.Exec(context.Background(), `UPDATE instances SET blocked_reason = 'logged_out', blocked_until = NULL
+WHERE id = (SELECT instance_id FROM campaigns WHERE id = $1)`, id); err != nil {
+				t.Error(err)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -321,34 +335,42 @@ type dyingStore struct {
 
 var errGone = errors.New("the database is gone")
 
-func (d *dyingStore) ClaimSeveral(ctx context.Context, campaignID string, marks []campaign.SentMark, lo, hi, k int, now time.Time, f campaign.ClaimFilter) ([]campaign.Claimed, error) {
+func (d *dyingStore) ClaimSeveral(ctx context.Context, campaignID string, marks []campaign.SentMark, lo, hi, k int, now time.Time, f campaign.ClaimFilter, batch, prev int64) ([]campaign.Claimed, error) {
 	if d.dead.Load() {
 		return nil, errGone
 	}
-	return d.DB.ClaimSeveral(ctx, campaignID, marks, lo, hi, k, now, f)
+	return d.DB.ClaimSeveral(ctx, campaignID, marks, lo, hi, k, now, f, batch, prev)
 }
 
-func (d *dyingStore) SettleClaims(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, noWebhooks bool) error {
+func (d *dyingStore) ClaimProgress(ctx context.Context, campaignID string, batch int64, seq int, now time.Time, f campaign.ClaimFilter) (bool, error) {
+	if d.dead.Load() {
+		return false, errGone
+	}
+	return d.DB.ClaimProgress(ctx, campaignID, batch, seq, now, f)
+}
+
+func (d *dyingStore) SettleClaims(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, batch int64, noWebhooks bool) error {
 	if d.dead.Load() {
 		return errGone
 	}
-	return d.DB.SettleClaims(ctx, campaignID, marks, unsent, noWebhooks)
+	return d.DB.SettleClaims(ctx, campaignID, marks, unsent, batch, noWebhooks)
 }
 
-func (d *dyingStore) SettleClaimsState(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, lo, hi int, noWebhooks bool) (int, *time.Time, error) {
+func (d *dyingStore) SettleClaimsState(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, batch int64, lo, hi int, noWebhooks bool) (int, *time.Time, error) {
 	if d.dead.Load() {
 		return 0, nil, errGone
 	}
-	return d.DB.SettleClaimsState(ctx, campaignID, marks, unsent, lo, hi, noWebhooks)
+	return d.DB.SettleClaimsState(ctx, campaignID, marks, unsent, batch, lo, hi, noWebhooks)
 }
 
-// TestBulkCrashLeavesAtMostAClaimUnknown: a worker that loses its database
-// after its fifth send can record nothing more: the recipients its last
-// claim took (16) stay sending, whether it sent them or not, and become
-// unknown after the stuck-send timeout; a redelivery meanwhile sends none
-// of them again and everyone else once. A crash leaves at most a claim's
-// recipients unknown.
-func TestBulkCrashLeavesAtMostAClaimUnknown(t *testing.T) {
+// TestBulkCrashLeavesOnlyTheStartedUnknown: a worker that loses its
+// database during its fourth send (the third queued one) can record
+// nothing more: the 16 recipients its claim took stay sending, and a
+// redelivery meanwhile sends none of them. The stuck sweep then makes the
+// four whose sends started unknown (three went out unrecorded, one was in
+// flight) and puts the other twelve back to pending with their attempt
+// unspent, enqueuing the campaign again; they are then sent once each.
+func TestBulkCrashLeavesOnlyTheStartedUnknown(t *testing.T) {
 	t.Parallel()
 	e, _ := setupBulk(t, 1, "")
 	ds := &dyingStore{DB: e.db}
@@ -357,7 +379,7 @@ func TestBulkCrashLeavesAtMostAClaimUnknown(t *testing.T) {
 	id := e.campaign(t, "hi", ps)
 	n := 0
 	e.fake.OnSend(func(wuzapitest.Send) {
-		if n++; n == 5 {
+		if n++; n == 4 {
 			ds.dead.Store(true)
 		}
 	})
@@ -367,26 +389,32 @@ func TestBulkCrashLeavesAtMostAClaimUnknown(t *testing.T) {
 	if st := e.statuses(t, id); st["sending"] != bulkClaimMax || st["pending"] != len(ps)-bulkClaimMax {
 		t.Fatalf("after the loss: recipients by status %v, want %d sending, the rest pending", st, bulkClaimMax)
 	}
-	sentBefore := e.fake.Delivered()
 	e.fake.OnSend(nil)
 	e.worker.Store = e.db
-	e.run(t, id, 0) // the redelivered chunk
+	e.run(t, id, 0) // the redelivered chunk: the 24 never claimed
+	s := &campaign.Scheduler{Store: e.db, Queue: e.queue, Logger: e.worker.Logger, StuckAfter: 15 * time.Minute}
+	e.queue.take()
+	if err := s.SettleStuck(context.Background(), e.clock.Now().Add(16*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if st := e.statuses(t, id); st["unknown"] != 4 || st["pending"] != bulkClaimMax-4 || st["sending"] != 0 {
+		t.Fatalf("after the stuck sweep: recipients by status %v, want 4 unknown (started) and %d pending", st, bulkClaimMax-4)
+	}
+	if msgs := e.queue.take(); len(msgs) == 0 {
+		t.Fatal("the campaign was not enqueued again after the sweep")
+	}
+	e.run(t, id, 0)
 	d := e.fake.Delivered()
 	for p, s := range d {
 		if len(s) != 1 {
 			t.Errorf("%s got %d messages", p, len(s))
 		}
 	}
-	if len(d) != len(ps)-bulkClaimMax+len(sentBefore) {
-		t.Errorf("%d recipients messaged, want %d (the %d sent before the loss and every pending one)",
-			len(d), len(ps)-bulkClaimMax+len(sentBefore), len(sentBefore))
+	if len(d) != len(ps) {
+		t.Errorf("%d recipients messaged, want %d (each once)", len(d), len(ps))
 	}
-	s := &campaign.Scheduler{Store: e.db, Queue: e.queue, Logger: e.worker.Logger, StuckAfter: 15 * time.Minute}
-	if err := s.SettleStuck(context.Background(), e.clock.Now().Add(16*time.Minute)); err != nil {
-		t.Fatal(err)
-	}
-	if st := e.statuses(t, id); st["unknown"] != bulkClaimMax || st["sent"] != len(ps)-bulkClaimMax {
-		t.Errorf("after the stuck sweep: recipients by status %v, want %d unknown (one claim's) and the rest sent", st, bulkClaimMax)
+	if st := e.statuses(t, id); st["unknown"] != 4 || st["sent"] != len(ps)-4 {
+		t.Errorf("at the end: recipients by status %v, want 4 unknown and the rest sent", st)
 	}
 }
 
@@ -398,8 +426,8 @@ type claimCount struct {
 	claims, taken int
 }
 
-func (c *claimCount) ClaimSeveral(ctx context.Context, campaignID string, marks []campaign.SentMark, lo, hi, k int, now time.Time, f campaign.ClaimFilter) ([]campaign.Claimed, error) {
-	got, err := c.DB.ClaimSeveral(ctx, campaignID, marks, lo, hi, k, now, f)
+func (c *claimCount) ClaimSeveral(ctx context.Context, campaignID string, marks []campaign.SentMark, lo, hi, k int, now time.Time, f campaign.ClaimFilter, batch, prev int64) ([]campaign.Claimed, error) {
+	got, err := c.DB.ClaimSeveral(ctx, campaignID, marks, lo, hi, k, now, f, batch, prev)
 	c.mu.Lock()
 	c.claims++
 	c.taken += len(got)

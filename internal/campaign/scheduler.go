@@ -27,7 +27,10 @@ type SchedulerStore interface {
 	ChunkStore
 	ReleaseDue(ctx context.Context, by time.Time, limit int) ([]Due, error)
 	StalledCampaigns(ctx context.Context, neverEnqueuedBefore, idleBefore time.Time, limit int) ([]Due, error)
-	MarkStuckUnknown(ctx context.Context, before time.Time) (int, error)
+	// MarkStuckUnknown settles recipients sending since before: unknown
+	// (how many) when their send may have started, else back to pending;
+	// requeue is the running campaigns that got some back.
+	MarkStuckUnknown(ctx context.Context, before time.Time) (unknown int, requeue []string, err error)
 	FinishSettled(ctx context.Context, now time.Time) (int, error)
 }
 
@@ -137,12 +140,24 @@ func (s *Scheduler) RequeueStalled(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
-// SettleStuck marks recipients left in sending by a crashed worker unknown.
+// SettleStuck settles recipients left in sending by a crashed worker:
+// unknown when their send may have started, else (a bulk claim's queued
+// recipients whose send never started) pending again, their campaigns
+// enqueued again.
 func (s *Scheduler) SettleStuck(ctx context.Context, now time.Time) error {
 	stuck, _, _ := s.durations()
-	n, err := s.Store.MarkStuckUnknown(ctx, now.Add(-stuck))
+	n, requeue, err := s.Store.MarkStuckUnknown(ctx, now.Add(-stuck))
 	if err != nil {
 		return err
+	}
+	var errs []error
+	for _, id := range requeue {
+		if err := Kick(ctx, s.Store, s.Queue, id, DefaultChunkSize, nil, now); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(requeue) > 0 {
+		s.Logger.WarnContext(ctx, "campaigns with unsent claimed recipients requeued", "count", len(requeue))
 	}
 	if n > 0 {
 		if s.Record != nil {
@@ -150,7 +165,7 @@ func (s *Scheduler) SettleStuck(ctx context.Context, now time.Time) error {
 		}
 		s.Logger.WarnContext(ctx, "recipients stuck in sending marked unknown", "count", n)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // FinishSettled completes campaigns whose recipients are all settled.

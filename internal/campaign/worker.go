@@ -640,8 +640,10 @@ type chunkState struct {
 // queue holds the recipients a bulk claim took after the one it returned
 // (ClaimSeveral), in seq order: the loop sends them one by one, each
 // through the limiter as any other, while they are sendable (queueHolds:
-// until claimHold after the claim, lane the claim's filter); any the loop
-// does not send go back to pending in one statement (putBack, settleHeld).
+// until claimHold after the claim, within the lane of filter, the claim's;
+// and ClaimProgress before each send); any the loop does not send go back
+// to pending in one statement (putBack, settleHeld). batch is the claim's
+// token (0: no bulk claim unsettled), whose progress row the store keeps.
 // size is how many the loop's bulk claims take (claimSize), started how
 // many of the last one's it started, late whether its queue outlived
 // claimHold.
@@ -661,7 +663,8 @@ type cursor struct {
 	kind    string
 	asked   int
 	queue   []Claimed
-	lane    string
+	filter  ClaimFilter
+	batch   int64
 	until   time.Time
 	size    int
 	started int

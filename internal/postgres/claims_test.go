@@ -2,10 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
@@ -51,7 +54,7 @@ func TestClaimSeveralAndSettle(t *testing.T) {
 		return out
 	}
 
-	got, err := db.ClaimSeveral(ctx, f.campaignID, nil, 0, 10, 4, now, campaign.ClaimFilter{})
+	got, err := db.ClaimSeveral(ctx, f.campaignID, nil, 0, 10, 4, now, campaign.ClaimFilter{}, 11, 0)
 	if err != nil || !slices.Equal(seqs(got), []int{0, 1, 2, 3}) {
 		t.Fatalf("first claim: seqs %v (%v), want 0..3", seqs(got), err)
 	}
@@ -67,7 +70,7 @@ func TestClaimSeveralAndSettle(t *testing.T) {
 
 	t1, t2 := now.Add(time.Second), now.Add(2*time.Second)
 	marks := []campaign.SentMark{{Phone: phone(0), At: t1}, {Phone: phone(1), At: t2}}
-	if got, err = db.ClaimSeveral(ctx, f.campaignID, marks, 4, 10, 4, now, campaign.ClaimFilter{}); err != nil || !slices.Equal(seqs(got), []int{4, 5, 6, 7}) {
+	if got, err = db.ClaimSeveral(ctx, f.campaignID, marks, 4, 10, 4, now, campaign.ClaimFilter{}, 12, 11); err != nil || !slices.Equal(seqs(got), []int{4, 5, 6, 7}) {
 		t.Fatalf("second claim: seqs %v (%v), want 4..7", seqs(got), err)
 	}
 	for i, at := range []time.Time{t1, t2} {
@@ -77,8 +80,14 @@ func TestClaimSeveralAndSettle(t *testing.T) {
 	}
 
 	// 2 sent, 3 and 4 not sent, 0 (sent already) named by mistake: only
-	// the sending go back.
-	if err := db.SettleClaims(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(2), At: t2}}, []string{phone(3), phone(4), phone(0)}, false); err != nil {
+	// the sending of the batch named go back (4), then 3 with its own.
+	if err := db.SettleClaims(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(2), At: t2}}, []string{phone(3), phone(4), phone(0)}, 12, false); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.claimedRow(t, 3); r.Status != "sending" {
+		t.Errorf("recipient 3 of another batch after the settle: %+v, want sending", r)
+	}
+	if err := db.SettleClaims(ctx, f.campaignID, nil, []string{phone(3)}, 11, false); err != nil {
 		t.Fatal(err)
 	}
 	if r := f.claimedRow(t, 2); r.Status != "sent" {
@@ -93,7 +102,7 @@ func TestClaimSeveralAndSettle(t *testing.T) {
 		t.Errorf("recipient 0 named by a put-back: %+v, want still sent", r)
 	}
 
-	pending, next, err := db.SettleClaimsState(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(5), At: t2}}, []string{phone(6)}, 0, 10, true)
+	pending, next, err := db.SettleClaimsState(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(5), At: t2}}, []string{phone(6)}, 12, 0, 10, true)
 	// Pending: 3, 4 (put back before), 6 (put back now), 8, 9.
 	if err != nil || pending != 5 || next != nil {
 		t.Errorf("settle with the state: %d pending, next %v (%v), want 5 and none", pending, next, err)
@@ -105,7 +114,7 @@ func TestClaimSeveralAndSettle(t *testing.T) {
 	if _, err := db.Pool.Exec(ctx, "UPDATE campaigns SET status = 'paused' WHERE id = $1", f.campaignID); err != nil {
 		t.Fatal(err)
 	}
-	if got, err = db.ClaimSeveral(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(7), At: t2}}, 0, 10, 16, now, campaign.ClaimFilter{}); err != nil || len(got) != 0 {
+	if got, err = db.ClaimSeveral(ctx, f.campaignID, []campaign.SentMark{{Phone: phone(7), At: t2}}, 0, 10, 16, now, campaign.ClaimFilter{}, 14, 0); err != nil || len(got) != 0 {
 		t.Errorf("claim of a paused campaign: %v (%v), want none", seqs(got), err)
 	}
 	if r := f.claimedRow(t, 7); r.Status != "sent" {
@@ -145,7 +154,7 @@ FROM generate_series(0, 19999) AS i`, f.campaignID); err != nil {
 	}
 	defer func() { _ = conn.Conn().Deallocate(ctx, "claim_several_generic") }()
 	rows, err := conn.Query(ctx, `EXPLAIN EXECUTE claim_several_generic('`+f.campaignID+`', 19000, 19100, now(), NULL, 'any', false, now(), 0,
-    false, '{5511900018999}', ARRAY[now()], 16)`)
+    false, '{5511900018999}', ARRAY[now()], 16, 1, 2)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,5 +172,121 @@ FROM generate_series(0, 19999) AS i`, f.campaignID); err != nil {
 	p := plan.String()
 	if !strings.Contains(p, "campaign_recipients_pending_idx ") || strings.Contains(p, "Hash") || strings.Contains(p, "Seq Scan on campaign_recipients") {
 		t.Errorf("generic plan of the claim of several:\n%s", p)
+	}
+}
+
+// batchProgress is batch's progress row: up to which seq its sends may
+// have started; ok false when there is none.
+func batchProgress(t *testing.T, f campaignFixture, batch int64) (upto int, ok bool) {
+	t.Helper()
+	err := f.db.Pool.QueryRow(context.Background(), "SELECT started_upto FROM claim_batches WHERE batch = $1", batch).Scan(&upto)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return upto, true
+}
+
+// TestClaimProgressAndTheStuckSweep: a claim of 16 starts its batch's
+// progress at its first recipient; each queued send advances it while the
+// campaign runs, and a pause makes it refuse the next, writing nothing.
+// A crash during the 4th send (progress at seq 3) leaves 0..3 unknown
+// after the stuck sweep (the sends made and the one in flight) and puts
+// 4..15 back to pending with their attempt unspent, the campaign to be
+// enqueued again; the progress row goes with the sweep, and a send of the
+// swept batch is refused.
+func TestClaimProgressAndTheStuckSweep(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, slices.Repeat([]string{"pending"}, 16)...)
+	now := time.Date(2026, 12, 7, 21, 0, 0, 0, time.UTC)
+	const batch = 77
+	got, err := db.ClaimSeveral(ctx, f.campaignID, nil, 0, 16, 16, now, campaign.ClaimFilter{}, batch, 0)
+	if err != nil || len(got) != 16 {
+		t.Fatalf("claim: %d (%v), want 16", len(got), err)
+	}
+	if upto, ok := batchProgress(t, f, batch); !ok || upto != 0 {
+		t.Fatalf("progress after the claim: %d %v, want 0", upto, ok)
+	}
+	for seq := 1; seq <= 3; seq++ {
+		if ok, err := db.ClaimProgress(ctx, f.campaignID, batch, seq, now, campaign.ClaimFilter{}); err != nil || !ok {
+			t.Fatalf("progress to %d: %v (%v), want true", seq, ok, err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, "UPDATE campaigns SET status = 'paused' WHERE id = $1", f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := db.ClaimProgress(ctx, f.campaignID, batch, 4, now, campaign.ClaimFilter{}); err != nil || ok {
+		t.Fatalf("progress of a paused campaign: %v (%v), want false", ok, err)
+	}
+	if upto, _ := batchProgress(t, f, batch); upto != 3 {
+		t.Fatalf("progress after a refused send: %d, want 3", upto)
+	}
+	if _, err := db.Pool.Exec(ctx, "UPDATE campaigns SET status = 'running' WHERE id = $1", f.campaignID); err != nil {
+		t.Fatal(err)
+	}
+
+	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(time.Minute))
+	if err != nil || unknown != 4 || !slices.Equal(requeue, []string{f.campaignID}) {
+		t.Fatalf("stuck sweep: %d unknown, requeue %v (%v); want 4 and the campaign", unknown, requeue, err)
+	}
+	for i := range 16 {
+		r := f.claimedRow(t, i)
+		switch {
+		case i <= 3 && r.Status != "unknown":
+			t.Errorf("recipient %d (its send may have started): %+v, want unknown", i, r)
+		case i > 3 && (r.Status != "pending" || r.Attempts != 1 || r.ClaimedAt != nil):
+			t.Errorf("recipient %d (never started): %+v, want pending with its attempt unspent", i, r)
+		}
+	}
+	if _, ok := batchProgress(t, f, batch); ok {
+		t.Error("the swept batch's progress row is still there")
+	}
+	if ok, err := db.ClaimProgress(ctx, f.campaignID, batch, 5, now, campaign.ClaimFilter{}); err != nil || ok {
+		t.Errorf("progress of a swept batch: %v (%v), want false", ok, err)
+	}
+}
+
+// TestStuckSweepWithoutProgressLeavesAllUnknown: a batch whose progress
+// row is gone (Postgres restarted: the unlogged table is empty) is
+// unknown whole after the sweep, never sent again; a recipient of a claim
+// of one is unknown as before, even when a batch it was once in still has
+// a progress row.
+func TestStuckSweepWithoutProgressLeavesAllUnknown(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, slices.Repeat([]string{"pending"}, 10)...)
+	now := time.Date(2026, 12, 7, 21, 0, 0, 0, time.UTC)
+	if got, err := db.ClaimSeveral(ctx, f.campaignID, nil, 0, 8, 8, now, campaign.ClaimFilter{}, 5, 0); err != nil || len(got) != 8 {
+		t.Fatalf("claim: %d (%v), want 8", len(got), err)
+	}
+	if _, err := db.Pool.Exec(ctx, "DELETE FROM claim_batches WHERE batch = 5"); err != nil {
+		t.Fatal(err)
+	}
+	// 8 was in batch 6 once, put back, then claimed alone.
+	if got, err := db.ClaimSeveral(ctx, f.campaignID, nil, 8, 10, 1, now, campaign.ClaimFilter{}, 6, 0); err != nil || len(got) != 1 {
+		t.Fatalf("claim of 8: %d (%v)", len(got), err)
+	}
+	if err := db.SettleClaims(ctx, f.campaignID, nil, []string{phone(8)}, 6, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Pool.Exec(ctx, "INSERT INTO claim_batches VALUES (6, 7, $1)", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, err := db.Claim(ctx, f.campaignID, 8, 10, now, campaign.ClaimFilter{}); err != nil || !ok {
+		t.Fatalf("claim of one: %v (%v)", ok, err)
+	}
+	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(time.Minute))
+	if err != nil || unknown != 9 || len(requeue) != 0 {
+		t.Fatalf("stuck sweep: %d unknown, requeue %v (%v); want 9, none", unknown, requeue, err)
+	}
+	var pending int
+	if err := db.Pool.QueryRow(ctx, "SELECT count(*) FROM campaign_recipients WHERE campaign_id = $1 AND status = 'pending'",
+		f.campaignID).Scan(&pending); err != nil || pending != 1 {
+		t.Errorf("%d pending after the sweep (%v), want 1 (never claimed)", pending, err)
 	}
 }

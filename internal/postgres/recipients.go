@@ -128,14 +128,14 @@ var _ campaign.ClaimBatcher = (*DB)(nil)
 // ClaimSeveral implements campaign.ClaimBatcher: claim-recipients, whose
 // rows are read by claimScan. Its marks' message.sent events are nudged,
 // unless f.NoWebhooks.
-func (db *DB) ClaimSeveral(ctx context.Context, campaignID string, marks []campaign.SentMark, lo, hi, k int, now time.Time, f campaign.ClaimFilter) ([]campaign.Claimed, error) {
+func (db *DB) ClaimSeveral(ctx context.Context, campaignID string, marks []campaign.SentMark, lo, hi, k int, now time.Time, f campaign.ClaimFilter, batch, prev int64) ([]campaign.Claimed, error) {
 	lane := f.Lane
 	if lane == "" {
 		lane = campaign.ClaimAny
 	}
 	phones, at := markArrays(marks)
 	args := []any{campaignID, lo, hi, now, nullable(f.InstanceID), lane, f.NeedCheck, now.Add(-NumberCheckTTL), f.Gen, f.Assigned,
-		phones, at, int64(k)}
+		phones, at, int64(k), batch, prev}
 	out := make([]campaign.Claimed, 0, k)
 	read := func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -165,15 +165,24 @@ func (db *DB) ClaimSeveral(ctx context.Context, campaignID string, marks []campa
 	return out, nil
 }
 
+// ClaimProgress implements campaign.ClaimBatcher: claim-progress.
+func (db *DB) ClaimProgress(ctx context.Context, campaignID string, batch int64, seq int, now time.Time, f campaign.ClaimFilter) (bool, error) {
+	var ok bool
+	if err := db.Pool.QueryRow(ctx, db.q("claim-progress"), campaignID, batch, int32(seq), f.Gen, nullable(f.InstanceID), now).Scan(&ok); err != nil {
+		return false, fmt.Errorf("progress of a claim of campaign %s: %w", campaignID, err)
+	}
+	return ok, nil
+}
+
 // SettleClaims implements campaign.ClaimBatcher. Its marks' message.sent
 // events are nudged, unless noWebhooks.
-func (db *DB) SettleClaims(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, noWebhooks bool) error {
+func (db *DB) SettleClaims(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, batch int64, noWebhooks bool) error {
 	phones, at := markArrays(marks)
 	var err error
 	if len(marks) == 0 || noWebhooks {
-		_, err = db.Pool.Exec(ctx, db.q("settle-claims"), campaignID, phones, at, unsent)
+		_, err = db.Pool.Exec(ctx, db.q("settle-claims"), campaignID, phones, at, unsent, batch)
 	} else {
-		_, err = db.execNudging(ctx, db.q("settle-claims"), campaignID, phones, at, unsent)
+		_, err = db.execNudging(ctx, db.q("settle-claims"), campaignID, phones, at, unsent, batch)
 	}
 	if err != nil {
 		return fmt.Errorf("settle %d sent and %d unsent recipients of campaign %s: %w", len(marks), len(unsent), campaignID, err)
@@ -183,12 +192,12 @@ func (db *DB) SettleClaims(ctx context.Context, campaignID string, marks []campa
 
 // SettleClaimsState implements campaign.ClaimBatcher. Its marks'
 // message.sent events are nudged, unless noWebhooks.
-func (db *DB) SettleClaimsState(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, lo, hi int, noWebhooks bool) (int, *time.Time, error) {
+func (db *DB) SettleClaimsState(ctx context.Context, campaignID string, marks []campaign.SentMark, unsent []string, batch int64, lo, hi int, noWebhooks bool) (int, *time.Time, error) {
 	phones, at := markArrays(marks)
 	var n int
 	var next *time.Time
 	b := &pgx.Batch{}
-	b.Queue(db.q("settle-claims-state"), campaignID, phones, at, unsent, lo, hi).QueryRow(func(r pgx.Row) error { return r.Scan(&n, &next) })
+	b.Queue(db.q("settle-claims-state"), campaignID, phones, at, unsent, lo, hi, batch).QueryRow(func(r pgx.Row) error { return r.Scan(&n, &next) })
 	if err := db.sendBatchNudging(ctx, b, len(marks) > 0 && !noWebhooks); err != nil {
 		return 0, nil, fmt.Errorf("settle %d sent and %d unsent recipients of campaign %s: %w", len(marks), len(unsent), campaignID, err)
 	}
@@ -460,14 +469,16 @@ func collectDue(rows pgx.Rows) ([]campaign.Due, error) {
 	return out, nil
 }
 
-// MarkStuckUnknown moves recipients claimed before `before` from sending to
-// unknown and returns how many.
-func (db *DB) MarkStuckUnknown(ctx context.Context, before time.Time) (int, error) {
-	tag, err := db.Pool.Exec(ctx, db.q("mark-stuck-unknown"), before)
-	if err != nil {
-		return 0, fmt.Errorf("mark stuck recipients unknown: %w", err)
+// MarkStuckUnknown settles the recipients claimed before `before` and still
+// sending (mark-stuck-unknown): those whose send may have started become
+// unknown (how many it returns), a bulk claim's recipients whose send never
+// started go back to pending; requeue is the running campaigns that got
+// recipients back.
+func (db *DB) MarkStuckUnknown(ctx context.Context, before time.Time) (unknown int, requeue []string, err error) {
+	if err := db.Pool.QueryRow(ctx, db.q("mark-stuck-unknown"), before).Scan(&unknown, &requeue); err != nil {
+		return 0, nil, fmt.Errorf("mark stuck recipients unknown: %w", err)
 	}
-	return int(tag.RowsAffected()), nil
+	return unknown, requeue, nil
 }
 
 // RecipientView is a recipient as the API lists it.

@@ -66,7 +66,7 @@ WITH marked AS (
     FOR UPDATE OF r SKIP LOCKED
 )
 UPDATE campaign_recipients r SET
-    status = 'sending', attempts = r.attempts + 1, claimed_at = $4, next_attempt_at = NULL,
+    status = 'sending', attempts = r.attempts + 1, claimed_at = $4, next_attempt_at = NULL, claim_batch = NULL,
     instance_id = next.instance_id, new_contact = NOT next.known,
     send_phone = CASE WHEN next.known THEN NULL ELSE NULLIF(next.jid_phone, r.phone) END,
     wuzapi_message_id = '3EB0' || upper(substr(encode(sha256(convert_to(
@@ -84,7 +84,13 @@ RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id
 -- $11 and $12 are the phones the worker sent since its last statement
 -- and when (arrays of one length, empty for none): each is marked sent as
 -- mark-sent does. A recipient claimed here and not sent goes back through
--- settle-claims; a crash leaves at most $13 of them sending (unknown).
+-- settle-claims. $14 is the claim's batch token, written into the claimed
+-- rows, and the batch's progress row (claim_batches) starts at the first
+-- one's seq (the loop sends it first, without claim-progress); $15 is the
+-- loop's previous batch (0: none), whose progress row goes: its recipients
+-- are settled by now (this statement records its last sends). After a
+-- crash, mark-stuck-unknown makes the batch's recipients up to its progress
+-- unknown and puts the others back.
 WITH marked AS (
     UPDATE campaign_recipients r SET
         status = CASE WHEN r.read_at IS NOT NULL THEN 'read' WHEN r.delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
@@ -117,17 +123,48 @@ WITH marked AS (
     ORDER BY r.seq
     LIMIT $13
     FOR UPDATE OF r SKIP LOCKED
+), claimed AS (
+    UPDATE campaign_recipients r SET
+        status = 'sending', attempts = r.attempts + 1, claimed_at = $4, next_attempt_at = NULL, claim_batch = $14,
+        instance_id = next.instance_id, new_contact = NOT next.known,
+        send_phone = CASE WHEN next.known THEN NULL ELSE NULLIF(next.jid_phone, r.phone) END,
+        wuzapi_message_id = '3EB0' || upper(substr(encode(sha256(convert_to(
+            r.campaign_id::text || ':' || r.phone || ':' || r.generation::text, 'UTF8')), 'hex'), 1, 18))
+    FROM next
+    WHERE r.campaign_id = $1 AND r.phone = next.phone
+    RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id, NOT next.known AS new,
+        COALESCE(r.send_phone, r.phone) AS to_phone, r.seq
+), progress AS (
+    INSERT INTO claim_batches (batch, started_upto, claimed_at)
+    SELECT $14, min(seq), $4 FROM claimed HAVING count(*) > 0
+), done AS (
+    DELETE FROM claim_batches WHERE batch = $15
 )
-UPDATE campaign_recipients r SET
-    status = 'sending', attempts = r.attempts + 1, claimed_at = $4, next_attempt_at = NULL,
-    instance_id = next.instance_id, new_contact = NOT next.known,
-    send_phone = CASE WHEN next.known THEN NULL ELSE NULLIF(next.jid_phone, r.phone) END,
-    wuzapi_message_id = '3EB0' || upper(substr(encode(sha256(convert_to(
-        r.campaign_id::text || ':' || r.phone || ':' || r.generation::text, 'UTF8')), 'hex'), 1, 18))
-FROM next
-WHERE r.campaign_id = $1 AND r.phone = next.phone
-RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id, NOT next.known,
-    COALESCE(r.send_phone, r.phone), r.seq;
+SELECT phone, name, vars, attempts, generation, wuzapi_message_id, new, to_phone, seq FROM claimed;
+
+-- name: claim-progress
+-- Before a bulk loop sends a queued recipient (seq $3 of batch $2): whether
+-- the campaign still runs its chunk generation $4 on an instance that is
+-- not blocked ($5: the claim's instance, NULL the campaign's; at $6), as
+-- the claim reads it, and the batch's progress row still there; only then
+-- is the progress advanced to $3, and true returned. False stops the loop
+-- before the send, as a claim would (the loop puts its queue back and
+-- claims again). A progress row that is gone (the stuck sweep took the
+-- batch, a Postgres restart emptied the unlogged table) says false: the
+-- sweep serializes with this statement on the row. Only the unlogged
+-- table is written: the commit waits for no WAL flush.
+WITH run AS MATERIALIZED (
+    SELECT EXISTS (SELECT 1 FROM campaigns c
+        CROSS JOIN LATERAL (SELECT i.id FROM instances i
+            WHERE i.id = COALESCE($5::uuid, c.instance_id) AND (i.blocked_reason IS NULL OR i.blocked_until <= $6)
+            LIMIT 1) i
+        WHERE c.id = $1 AND c.status = 'running' AND c.chunk_gen = $4) AS ok
+), progress AS (
+    UPDATE claim_batches b SET started_upto = $3 FROM run
+    WHERE run.ok AND b.batch = $2
+    RETURNING 1
+)
+SELECT EXISTS (SELECT 1 FROM progress);
 
 -- name: settle-claims
 -- The end of a bulk worker's claims (claim-recipients), in one statement:
@@ -135,9 +172,13 @@ RETURNING r.phone, r.name, r.vars, r.attempts, r.generation, r.wuzapi_message_id
 -- ones it claimed and did not send ($4) back to pending with their
 -- attempt unspent and due now, as defer-recipient does. Asynchronous
 -- commit as mark-sent: lost, they stay sending and become unknown, never
--- sent twice.
+-- sent twice. Only recipients of batch $5 go back (one the stuck sweep
+-- put back and another claim took is not this loop's), and the batch's
+-- progress row goes ($5 = 0: neither; the loop goes on with its queue).
 WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-marked AS (
+done AS (
+    DELETE FROM claim_batches WHERE batch = $5
+), marked AS (
     UPDATE campaign_recipients r SET
         status = CASE WHEN r.read_at IS NOT NULL THEN 'read' WHEN r.delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
         sent_at = COALESCE(r.sent_at, m.at), last_error = NULL, next_attempt_at = NULL
@@ -148,15 +189,17 @@ marked AS (
 UPDATE campaign_recipients SET status = 'pending', attempts = GREATEST(attempts - 1, 0), claimed_at = NULL,
     next_attempt_at = NULL
 FROM async
-WHERE campaign_id = $1 AND phone = ANY ($4::text[]) AND status = 'sending';
+WHERE campaign_id = $1 AND phone = ANY ($4::text[]) AND status = 'sending' AND claim_batch = $5;
 
 -- name: settle-claims-state
 -- settle-claims, and the chunk's state (chunk-state of seq [$5, $6)) as
 -- it is after it: the pending recipients the statement's snapshot shows
 -- (the marked and the put back are sending in it) and the ones it put
--- back, which are due now.
+-- back, which are due now. $7 as settle-claims' $5.
 WITH async AS (SELECT set_config('synchronous_commit', 'off', true)),
-marked AS (
+done AS (
+    DELETE FROM claim_batches WHERE batch = $7
+), marked AS (
     UPDATE campaign_recipients r SET
         status = CASE WHEN r.read_at IS NOT NULL THEN 'read' WHEN r.delivered_at IS NOT NULL THEN 'delivered' ELSE 'sent' END,
         sent_at = COALESCE(r.sent_at, m.at), last_error = NULL, next_attempt_at = NULL
@@ -167,7 +210,7 @@ marked AS (
     UPDATE campaign_recipients SET status = 'pending', attempts = GREATEST(attempts - 1, 0), claimed_at = NULL,
         next_attempt_at = NULL
     FROM async
-    WHERE campaign_id = $1 AND phone = ANY ($4::text[]) AND status = 'sending'
+    WHERE campaign_id = $1 AND phone = ANY ($4::text[]) AND status = 'sending' AND claim_batch = $7
     RETURNING 1
 )
 SELECT count(*) + (SELECT count(*) FROM back), min(next_attempt_at) FROM campaign_recipients
