@@ -27,10 +27,12 @@ type SchedulerStore interface {
 	ChunkStore
 	ReleaseDue(ctx context.Context, by time.Time, limit int) ([]Due, error)
 	StalledCampaigns(ctx context.Context, neverEnqueuedBefore, idleBefore time.Time, limit int) ([]Due, error)
-	// MarkStuckUnknown settles recipients sending since before: unknown
-	// (how many) when their send may have started, else back to pending;
-	// requeue is the running campaigns that got some back.
-	MarkStuckUnknown(ctx context.Context, before time.Time) (unknown int, requeue []string, err error)
+	// MarkStuckUnknown settles recipients still sending: unknown (how
+	// many) when claimed before before and their send may have started;
+	// a bulk claim's whose send never started back to pending when it was
+	// made before batchesBefore; requeue is the running campaigns that got
+	// some back.
+	MarkStuckUnknown(ctx context.Context, before, batchesBefore time.Time) (unknown int, requeue []string, err error)
 	FinishSettled(ctx context.Context, now time.Time) (int, error)
 }
 
@@ -140,13 +142,19 @@ func (s *Scheduler) RequeueStalled(ctx context.Context, now time.Time) error {
 	return errors.Join(errs...)
 }
 
+// claimStuckAfter is how old a bulk claim is when the recipients its
+// loop never started are put back (the loop, alive, starts none later
+// than claimHold after its claim; one that does not find its progress
+// row any more starts none at all).
+const claimStuckAfter = time.Minute
+
 // SettleStuck settles recipients left in sending by a crashed worker:
 // unknown when their send may have started, else (a bulk claim's queued
 // recipients whose send never started) pending again, their campaigns
 // enqueued again.
 func (s *Scheduler) SettleStuck(ctx context.Context, now time.Time) error {
 	stuck, _, _ := s.durations()
-	n, requeue, err := s.Store.MarkStuckUnknown(ctx, now.Add(-stuck))
+	n, requeue, err := s.Store.MarkStuckUnknown(ctx, now.Add(-stuck), now.Add(-min(stuck, claimStuckAfter)))
 	if err != nil {
 		return err
 	}

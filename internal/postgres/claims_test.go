@@ -192,11 +192,11 @@ func batchProgress(t *testing.T, f campaignFixture, batch int64) (upto int, ok b
 // TestClaimProgressAndTheStuckSweep: a claim of 16 starts its batch's
 // progress at its first recipient; each queued send advances it while the
 // campaign runs, and a pause makes it refuse the next, writing nothing.
-// A crash during the 4th send (progress at seq 3) leaves 0..3 unknown
-// after the stuck sweep (the sends made and the one in flight) and puts
-// 4..15 back to pending with their attempt unspent, the campaign to be
-// enqueued again; the progress row goes with the sweep, and a send of the
-// swept batch is refused.
+// A crash during the 4th send (progress at seq 3): once the claim is
+// older than the batches' threshold the sweep puts 4..15 back to pending
+// with their attempt unspent, the campaign to be enqueued again, and the
+// progress row goes (a send of the swept batch is refused); once stuck,
+// 0..3 (the sends made and the one in flight) are unknown.
 func TestClaimProgressAndTheStuckSweep(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -229,9 +229,17 @@ func TestClaimProgressAndTheStuckSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(time.Minute))
-	if err != nil || unknown != 4 || !slices.Equal(requeue, []string{f.campaignID}) {
-		t.Fatalf("stuck sweep: %d unknown, requeue %v (%v); want 4 and the campaign", unknown, requeue, err)
+	// The claim is older than the batches' threshold, not yet stuck: the
+	// never started go back, the started wait.
+	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(-time.Minute), now.Add(time.Minute))
+	if err != nil || unknown != 0 || !slices.Equal(requeue, []string{f.campaignID}) {
+		t.Fatalf("sweep of the batches: %d unknown, requeue %v (%v); want 0 and the campaign", unknown, requeue, err)
+	}
+	if r := f.claimedRow(t, 3); r.Status != "sending" {
+		t.Fatalf("recipient 3 (in flight) after the sweep of the batches: %+v, want sending", r)
+	}
+	if unknown, requeue, err = db.MarkStuckUnknown(ctx, now.Add(time.Minute), now.Add(time.Minute)); err != nil || unknown != 4 || len(requeue) != 0 {
+		t.Fatalf("stuck sweep: %d unknown, requeue %v (%v); want 4, none", unknown, requeue, err)
 	}
 	for i := range 16 {
 		r := f.claimedRow(t, i)
@@ -280,7 +288,7 @@ func TestStuckSweepWithoutProgressLeavesAllUnknown(t *testing.T) {
 	if _, ok, err := db.Claim(ctx, f.campaignID, 8, 10, now, campaign.ClaimFilter{}); err != nil || !ok {
 		t.Fatalf("claim of one: %v (%v)", ok, err)
 	}
-	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(time.Minute))
+	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(time.Minute), now.Add(time.Minute))
 	if err != nil || unknown != 9 || len(requeue) != 0 {
 		t.Fatalf("stuck sweep: %d unknown, requeue %v (%v); want 9, none", unknown, requeue, err)
 	}

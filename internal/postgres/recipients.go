@@ -469,13 +469,15 @@ func collectDue(rows pgx.Rows) ([]campaign.Due, error) {
 	return out, nil
 }
 
-// MarkStuckUnknown settles the recipients claimed before `before` and still
-// sending (mark-stuck-unknown): those whose send may have started become
-// unknown (how many it returns), a bulk claim's recipients whose send never
-// started go back to pending; requeue is the running campaigns that got
-// recipients back.
-func (db *DB) MarkStuckUnknown(ctx context.Context, before time.Time) (unknown int, requeue []string, err error) {
-	if err := db.Pool.QueryRow(ctx, db.q("mark-stuck-unknown"), before).Scan(&unknown, &requeue); err != nil {
+// MarkStuckUnknown settles the recipients still sending
+// (mark-stuck-unknown): those claimed before `before` whose send may have
+// started become unknown (how many it returns); a bulk claim's recipients
+// whose send never started go back to pending once it was made before
+// batchesBefore (no earlier than before); requeue is the running campaigns
+// that got recipients back.
+func (db *DB) MarkStuckUnknown(ctx context.Context, before, batchesBefore time.Time) (unknown int, requeue []string, err error) {
+	batchesBefore = maxTime(before, batchesBefore)
+	if err := db.Pool.QueryRow(ctx, db.q("mark-stuck-unknown"), before, batchesBefore).Scan(&unknown, &requeue); err != nil {
 		return 0, nil, fmt.Errorf("mark stuck recipients unknown: %w", err)
 	}
 	return unknown, requeue, nil
@@ -567,4 +569,12 @@ func (db *DB) Replies(ctx context.Context, tenantID, campaignID, after string, l
 		return nil, fmt.Errorf("list replies of campaign %s: %w", campaignID, err)
 	}
 	return out, nil
+}
+
+// maxTime is the later of a and b.
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

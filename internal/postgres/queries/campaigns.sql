@@ -298,37 +298,40 @@ ORDER BY c.id
 LIMIT $3;
 
 -- name: mark-stuck-unknown
--- Recipients claimed longer ago than the visibility timeout: the worker
--- died. A recipient whose send may have started is unknown, never re-sent
--- blindly (a receipt for its id upgrades it): a claim of one; a bulk
--- claim's (claim-recipients) up to its batch's progress (claim-progress),
--- or all of the batch when its progress row is gone (a Postgres restart
--- empties the unlogged table). The batch's recipients after its progress
--- never started their send: they go back to pending with their attempt
--- unspent, and their running campaigns come back (to be enqueued again).
--- The batches' progress rows are locked first, so a worker still alive
--- either advanced its progress before (that recipient is unknown) or finds
--- the row gone and sends nothing more; they are deleted here.
+-- Recipients claimed longer ago than the visibility timeout ($1): the
+-- worker died. A recipient whose send may have started is unknown, never
+-- re-sent blindly (a receipt for its id upgrades it): a claim of one; a
+-- bulk claim's (claim-recipients) up to its batch's progress
+-- (claim-progress), or all of the batch when its progress row is gone (a
+-- Postgres restart empties the unlogged table, or an earlier sweep took
+-- the batch). A bulk claim's recipients after its progress never started
+-- their send: they go back to pending with their attempt unspent once
+-- the claim is older than $2 (no later than $1; a live loop sends its
+-- queue within a second of its claim), and their running campaigns come
+-- back (to be enqueued again). The batches' progress rows are locked
+-- first, so a loop still alive either advanced its progress before (that
+-- recipient stays sending, then unknown) or finds the row gone and sends
+-- nothing more; they are deleted here.
 WITH b AS MATERIALIZED (
-    SELECT batch, started_upto FROM claim_batches WHERE claimed_at < $1 FOR UPDATE
+    SELECT batch, started_upto FROM claim_batches WHERE claimed_at < $2 FOR UPDATE
 ), gone AS (
     DELETE FROM claim_batches d USING b WHERE d.batch = b.batch
 ), stuck AS MATERIALIZED (
-    SELECT r.campaign_id, r.phone, r.seq > b.started_upto AS unstarted
+    SELECT r.campaign_id, r.phone, r.seq > b.started_upto AS unstarted, r.claimed_at < $1 AS stuck
     FROM campaign_recipients r LEFT JOIN b ON b.batch = r.claim_batch
-    WHERE r.status = 'sending' AND r.claimed_at < $1
+    WHERE r.status = 'sending' AND r.claimed_at < $2
 ), back AS (
     UPDATE campaign_recipients r SET status = 'pending', attempts = GREATEST(r.attempts - 1, 0), claimed_at = NULL,
         next_attempt_at = NULL
     FROM stuck s
     WHERE r.campaign_id = s.campaign_id AND r.phone = s.phone AND s.unstarted
-      AND r.status = 'sending' AND r.claimed_at < $1
+      AND r.status = 'sending' AND r.claimed_at < $2
     RETURNING r.campaign_id
 ), unknown AS (
     UPDATE campaign_recipients r SET status = 'unknown',
         last_error = 'outcome unknown: the worker stopped during the send'
     FROM stuck s
-    WHERE r.campaign_id = s.campaign_id AND r.phone = s.phone AND s.unstarted IS NOT TRUE
+    WHERE r.campaign_id = s.campaign_id AND r.phone = s.phone AND s.unstarted IS NOT TRUE AND s.stuck
       AND r.status = 'sending' AND r.claimed_at < $1
     RETURNING 1
 )
