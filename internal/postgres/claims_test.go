@@ -298,3 +298,42 @@ func TestStuckSweepWithoutProgressLeavesAllUnknown(t *testing.T) {
 		t.Errorf("%d pending after the sweep (%v), want 1 (never claimed)", pending, err)
 	}
 }
+
+// TestStuckSweepLeavesRowsBeingSettled: the sweep locks a stale batch's
+// progress row and then its recipients, while a live loop's put-back holds
+// its recipients and then deletes that row; the sweep skips the recipients
+// another transaction holds instead of waiting for them (a deadlock), and
+// settles the rest.
+func TestStuckSweepLeavesRowsBeingSettled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, slices.Repeat([]string{"pending"}, 4)...)
+	now := time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC)
+	const batch = 78
+	if got, err := db.ClaimSeveral(ctx, f.campaignID, nil, 0, 4, 4, now, campaign.ClaimFilter{}, batch, 0); err != nil || len(got) != 4 {
+		t.Fatalf("claim: %d (%v), want 4", len(got), err)
+	}
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, "SELECT 1 FROM campaign_recipients WHERE campaign_id = $1 AND phone = $2 FOR UPDATE",
+		f.campaignID, phone(3)); err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if _, _, err := db.MarkStuckUnknown(sctx, now.Add(-time.Minute), now.Add(time.Minute)); err != nil {
+		t.Fatalf("sweep beside a held recipient: %v, want it done without waiting", err)
+	}
+	for i := range 3 {
+		if r := f.claimedRow(t, i); i > 0 && r.Status != "pending" {
+			t.Errorf("recipient %d (never started): %+v, want pending", i, r)
+		}
+	}
+	if r := f.claimedRow(t, 3); r.Status != "sending" {
+		t.Errorf("recipient 3 (held by another transaction): %+v, want left sending", r)
+	}
+}

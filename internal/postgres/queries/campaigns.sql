@@ -320,6 +320,10 @@ WITH b AS MATERIALIZED (
     SELECT r.campaign_id, r.phone, r.seq > b.started_upto AS unstarted, r.claimed_at < $1 AS stuck
     FROM campaign_recipients r LEFT JOIN b ON b.batch = r.claim_batch
     WHERE r.status = 'sending' AND r.claimed_at < $2
+    -- A row a live loop is settling (its put-back or its next claim's
+    -- marks hold it, then wait for the progress row locked above) is left
+    -- to that loop: waiting for it here would deadlock the two.
+    FOR UPDATE OF r SKIP LOCKED
 ), back AS (
     UPDATE campaign_recipients r SET status = 'pending', attempts = GREATEST(r.attempts - 1, 0), claimed_at = NULL,
         next_attempt_at = NULL
