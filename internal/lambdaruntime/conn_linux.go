@@ -43,8 +43,7 @@ func dialBlocking(ctx context.Context, addr string) (io.ReadWriteCloser, error) 
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: err}
 	}
-	// As net.Dial's: the requests are small and written whole.
-	if err := syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1); err != nil {
+	if err := setSockopts(fd); err != nil {
 		_ = syscall.Close(fd)
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Err: err}
 	}
@@ -59,6 +58,27 @@ func dialBlocking(ctx context.Context, addr string) (io.ReadWriteCloser, error) 
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(ap), Err: err}
 	}
 	return &blockingConn{fd: fd}, nil
+}
+
+// keepAlive is net.Dialer's default keep-alive idle time and interval.
+const keepAlive = 15
+
+// setSockopts sets what net.Dial sets on a TCP socket: no delay (the
+// requests are small and written whole) and keep-alive probes, so that a
+// read waiting for the next invocation ends with an error, not never,
+// when the Runtime API's end vanished without closing the connection.
+func setSockopts(fd int) error {
+	for _, o := range [...]struct{ level, name, value int }{
+		{syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1},
+		{syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1},
+		{syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, keepAlive},
+		{syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, keepAlive},
+	} {
+		if err := syscall.SetsockoptInt(fd, o.level, o.name, o.value); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // blockingConn is a connected TCP socket in blocking mode.

@@ -74,3 +74,33 @@ func TestBlockingDialWatchesItsContext(t *testing.T) {
 	}
 	_ = c.Close()
 }
+
+// TestBlockingDialSetsWhatNetDialSets: the blocking socket has no delay and
+// keep-alive probes after 15 s idle, every 15 s, as net.Dial's sockets.
+func TestBlockingDialSetsWhatNetDialSets(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	c, err := dialBlocking(context.Background(), ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	fd := c.(*blockingConn).fd
+	for _, o := range []struct {
+		name       string
+		level, opt int
+		want       int
+	}{
+		{"TCP_NODELAY", syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1},
+		{"SO_KEEPALIVE", syscall.SOL_SOCKET, syscall.SO_KEEPALIVE, 1},
+		{"TCP_KEEPIDLE", syscall.IPPROTO_TCP, syscall.TCP_KEEPIDLE, 15},
+		{"TCP_KEEPINTVL", syscall.IPPROTO_TCP, syscall.TCP_KEEPINTVL, 15},
+	} {
+		if v, err := syscall.GetsockoptInt(fd, o.level, o.opt); err != nil || v != o.want {
+			t.Errorf("%s = %d (%v), want %d", o.name, v, err, o.want)
+		}
+	}
+}
