@@ -1,6 +1,6 @@
 // Command testfn is a Lambda function used by the local runner's tests. It
 // answers by the "action" field of its JSON event: "echo" returns the event,
-// "error" returns a handled error, "sleep" blocks for "ms" milliseconds,
+// "error" returns a handled error, "sleep" blocks for "ms" milliseconds (past its deadline),
 // "crash" exits the process, "env" returns the named environment variable,
 // "pid" returns its process id, "fail" returns a batch item failure for every
 // SQS record whose body is "fail".
@@ -24,7 +24,7 @@ type event struct {
 	Records []json.RawMessage `json:"Records"`
 }
 
-func handle(ctx context.Context, raw json.RawMessage) (any, error) {
+func handle(_ context.Context, raw json.RawMessage) (any, error) {
 	var ev event
 	if err := json.Unmarshal(raw, &ev); err != nil {
 		return nil, err
@@ -49,10 +49,9 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 	case "error":
 		return nil, errors.New("requested failure")
 	case "sleep":
-		select {
-		case <-time.After(time.Duration(ev.MS) * time.Millisecond):
-		case <-ctx.Done():
-		}
+		// A hung function does not watch its deadline: returning at the
+		// deadline would race the runtime's timeout and answer instead.
+		time.Sleep(time.Duration(ev.MS) * time.Millisecond)
 		return map[string]string{"slept": "yes"}, nil
 	case "crash":
 		os.Exit(3)
