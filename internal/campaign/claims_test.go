@@ -3,6 +3,7 @@ package campaign_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -423,6 +424,192 @@ func TestBulkCrashLeavesOnlyTheStartedUnknown(t *testing.T) {
 	if st := e.statuses(t, id); st["unknown"] != 4 || st["sent"] != len(ps)-4 {
 		t.Errorf("at the end: recipients by status %v, want 4 unknown and the rest sent", st)
 	}
+}
+
+// TestStuckSweepRequeuesOnlyItsChunks: a loop lost its database during
+// its 4th send (its claim of 16 stays sending); two minutes later, while
+// another loop of the campaign is live, the scheduler's sweep puts the
+// claim's 12 never-started recipients back. The live loop is not stopped
+// (the campaign's chunk generation stays 0) and finishes its chunk; only
+// the chunk that got recipients back is enqueued, in generation 0. When
+// the swept batch is in the live loop's own chunk, the live loop takes
+// them and the message for it finds nothing and hands nothing back.
+// Everyone is messaged once; the 4 started are unknown at the stuck-send
+// timeout.
+func TestStuckSweepRequeuesOnlyItsChunks(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name                string
+		recipients          int
+		crashChunk, live    int
+		sentAfterLive       int // recipients sent once the live loop is done
+		sendsOfQueuedChunks int
+	}{
+		{"stale batch in another chunk", 120, 1, 0, 100, 16},
+		{"stale batch in the live loop's chunk", 40, 0, 0, 36, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e, _ := setupBulk(t, 1, "")
+			ctx := context.Background()
+			ps := phones(tc.recipients)
+			id := e.campaign(t, "hi", ps)
+			crashBulkLoop(t, e, id, tc.crashChunk)
+			e.clock.Add(2 * time.Minute)
+			s := &campaign.Scheduler{Store: e.db, Queue: e.queue, Logger: e.worker.Logger, StuckAfter: 15 * time.Minute}
+			// The sweep runs during the live loop's 5th send.
+			var (
+				mu       sync.Mutex
+				sweepErr error
+				n        int
+			)
+			e.fake.OnSend(func(wuzapitest.Send) {
+				mu.Lock()
+				defer mu.Unlock()
+				if n++; n == 5 {
+					sweepErr = s.SettleStuck(ctx, e.clock.Now())
+				}
+			})
+			e.run(t, id, tc.live)
+			e.fake.OnSend(nil)
+			mu.Lock()
+			defer mu.Unlock()
+			if sweepErr != nil || n < 5 {
+				t.Fatalf("sweep during the live loop: %v after %d sends", sweepErr, n)
+			}
+			if st := e.statuses(t, id); st["sent"] != tc.sentAfterLive || st["sending"] != 4 {
+				t.Fatalf("after the live loop: recipients by status %v, want %d sent (the live loop not stopped by the sweep) and 4 sending",
+					st, tc.sentAfterLive)
+			}
+			if gen := chunkGen(t, e, id); gen != 0 {
+				t.Errorf("chunk generation %d after the sweep, want 0 (unchanged)", gen)
+			}
+			msgs := e.queue.take()
+			if want := []enqueued{{id: id, chunk: tc.crashChunk}}; !slices.Equal(msgs, want) {
+				t.Fatalf("enqueued %+v, want %+v (the swept batch's chunk only, generation 0)", msgs, want)
+			}
+			before := len(e.fake.Sends())
+			for _, m := range msgs {
+				if err := e.worker.HandleChunk(ctx, m.id, m.chunk, m.gen); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := len(e.fake.Sends()) - before; got != tc.sendsOfQueuedChunks {
+				t.Errorf("the requeued chunk sent %d, want %d", got, tc.sendsOfQueuedChunks)
+			}
+			if msgs := e.queue.take(); len(msgs) != 0 {
+				t.Errorf("the requeued chunk handed back %+v, want nothing", msgs)
+			}
+			if err := s.SettleStuck(ctx, e.clock.Now().Add(16*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			assertOnce(t, e.fake, ps)
+			if st := e.statuses(t, id); st["unknown"] != 4 || st["sent"] != len(ps)-4 {
+				t.Errorf("at the end: recipients by status %v, want 4 unknown and the rest sent", st)
+			}
+		})
+	}
+}
+
+// kickStore is the store a kick sees; after its first call (a new
+// generation, or the list of pending chunks) it runs between, once.
+type kickStore struct {
+	*postgres.DB
+	calls   int
+	between func()
+}
+
+func (k *kickStore) after() {
+	if k.calls++; k.calls == 1 {
+		k.between()
+	}
+}
+
+func (k *kickStore) PendingChunks(ctx context.Context, campaignID string, chunkSize int) ([]int, error) {
+	defer k.after()
+	return k.DB.PendingChunks(ctx, campaignID, chunkSize)
+}
+
+func (k *kickStore) NextChunkGen(ctx context.Context, campaignID string) (int64, error) {
+	defer k.after()
+	return k.DB.NextChunkGen(ctx, campaignID)
+}
+
+// TestStuckSweepDuringAKickLosesNoChunk: the sweep puts back the
+// never-started of a chunk that has no other pending recipient (all 16
+// were in the lost claim) while the campaign is kicked (a resume): between
+// the kick's two steps. Whatever the order, a message of that chunk is
+// in the queue in the generation the kick left, and everyone is sent once
+// (when the kick listed the chunks before it started its generation, the
+// sweep's message was in the old one and the kick's list without the
+// chunk: the 12 waited for the stalled campaigns' job).
+func TestStuckSweepDuringAKickLosesNoChunk(t *testing.T) {
+	t.Parallel()
+	e, _ := setupBulk(t, 1, "")
+	ctx := context.Background()
+	ps := phones(116) // chunk 1: 16 recipients, one claim
+	id := e.campaign(t, "hi", ps)
+	crashBulkLoop(t, e, id, 1)
+	e.clock.Add(2 * time.Minute)
+	s := &campaign.Scheduler{Store: e.db, Queue: e.queue, Logger: e.worker.Logger, StuckAfter: 15 * time.Minute}
+	var sweepErr error
+	ks := &kickStore{DB: e.db, between: func() { sweepErr = s.SettleStuck(ctx, e.clock.Now()) }}
+	if err := campaign.Kick(ctx, ks, e.queue, id, campaign.DefaultChunkSize, nil, e.clock.Now()); err != nil || sweepErr != nil {
+		t.Fatalf("kick: %v, sweep: %v", err, sweepErr)
+	}
+	gen := chunkGen(t, e, id)
+	msgs := e.queue.take()
+	if !slices.Contains(msgs, enqueued{id: id, chunk: 1, gen: gen}) {
+		t.Fatalf("enqueued %+v: no message of chunk 1 in generation %d", msgs, gen)
+	}
+	for len(msgs) > 0 {
+		for _, m := range msgs {
+			if err := e.worker.HandleChunk(ctx, m.id, m.chunk, m.gen); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msgs = e.queue.take()
+	}
+	if err := s.SettleStuck(ctx, e.clock.Now().Add(16*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	assertOnce(t, e.fake, ps)
+	if st := e.statuses(t, id); st["unknown"] != 4 || st["sent"] != len(ps)-4 {
+		t.Errorf("at the end: recipients by status %v, want 4 unknown and the rest sent", st)
+	}
+}
+
+// crashBulkLoop runs chunk n with a worker that loses its database during
+// its 4th send: its claim of 16 stays sending, 3 sent unrecorded and the
+// 4th in flight.
+func crashBulkLoop(t *testing.T, e *env, id string, n int) {
+	t.Helper()
+	store := e.worker.Store
+	ds := &dyingStore{DB: e.db}
+	e.worker.Store = ds
+	sends := 0
+	e.fake.OnSend(func(wuzapitest.Send) {
+		if sends++; sends == 4 {
+			ds.dead.Store(true)
+		}
+	})
+	if err := e.worker.HandleChunk(context.Background(), id, n, 0); !errors.Is(err, errGone) {
+		t.Fatalf("HandleChunk = %v, want the database's loss", err)
+	}
+	e.fake.OnSend(nil)
+	e.worker.Store = store
+	if st := e.statuses(t, id); st["sending"] != bulkClaimMax {
+		t.Fatalf("after the loss: recipients by status %v, want %d sending", st, bulkClaimMax)
+	}
+}
+
+func chunkGen(t *testing.T, e *env, id string) int64 {
+	t.Helper()
+	var gen int64
+	if err := e.db.Pool.QueryRow(context.Background(), "SELECT chunk_gen FROM campaigns WHERE id = $1", id).Scan(&gen); err != nil {
+		t.Fatal(err)
+	}
+	return gen
 }
 
 // claimCount is the worker's store, counting its claims of several and

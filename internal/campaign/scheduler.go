@@ -22,6 +22,12 @@ type ChunkStore interface {
 	MarkEnqueued(ctx context.Context, campaignID string, at time.Time) error
 }
 
+// Requeue is a campaign's chunks that got recipients back.
+type Requeue struct {
+	CampaignID string
+	Chunks     []int
+}
+
 // SchedulerStore is the scheduler jobs' view of storage.
 type SchedulerStore interface {
 	ChunkStore
@@ -30,9 +36,13 @@ type SchedulerStore interface {
 	// MarkStuckUnknown settles recipients still sending: unknown (how
 	// many) when claimed before before and their send may have started;
 	// a bulk claim's whose send never started back to pending when it was
-	// made before batchesBefore; requeue is the running campaigns that got
-	// some back.
-	MarkStuckUnknown(ctx context.Context, before, batchesBefore time.Time) (unknown int, requeue []string, err error)
+	// made before batchesBefore; requeue is the chunks (of chunkSize when
+	// the campaign has no size of its own) of running campaigns that got
+	// some back, by campaign.
+	MarkStuckUnknown(ctx context.Context, before, batchesBefore time.Time, chunkSize int) (unknown int, requeue []Requeue, err error)
+	// ChunkGen is the chunk generation of a queued or running campaign;
+	// false when the campaign is neither (or gone).
+	ChunkGen(ctx context.Context, campaignID string) (int64, bool, error)
 	FinishSettled(ctx context.Context, now time.Time) (int, error)
 }
 
@@ -42,14 +52,20 @@ type SchedulerStore interface {
 // generation: the messages of earlier kicks (and their hand-backs) are
 // dropped when they arrive, so a chunk has one live message however often
 // it is paused and resumed. Claims make a chunk idempotent besides.
+//
+// The new generation is taken before the pending chunks are listed: a
+// recipient that became pending before the generation changed is then
+// in the list, which is what lets the stuck sweep enqueue its chunks in
+// the generation it read after its put-back (SettleStuck) without a
+// kick that started a newer one losing them.
 func Kick(ctx context.Context, s ChunkStore, q Enqueuer, campaignID string, chunkSize int, scheduledAt *time.Time, now time.Time) error {
-	chunks, err := s.PendingChunks(ctx, campaignID, chunkSize)
-	if err != nil {
-		return err
-	}
 	gen, err := s.NextChunkGen(ctx, campaignID)
 	if err != nil {
 		return fmt.Errorf("new chunk generation of campaign %s: %w", campaignID, err)
+	}
+	chunks, err := s.PendingChunks(ctx, campaignID, chunkSize)
+	if err != nil {
+		return err
 	}
 	var delay time.Duration
 	if scheduledAt != nil && scheduledAt.After(now) {
@@ -150,17 +166,19 @@ const claimStuckAfter = time.Minute
 
 // SettleStuck settles recipients left in sending by a crashed worker:
 // unknown when their send may have started, else (a bulk claim's queued
-// recipients whose send never started) pending again, their campaigns
-// enqueued again.
+// recipients whose send never started) pending again, their chunks
+// enqueued again (requeueChunks): only those chunks, and in the
+// campaign's current chunk generation, so the campaign's live send loops
+// go on.
 func (s *Scheduler) SettleStuck(ctx context.Context, now time.Time) error {
 	stuck, _, _ := s.durations()
-	n, requeue, err := s.Store.MarkStuckUnknown(ctx, now.Add(-stuck), now.Add(-min(stuck, claimStuckAfter)))
+	n, requeue, err := s.Store.MarkStuckUnknown(ctx, now.Add(-stuck), now.Add(-min(stuck, claimStuckAfter)), DefaultChunkSize)
 	if err != nil {
 		return err
 	}
 	var errs []error
-	for _, id := range requeue {
-		if err := Kick(ctx, s.Store, s.Queue, id, DefaultChunkSize, nil, now); err != nil {
+	for _, r := range requeue {
+		if err := requeueChunks(ctx, s.Store, s.Queue, r, now); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -174,6 +192,34 @@ func (s *Scheduler) SettleStuck(ctx context.Context, now time.Time) error {
 		s.Logger.WarnContext(ctx, "recipients stuck in sending marked unknown", "count", n)
 	}
 	return errors.Join(errs...)
+}
+
+// requeueChunks enqueues the chunks that got recipients back from the
+// stuck sweep, in the campaign's chunk generation as it is now (read
+// after the put-back committed), and stamps the campaign enqueued. The
+// generation is not bumped: a send loop of the campaign that is still
+// running goes on (a new generation would stop every one of them at its
+// next claim and queue every chunk again). Why nothing is lost or sent
+// twice:
+//   - a message of a chunk that already has a live loop or a queued
+//     message is harmless: claims take each recipient once (FOR UPDATE
+//     SKIP LOCKED), and a message that finds nothing claimable ends
+//     without a hand-back;
+//   - a pause or a cancel drops the message when it arrives (chunk-job
+//     starts only a queued or running campaign), and a campaign found
+//     neither is not enqueued: its resume kicks every pending chunk;
+//   - a kick that starts a newer generation after the read here lists
+//     its pending chunks after starting it (Kick), so after the put-back:
+//     the recipients put back are in its list.
+func requeueChunks(ctx context.Context, s SchedulerStore, q Enqueuer, r Requeue, now time.Time) error {
+	gen, running, err := s.ChunkGen(ctx, r.CampaignID)
+	if err != nil || !running {
+		return err
+	}
+	if err := q.EnqueueChunks(ctx, r.CampaignID, gen, r.Chunks, 0); err != nil {
+		return fmt.Errorf("enqueue %d chunks of campaign %s: %w", len(r.Chunks), r.CampaignID, err)
+	}
+	return s.MarkEnqueued(ctx, r.CampaignID, now)
 }
 
 // FinishSettled completes campaigns whose recipients are all settled.

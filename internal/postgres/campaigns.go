@@ -519,6 +519,20 @@ func (db *DB) NextChunkGen(ctx context.Context, campaignID string) (int64, error
 	return gen, nil
 }
 
+// ChunkGen returns the chunk generation of a queued or running campaign
+// (chunk-gen); false when it is neither or gone (campaign.SchedulerStore).
+func (db *DB) ChunkGen(ctx context.Context, campaignID string) (int64, bool, error) {
+	var gen int64
+	err := db.Pool.QueryRow(ctx, db.q("chunk-gen"), campaignID).Scan(&gen)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("chunk generation of campaign %s: %w", campaignID, err)
+	}
+	return gen, true, nil
+}
+
 // MarkEnqueued records that the campaign's chunks are in the queue.
 func (db *DB) MarkEnqueued(ctx context.Context, campaignID string, at time.Time) error {
 	if _, err := db.Pool.Exec(ctx, db.q("mark-enqueued"), campaignID, at); err != nil {

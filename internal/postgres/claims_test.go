@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -231,14 +232,14 @@ func TestClaimProgressAndTheStuckSweep(t *testing.T) {
 
 	// The claim is older than the batches' threshold, not yet stuck: the
 	// never started go back, the started wait.
-	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(-time.Minute), now.Add(time.Minute))
-	if err != nil || unknown != 0 || !slices.Equal(requeue, []string{f.campaignID}) {
-		t.Fatalf("sweep of the batches: %d unknown, requeue %v (%v); want 0 and the campaign", unknown, requeue, err)
+	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(-time.Minute), now.Add(time.Minute), 100)
+	if want := []campaign.Requeue{{CampaignID: f.campaignID, Chunks: []int{0}}}; err != nil || unknown != 0 || !reflect.DeepEqual(requeue, want) {
+		t.Fatalf("sweep of the batches: %d unknown, requeue %v (%v); want 0 and %v", unknown, requeue, err, want)
 	}
 	if r := f.claimedRow(t, 3); r.Status != "sending" {
 		t.Fatalf("recipient 3 (in flight) after the sweep of the batches: %+v, want sending", r)
 	}
-	if unknown, requeue, err = db.MarkStuckUnknown(ctx, now.Add(time.Minute), now.Add(time.Minute)); err != nil || unknown != 4 || len(requeue) != 0 {
+	if unknown, requeue, err = db.MarkStuckUnknown(ctx, now.Add(time.Minute), now.Add(time.Minute), 100); err != nil || unknown != 4 || len(requeue) != 0 {
 		t.Fatalf("stuck sweep: %d unknown, requeue %v (%v); want 4, none", unknown, requeue, err)
 	}
 	for i := range 16 {
@@ -255,6 +256,47 @@ func TestClaimProgressAndTheStuckSweep(t *testing.T) {
 	}
 	if ok, err := db.ClaimProgress(ctx, f.campaignID, batch, 5, now, campaign.ClaimFilter{}); err != nil || ok {
 		t.Errorf("progress of a swept batch: %v (%v), want false", ok, err)
+	}
+}
+
+// TestStuckSweepReturnsTheChunksPutBack: the sweep names the chunks that
+// got recipients back, not only their campaign: of three chunks of 4 a
+// stale claim in chunk 0 and one in chunk 2 come back as chunks 0 and 2 of
+// the campaign; a paused campaign's put-back is not requeued (its resume
+// enqueues it). ChunkGen reads a running campaign's generation and no
+// generation of a paused one.
+func TestStuckSweepReturnsTheChunksPutBack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.NewDB(t)
+	f := newCampaign(t, db, slices.Repeat([]string{"pending"}, 12)...)
+	p := newCampaign(t, db, slices.Repeat([]string{"pending"}, 4)...)
+	if _, err := db.Pool.Exec(ctx, "UPDATE campaigns SET chunk_size = 4, chunk_gen = 3 WHERE id = ANY($1::uuid[])",
+		[]string{f.campaignID, p.campaignID}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC)
+	for i, c := range []struct {
+		campaignID string
+		lo, hi     int
+	}{{f.campaignID, 0, 4}, {f.campaignID, 8, 12}, {p.campaignID, 0, 4}} {
+		flt := campaign.ClaimFilter{Gen: 3}
+		if got, err := db.ClaimSeveral(ctx, c.campaignID, nil, c.lo, c.hi, 4, now, flt, int64(90+i), 0); err != nil || len(got) != 4 {
+			t.Fatalf("claim %d: %d (%v), want 4", i, len(got), err)
+		}
+	}
+	if _, err := db.Pool.Exec(ctx, "UPDATE campaigns SET status = 'paused' WHERE id = $1", p.campaignID); err != nil {
+		t.Fatal(err)
+	}
+	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(-time.Minute), now.Add(time.Minute), 100)
+	if want := []campaign.Requeue{{CampaignID: f.campaignID, Chunks: []int{0, 2}}}; err != nil || unknown != 0 || !reflect.DeepEqual(requeue, want) {
+		t.Fatalf("sweep: %d unknown, requeue %v (%v); want 0 and %v", unknown, requeue, err, want)
+	}
+	if gen, ok, err := db.ChunkGen(ctx, f.campaignID); err != nil || !ok || gen != 3 {
+		t.Errorf("ChunkGen of the running campaign = %d %v (%v), want 3 true", gen, ok, err)
+	}
+	if _, ok, err := db.ChunkGen(ctx, p.campaignID); err != nil || ok {
+		t.Errorf("ChunkGen of the paused campaign = %v (%v), want false", ok, err)
 	}
 }
 
@@ -288,7 +330,7 @@ func TestStuckSweepWithoutProgressLeavesAllUnknown(t *testing.T) {
 	if _, ok, err := db.Claim(ctx, f.campaignID, 8, 10, now, campaign.ClaimFilter{}); err != nil || !ok {
 		t.Fatalf("claim of one: %v (%v)", ok, err)
 	}
-	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(time.Minute), now.Add(time.Minute))
+	unknown, requeue, err := db.MarkStuckUnknown(ctx, now.Add(time.Minute), now.Add(time.Minute), 100)
 	if err != nil || unknown != 9 || len(requeue) != 0 {
 		t.Fatalf("stuck sweep: %d unknown, requeue %v (%v); want 9, none", unknown, requeue, err)
 	}
@@ -325,7 +367,7 @@ func TestStuckSweepLeavesRowsBeingSettled(t *testing.T) {
 	}
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	if _, _, err := db.MarkStuckUnknown(sctx, now.Add(-time.Minute), now.Add(time.Minute)); err != nil {
+	if _, _, err := db.MarkStuckUnknown(sctx, now.Add(-time.Minute), now.Add(time.Minute), 100); err != nil {
 		t.Fatalf("sweep beside a held recipient: %v, want it done without waiting", err)
 	}
 	for i := range 3 {

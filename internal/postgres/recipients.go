@@ -473,12 +473,24 @@ func collectDue(rows pgx.Rows) ([]campaign.Due, error) {
 // (mark-stuck-unknown): those claimed before `before` whose send may have
 // started become unknown (how many it returns); a bulk claim's recipients
 // whose send never started go back to pending once it was made before
-// batchesBefore (no earlier than before); requeue is the running campaigns
-// that got recipients back.
-func (db *DB) MarkStuckUnknown(ctx context.Context, before, batchesBefore time.Time) (unknown int, requeue []string, err error) {
+// batchesBefore (no earlier than before); requeue is the chunks (of
+// chunkSize when a campaign has no size of its own) of the running
+// campaigns that got recipients back, by campaign, in order.
+func (db *DB) MarkStuckUnknown(ctx context.Context, before, batchesBefore time.Time, chunkSize int) (unknown int, requeue []campaign.Requeue, err error) {
 	batchesBefore = maxTime(before, batchesBefore)
-	if err := db.Pool.QueryRow(ctx, db.q("mark-stuck-unknown"), before, batchesBefore).Scan(&unknown, &requeue); err != nil {
+	if chunkSize <= 0 {
+		chunkSize = campaign.DefaultChunkSize
+	}
+	var ids []string
+	var chunks []int
+	if err := db.Pool.QueryRow(ctx, db.q("mark-stuck-unknown"), before, batchesBefore, chunkSize).Scan(&unknown, &ids, &chunks); err != nil {
 		return 0, nil, fmt.Errorf("mark stuck recipients unknown: %w", err)
+	}
+	for i, id := range ids {
+		if n := len(requeue); n == 0 || requeue[n-1].CampaignID != id {
+			requeue = append(requeue, campaign.Requeue{CampaignID: id})
+		}
+		requeue[len(requeue)-1].Chunks = append(requeue[len(requeue)-1].Chunks, chunks[i])
 	}
 	return unknown, requeue, nil
 }

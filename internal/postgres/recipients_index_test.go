@@ -112,7 +112,7 @@ WHERE indrelid = 'campaign_recipients'::regclass AND indpred IS NULL ORDER BY 1`
 		{"pending chunks", "pending-chunks", []any{f.campaignID, 100}, []string{"campaign_recipients_pending_idx"}},
 		{"finish", "finish-settled", []any{f.campaignID, now},
 			[]string{"campaign_recipients_pending_idx", "campaign_recipients_sending_idx"}},
-		{"stuck sends", "mark-stuck-unknown", []any{now, now}, []string{"campaign_recipients_sending_idx"}},
+		{"stuck sends", "mark-stuck-unknown", []any{now, now, 100}, []string{"campaign_recipients_sending_idx"}},
 		{"list of the failed", "list-recipients", []any{f.campaignID, "failed", -1, 100},
 			[]string{"campaign_recipients_settled_idx"}},
 		{"list of the pending", "list-recipients", []any{f.campaignID, "pending", -1, 100},

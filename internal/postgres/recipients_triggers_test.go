@@ -85,7 +85,7 @@ func TestRecipientEventsKeepTheirPayloads(t *testing.T) {
 		f.campaignID, at); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := db.MarkStuckUnknown(ctx, time.Now().Add(time.Hour), time.Time{}); err != nil {
+	if _, _, err := db.MarkStuckUnknown(ctx, time.Now().Add(time.Hour), time.Time{}, 100); err != nil {
 		t.Fatal(err)
 	}
 	if r := f.recipient(t, 2); r.Status != "delivered" {

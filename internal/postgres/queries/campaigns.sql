@@ -219,6 +219,11 @@ WHERE c.id = $1;
 -- A new chunk generation: the messages of every earlier one are stale.
 UPDATE campaigns SET chunk_gen = chunk_gen + 1 WHERE id = $1 RETURNING chunk_gen;
 
+-- name: chunk-gen
+-- The chunk generation of a queued or running campaign (no row: it is
+-- neither).
+SELECT chunk_gen FROM campaigns WHERE id = $1 AND status IN ('queued', 'running');
+
 -- name: start-chunk
 UPDATE campaigns SET
     status        = CASE WHEN status = 'queued' THEN 'running' ELSE status END,
@@ -307,11 +312,14 @@ LIMIT $3;
 -- the batch). A bulk claim's recipients after its progress never started
 -- their send: they go back to pending with their attempt unspent once
 -- the claim is older than $2 (no later than $1; a live loop sends its
--- queue within a second of its claim), and their running campaigns come
--- back (to be enqueued again). The batches' progress rows are locked
--- first, so a loop still alive either advanced its progress before (that
--- recipient stays sending, then unknown) or finds the row gone and sends
--- nothing more; they are deleted here.
+-- queue within a second of its claim), and the chunks of running
+-- campaigns that got some back are returned (campaign ids and chunk
+-- numbers, two arrays of one length, in order; $3 is the chunk size of a
+-- campaign without its own, as the worker reads it), to be enqueued
+-- again in the campaign's current chunk generation. The batches'
+-- progress rows are locked first, so a loop still alive either advanced
+-- its progress before (that recipient stays sending, then unknown) or
+-- finds the row gone and sends nothing more; they are deleted here.
 WITH b AS MATERIALIZED (
     SELECT batch, started_upto FROM claim_batches WHERE claimed_at < $2 FOR UPDATE
 ), gone AS (
@@ -330,7 +338,7 @@ WITH b AS MATERIALIZED (
     FROM stuck s
     WHERE r.campaign_id = s.campaign_id AND r.phone = s.phone AND s.unstarted
       AND r.status = 'sending' AND r.claimed_at < $2
-    RETURNING r.campaign_id
+    RETURNING r.campaign_id, r.seq
 ), unknown AS (
     UPDATE campaign_recipients r SET status = 'unknown',
         last_error = 'outcome unknown: the worker stopped during the send'
@@ -338,10 +346,14 @@ WITH b AS MATERIALIZED (
     WHERE r.campaign_id = s.campaign_id AND r.phone = s.phone AND s.unstarted IS NOT TRUE AND s.stuck
       AND r.status = 'sending' AND r.claimed_at < $1
     RETURNING 1
+), requeue AS MATERIALIZED (
+    SELECT DISTINCT c.id, back.seq / CASE WHEN c.chunk_size > 0 THEN c.chunk_size ELSE $3 END AS chunk
+    FROM back JOIN campaigns c ON c.id = back.campaign_id
+    WHERE c.status IN ('queued', 'running')
 )
 SELECT (SELECT count(*) FROM unknown),
-    ARRAY(SELECT c.id::text FROM campaigns c
-        WHERE c.id IN (SELECT campaign_id FROM back) AND c.status IN ('queued', 'running') ORDER BY c.id);
+    ARRAY(SELECT id::text FROM requeue ORDER BY id, chunk),
+    ARRAY(SELECT chunk FROM requeue ORDER BY id, chunk);
 
 -- name: campaign-events
 SELECT id, tenant_id, campaign_id, type, reason, created_at
