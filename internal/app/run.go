@@ -27,7 +27,7 @@ func Start(d *Deps, handler any) {
 // wrap is handler as Start serves it, without the runtime API around it.
 func wrap(d *Deps, handler any) lambdaruntime.Handler {
 	return telemetry.Wrap(handler, telemetry.Invocations{
-		Function: d.Config.FunctionName, Tracing: d.Tracing, Flush: d.Flusher.Due, Logger: d.Logger,
+		Function: d.Config.FunctionName, Tracing: d.Tracing, Flush: d.Flusher.Due, Pending: d.Flusher.Pending, Logger: d.Logger,
 	})
 }
 

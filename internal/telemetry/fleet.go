@@ -112,15 +112,22 @@ type Flusher struct {
 // in the fleet's totals and land in the minute they are flushed in; Close
 // flushes whatever is left (Flush).
 func (fl *Flusher) Due(ctx context.Context) error {
-	if fl.Interval > 0 {
-		fl.mu.Lock()
-		wait := !fl.flushed.IsZero() && fl.fleet.now().Sub(fl.flushed) < fl.Interval
-		fl.mu.Unlock()
-		if wait {
-			return nil
-		}
+	if !fl.Pending() {
+		return nil
 	}
 	return fl.Flush(ctx)
+}
+
+// Pending reports whether Due would flush now: always with Interval 0, else
+// before the first successful flush and once Interval has passed since the
+// last.
+func (fl *Flusher) Pending() bool {
+	if fl.Interval <= 0 {
+		return true
+	}
+	fl.mu.Lock()
+	defer fl.mu.Unlock()
+	return fl.flushed.IsZero() || fl.fleet.now().Sub(fl.flushed) >= fl.Interval
 }
 
 // NewFlusher returns a Flusher of m for the named function. memory, when

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/redis/go-redis/v9"
@@ -301,5 +302,44 @@ func TestFlushDueWaitsOutTheInterval(t *testing.T) {
 	}
 	if got := total(); got != "15" {
 		t.Fatalf("after Flush: fleet total = %q, want 15", got)
+	}
+}
+
+// TestInvocationSkipsTheFlushNotPending: with Pending set and tracing off,
+// an invocation within the flush interval does not call Flush at all (no
+// bounded context, no timer); the first invocation and the first after the
+// interval do.
+func TestInvocationSkipsTheFlushNotPending(t *testing.T) {
+	t.Parallel()
+	fleet, clk := testFleet(t)
+	m := NewMetrics()
+	fl := fleet.NewFlusher(m, "api", nil)
+	fl.Interval = 10 * time.Second
+	calls := 0
+	h := Wrap(func(context.Context, events.EventBridgeEvent) error {
+		m.ImportRows.WithLabelValues("imported").Inc() // something to flush
+		return nil
+	}, Invocations{
+		Function: "scheduler", Tracing: Off(), Pending: fl.Pending,
+		Flush: func(ctx context.Context) error { calls++; return fl.Due(ctx) },
+	})
+	for _, s := range []struct {
+		name    string
+		advance time.Duration
+		want    int
+	}{
+		{"first invocation", 0, 1},
+		{"within the interval", 5 * time.Second, 1},
+		{"still within", 4 * time.Second, 1},
+		{"interval over", 2 * time.Second, 2},
+		{"within the next", time.Second, 2},
+	} {
+		clk.Add(s.advance)
+		if _, err := h.Invoke(context.Background(), []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if calls != s.want {
+			t.Fatalf("%s: Flush called %d times, want %d", s.name, calls, s.want)
+		}
 	}
 }

@@ -38,6 +38,12 @@ type Invocations struct {
 	// Flush runs after every invocation, before it returns (the fleet
 	// metrics flush); nil: nothing.
 	Flush func(ctx context.Context) error
+	// Pending, when set, reports whether Flush has anything to do now
+	// (Flusher.Pending). When it reports false and tracing is off, the
+	// invocation ends without calling Flush or building the flush's
+	// bounded context and its timer; nil: Flush runs after every
+	// invocation.
+	Pending func() bool
 	// Logger reports flush failures, which never fail an invocation.
 	Logger *slog.Logger
 }
@@ -229,7 +235,7 @@ func endPanicked(span trace.Span, v any) {
 
 func (w *wrapped) flush(ctx context.Context) {
 	tracing := w.inv.Tracing.Enabled()
-	if w.inv.Flush == nil && !tracing {
+	if !tracing && (w.inv.Flush == nil || w.inv.Pending != nil && !w.inv.Pending()) {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), FlushTimeout)
