@@ -21,8 +21,25 @@ type requestContextKey struct{}
 
 // RequestContext returns the API Gateway request context of r's invocation.
 func RequestContext(ctx context.Context) (events.APIGatewayV2HTTPRequestContext, bool) {
-	rc, ok := ctx.Value(requestContextKey{}).(events.APIGatewayV2HTTPRequestContext)
-	return rc, ok
+	rc, ok := ctx.Value(requestContextKey{}).(*events.APIGatewayV2HTTPRequestContext)
+	if !ok {
+		return events.APIGatewayV2HTTPRequestContext{}, false
+	}
+	return *rc, true
+}
+
+// eventContext carries an event's request context: one allocation, where
+// context.WithValue boxes the value and wraps it in two.
+type eventContext struct {
+	context.Context
+	rc events.APIGatewayV2HTTPRequestContext
+}
+
+func (c *eventContext) Value(key any) any {
+	if key == (requestContextKey{}) {
+		return &c.rc
+	}
+	return c.Context.Value(key)
 }
 
 // Handler returns a Lambda handler serving API Gateway v2 events with h.
@@ -119,13 +136,11 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	if p, err := url.PathUnescape(path); err == nil {
 		u.Path, u.RawPath = p, path
 	}
-	method := ev.RequestContext.HTTP.Method
-	if method == "" {
-		method = http.MethodGet
-	}
-	ctx = context.WithValue(ctx, requestContextKey{}, ev.RequestContext)
-	// An empty body is http.NoBody, as NewRequestWithContext makes it.
-	req, err := http.NewRequestWithContext(ctx, method, u.RequestURI(), http.NoBody)
+	method := methodName(ev.RequestContext.HTTP.Method)
+	ctx = &eventContext{Context: ctx, rc: ev.RequestContext}
+	// An empty body is http.NoBody, as NewRequestWithContext makes it. The
+	// URL is u, built above: "/" spares parsing it again.
+	req, err := http.NewRequestWithContext(ctx, method, "/", http.NoBody)
 	if err != nil {
 		return nil, fmt.Errorf("build request %s %s: %w", method, path, err)
 	}
@@ -135,7 +150,8 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 	}
 	req.ContentLength = int64(len(body))
 	req.Header = make(http.Header, len(ev.Headers)+2)
-	values := make([]string, len(ev.Headers))
+	// Every value from one backing array, with room for X-Request-Id.
+	values := make([]string, len(ev.Headers)+1)
 	i := 0
 	for k, v := range ev.Headers {
 		// API Gateway joins repeated headers with commas; keep them joined.
@@ -158,9 +174,35 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		req.Proto = ev.RequestContext.HTTP.Protocol
 	}
 	if ev.RequestContext.RequestID != "" && req.Header.Get("X-Request-Id") == "" {
-		req.Header.Set("X-Request-Id", ev.RequestContext.RequestID)
+		values[i] = ev.RequestContext.RequestID
+		req.Header["X-Request-Id"] = values[i : i+1 : i+1]
 	}
 	return req, nil
+}
+
+// methodName is the request's method, GET when the event has none: the
+// standard methods as constants, so a method kept past the request (a
+// metric's label) holds no part of the event's payload.
+func methodName(m string) string {
+	switch m {
+	case "":
+		return http.MethodGet
+	case http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead:
+		return http.MethodHead
+	case http.MethodPost:
+		return http.MethodPost
+	case http.MethodPut:
+		return http.MethodPut
+	case http.MethodPatch:
+		return http.MethodPatch
+	case http.MethodDelete:
+		return http.MethodDelete
+	case http.MethodOptions:
+		return http.MethodOptions
+	}
+	return strings.Clone(m)
 }
 
 // canonicalNames are the canonical forms of the header names clients send

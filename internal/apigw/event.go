@@ -19,6 +19,10 @@ import (
 // event.
 func DecodeRequest(payload []byte, ev *events.APIGatewayV2HTTPRequest) error {
 	s := &scanner{b: payload}
+	if len(payload) <= maxSharedPayload {
+		// One copy of the payload; every string without escapes is a slice of it.
+		s.src = string(payload)
+	}
 	if null, err := s.null(); null || err != nil {
 		if err == nil {
 			err = s.end()
@@ -30,6 +34,12 @@ func DecodeRequest(payload []byte, ev *events.APIGatewayV2HTTPRequest) error {
 	}
 	return s.end()
 }
+
+// maxSharedPayload is the largest event whose strings share one copy of it.
+// A string kept past the request (a label value, a remembered limit's key)
+// keeps that whole copy alive, so a larger event, one with a large body,
+// gets a copy per string instead.
+const maxSharedPayload = 8 << 10
 
 func (s *scanner) requestMember(key []byte, ev *events.APIGatewayV2HTTPRequest) error {
 	switch string(key) {
@@ -191,8 +201,9 @@ func (s *scanner) setMap(dst *map[string]string) error {
 	}
 	m := *dst
 	return s.object(func(key []byte) error {
+		k := s.string(key)
 		v, _, err := s.str()
-		m[string(key)] = v
+		m[k] = v
 		return err
 	})
 }

@@ -12,9 +12,11 @@ import (
 // scanner reads one JSON document in place, for the event decoder: what
 // it accepts and the values it yields are encoding/json's (strings
 // unescaped, invalid UTF-8 and lone surrogates turned into U+FFFD), but it
-// allocates only the strings it returns and reflects on nothing.
+// reflects on nothing, and the strings it returns are slices of one copy
+// of the document (src) unless they hold an escape.
 type scanner struct {
 	b     []byte
+	src   string // b as a string, made once: the strings str returns are its slices
 	i     int
 	depth int
 }
@@ -153,7 +155,20 @@ func (s *scanner) str() (string, bool, error) {
 		return "", false, s.fail("want a string")
 	}
 	b, err := s.rawString()
-	return string(b), err == nil, err
+	return s.string(b), err == nil, err
+}
+
+// string is b as a string: a slice of src when b is a slice of the
+// document (a string without escapes), a copy otherwise.
+func (s *scanner) string(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	// A slice of s.b starting at off has off bytes less capacity.
+	if off := cap(s.b) - cap(b); off >= 0 && off+len(b) <= len(s.src) && &s.b[off] == &b[0] {
+		return s.src[off : off+len(b)]
+	}
+	return string(b)
 }
 
 // boolean reads true, false or null (!ok).
