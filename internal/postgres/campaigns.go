@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/wuzapi-manager/wuzapi-manager/internal/campaign"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
@@ -323,16 +326,30 @@ func (db *DB) Campaign(ctx context.Context, tenantID, id string) (campaign.Campa
 // sentBefore without a delivery receipt (as CampaignUndelivered counts
 // them). NOT_FOUND when the tenant has no such campaign.
 func (db *DB) CampaignStatus(ctx context.Context, tenantID, id string, sentBefore time.Time) (campaign.Campaign, int, error) {
-	// Plain strings and int64s: pgx plans every column's scan on every
-	// query, and a named type (or an array of one) costs it reflection.
-	var cid, status string
-	var n [11]int64 // total, the eight states in FromStatuses's order, replied, undelivered
-	err := db.Pool.QueryRow(ctx, db.q("campaign-status"), tenantID, id, sentBefore).
-		Scan(&cid, &status, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &n[8], &n[9], &n[10])
+	rows, err := db.Pool.Query(ctx, db.q("campaign-status"), tenantID, id, sentBefore)
 	if err != nil {
-		return campaign.Campaign{}, 0, notFound(err, "campaign")
+		return campaign.Campaign{}, 0, err
 	}
-	c := campaign.Campaign{ID: cid, Status: campaign.Status(status)}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return campaign.Campaign{}, 0, err
+		}
+		return campaign.Campaign{}, 0, notFound(pgx.ErrNoRows, "campaign")
+	}
+	var st statusRow
+	if !st.read(rows.FieldDescriptions(), rows.RawValues(), id) {
+		// Another row than the statement's own types: pgx's scan.
+		if st, err = scanStatusRow(rows); err != nil {
+			return campaign.Campaign{}, 0, err
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return campaign.Campaign{}, 0, err
+	}
+	n := &st.n
+	c := campaign.Campaign{ID: st.id, Status: campaign.Status(st.status)}
 	c.Total = int(n[0])
 	c.Counts = campaign.FromStatuses(c.Total, map[campaign.RecipientStatus]int{
 		campaign.RPending: int(n[1]), campaign.RSending: int(n[2]), campaign.RSent: int(n[3]), campaign.RDelivered: int(n[4]),
@@ -341,6 +358,78 @@ func (db *DB) CampaignStatus(ctx context.Context, tenantID, id string, sentBefor
 	c.Counts.Replied = int(n[9])
 	c.ReplyRate = c.Counts.ReplyRate()
 	return c, int(n[10]), nil
+}
+
+// statusRow is campaign-status's row: the id and state as text, then
+// eleven bigints (total, the eight states in FromStatuses's order,
+// replied, undelivered).
+type statusRow struct {
+	id, status string
+	n          [11]int64
+}
+
+// read fills st from the row's raw values without pgx's scan plans (pgx
+// plans every column's scan on every query): text as it comes, bigints in
+// binary or text format. The id is the one asked for (no copy) when the
+// row's is the same, the state one of campaign's constants when it is one.
+// It reports false, having read nothing usable, for any other row (a NULL,
+// another type).
+func (st *statusRow) read(fds []pgconn.FieldDescription, vals [][]byte, id string) bool {
+	if len(fds) != 2+len(st.n) || len(vals) != len(fds) {
+		return false
+	}
+	for i, fd := range fds {
+		want := uint32(pgtype.Int8OID)
+		if i < 2 {
+			want = pgtype.TextOID
+		}
+		if fd.DataTypeOID != want || vals[i] == nil {
+			return false
+		}
+	}
+	for i := range st.n {
+		if !rawInt8(vals[2+i], fds[2+i].Format, &st.n[i]) {
+			return false
+		}
+	}
+	if st.id = id; string(vals[0]) != id {
+		st.id = string(vals[0])
+	}
+	st.status = string(vals[1])
+	for _, known := range campaignStates {
+		if string(vals[1]) == string(known) {
+			st.status = string(known)
+			break
+		}
+	}
+	return true
+}
+
+// scanStatusRow is read's fallback, through pgx's scan plans.
+func scanStatusRow(rows pgx.Rows) (statusRow, error) {
+	var st statusRow
+	n := &st.n
+	err := rows.Scan(&st.id, &st.status, &n[0], &n[1], &n[2], &n[3], &n[4], &n[5], &n[6], &n[7], &n[8], &n[9], &n[10])
+	return st, err
+}
+
+// campaignStates are the states a campaign row holds.
+var campaignStates = [...]campaign.Status{campaign.Scheduled, campaign.Queued, campaign.Running, campaign.Paused,
+	campaign.Completed, campaign.Failed, campaign.Cancelled}
+
+// rawInt8 reads an int8: eight big-endian bytes in binary format, decimal
+// digits (with a sign) in text.
+func rawInt8(v []byte, format int16, dst *int64) bool {
+	if format == pgtype.BinaryFormatCode {
+		if len(v) != 8 {
+			return false
+		}
+		*dst = int64(binary.BigEndian.Uint64(v))
+		return true
+	}
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	*dst = n
+	return err == nil
 }
 
 // Campaigns returns a page of the tenant's campaigns with counts, newest first.

@@ -48,3 +48,16 @@ func ScanClaimedByPgx(r pgx.Row) (campaign.Claimed, error) {
 func (db *DB) InsertNewInTx(ctx context.Context, tx pgx.Tx, tenantID string, importID *string, contacts []importer.Contact) (bool, error) {
 	return db.insertNew(ctx, tx, tenantID, importID, contacts)
 }
+
+// StatusRow is campaign-status's row as CampaignStatus reads it.
+type StatusRow = statusRow
+
+// ReadStatusRow reads the current row as CampaignStatus does without pgx's
+// scan plans; ok is false where CampaignStatus falls back to them.
+func ReadStatusRow(rows pgx.Rows, id string) (st StatusRow, ok bool) {
+	ok = st.read(rows.FieldDescriptions(), rows.RawValues(), id)
+	return st, ok
+}
+
+// ScanStatusRowByPgx reads the current row with pgx's scan plans.
+func ScanStatusRowByPgx(rows pgx.Rows) (StatusRow, error) { return scanStatusRow(rows) }
