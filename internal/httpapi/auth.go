@@ -15,8 +15,42 @@ type tenantKey struct{}
 
 // tenantFrom returns the tenant authenticated for this request.
 func tenantFrom(ctx context.Context) tenant.Tenant {
-	t, _ := ctx.Value(tenantKey{}).(tenant.Tenant)
-	return t
+	if c, ok := ctx.Value(tenantKey{}).(*tenantContext); ok {
+		return c.tenant
+	}
+	return tenant.Tenant{}
+}
+
+// tenantContext carries the authenticated tenant and, when the limiter
+// counted the request, the allowance it reported (rateLimitKey): one
+// allocation for both, where context.WithValue boxes each value and wraps
+// it in a context of its own.
+type tenantContext struct {
+	context.Context
+	tenant    tenant.Tenant
+	rateLimit rateLimitState
+	limited   bool // rateLimit is set
+}
+
+// withTenant is ctx carrying t and, when not nil, its allowance.
+func withTenant(ctx context.Context, t tenant.Tenant, rl *rateLimitState) context.Context {
+	c := &tenantContext{Context: ctx, tenant: t}
+	if rl != nil {
+		c.rateLimit, c.limited = *rl, true
+	}
+	return c
+}
+
+func (c *tenantContext) Value(key any) any {
+	switch key {
+	case tenantKey{}:
+		return c
+	case rateLimitKey{}:
+		if c.limited {
+			return c
+		}
+	}
+	return c.Context.Value(key)
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.

@@ -29,8 +29,8 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) error {
 // rateLimitState reports the allowance left; without a limiter it is the
 // plan's full allowance.
 func (s *Server) rateLimitState(r *http.Request, t tenant.Tenant) rateLimitState {
-	if st, ok := r.Context().Value(rateLimitKey{}).(rateLimitState); ok {
-		return st
+	if c, ok := r.Context().Value(rateLimitKey{}).(*tenantContext); ok {
+		return c.rateLimit
 	}
 	limit := t.Plan.RequestsPerMinute()
 	return rateLimitState{Limit: limit, Remaining: limit, ResetSeconds: 0}

@@ -89,7 +89,7 @@ func clientIP(r *http.Request) string {
 // fresher than a cached tenant row) and the limit state for GET /v1/me, or
 // false when it has answered 429.
 func (s *Server) limitTenant(w http.ResponseWriter, r *http.Request, t tenant.Tenant) (*http.Request, bool) {
-	ctx := r.Context()
+	var rl *rateLimitState
 	if s.opts.Limiter != nil {
 		check := s.opts.Limiter.Tenant
 		if r.Method == http.MethodGet || r.Method == http.MethodHead {
@@ -97,7 +97,7 @@ func (s *Server) limitTenant(w http.ResponseWriter, r *http.Request, t tenant.Te
 			// write asks Redis, so the plan its caps use is fresh.
 			check = s.opts.Limiter.TenantRead
 		}
-		res := check(ctx, t.ID)
+		res := check(r.Context(), t.ID)
 		if !s.applyLimit(w, r, res) {
 			return r, false
 		}
@@ -105,12 +105,10 @@ func (s *Server) limitTenant(w http.ResponseWriter, r *http.Request, t tenant.Te
 			t.Plan = res.Plan
 		}
 		if !res.FailedOpen {
-			ctx = context.WithValue(ctx, rateLimitKey{}, rateLimitState{
-				Limit: res.Limit, Remaining: res.Remaining, ResetSeconds: limit.Seconds(res.ResetAfter),
-			})
+			rl = &rateLimitState{Limit: res.Limit, Remaining: res.Remaining, ResetSeconds: limit.Seconds(res.ResetAfter)}
 		}
 	}
-	return r.WithContext(context.WithValue(ctx, tenantKey{}, t)), true
+	return r.WithContext(withTenant(r.Context(), t, rl)), true
 }
 
 // limitClient counts a request without a tenant against its client IP and

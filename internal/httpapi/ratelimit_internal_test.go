@@ -107,7 +107,7 @@ func BenchmarkAuthAndLimit(b *testing.B) {
 			}
 			bare := func() {
 				req := httptest.NewRequest("GET", "/v1/me", nil)
-				req = req.WithContext(context.WithValue(req.Context(), tenantKey{}, ten))
+				req = req.WithContext(withTenant(req.Context(), ten, nil))
 				rec := httptest.NewRecorder()
 				if err := s.getMe(rec, req); err != nil || rec.Code != 200 {
 					b.Fatalf("bare handler: %v %d", err, rec.Code)

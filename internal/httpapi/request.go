@@ -38,9 +38,35 @@ func (o optional[T]) ptr() *T {
 // like an id of another tenant.
 func pathID(r *http.Request, name, what string) (string, error) {
 	v := r.PathValue(name)
+	if canonicalUUID(v) {
+		return v, nil // what uuid.Parse and String would give, without the copy
+	}
 	id, err := uuid.Parse(v)
 	if err != nil {
 		return "", errcode.New(errcode.NotFound, "%s not found", what)
 	}
 	return id.String(), nil
+}
+
+// canonicalUUID reports whether v is a UUID in the form uuid.UUID.String
+// writes: 36 characters, lower-case hex digits and hyphens at 8, 13, 18
+// and 23.
+func canonicalUUID(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for i := range len(v) {
+		c := v[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -60,9 +60,20 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 // jsonHeader writes the headers of every JSON answer and the status.
 func jsonHeader(w http.ResponseWriter, status int) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	h.Add("Vary", "Authorization") // a cache (the dashboard's service worker) must never answer one key with another's data
+	// What Set and Add store, under the canonical names, from one backing
+	// array (with room for the Vary compression added before).
+	v := make([]string, 4)
+	v[0], v[1] = "application/json; charset=utf-8", "no-store"
+	h["Content-Type"], h["Cache-Control"] = v[0:1:1], v[1:2:2]
+	// A cache (the dashboard's service worker) must never answer one key
+	// with another's data.
+	if vary := h["Vary"]; len(vary) <= 1 {
+		n := copy(v[2:3], vary)
+		v[2+n] = "Authorization"
+		h["Vary"] = v[2 : 3+n : 3+n]
+	} else {
+		h["Vary"] = append(vary, "Authorization")
+	}
 	w.WriteHeader(status)
 }
 
