@@ -133,8 +133,10 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		path = ev.RequestContext.HTTP.Path
 	}
 	u := &url.URL{Path: path, RawQuery: ev.RawQueryString}
-	if p, err := url.PathUnescape(path); err == nil {
-		u.Path, u.RawPath = p, path
+	if !plainPath(path) {
+		if p, err := url.PathUnescape(path); err == nil {
+			u.Path, u.RawPath = p, path
+		}
 	}
 	method := methodName(ev.RequestContext.HTTP.Method)
 	ctx = &eventContext{Context: ctx, rc: ev.RequestContext}
@@ -149,7 +151,9 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		req.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	req.ContentLength = int64(len(body))
-	req.Header = make(http.Header, len(ev.Headers)+2)
+	// Room for X-Request-Id: a hint of up to 8 makes one small group, a
+	// larger one a table.
+	req.Header = make(http.Header, len(ev.Headers)+1)
 	// Every value from one backing array, with room for X-Request-Id.
 	values := make([]string, len(ev.Headers)+1)
 	i := 0
@@ -178,6 +182,26 @@ func Request(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (*http.Requ
 		req.Header["X-Request-Id"] = values[i : i+1 : i+1]
 	}
 	return req, nil
+}
+
+// plainPath reports whether path is its own escaped and unescaped form:
+// only characters url.URL.EscapedPath leaves as they are (letters,
+// digits, "-._~$&+,/:;=@"), no percent sign. Its URL needs no RawPath, so
+// EscapedPath (the mux calls it on every match) returns it after one
+// scan, without checking and unescaping a RawPath.
+func plainPath(path string) bool {
+	for i := range len(path) {
+		c := path[i]
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' {
+			continue
+		}
+		switch c {
+		case '-', '_', '.', '~', '$', '&', '+', ',', '/', ':', ';', '=', '@':
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // methodName is the request's method, GET when the event has none: the

@@ -1,7 +1,6 @@
 package apigw
 
 import (
-	"cmp"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -219,7 +218,7 @@ func AppendResponse(dst []byte, r events.APIGatewayV2HTTPResponse) []byte {
 	if r.MultiValueHeaders == nil {
 		dst = append(dst, "null"...)
 	} else {
-		keys := sortedKeys(r.MultiValueHeaders)
+		keys := sortedKeys(nil, r.MultiValueHeaders)
 		dst = append(dst, '{')
 		for i, k := range keys {
 			if i > 0 {
@@ -241,12 +240,13 @@ func AppendResponse(dst []byte, r events.APIGatewayV2HTTPResponse) []byte {
 	return append(dst, '}')
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// sortedKeys appends m's keys to keys in encoding/json's order (byte-wise)
+// and returns them.
+func sortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, cmp.Compare)
+	slices.Sort(keys)
 	return keys
 }
 
@@ -254,8 +254,9 @@ func appendMap(dst []byte, m map[string]string) []byte {
 	if m == nil {
 		return append(dst, "null"...)
 	}
+	var arr [16]string // a response's headers, without allocating
 	dst = append(dst, '{')
-	for i, k := range sortedKeys(m) {
+	for i, k := range sortedKeys(arr[:0], m) {
 		if i > 0 {
 			dst = append(dst, ',')
 		}

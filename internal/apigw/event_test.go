@@ -196,6 +196,7 @@ func BenchmarkEventCodec(b *testing.B) {
 		"X-Request-Id": "f5c2ae9e", "Ratelimit-Limit": "2000", "Ratelimit-Remaining": "1999", "Ratelimit-Reset": "60"},
 		Body: `{"success":true,"data":{"status":"scheduled","total":200,"sent":0,"failed":0,"pending":200,"replies":0,"undelivered":0}}`}
 	b.Run("apigw", func(b *testing.B) {
+		cpu0 := processCPU()
 		for b.Loop() {
 			var got events.APIGatewayV2HTTPRequest
 			if err := DecodeRequest(payload, &got); err != nil {
@@ -203,6 +204,7 @@ func BenchmarkEventCodec(b *testing.B) {
 			}
 			_ = AppendResponse(make([]byte, 0, 256+len(resp.Body)), resp)
 		}
+		b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 	})
 	b.Run("encoding-json", func(b *testing.B) {
 		for b.Loop() {
