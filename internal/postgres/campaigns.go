@@ -395,13 +395,13 @@ func (st *statusRow) read(fds []pgconn.FieldDescription, vals [][]byte, id strin
 	if st.id = id; string(vals[0]) != id {
 		st.id = string(vals[0])
 	}
-	st.status = string(vals[1])
 	for _, known := range campaignStates {
 		if string(vals[1]) == string(known) {
 			st.status = string(known)
-			break
+			return true
 		}
 	}
+	st.status = string(vals[1])
 	return true
 }
 

@@ -105,7 +105,7 @@ func TestCampaignStatusAllocations(t *testing.T) {
 		t.Fatalf("status = %+v", c)
 	}
 	t.Logf("%.0f allocations", allocs)
-	if allocs > 9 {
-		t.Errorf("CampaignStatus: %.0f allocations, want at most 9", allocs)
+	if allocs > 7 {
+		t.Errorf("CampaignStatus: %.0f allocations, want at most 7", allocs)
 	}
 }
