@@ -56,7 +56,7 @@ func negotiateEncoding(values []string) string {
 	qBr, qGzip := -1.0, -1.0
 	qAny := -1.0
 	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
+		for part := range strings.SplitSeq(v, ",") {
 			name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 			q := 1.0
 			if k, val, ok := strings.Cut(strings.TrimSpace(params), "="); ok && strings.TrimSpace(k) == "q" {

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 
@@ -103,5 +104,43 @@ func TestJSONHeaderIsOneAllocation(t *testing.T) {
 	})
 	if allocs > 2 { // the Vary set above, and jsonHeader's one
 		t.Errorf("jsonHeader: %.0f allocations, want 1", allocs-1)
+	}
+}
+
+// TestCachedKeyAllocatesNothing: a key the cache holds (under
+// tenant.HashKey's hash) is found without allocating.
+func TestCachedKeyAllocatesNothing(t *testing.T) {
+	const key = tenant.KeyPrefix + "0123456789abcdef0123456789abcdef"
+	ten := tenant.Tenant{ID: "t1", Plan: tenant.PlanEnterprise}
+	now := time.Now()
+	s := &Server{opts: Options{AuthCacheTTL: time.Hour}, now: func() time.Time { return now }}
+	s.keys.put(tenant.HashKey(key), ten, now.Add(time.Hour), now)
+	ctx := context.Background()
+	var got tenant.Tenant
+	allocs := testing.AllocsPerRun(100, func() {
+		var err error
+		if got, err = s.tenantByKey(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if got != ten || allocs != 0 {
+		t.Errorf("cached key: %+v in %.0f allocations, want %+v in 0", got, allocs, ten)
+	}
+}
+
+// TestRouteChecksAllocateNothing: a request without a query string has its
+// text checked, and an Accept-Encoding negotiated, without allocating
+// (r.URL.Query built an empty map, strings.Split a slice).
+func TestRouteChecksAllocateNothing(t *testing.T) {
+	r := httptest.NewRequest("GET", "/v1/campaigns/0b7c5b0e-1c1a-4f5e-9d7a-0a8e7f9b2c11/status", nil)
+	values := []string{"gzip, deflate, br;q=0.9"}
+	var enc string
+	var bad bool
+	allocs := testing.AllocsPerRun(100, func() {
+		_, bad = badTextParam(r)
+		enc = negotiateEncoding(values)
+	})
+	if bad || enc != "gzip" || allocs != 0 {
+		t.Errorf("bad text %v, encoding %q, %.0f allocations; want false, gzip, 0", bad, enc, allocs)
 	}
 }

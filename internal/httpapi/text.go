@@ -110,6 +110,9 @@ func (w *jsonWalk) path() string {
 // badTextParam names the first query parameter, or stored header, of r
 // whose name or value is not valid text.
 func badTextParam(r *http.Request) (string, bool) {
+	if r.URL.RawQuery == "" {
+		return badTextHeader(r)
+	}
 	for k, vs := range r.URL.Query() {
 		if !validText(k) {
 			return "(query)", true
@@ -120,6 +123,11 @@ func badTextParam(r *http.Request) (string, bool) {
 			}
 		}
 	}
+	return badTextHeader(r)
+}
+
+// badTextHeader is badTextParam's check of the headers.
+func badTextHeader(r *http.Request) (string, bool) {
 	if v := r.Header.Get("Idempotency-Key"); !validText(v) {
 		return "Idempotency-Key", true
 	}
