@@ -254,7 +254,7 @@ func canonicalName(k string) string {
 // Response builds the API Gateway v2 response for a status, headers and
 // body. Bodies that are not text (or are compressed) travel base64-encoded.
 func Response(status int, header http.Header, body []byte) events.APIGatewayV2HTTPResponse {
-	out := events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: map[string]string{}}
+	out := events.APIGatewayV2HTTPResponse{StatusCode: status, Headers: make(map[string]string, len(header))}
 	for k, vs := range header {
 		if http.CanonicalHeaderKey(k) == "Set-Cookie" {
 			out.Cookies = append(out.Cookies, vs...)

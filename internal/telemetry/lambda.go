@@ -110,7 +110,10 @@ func (h httpInvoker) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	return apigw.AppendResponse(make([]byte, 0, 256+len(resp.Body)), resp), nil
+	// Room for the usual headers and the body's escapes (a JSON body's
+	// quotes double), so the document is written without growing its
+	// buffer.
+	return apigw.AppendResponse(make([]byte, 0, 768+len(resp.Body)+len(resp.Body)/4), resp), nil
 }
 
 // HTTPHandler serves API Gateway HTTP API (payload 2.0) events.
