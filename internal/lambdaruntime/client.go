@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blocksock"
 )
 
 // userAgent names the runtime in every request to the Runtime API.
@@ -24,7 +26,7 @@ var userAgent = "wuzapi-manager-lambdaruntime (" + runtime.Version() + ")"
 type client struct {
 	addr string
 	// blocking: the connection's socket is in blocking mode, outside the
-	// network poller (dialBlocking), for a loop's client.
+	// network poller (blocksock.DialSocket), for a loop's client.
 	blocking bool
 	conn     io.ReadWriteCloser
 	br       *bufio.Reader
@@ -138,7 +140,7 @@ func (c *client) try(ctx context.Context, req request, then *request) (int, http
 		var conn io.ReadWriteCloser
 		var err error
 		if c.blocking {
-			conn, err = dialBlocking(ctx, c.addr)
+			conn, err = blocksock.DialSocket(ctx, c.addr)
 		} else {
 			var d net.Dialer
 			conn, err = d.DialContext(ctx, "tcp", c.addr)

@@ -1,0 +1,26 @@
+// Package blocksock dials TCP connections whose sockets are in blocking
+// mode, outside Go's network poller. A read that waits for an answer then
+// sleeps in the kernel and is woken by the answer itself, where the
+// poller's read fails with EAGAIN, parks the goroutine, lets its thread
+// look for other work, waits in epoll_wait and reads again: two system
+// calls, a futex wake-up and the scheduler's round more each round trip.
+// While a goroutine waits in such a system call its thread is held; with
+// an idle P the scheduler does not hand the P off for 10 ms, so short
+// waits (a Lambda function's round trips to its APIs and Postgres) cost
+// no thread switch.
+//
+// Two kinds, both made by net.Dialer (the context ends the connect, no
+// delay, keep-alive probes after 15 s idle every 15 s) and then taken off
+// the poller:
+//
+//   - DialSocket: a plain socket for one goroutine that never interrupts
+//     it (the Lambda runtime's loop): one read or write system call each,
+//     no deadlines.
+//   - Dial: a net.Conn with deadlines, for clients that cancel a call from
+//     another goroutine by setting a deadline (pgx). Each wait is a ppoll
+//     on the socket and an eventfd that wakes it when a deadline changes
+//     or the connection closes; the read or write after it never blocks.
+//
+// Other networks than TCP and other systems than Linux get net.Dialer's
+// connection unchanged.
+package blocksock

@@ -1,0 +1,281 @@
+package blocksock
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Dial connects to address over network and, for TCP, returns a Conn:
+// the socket outside the network poller, its calls waiting in the kernel,
+// with net.Conn's deadlines. It has the signature of
+// pgconn.Config.DialFunc.
+func Dial(ctx context.Context, network, address string) (net.Conn, error) {
+	s, nc, err := detach(ctx, network, address, true)
+	if err != nil {
+		return nil, err
+	}
+	if nc != nil {
+		return nc, nil
+	}
+	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		_ = unix.Close(s.fd)
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: s.raddr, Err: os.NewSyscallError("eventfd", err)}
+	}
+	return &Conn{fd: s.fd, wake: wake, laddr: s.laddr, raddr: s.raddr}, nil
+}
+
+// Conn is a connected TCP socket outside the network poller with
+// net.Conn's deadlines, safe for concurrent use as net.Conn is.
+//
+// A Read or Write waits in ppoll on the socket and on an eventfd (wake),
+// then reads or writes; the socket itself is non-blocking, so no call
+// ever sleeps where nothing can wake it (two readers may race for the
+// same bytes: the loser polls again). The rules:
+//   - a deadline is checked before each wait and is the wait's timeout; a
+//     call that finds its deadline passed fails at once with a timeout
+//     (an *net.OpError wrapping os.ErrDeadlineExceeded, Timeout() true)
+//     and leaves the connection as it was: a later call with a later or no
+//     deadline goes on reading the stream where it stopped;
+//   - a deadline set while calls wait (pgx's cancellation sets one in the
+//     past from another goroutine) wakes them through wake, and each looks
+//     at the deadline again: a deadline in the past ends them with a
+//     timeout, one in the future becomes their new timeout;
+//   - Close wakes the calls in progress, which return net.ErrClosed; the
+//     socket is closed when the last of them returns, so its descriptor is
+//     never reused under a call.
+//
+// wake stays readable from a change until every call that was in
+// progress at the change has seen it (a call that has seen it and waits
+// again returns at once, for the few microseconds until the others wake);
+// then it is read back to zero.
+type Conn struct {
+	fd, wake     int
+	laddr, raddr net.Addr
+
+	mu       sync.Mutex
+	rdl, wdl time.Time // the deadlines; zero: none
+	busy     int       // calls in progress
+	gen      uint64    // counts the changes the calls in progress must see
+	unseen   int       // calls in progress that have not seen gen
+	woken    bool      // wake is readable
+	closed   bool
+}
+
+// Fd is the socket's file descriptor, valid until Close.
+func (c *Conn) Fd() int { return c.fd }
+
+// LocalAddr is the connection's local address.
+func (c *Conn) LocalAddr() net.Addr { return c.laddr }
+
+// RemoteAddr is the connection's remote address.
+func (c *Conn) RemoteAddr() net.Addr { return c.raddr }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error { return c.set(&c.rdl, &c.wdl, t) }
+
+// SetReadDeadline sets the deadline of Reads, those waiting included.
+func (c *Conn) SetReadDeadline(t time.Time) error { return c.set(&c.rdl, nil, t) }
+
+// SetWriteDeadline sets the deadline of Writes, those waiting included.
+func (c *Conn) SetWriteDeadline(t time.Time) error { return c.set(&c.wdl, nil, t) }
+
+func (c *Conn) set(a, b *time.Time, t time.Time) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.opError("set deadline", net.ErrClosed)
+	}
+	*a = t
+	if b != nil {
+		*b = t
+	}
+	c.notify()
+	return nil
+}
+
+// notify makes the calls in progress look at the connection's state
+// again. c.mu is held.
+func (c *Conn) notify() {
+	if c.busy == 0 {
+		return
+	}
+	c.gen++
+	c.unseen = c.busy
+	if !c.woken {
+		c.woken = true
+		one := uint64(1)
+		_, _ = unix.Write(c.wake, (*[8]byte)(unsafe.Pointer(&one))[:])
+	}
+}
+
+// seen records that a call in progress has seen gen. c.mu is held.
+func (c *Conn) seen() {
+	c.unseen--
+	if c.unseen == 0 && c.woken && !c.closed {
+		var b [8]byte
+		_, _ = unix.Read(c.wake, b[:])
+		c.woken = false
+	}
+}
+
+// enter starts a call: its view of gen and the deadline that applies.
+func (c *Conn) enter(read bool) (gen uint64, dl time.Time, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, dl, net.ErrClosed
+	}
+	c.busy++
+	return c.gen, c.deadline(read), nil
+}
+
+// again is enter for a call in progress that was woken or would block.
+func (c *Conn) again(read bool, gen *uint64) (time.Time, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if *gen != c.gen {
+		*gen = c.gen
+		c.seen()
+	}
+	if c.closed {
+		return time.Time{}, net.ErrClosed
+	}
+	return c.deadline(read), nil
+}
+
+func (c *Conn) deadline(read bool) time.Time {
+	if read {
+		return c.rdl
+	}
+	return c.wdl
+}
+
+// exit ends a call; the last call of a closed connection closes it.
+func (c *Conn) exit(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy--
+	if gen != c.gen {
+		c.seen()
+	}
+	if c.closed && c.busy == 0 {
+		c.release()
+	}
+}
+
+// release closes the socket and wake. c.mu is held, no call in progress.
+func (c *Conn) release() {
+	_ = unix.Close(c.fd)
+	_ = unix.Close(c.wake)
+}
+
+// Close closes the connection; calls in progress return net.ErrClosed.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return c.opError("close", net.ErrClosed)
+	}
+	c.closed = true
+	if c.busy == 0 {
+		c.release()
+		return nil
+	}
+	c.notify()
+	return nil
+}
+
+// Read reads what the socket holds, waiting for it until the read
+// deadline.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	gen, dl, err := c.enter(true)
+	if err != nil {
+		return 0, c.opError("read", err)
+	}
+	defer func() { c.exit(gen) }()
+	for {
+		if err := c.wait(unix.POLLIN, dl); err != nil {
+			return 0, c.opError("read", err)
+		}
+		n, err := syscall.Read(c.fd, p)
+		switch {
+		case err == nil && n == 0:
+			return 0, io.EOF
+		case err == nil:
+			return n, nil
+		case !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR):
+			return 0, c.opError("read", os.NewSyscallError("read", err))
+		}
+		if dl, err = c.again(true, &gen); err != nil {
+			return 0, c.opError("read", err)
+		}
+	}
+}
+
+// Write writes all of p, waiting for room in the socket's buffer until the
+// write deadline.
+func (c *Conn) Write(p []byte) (int, error) {
+	gen, dl, err := c.enter(false)
+	if err != nil {
+		return 0, c.opError("write", err)
+	}
+	defer func() { c.exit(gen) }()
+	done := 0
+	for done < len(p) {
+		if !dl.IsZero() && !time.Now().Before(dl) {
+			return done, c.opError("write", os.ErrDeadlineExceeded)
+		}
+		n, err := syscall.Write(c.fd, p[done:])
+		switch {
+		case err == nil:
+			done += n
+			continue
+		case !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR):
+			return done, c.opError("write", os.NewSyscallError("write", err))
+		case errors.Is(err, syscall.EAGAIN):
+			if err := c.wait(unix.POLLOUT, dl); err != nil {
+				return done, c.opError("write", err)
+			}
+		}
+		if dl, err = c.again(false, &gen); err != nil {
+			return done, c.opError("write", err)
+		}
+	}
+	return done, nil
+}
+
+// wait waits until the socket is ready for events, wake is readable or dl
+// passes; a dl already passed is os.ErrDeadlineExceeded.
+func (c *Conn) wait(events int16, dl time.Time) error {
+	var ts *unix.Timespec
+	if !dl.IsZero() {
+		d := time.Until(dl)
+		if d <= 0 {
+			return os.ErrDeadlineExceeded
+		}
+		t := unix.NsecToTimespec(int64(d))
+		ts = &t
+	}
+	fds := [2]unix.PollFd{{Fd: int32(c.fd), Events: events}, {Fd: int32(c.wake), Events: unix.POLLIN}}
+	if _, err := unix.Ppoll(fds[:], ts, nil); err != nil && !errors.Is(err, unix.EINTR) {
+		return os.NewSyscallError("ppoll", err)
+	}
+	return nil
+}
+
+func (c *Conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: err}
+}

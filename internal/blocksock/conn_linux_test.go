@@ -1,0 +1,362 @@
+package blocksock
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pair dials a Conn to a listener and returns it with the accepted end.
+func pair(t *testing.T) (*Conn, net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	nc, err := Dial(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := nc.(*Conn)
+	if !ok {
+		t.Fatalf("Dial over tcp gave a %T, want a *Conn", nc)
+	}
+	peer := <-accepted
+	if peer == nil {
+		t.FailNow()
+	}
+	t.Cleanup(func() { _ = c.Close(); _ = peer.Close() })
+	return c, peer
+}
+
+// polled reports whether fd is registered with any epoll instance of this
+// process (Go's network poller is one), from /proc/self/fdinfo.
+func polled(t *testing.T, fd int) bool {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if l, _ := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); l != "anon_inode:[eventpoll]" {
+			continue
+		}
+		info, err := os.ReadFile(filepath.Join("/proc/self/fdinfo", e.Name()))
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(info), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "tfd:" && f[1] == strconv.Itoa(fd) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func nonblocking(t *testing.T, fd int) bool {
+	t.Helper()
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return flags&unix.O_NONBLOCK != 0
+}
+
+// TestConnIsOutsideThePoller: Dial's socket is in no epoll set (a
+// net.Conn's is in the poller's), a read waiting for data waits in the
+// kernel (a thread of the process sits in ppoll; Go's poller never calls
+// it), and the connection carries data both ways.
+func TestConnIsOutsideThePoller(t *testing.T) {
+	c, peer := pair(t)
+	if polled(t, c.Fd()) {
+		t.Error("the socket is in an epoll set")
+	}
+	raw, err := peer.(*net.TCPConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = raw.Control(func(fd uintptr) {
+		if !polled(t, int(fd)) {
+			t.Error("a net.Conn's socket is in no epoll set: the check sees nothing")
+		}
+	})
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 4))
+		done <- err
+	}()
+	waitBusy(t, c, 1)
+	for !inPpoll(t) {
+		runtime.Gosched()
+	}
+	if _, err := peer.Write([]byte("wake")); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	echo(t, c, peer, "ping")
+}
+
+// inPpoll reports whether a thread of this process is in ppoll.
+func inPpoll(t *testing.T) bool {
+	t.Helper()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join("/proc/self/task", task.Name(), "syscall"))
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 && f[0] == strconv.Itoa(unix.SYS_PPOLL) {
+			return true
+		}
+	}
+	return false
+}
+
+// echo writes msg from peer and reads it on c, then the other way.
+func echo(t *testing.T, c *Conn, peer net.Conn, msg string) {
+	t.Helper()
+	if _, err := peer.Write([]byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, len(msg))
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != msg {
+		t.Fatalf("read %q, %v; want %q", buf, err, msg)
+	}
+	if n, err := c.Write([]byte(msg)); err != nil || n != len(msg) {
+		t.Fatalf("write = %d, %v", n, err)
+	}
+	if _, err := io.ReadFull(peer, buf); err != nil || string(buf) != msg {
+		t.Fatalf("peer read %q, %v; want %q", buf, err, msg)
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, os.ErrDeadlineExceeded) && errors.As(err, &ne) && ne.Timeout()
+}
+
+// TestDeadlineSetBeforeACall: a passed deadline fails the next read and
+// write at once with a timeout, a future one ends a read that gets nothing
+// by then, and neither harms the stream: once cleared, calls go on.
+func TestDeadlineSetBeforeACall(t *testing.T) {
+	c, peer := pair(t)
+	if _, err := peer.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetDeadline(time.Now().Add(-time.Second))
+	if n, err := c.Read(make([]byte, 1)); !isTimeout(err) {
+		t.Errorf("read after a passed deadline = %d, %v; want a timeout", n, err)
+	}
+	if n, err := c.Write([]byte("y")); n != 0 || !isTimeout(err) {
+		t.Errorf("write after a passed deadline = %d, %v; want 0 and a timeout", n, err)
+	}
+	_ = c.SetDeadline(time.Time{})
+	buf := make([]byte, 1)
+	if _, err := io.ReadFull(c, buf); err != nil || buf[0] != 'x' {
+		t.Fatalf("read after the deadline cleared = %q, %v; want x", buf, err)
+	}
+	start := time.Now()
+	_ = c.SetReadDeadline(start.Add(30 * time.Millisecond))
+	if n, err := c.Read(buf); !isTimeout(err) {
+		t.Errorf("read with nothing to read by its deadline = %d, %v; want a timeout", n, err)
+	}
+	if d := time.Since(start); d < 30*time.Millisecond {
+		t.Errorf("the read timed out after %v, before its deadline", d)
+	}
+	_ = c.SetReadDeadline(time.Time{})
+	echo(t, c, peer, "after")
+}
+
+// TestDeadlineWakesAWaitingRead: a deadline set from another goroutine
+// while a read waits (pgx's cancellation, CheckConn's 1 ms probe) ends it
+// with a timeout, and the connection stays usable.
+func TestDeadlineWakesAWaitingRead(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first time.Time // the read's deadline before the change
+		set   func(c *Conn) error
+	}{
+		{"passed deadline, none before", time.Time{}, func(c *Conn) error { return c.SetDeadline(time.Now()) }},
+		{"earlier read deadline", time.Now().Add(time.Hour), func(c *Conn) error { return c.SetReadDeadline(time.Now().Add(20 * time.Millisecond)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, peer := pair(t)
+			_ = c.SetReadDeadline(tc.first)
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Read(make([]byte, 8))
+				done <- err
+			}()
+			waitBusy(t, c, 1)
+			if err := tc.set(c); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				if !isTimeout(err) {
+					t.Fatalf("read = %v, want a timeout", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the waiting read did not end")
+			}
+			_ = c.SetDeadline(time.Time{})
+			echo(t, c, peer, "still here")
+		})
+	}
+}
+
+// waitBusy waits until n calls are in progress on c.
+func waitBusy(t *testing.T, c *Conn, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c.mu.Lock()
+		busy := c.busy
+		c.mu.Unlock()
+		if busy == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls in progress, want %d", busy, n)
+		}
+		runtime.Gosched()
+	}
+}
+
+// TestDeadlineWakesAWaitingWrite: a write waiting for room in a full
+// buffer (the peer reads nothing) ends with a timeout and the count
+// written when its deadline is set in the past.
+func TestDeadlineWakesAWaitingWrite(t *testing.T) {
+	c, peer := pair(t)
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	big := make([]byte, 64<<20)
+	go func() {
+		n, err := c.Write(big)
+		done <- result{n, err}
+	}()
+	waitBusy(t, c, 1)
+	_ = c.SetWriteDeadline(time.Now())
+	select {
+	case r := <-done:
+		if !isTimeout(r.err) || r.n <= 0 || r.n >= len(big) {
+			t.Fatalf("write = %d, %v; want part of %d and a timeout", r.n, r.err, len(big))
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting write did not end")
+	}
+	_ = peer.Close()
+}
+
+// TestCloseEndsWaitingCalls: Close ends a waiting read with net.ErrClosed
+// and the socket is closed once it has returned.
+func TestCloseEndsWaitingCalls(t *testing.T) {
+	c, _ := pair(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		done <- err
+	}()
+	waitBusy(t, c, 1)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read = %v, want net.ErrClosed", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting read did not end")
+	}
+	if _, err := unix.FcntlInt(uintptr(c.Fd()), unix.F_GETFD, 0); !errors.Is(err, unix.EBADF) {
+		t.Errorf("fcntl on the closed socket = %v, want EBADF", err)
+	}
+	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("second Close = %v, want net.ErrClosed", err)
+	}
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("read after Close = %v, want net.ErrClosed", err)
+	}
+}
+
+// TestConcurrentCallsAndDeadlines: a reader and a writer run while another
+// goroutine keeps moving the deadline; every byte arrives in order (run
+// with -race).
+func TestConcurrentCallsAndDeadlines(t *testing.T) {
+	c, peer := pair(t)
+	const n = 1 << 20
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() { // peer echoes
+		_, _ = io.CopyN(peer, peer, n)
+	})
+	wg.Go(func() {
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if i%2 == 0 {
+				_ = c.SetDeadline(time.Now().Add(time.Hour))
+			} else {
+				_ = c.SetDeadline(time.Time{})
+			}
+		}
+	})
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = byte(i * 7)
+	}
+	wg.Go(func() {
+		if _, err := c.Write(out); err != nil {
+			t.Error(err)
+		}
+	})
+	in := make([]byte, n)
+	_, err := io.ReadFull(c, in)
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range in {
+		if in[i] != out[i] {
+			t.Fatalf("byte %d = %d, want %d", i, in[i], out[i])
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.busy != 0 || c.woken {
+		t.Errorf("after the calls: %d in progress, wake readable %v; want 0, false", c.busy, c.woken)
+	}
+}
