@@ -11,7 +11,7 @@ import (
 func main() {
 	cfg, err := config.Load[config.API]()
 	app.Must(err)
-	deps, err := app.Open(context.Background(), cfg.Shared)
+	deps, err := app.OpenAPI(context.Background(), cfg.Shared)
 	app.Must(err)
 	app.Start(deps, app.API(deps, cfg))
 }

@@ -120,7 +120,7 @@ func statusBench(b *testing.B) (lambda.Handler, string, string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := Open(context.Background(), cfg.Shared)
+	d, err := OpenAPI(context.Background(), cfg.Shared)
 	if err != nil {
 		b.Fatal(err)
 	}

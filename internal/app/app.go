@@ -51,7 +51,16 @@ type Deps struct {
 }
 
 // Open builds Deps from c. Close releases them.
-func Open(ctx context.Context, c config.Shared) (*Deps, error) {
+func Open(ctx context.Context, c config.Shared) (*Deps, error) { return open(ctx, c, false) }
+
+// OpenAPI is Open for the api function, whose Postgres connections are
+// sockets outside the network poller (postgres.Options.BlockingSockets): it
+// runs one statement at a time, and a status request's round trip costs
+// ~20 µs less of its CPU so. The workers, whose send loops share their
+// pool, did not gain (docs/invocation-costs.md).
+func OpenAPI(ctx context.Context, c config.Shared) (*Deps, error) { return open(ctx, c, true) }
+
+func open(ctx context.Context, c config.Shared, blockingPostgres bool) (*Deps, error) {
 	stopProfile, err := startProfile(c)
 	if err != nil {
 		return nil, err
@@ -84,7 +93,8 @@ func Open(ctx context.Context, c config.Shared) (*Deps, error) {
 	}
 	// No round trip to Postgres at init: the pool connects in the background
 	// while the runtime waits for the first event.
-	pgOpts := postgres.Options{MaxConns: int32(c.DatabaseMaxConns), Pooled: c.DatabasePooler == config.PoolerTransaction, ConnectLater: true}
+	pgOpts := postgres.Options{MaxConns: int32(c.DatabaseMaxConns), Pooled: c.DatabasePooler == config.PoolerTransaction,
+		ConnectLater: true, BlockingSockets: blockingPostgres}
 	if c.WebhooksQueueURL != "" {
 		// Writers of tenant webhook events ask for their delivery runs.
 		pgOpts.Webhooks, pgOpts.Logger = queue.WebhookRuns{Client: q, URL: c.WebhooksQueueURL}, logger

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blocksock"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/config"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/pgtest"
 )
@@ -45,6 +46,37 @@ func TestOpenInstallsTelemetryOnlyWithAnEndpoint(t *testing.T) {
 			}
 			if d.Flusher == nil || d.Fleet == nil {
 				t.Fatal("no fleet metrics flusher")
+			}
+		})
+	}
+}
+
+// TestOnlyTheAPIDialsBlockingSockets: OpenAPI's Postgres connections are
+// sockets outside the network poller, Open's (the workers') net.Dialer's.
+func TestOnlyTheAPIDialsBlockingSockets(t *testing.T) {
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	c := config.Shared{FunctionName: "api", DatabaseURL: pgtest.NewDatabase(t), RedisURL: "redis://127.0.0.1:6379/0"}
+	for _, tt := range []struct {
+		name     string
+		open     func(context.Context, config.Shared) (*Deps, error)
+		blocking bool
+	}{{"OpenAPI", OpenAPI, true}, {"Open", Open, false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := tt.open(context.Background(), c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = d.Close() }()
+			conn, err := d.DB.Pool.Acquire(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Release()
+			nc := conn.Conn().PgConn().Conn()
+			if _, ok := nc.(*blocksock.Conn); ok != tt.blocking {
+				t.Errorf("%s's connection is a %T; want a blocksock.Conn: %v", tt.name, nc, tt.blocking)
 			}
 		})
 	}

@@ -66,7 +66,8 @@ func TestThroughTransactionPooler(t *testing.T) {
 		}
 	})
 
-	db, err := postgres.Open(ctx, bouncer, postgres.Options{MaxConns: 8, Pooled: true})
+	// As the functions open it: pooled, on blocking sockets.
+	db, err := postgres.Open(ctx, bouncer, postgres.Options{MaxConns: 8, Pooled: true, BlockingSockets: true})
 	if err != nil {
 		t.Fatalf("Open through pgbouncer: %v", err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/wuzapi-manager/wuzapi-manager/internal/blocksock"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/errcode"
 	"github.com/wuzapi-manager/wuzapi-manager/internal/webhook"
 )
@@ -66,6 +67,14 @@ type Options struct {
 	Webhooks webhook.Nudger
 	// Logger reports nudges that failed; nothing is logged when nil.
 	Logger *slog.Logger
+	// BlockingSockets connects over TCP sockets in blocking mode, outside
+	// Go's network poller (blocksock.Dial): a query's wait for its answer
+	// is one ppoll woken by the answer, not a parked goroutine, an
+	// epoll_wait and a wake-up. A context's end still interrupts a query
+	// (pgx sets the connection's deadline, which wakes the wait). Each
+	// waiting query holds its thread, so it suits a function that runs one
+	// query at a time.
+	BlockingSockets bool
 }
 
 // PooledExecMode is how queries run through a transaction-mode pooler:
@@ -93,6 +102,9 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*DB, error) {
 	}
 	if opts.Pooled {
 		cfg.ConnConfig.DefaultQueryExecMode = PooledExecMode
+	}
+	if opts.BlockingSockets {
+		cfg.ConnConfig.DialFunc = blocksock.Dial
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
