@@ -409,6 +409,7 @@ func (e *env) statusPhase(b *testing.B) {
 	b.Helper()
 	ab, ar := e.group("api")
 	boot0, rie0 := benchproc.Snapshot(ab), benchproc.Snapshot(ar)
+	threads0 := sampleThreads(ab)
 	pg0, rd0 := e.storesCPU()
 	c0 := e.counters(b)
 	attr := e.beginAttribution(b)
@@ -436,6 +437,7 @@ func (e *env) statusPhase(b *testing.B) {
 	wall := time.Since(start)
 	ab, ar = e.group("api")
 	boot, rie := benchproc.Snapshot(ab).Since(boot0), benchproc.Snapshot(ar).Since(rie0)
+	threads1 := sampleThreads(ab)
 	pg1, rd1 := e.storesCPU()
 	attr.print(b, e, "status", statusRequests)
 	waitStats()
@@ -449,6 +451,8 @@ func (e *env) statusPhase(b *testing.B) {
 	fmt.Printf("PLATFORM status: api duration p50 %.2f ms, p99 %.2f ms, mean %.2f ms (%d REPORT lines)\n", pct(d, 50), pct(d, 99), sum(d)/float64(max(len(d), 1)), len(d))
 	fmt.Printf("PLATFORM status: per request: %.2f Postgres transactions, %.2f Redis commands; Postgres %.3f ms, Redis %.3f ms CPU\n",
 		float64(c1.xacts-c0.xacts)/n, float64(c1.redisCmds-c0.redisCmds)/n, pg1.Since(pg0).Seconds()*1000/n, rd1.Since(rd0).Seconds()*1000/n)
+	printThreads("status", "api", threads0, threads1, n)
+	printTail("status", e.reports.invocations("ApiFunction"), 2)
 }
 
 // initDurations prints each function's init durations as aws-lambda-rie
@@ -487,6 +491,7 @@ type reports struct {
 	mu       sync.Mutex
 	dur      map[string][]float64
 	init     map[string][]float64
+	invs     map[string][]invocation // dur's, with when and where
 	warnings int
 }
 
@@ -499,6 +504,14 @@ func (r *reports) reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.dur = map[string][]float64{}
+	r.invs = map[string][]invocation{}
+}
+
+// invocations returns fn's invocations since the last reset.
+func (r *reports) invocations(fn string) []invocation {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.invs[fn])
 }
 
 func (r *reports) durations(fn string) []float64 {
@@ -529,10 +542,13 @@ func (r *reports) Handle(_ context.Context, rec slog.Record) error {
 	if !strings.HasPrefix(rec.Message, "REPORT RequestId:") {
 		return nil
 	}
-	fn := ""
+	fn, instance := "", int64(0)
 	rec.Attrs(func(a slog.Attr) bool {
-		if a.Key == "function" {
+		switch a.Key {
+		case "function":
 			fn = a.Value.String()
+		case "instance":
+			instance = a.Value.Int64()
 		}
 		return true
 	})
@@ -544,9 +560,13 @@ func (r *reports) Handle(_ context.Context, rec slog.Record) error {
 	if r.init == nil {
 		r.init = map[string][]float64{}
 	}
+	if r.invs == nil {
+		r.invs = map[string][]invocation{}
+	}
 	if m := durRe.FindStringSubmatch(rec.Message); m != nil {
 		v, _ := strconv.ParseFloat(m[1], 64)
 		r.dur[fn] = append(r.dur[fn], v)
+		r.invs[fn] = append(r.invs[fn], invocation{at: rec.Time, instance: int(instance), ms: v})
 	}
 	if m := initRe.FindStringSubmatch(rec.Message); m != nil {
 		v, _ := strconv.ParseFloat(m[1], 64)
