@@ -517,3 +517,66 @@ func TestRunAsksForTheNextInvocationWithTheResponse(t *testing.T) {
 		t.Errorf("responses posted %q, want %q", got, want)
 	}
 }
+
+// TestLoopYieldsEveryFewMilliseconds: an invocation starts with a yield
+// to the scheduler when yieldEvery has passed since the loop's last, so
+// that a loop whose invocations never park still moves its processor's
+// scheduling tick (else the runtime preempts it as a runaway every 10 ms).
+func TestLoopYieldsEveryFewMilliseconds(t *testing.T) {
+	f := newFakeAPI(t)
+	clock := time.Unix(1_700_000_000, 0)
+	type step struct {
+		advance time.Duration
+		yield   bool
+	}
+	steps := []step{
+		{0, true}, // the loop's first invocation
+		{time.Millisecond, false},
+		{2 * time.Millisecond, false},
+		{yieldEvery - 3*time.Millisecond - time.Microsecond, false}, // 1 µs short
+		{time.Microsecond, true},
+		{yieldEvery - time.Microsecond, false},
+		{10 * yieldEvery, true}, // after a long wait for the invocation
+	}
+	var mu sync.Mutex
+	yields, i := 0, 0
+	l := newLoop(handlerFunc(func(context.Context, []byte) ([]byte, error) {
+		return []byte(`{}`), nil
+	}), Options{API: f.addr(), Concurrency: 1})
+	l.now = func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(steps[i].advance)
+		return clock
+	}
+	l.yield = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		yields++
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- l.run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		f.srv.CloseClientConnections()
+		if err := <-done; err == nil {
+			t.Error("the loop stopped without an error")
+		}
+	})
+	want := 0
+	for n, s := range steps {
+		f.add(invocation{id: fmt.Sprintf("req-%d", n), payload: `{}`})
+		f.result(t)
+		if s.yield {
+			want++
+		}
+		mu.Lock()
+		got := yields
+		i = min(n+1, len(steps)-1)
+		mu.Unlock()
+		if got != want {
+			t.Fatalf("after invocation %d (%v since the previous): %d yields, want %d", n, s.advance, got, want)
+		}
+	}
+}
