@@ -20,7 +20,8 @@ var userAgent = "wuzapi-manager-lambdaruntime (" + runtime.Version() + ")"
 // client speaks HTTP/1.1 to one API of Lambda (the Runtime API or the
 // Extensions API, both at AWS_LAMBDA_RUNTIME_API) over one kept-alive TCP
 // connection: requests are written by hand in one write each and responses
-// read with http.ReadResponse, so a round trip costs the two system calls
+// read from a bufio.Reader (read: by hand when they are plain, else with
+// http.ReadResponse), so a round trip costs the two system calls
 // and no goroutines besides the caller's. A client is not safe for
 // concurrent use.
 type client struct {
@@ -61,7 +62,7 @@ type request struct {
 // the next request. A connection the server closed
 // while it was idle (between invocations, or while the process was
 // frozen) is replaced and the request sent again once on a new one.
-func (c *client) do(ctx context.Context, req request) (int, http.Header, []byte, error) {
+func (c *client) do(ctx context.Context, req request) (int, headers, []byte, error) {
 	status, header, body, err := c.try(ctx, req, nil)
 	if err != nil && !c.fresh {
 		c.close()
@@ -69,7 +70,7 @@ func (c *client) do(ctx context.Context, req request) (int, http.Header, []byte,
 	}
 	if err != nil {
 		c.close()
-		return 0, nil, nil, fmt.Errorf("%s %s: %w", req.method, req.path, err)
+		return 0, headers{}, nil, fmt.Errorf("%s %s: %w", req.method, req.path, err)
 	}
 	return status, header, body, nil
 }
@@ -128,14 +129,14 @@ func (c *client) readThen(then request) (reply, bool) {
 // reply is one response of the API.
 type reply struct {
 	status int
-	header http.Header
+	header headers
 	body   []byte
 }
 
 // try sends req once (and then after it in the same write, unless nil), on
 // a new connection made under ctx if there is none, and reads req's
 // response.
-func (c *client) try(ctx context.Context, req request, then *request) (int, http.Header, []byte, error) {
+func (c *client) try(ctx context.Context, req request, then *request) (int, headers, []byte, error) {
 	if c.conn == nil {
 		var conn io.ReadWriteCloser
 		var err error
@@ -146,7 +147,7 @@ func (c *client) try(ctx context.Context, req request, then *request) (int, http
 			conn, err = d.DialContext(ctx, "tcp", c.addr)
 		}
 		if err != nil {
-			return 0, nil, nil, err
+			return 0, headers{}, nil, err
 		}
 		c.conn, c.fresh = conn, true
 		if c.br == nil {
@@ -156,30 +157,9 @@ func (c *client) try(ctx context.Context, req request, then *request) (int, http
 		}
 	}
 	if err := c.write(req, then); err != nil {
-		return 0, nil, nil, err
+		return 0, headers{}, nil, err
 	}
 	return c.read(req)
-}
-
-// read reads the response to req from the connection.
-func (c *client) read(req request) (int, http.Header, []byte, error) {
-	resp, err := http.ReadResponse(c.br, nil)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	c.fresh = false
-	buf := &c.scratch
-	if req.event {
-		buf = &c.event
-	}
-	body, err := readBody(resp, buf)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	if resp.Close {
-		c.close()
-	}
-	return resp.StatusCode, resp.Header, body, nil
 }
 
 // write sends req's head and body in one write, and then's after them
@@ -232,19 +212,18 @@ func (c *client) appendHead(h []byte, req request) []byte {
 	return append(h, "\r\n"...)
 }
 
-// readBody reads resp's whole body into *buf, keeping the buffer there for
-// the next body unless it grew past 1 MiB.
-func readBody(resp *http.Response, buf *[]byte) ([]byte, error) {
-	defer resp.Body.Close()
+// readBody reads r up to its end into *buf (n, the body's length, -1 if
+// unknown, sizes a new buffer).
+func readBody(r io.Reader, n int64, buf *[]byte) ([]byte, error) {
 	b := (*buf)[:0]
-	if n := resp.ContentLength; n > 0 && int64(cap(b)) < n && n <= maxPayload {
+	if n > 0 && int64(cap(b)) < n && n <= maxPayload {
 		b = make([]byte, 0, n)
 	}
 	for {
 		if len(b) == cap(b) {
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := resp.Body.Read(b[len(b):cap(b)])
+		n, err := r.Read(b[len(b):cap(b)])
 		b = b[:len(b)+n]
 		if errors.Is(err, io.EOF) {
 			break
@@ -256,12 +235,17 @@ func readBody(resp *http.Response, buf *[]byte) ([]byte, error) {
 			return nil, fmt.Errorf("response body over %d bytes", maxPayload)
 		}
 	}
+	keep(buf, b)
+	return b, nil
+}
+
+// keep keeps b in *buf for the next body unless it grew past 1 MiB.
+func keep(buf *[]byte, b []byte) {
 	if cap(b) <= 1<<20 {
 		*buf = b
 	} else {
 		*buf = nil
 	}
-	return b, nil
 }
 
 // maxPayload bounds what the client reads of one response: Lambda's own

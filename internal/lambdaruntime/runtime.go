@@ -192,8 +192,8 @@ func (l *loop) run(ctx context.Context) error {
 // pipelineMax bytes goes out in one write with the request for the next
 // invocation, whose answer invoke returns (ok true) when the Runtime API
 // accepted the response on a connection it kept.
-func (l *loop) invoke(ctx context.Context, header http.Header, payload []byte) (next reply, ok bool, err error) {
-	id := header.Get(headerRequestID)
+func (l *loop) invoke(ctx context.Context, header headers, payload []byte) (next reply, ok bool, err error) {
+	id := header[hRequestID]
 	if id == "" {
 		return reply{}, false, errors.New("the next invocation has no request id")
 	}
@@ -205,7 +205,7 @@ func (l *loop) invoke(ctx context.Context, header http.Header, payload []byte) (
 	defer cancel()
 	ictx = lambdacontext.NewContext(ictx, lc)
 	if l.setEnv {
-		if err := os.Setenv("_X_AMZN_TRACE_ID", header.Get(headerTraceID)); err != nil {
+		if err := os.Setenv("_X_AMZN_TRACE_ID", header[hTraceID]); err != nil {
 			return reply{}, false, fmt.Errorf("set _X_AMZN_TRACE_ID: %w", err)
 		}
 	}
@@ -233,22 +233,22 @@ func (l *loop) invoke(ctx context.Context, header http.Header, payload []byte) (
 }
 
 // invocationContext reads the invocation's metadata from its headers.
-func invocationContext(header http.Header) (*lambdacontext.LambdaContext, time.Time, error) {
-	ms, err := strconv.ParseInt(header.Get(headerDeadline), 10, 64)
+func invocationContext(header headers) (*lambdacontext.LambdaContext, time.Time, error) {
+	ms, err := strconv.ParseInt(header[hDeadline], 10, 64)
 	if err != nil {
 		return nil, time.Time{}, fmt.Errorf("parse %s: %w", headerDeadline, err)
 	}
 	lc := &lambdacontext.LambdaContext{
-		AwsRequestID:       header.Get(headerRequestID),
-		InvokedFunctionArn: header.Get(headerFunctionARN),
-		TenantID:           header.Get(headerTenantID),
+		AwsRequestID:       header[hRequestID],
+		InvokedFunctionArn: header[hFunctionARN],
+		TenantID:           header[hTenantID],
 	}
-	if v := header.Get(headerClient); v != "" {
+	if v := header[hClient]; v != "" {
 		if err := json.Unmarshal([]byte(v), &lc.ClientContext); err != nil {
 			return nil, time.Time{}, fmt.Errorf("parse %s: %w", headerClient, err)
 		}
 	}
-	if v := header.Get(headerCognito); v != "" {
+	if v := header[hCognito]; v != "" {
 		if err := json.Unmarshal([]byte(v), &lc.Identity); err != nil {
 			return nil, time.Time{}, fmt.Errorf("parse %s: %w", headerCognito, err)
 		}
@@ -345,7 +345,7 @@ func enableSIGTERM(ctx context.Context, api string, onTerm func()) {
 		log.Printf("WARNING: extension not registered, SIGTERM may not come: %v", err)
 		return
 	}
-	id := header.Get("Lambda-Extension-Identifier")
+	id := header[hExtensionID]
 	go func() {
 		defer c.close()
 		_, _, _, err := c.do(ctx, request{
