@@ -196,15 +196,17 @@ func (s *Scheduler) SettleStuck(ctx context.Context, now time.Time) error {
 
 // requeueChunks enqueues the chunks that got recipients back from the
 // stuck sweep, in the campaign's chunk generation as it is now (read
-// after the put-back committed), and stamps the campaign enqueued. The
-// generation is not bumped: a send loop of the campaign that is still
-// running goes on (a new generation would stop every one of them at its
-// next claim and queue every chunk again). Why nothing is lost or sent
-// twice:
+// after the put-back committed), and stamps the campaign enqueued (the
+// put-back cleared the stamp, so a failure here is the stalled-campaigns
+// job's to kick after its short grace). The generation is not bumped: a
+// send loop of the campaign that is still running goes on (a new
+// generation would stop every one of them at its next claim and queue
+// every chunk again). Why nothing is lost or sent twice:
 //   - a message of a chunk that already has a live loop or a queued
-//     message is harmless: claims take each recipient once (FOR UPDATE
-//     SKIP LOCKED), and a message that finds nothing claimable ends
-//     without a hand-back;
+//     message sends no one twice: claims take each recipient once (FOR
+//     UPDATE SKIP LOCKED). It may hand its chunk back while the chunk has
+//     pending recipients, so such a chunk runs two message chains of one
+//     generation, under the same limits, until it drains or the next kick;
 //   - a pause or a cancel drops the message when it arrives (chunk-job
 //     starts only a queued or running campaign), and a campaign found
 //     neither is not enqueued: its resume kicks every pending chunk;

@@ -271,11 +271,11 @@ func TestStuckSweepReturnsTheChunksPutBack(t *testing.T) {
 	db := pgtest.NewDB(t)
 	f := newCampaign(t, db, slices.Repeat([]string{"pending"}, 12)...)
 	p := newCampaign(t, db, slices.Repeat([]string{"pending"}, 4)...)
-	if _, err := db.Pool.Exec(ctx, "UPDATE campaigns SET chunk_size = 4, chunk_gen = 3 WHERE id = ANY($1::uuid[])",
-		[]string{f.campaignID, p.campaignID}); err != nil {
+	now := time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC)
+	if _, err := db.Pool.Exec(ctx, "UPDATE campaigns SET chunk_size = 4, chunk_gen = 3, enqueued_at = $2 WHERE id = ANY($1::uuid[])",
+		[]string{f.campaignID, p.campaignID}, now.Add(-time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	now := time.Date(2026, 12, 7, 23, 0, 0, 0, time.UTC)
 	for i, c := range []struct {
 		campaignID string
 		lo, hi     int
@@ -297,6 +297,20 @@ func TestStuckSweepReturnsTheChunksPutBack(t *testing.T) {
 	}
 	if _, ok, err := db.ChunkGen(ctx, p.campaignID); err != nil || ok {
 		t.Errorf("ChunkGen of the paused campaign = %v (%v), want false", ok, err)
+	}
+	// The requeued campaign is not enqueued until its enqueue succeeds, so
+	// a failed one is the stalled-campaigns job's; the paused one keeps
+	// its stamp.
+	for id, wantNull := range map[string]bool{f.campaignID: true, p.campaignID: false} {
+		var null bool
+		if err := db.Pool.QueryRow(ctx, "SELECT enqueued_at IS NULL FROM campaigns WHERE id = $1", id).Scan(&null); err != nil || null != wantNull {
+			t.Errorf("campaign %s: enqueued_at IS NULL = %v (%v), want %v", id, null, err, wantNull)
+		}
+	}
+	// Chunks are numbered by the campaign's own size, as the worker
+	// numbers them, whatever size the caller passes.
+	if chunks, err := db.PendingChunks(ctx, f.campaignID, 100); err != nil || !reflect.DeepEqual(chunks, []int{0, 1, 2}) {
+		t.Errorf("PendingChunks = %v (%v), want [0 1 2] (chunks of 4)", chunks, err)
 	}
 }
 

@@ -136,8 +136,11 @@ UPDATE campaign_recipients SET
 WHERE campaign_id = $1 AND status = ANY($2::text[]);
 
 -- name: pending-chunks
-SELECT DISTINCT seq / $2 FROM campaign_recipients
-WHERE campaign_id = $1 AND status = 'pending'
+-- The chunks with pending recipients, numbered by the campaign's own chunk
+-- size as the worker numbers them ($2 for a campaign without one).
+SELECT DISTINCT r.seq / CASE WHEN c.chunk_size > 0 THEN c.chunk_size ELSE $2 END
+FROM campaign_recipients r JOIN campaigns c ON c.id = r.campaign_id
+WHERE r.campaign_id = $1 AND r.status = 'pending'
 ORDER BY 1;
 
 -- name: mark-enqueued
@@ -316,8 +319,10 @@ LIMIT $3;
 -- campaigns that got some back are returned (campaign ids and chunk
 -- numbers, two arrays of one length, in order; $3 is the chunk size of a
 -- campaign without its own, as the worker reads it), to be enqueued
--- again in the campaign's current chunk generation. The batches'
--- progress rows are locked first, so a loop still alive either advanced
+-- again in the campaign's current chunk generation; their campaigns are
+-- marked not enqueued until that enqueue succeeds (mark-enqueued), so a
+-- failed one is the stalled-campaigns job's after its short grace. The
+-- batches' progress rows are locked first, so a loop still alive either advanced
 -- its progress before (that recipient stays sending, then unknown) or
 -- finds the row gone and sends nothing more; they are deleted here.
 WITH b AS MATERIALIZED (
@@ -350,6 +355,8 @@ WITH b AS MATERIALIZED (
     SELECT DISTINCT c.id, back.seq / CASE WHEN c.chunk_size > 0 THEN c.chunk_size ELSE $3 END AS chunk
     FROM back JOIN campaigns c ON c.id = back.campaign_id
     WHERE c.status IN ('queued', 'running')
+), unenqueued AS (
+    UPDATE campaigns c SET enqueued_at = NULL WHERE c.id IN (SELECT id FROM requeue)
 )
 SELECT (SELECT count(*) FROM unknown),
     ARRAY(SELECT id::text FROM requeue ORDER BY id, chunk),
