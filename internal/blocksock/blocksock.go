@@ -4,10 +4,15 @@
 // poller's read fails with EAGAIN, parks the goroutine, lets its thread
 // look for other work, waits in epoll_wait and reads again: two system
 // calls, a futex wake-up and the scheduler's round more each round trip.
-// While a goroutine waits in such a system call its thread is held; with
-// an idle P the scheduler does not hand the P off for 10 ms, so short
+// While a goroutine waits in such a system call its thread holds its P.
+// With another P idle the scheduler leaves it so for up to 10 ms, so short
 // waits (a Lambda function's round trips to its APIs and Postgres) cost
-// no thread switch.
+// no thread switch. With one P (GOMAXPROCS=1: a Lambda function of 1,769
+// MB or less) nothing else runs until sysmon takes the P back after one
+// or two of its ticks (20 µs to 10 ms), so a goroutine that must act
+// during the wait (a timer, pgx's cancellation setting a deadline, a
+// concurrent call on another connection) may start up to ~20 ms late.
+// That is latency, never a deadlock: sysmon always takes the P back.
 //
 // Two kinds, both made by net.Dialer (the context ends the connect, no
 // delay, keep-alive probes after 15 s idle every 15 s) and then taken off

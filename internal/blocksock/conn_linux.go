@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -31,7 +32,16 @@ func Dial(ctx context.Context, network, address string) (net.Conn, error) {
 		_ = unix.Close(s.fd)
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: s.raddr, Err: os.NewSyscallError("eventfd", err)}
 	}
-	return &Conn{fd: s.fd, wake: wake, laddr: s.laddr, raddr: s.raddr}, nil
+	c := &Conn{fd: s.fd, wake: wake, laddr: s.laddr, raddr: s.raddr}
+	// A Conn dropped without Close gives its descriptors back, as a
+	// net.Conn's finalizer does; Close stops this before it closes them.
+	c.cleanup = runtime.AddCleanup(c, closeFds, [2]int{s.fd, wake})
+	return c, nil
+}
+
+func closeFds(fds [2]int) {
+	_ = unix.Close(fds[0])
+	_ = unix.Close(fds[1])
 }
 
 // Conn is a connected TCP socket outside the network poller with
@@ -69,6 +79,7 @@ type Conn struct {
 	unseen   int       // calls in progress that have not seen gen
 	woken    bool      // wake is readable
 	closed   bool
+	cleanup  runtime.Cleanup
 }
 
 // Fd is the socket's file descriptor, valid until Close.
@@ -175,8 +186,8 @@ func (c *Conn) exit(gen uint64) {
 
 // release closes the socket and wake. c.mu is held, no call in progress.
 func (c *Conn) release() {
-	_ = unix.Close(c.fd)
-	_ = unix.Close(c.wake)
+	c.cleanup.Stop()
+	closeFds([2]int{c.fd, c.wake})
 }
 
 // Close closes the connection; calls in progress return net.ErrClosed.

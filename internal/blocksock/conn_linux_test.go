@@ -360,3 +360,52 @@ func TestConcurrentCallsAndDeadlines(t *testing.T) {
 		t.Errorf("after the calls: %d in progress, wake readable %v; want 0, false", c.busy, c.woken)
 	}
 }
+
+// TestDroppedConnClosesItsSocket: a Conn dropped without Close gives its
+// descriptors back once collected (the peer reads EOF); one closed first
+// never closes them again, though the numbers are reused by then.
+func TestDroppedConnClosesItsSocket(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	dial := func() (int, net.Conn) {
+		nc, err := Dial(context.Background(), "tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		peer, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = peer.Close() })
+		return nc.(*Conn).Fd(), peer
+	}
+	_, peer := dial()
+	for i := 0; i < 10; i++ {
+		runtime.GC()
+	}
+	_ = peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := peer.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("the peer of a dropped Conn read %v, want EOF", err)
+	}
+
+	nc, err := Dial(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := nc.(*Conn).Fd()
+	_ = nc.Close()
+	f, err := os.CreateTemp(t.TempDir(), "reused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for i := 0; i < 10; i++ {
+		runtime.GC()
+	}
+	if _, err := f.WriteString("still open"); err != nil {
+		t.Fatalf("a file on a closed Conn's reused descriptor (%d, now %d) failed: %v", fd, f.Fd(), err)
+	}
+}
