@@ -76,6 +76,7 @@ func FuzzReadResponse(f *testing.F) {
 		var wbody []byte
 		if werr == nil {
 			wbody, werr = io.ReadAll(resp.Body)
+			_ = resp.Body.Close()
 		}
 		if (err != nil) != (werr != nil) {
 			t.Fatalf("%q: error %v, http.ReadResponse's %v", data, err, werr)
