@@ -7,8 +7,8 @@
 // While a goroutine waits in such a system call its thread holds its P.
 // With another P idle the scheduler leaves it so for up to 10 ms, so short
 // waits (a Lambda function's round trips to its APIs and Postgres) cost
-// no thread switch. With one P (GOMAXPROCS=1: a Lambda function of 1,769
-// MB or less) nothing else runs until sysmon takes the P back after one
+// no thread switch. With one P (GOMAXPROCS=1: one CPU visible to the
+// process) nothing else runs until sysmon takes the P back after one
 // or two of its ticks (20 µs to 10 ms), so a goroutine that must act
 // during the wait (a timer, pgx's cancellation setting a deadline, a
 // concurrent call on another connection) may start up to ~20 ms late.
