@@ -58,22 +58,8 @@ type head struct {
 // then reads the response with http.ReadResponse, which also decides
 // whether it is malformed.
 func parseHead(b []byte) (h head, ok bool) {
-	const proto = "HTTP/1.1 "
-	if len(b) < len(proto)+3 || string(b[:len(proto)]) != proto {
-		return h, false
-	}
-	for _, c := range b[len(proto) : len(proto)+3] {
-		if c < '0' || c > '9' {
-			return h, false
-		}
-		h.status = h.status*10 + int(c-'0')
-	}
-	if h.status < 200 || h.status == http.StatusNoContent || h.status == http.StatusNotModified {
-		return h, false
-	}
-	i := len(proto) + 3
-	end := i + bytes.IndexByte(b[i:], '\n')
-	if b[end-1] != '\r' || (end-1 > i && b[i] != ' ') {
+	var end int
+	if h.status, end, ok = parseStatus(b); !ok {
 		return h, false
 	}
 	var seen uint8 // of the framing headers below
@@ -82,7 +68,7 @@ func parseHead(b []byte) (h head, ok bool) {
 		seenChunked
 		seenConnection
 	)
-	for i = end + 1; ; {
+	for i := end + 1; ; {
 		end = i + bytes.IndexByte(b[i:], '\n')
 		if b[end-1] != '\r' {
 			return h, false
@@ -136,6 +122,31 @@ func parseHead(b []byte) (h head, ok bool) {
 		return h, false // no length (a body up to the close), or both
 	}
 	return h, true
+}
+
+// parseStatus parses the status line at the start of b, a head, and
+// returns the status and the index of the line's LF; ok is false unless
+// it is HTTP/1.1 with a status from 200 that has a body.
+func parseStatus(b []byte) (status, end int, ok bool) {
+	const proto = "HTTP/1.1 "
+	if len(b) < len(proto)+3 || string(b[:len(proto)]) != proto {
+		return 0, 0, false
+	}
+	for _, c := range b[len(proto) : len(proto)+3] {
+		if c < '0' || c > '9' {
+			return 0, 0, false
+		}
+		status = status*10 + int(c-'0')
+	}
+	if status < 200 || status == http.StatusNoContent || status == http.StatusNotModified {
+		return 0, 0, false
+	}
+	i := len(proto) + 3
+	end = i + bytes.IndexByte(b[i:], '\n')
+	if b[end-1] != '\r' || (end-1 > i && b[i] != ' ') {
+		return 0, 0, false // a reason phrase follows a space
+	}
+	return status, end, true
 }
 
 // trimBlanks returns [s, e) without the spaces and tabs at either end.
