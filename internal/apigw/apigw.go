@@ -208,26 +208,18 @@ func plainPath(path string) bool {
 // standard methods as constants, so a method kept past the request (a
 // metric's label) holds no part of the event's payload.
 func methodName(m string) string {
-	switch m {
-	case "":
+	if m == "" {
 		return http.MethodGet
-	case http.MethodGet:
-		return http.MethodGet
-	case http.MethodHead:
-		return http.MethodHead
-	case http.MethodPost:
-		return http.MethodPost
-	case http.MethodPut:
-		return http.MethodPut
-	case http.MethodPatch:
-		return http.MethodPatch
-	case http.MethodDelete:
-		return http.MethodDelete
-	case http.MethodOptions:
-		return http.MethodOptions
+	}
+	for _, std := range standardMethods {
+		if m == std {
+			return std
+		}
 	}
 	return strings.Clone(m)
 }
+
+var standardMethods = [...]string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions}
 
 // canonicalNames are the canonical forms of the header names clients send
 // most, by the lower-case name API Gateway gives them under.

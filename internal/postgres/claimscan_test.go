@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"iter"
 	"reflect"
 	"testing"
 
@@ -32,18 +33,7 @@ func TestClaimScanAsPgx(t *testing.T) {
 		"array as vars": {"p", "n", `[1,2]`, 1, 0, "id", true, "p", 5},
 	}
 	ctx := context.Background()
-	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, postgres.PooledExecMode,
-		pgx.QueryExecModeDescribeExec, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
-		cfg, err := pgx.ParseConfig(pgtest.ServerURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.DefaultQueryExecMode = mode
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = conn.Close(ctx) })
+	for mode, conn := range execModeConns(t) {
 		for name, args := range rows {
 			got, gerr := postgres.ScanClaimed(conn.QueryRow(ctx, row, args...))
 			want, werr := postgres.ScanClaimedByPgx(conn.QueryRow(ctx, row, args...))
@@ -80,5 +70,28 @@ func BenchmarkClaimScan(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// execModeConns yields a connection of its own in each of pgx's query exec
+// modes (the pooler's among them), closed when the test ends.
+func execModeConns(t *testing.T) iter.Seq2[pgx.QueryExecMode, *pgx.Conn] {
+	return func(yield func(pgx.QueryExecMode, *pgx.Conn) bool) {
+		for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, postgres.PooledExecMode,
+			pgx.QueryExecModeDescribeExec, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
+			cfg, err := pgx.ParseConfig(pgtest.ServerURL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.DefaultQueryExecMode = mode
+			conn, err := pgx.ConnectConfig(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = conn.Close(context.Background()) })
+			if !yield(mode, conn) {
+				return
+			}
+		}
 	}
 }

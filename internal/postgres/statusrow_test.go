@@ -40,18 +40,7 @@ func TestStatusRowAsPgx(t *testing.T) {
 		{"int4 total", other, []any{id, "running", 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, false},
 	}
 	ctx := context.Background()
-	for _, mode := range []pgx.QueryExecMode{pgx.QueryExecModeCacheStatement, postgres.PooledExecMode,
-		pgx.QueryExecModeDescribeExec, pgx.QueryExecModeExec, pgx.QueryExecModeSimpleProtocol} {
-		cfg, err := pgx.ParseConfig(pgtest.ServerURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.DefaultQueryExecMode = mode
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = conn.Close(ctx) })
+	for mode, conn := range execModeConns(t) {
 		read := func(query string, args []any, f func(pgx.Rows) (string, error)) string {
 			rows, err := conn.Query(ctx, query, args...)
 			if err != nil {
