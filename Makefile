@@ -120,7 +120,7 @@ bench-safety: ## Sending-safety simulator: 1,000 recipients over 5 numbers with 
 BENCH_PHASES ?= send,status,safe,init
 
 .PHONY: bench-platform
-bench-platform: ## The real binaries on the local platform (BENCH_ENV=NAME=value,... sets function variables; BENCH_PHASES=status,init runs some phases): 100 campaigns x 200 sends (fake WuzAPI at 0 ms), 4,000 status requests and 120 sends at safe pacing (each its own invocation); prints CPU per send and per request (from /proc), durations, init and cold starts, Postgres and Redis counts, and the statements (pg_stat_statements) and Redis commands of each phase
+bench-platform: ## The real binaries on the local platform (BENCH_ENV=NAME=value,... sets function variables; BENCH_PHASES=status,init runs some phases): 100 campaigns x 200 sends (fake WuzAPI at 0 ms), 4,000 status requests and 120 sends at safe pacing (each its own invocation); prints CPU per send and per request (from /proc), durations, the api's context switches and duration tail a request, init and cold starts, Postgres and Redis counts, and the statements (pg_stat_statements) and Redis commands of each phase
 	@go test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -count 1 -timeout 40m ./infra/benchplatform/ -args -platform.env='$(BENCH_ENV)' -platform.phases='$(BENCH_PHASES)' | grep -E '^(PLATFORM|ok|FAIL|---|panic|\s+\w+_test\.go)'
 
 .PHONY: lint
