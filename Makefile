@@ -123,6 +123,19 @@ BENCH_PHASES ?= send,status,safe,init
 bench-platform: ## The real binaries on the local platform (BENCH_ENV=NAME=value,... sets function variables; BENCH_PHASES=status,init runs some phases): 100 campaigns x 200 sends (fake WuzAPI at 0 ms), 4,000 status requests and 120 sends at safe pacing (each its own invocation); prints CPU per send and per request (from /proc), durations, the api's context switches and duration tail a request, init and cold starts, Postgres and Redis counts, and the statements (pg_stat_statements) and Redis commands of each phase
 	@go test -run '^$$' -bench BenchmarkPlatform -benchtime 1x -count 1 -timeout 40m ./infra/benchplatform/ -args -platform.env='$(BENCH_ENV)' -platform.phases='$(BENCH_PHASES)' | grep -E '^(PLATFORM|ok|FAIL|---|panic|\s+\w+_test\.go)'
 
+# The origin design's Node stack (infra/benchorigin/node), its packages
+# from the lockfile.
+ORIGIN_NODE  := infra/benchorigin/node
+ORIGIN_STAMP := $(ORIGIN_NODE)/node_modules/.installed
+
+$(ORIGIN_STAMP): $(ORIGIN_NODE)/package.json $(ORIGIN_NODE)/package-lock.json
+	@cd $(ORIGIN_NODE) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+.PHONY: bench-origin
+bench-origin: $(ORIGIN_STAMP) ## The origin design's Node stack (Express, express-rate-limit on Redis, prom-client, BullMQ; npm ci from infra/benchorigin/node's lockfile) under bench-platform's loads (BENCH_PHASES=send,status): 100 jobs x 200 sends (fake WuzAPI at 0 ms) and 4,000 status requests; prints sends per worker CPU-second and requests per node CPU-second (from /proc), with and without Redis
+	@go test -run '^$$' -bench BenchmarkOrigin -benchtime 1x -count 1 -timeout 20m ./infra/benchorigin/ -args -origin.phases='$(BENCH_PHASES)' | grep -E '^(ORIGIN|ok|FAIL|---|panic|\s+\w+_test\.go)'
+
 .PHONY: lint
 lint: ## gofmt, go vet and golangci-lint (.golangci.yml; pinned in tools/golangci-lint.mod, cache in ~/.cache/golangci-lint)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
