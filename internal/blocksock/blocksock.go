@@ -22,9 +22,14 @@
 //     it (the Lambda runtime's loop): one read or write system call each,
 //     no deadlines.
 //   - Dial: a net.Conn with deadlines, for clients that cancel a call from
-//     another goroutine by setting a deadline (pgx). Each wait is a ppoll
-//     on the socket and an eventfd that wakes it when a deadline changes
-//     or the connection closes; the read or write after it never blocks.
+//     another goroutine by setting a deadline (pgx). A read first sleeps
+//     in the receive itself for up to 10 ms (the socket's receive
+//     timeout), so an answer by then costs one system call; after that,
+//     and for a write into a full buffer, a wait is a ppoll on the socket
+//     and an eventfd that wakes it when a deadline changes or the
+//     connection closes, and the receive or send after it never blocks. A
+//     deadline changed or a Close made during the first sleep is seen when
+//     it ends, within the 10 ms.
 //
 // Other networks than TCP and other systems than Linux get net.Dialer's
 // connection unchanged.

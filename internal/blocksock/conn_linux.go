@@ -20,12 +20,17 @@ import (
 // with net.Conn's deadlines. It has the signature of
 // pgconn.Config.DialFunc.
 func Dial(ctx context.Context, network, address string) (net.Conn, error) {
-	s, nc, err := detach(ctx, network, address, true)
+	s, nc, err := detach(ctx, network, address)
 	if err != nil {
 		return nil, err
 	}
 	if nc != nil {
 		return nc, nil
+	}
+	tv := unix.NsecToTimeval(int64(blockFor))
+	if err := unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		_ = unix.Close(s.fd)
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: s.raddr, Err: os.NewSyscallError("setsockopt", err)}
 	}
 	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
@@ -44,13 +49,22 @@ func closeFds(fds [2]int) {
 	_ = unix.Close(fds[1])
 }
 
+// blockFor is how long a Read first sleeps in the receive itself (the
+// socket's SO_RCVTIMEO) before it waits in ppoll, and so how late a
+// deadline changed or a Close made during that sleep may be seen.
+const blockFor = 10 * time.Millisecond
+
 // Conn is a connected TCP socket outside the network poller with
 // net.Conn's deadlines, safe for concurrent use as net.Conn is.
 //
-// A Read or Write waits in ppoll on the socket and on an eventfd (wake),
-// then reads or writes; the socket itself is non-blocking, so no call
-// ever sleeps where nothing can wake it (two readers may race for the
-// same bytes: the loser polls again). The rules:
+// A Read first receives in the kernel for up to blockFor (the socket is
+// in blocking mode with that receive timeout), unless its deadline is
+// nearer: an answer that comes by then costs that one system call. After
+// that, and for every Write that finds the buffer full, a call waits in
+// ppoll on the socket and on an eventfd (wake), then receives or sends
+// with MSG_DONTWAIT, so no call ever sleeps longer than blockFor where
+// nothing can wake it (two readers may race for the same bytes: the loser
+// polls again). The rules:
 //   - a deadline is checked before each wait and is the wait's timeout; a
 //     call that finds its deadline passed fails at once with a timeout
 //     (an *net.OpError wrapping os.ErrDeadlineExceeded, Timeout() true)
@@ -59,10 +73,11 @@ func closeFds(fds [2]int) {
 //   - a deadline set while calls wait (pgx's cancellation sets one in the
 //     past from another goroutine) wakes them through wake, and each looks
 //     at the deadline again: a deadline in the past ends them with a
-//     timeout, one in the future becomes their new timeout;
-//   - Close wakes the calls in progress, which return net.ErrClosed; the
-//     socket is closed when the last of them returns, so its descriptor is
-//     never reused under a call.
+//     timeout, one in the future becomes their new timeout; a Read still
+//     in its first receive sees it when that returns, within blockFor;
+//   - Close wakes the calls in progress (a first receive within blockFor),
+//     which return net.ErrClosed; the socket is closed when the last of
+//     them returns, so its descriptor is never reused under a call.
 //
 // wake stays readable from a change until every call that was in
 // progress at the change has seen it (a call that has seen it and waits
@@ -217,23 +232,50 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, c.opError("read", err)
 	}
 	defer func() { c.exit(gen) }()
+	// The first receive may sleep for blockFor when the deadline is not
+	// nearer; any later one follows a ppoll and does not sleep.
+	flags := 0
+	if !dl.IsZero() && time.Until(dl) <= blockFor {
+		flags = unix.MSG_DONTWAIT
+	}
 	for {
-		if err := c.wait(unix.POLLIN, dl); err != nil {
-			return 0, c.opError("read", err)
+		if flags != 0 {
+			if err := c.wait(unix.POLLIN, dl); err != nil {
+				return 0, c.opError("read", err)
+			}
 		}
-		n, err := syscall.Read(c.fd, p)
+		n, err := c.recv(p, flags)
 		switch {
 		case err == nil && n == 0:
 			return 0, io.EOF
 		case err == nil:
 			return n, nil
 		case !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR):
-			return 0, c.opError("read", os.NewSyscallError("read", err))
+			return 0, c.opError("read", os.NewSyscallError("recvfrom", err))
 		}
+		flags = unix.MSG_DONTWAIT
 		if dl, err = c.again(true, &gen); err != nil {
 			return 0, c.opError("read", err)
 		}
 	}
+}
+
+// recv is recv(2) on the socket with flags.
+func (c *Conn) recv(p []byte, flags int) (int, error) {
+	n, _, e := syscall.Syscall6(syscall.SYS_RECVFROM, uintptr(c.fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), uintptr(flags), 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+// send is send(2) on the socket without waiting and without SIGPIPE.
+func (c *Conn) send(p []byte) (int, error) {
+	n, _, e := syscall.Syscall6(syscall.SYS_SENDTO, uintptr(c.fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 // Write writes all of p, waiting for room in the socket's buffer until the
@@ -249,13 +291,13 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if !dl.IsZero() && !time.Now().Before(dl) {
 			return done, c.opError("write", os.ErrDeadlineExceeded)
 		}
-		n, err := syscall.Write(c.fd, p[done:])
+		n, err := c.send(p[done:])
 		switch {
 		case err == nil:
 			done += n
 			continue
 		case !errors.Is(err, syscall.EAGAIN) && !errors.Is(err, syscall.EINTR):
-			return done, c.opError("write", os.NewSyscallError("write", err))
+			return done, c.opError("write", os.NewSyscallError("sendto", err))
 		case errors.Is(err, syscall.EAGAIN):
 			if err := c.wait(unix.POLLOUT, dl); err != nil {
 				return done, c.opError("write", err)

@@ -85,8 +85,9 @@ func nonblocking(t *testing.T, fd int) bool {
 
 // TestConnIsOutsideThePoller: Dial's socket is in no epoll set (a
 // net.Conn's is in the poller's), a read waiting for data waits in the
-// kernel (a thread of the process sits in ppoll; Go's poller never calls
-// it), and the connection carries data both ways.
+// kernel (a thread of the process sits in recvfrom, then after blockFor
+// in ppoll; Go's poller never calls either), and the connection carries
+// data both ways.
 func TestConnIsOutsideThePoller(t *testing.T) {
 	c, peer := pair(t)
 	if polled(t, c.Fd()) {
@@ -107,8 +108,10 @@ func TestConnIsOutsideThePoller(t *testing.T) {
 		done <- err
 	}()
 	waitBusy(t, c, 1)
-	for !inPpoll(t) {
-		runtime.Gosched()
+	for _, nr := range []int{unix.SYS_RECVFROM, unix.SYS_PPOLL} {
+		for !inSyscall(t, nr) {
+			runtime.Gosched()
+		}
 	}
 	if _, err := peer.Write([]byte("wake")); err != nil {
 		t.Fatal(err)
@@ -119,8 +122,59 @@ func TestConnIsOutsideThePoller(t *testing.T) {
 	echo(t, c, peer, "ping")
 }
 
-// inPpoll reports whether a thread of this process is in ppoll.
-func inPpoll(t *testing.T) bool {
+// TestReadSleepsInTheReceive: a read whose answer comes within blockFor
+// gets it from the receive it sleeps in, and a deadline passed or a Close
+// made during that sleep ends it within blockFor, the connection usable
+// after the deadline.
+func TestReadSleepsInTheReceive(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		act    func(c *Conn, peer net.Conn) error
+		want   func(error) bool
+		usable bool
+	}{
+		{"answer", func(_ *Conn, peer net.Conn) error { _, err := peer.Write([]byte("answer")); return err }, func(err error) bool { return err == nil }, true},
+		{"passed deadline", func(c *Conn, _ net.Conn) error { return c.SetDeadline(time.Now()) }, isTimeout, true},
+		{"close", func(c *Conn, _ net.Conn) error { return c.Close() }, func(err error) bool { return errors.Is(err, net.ErrClosed) }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, peer := pair(t)
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Read(make([]byte, 8))
+				done <- err
+			}()
+			waitBusy(t, c, 1)
+			for !inSyscall(t, unix.SYS_RECVFROM) {
+				runtime.Gosched()
+			}
+			start := time.Now()
+			if err := tc.act(c, peer); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case err := <-done:
+				if !tc.want(err) {
+					t.Fatalf("read = %v", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("the sleeping read did not end")
+			}
+			// A loaded machine may wake the reader late; a read that missed
+			// the change would wait the 5 s above.
+			if d := time.Since(start); d > blockFor+time.Second {
+				t.Errorf("the read ended %v after the change, want within %v", d, blockFor)
+			}
+			if tc.usable {
+				_ = c.SetDeadline(time.Time{})
+				echo(t, c, peer, "still here")
+			}
+		})
+	}
+}
+
+// inSyscall reports whether a thread of this process is in system call nr.
+func inSyscall(t *testing.T, nr int) bool {
 	t.Helper()
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
@@ -131,7 +185,7 @@ func inPpoll(t *testing.T) bool {
 		if err != nil {
 			continue
 		}
-		if f := strings.Fields(string(b)); len(f) > 0 && f[0] == strconv.Itoa(unix.SYS_PPOLL) {
+		if f := strings.Fields(string(b)); len(f) > 0 && f[0] == strconv.Itoa(nr) {
 			return true
 		}
 	}

@@ -18,10 +18,10 @@ type detached struct {
 }
 
 // detach connects with net.Dialer and returns a duplicate of the TCP
-// connection's socket, in blocking mode unless nonblock, the connection
-// itself closed (so off the poller; the duplicate keeps the socket open).
-// A connection that is not TCP is returned as it is.
-func detach(ctx context.Context, network, address string, nonblock bool) (detached, net.Conn, error) {
+// connection's socket in blocking mode, the connection itself closed (so
+// off the poller; the duplicate keeps the socket open). A connection that
+// is not TCP is returned as it is.
+func detach(ctx context.Context, network, address string) (detached, net.Conn, error) {
 	var d net.Dialer
 	nc, err := d.DialContext(ctx, network, address)
 	if err != nil {
@@ -56,7 +56,7 @@ func detach(ctx context.Context, network, address string, nonblock bool) (detach
 	if derr != nil {
 		return fail(derr)
 	}
-	if err := unix.SetNonblock(s.fd, nonblock); err != nil {
+	if err := unix.SetNonblock(s.fd, false); err != nil {
 		return fail(err)
 	}
 	return s, nil, nil
@@ -68,7 +68,7 @@ func detach(ctx context.Context, network, address string, nonblock bool) (detach
 // one goroutine at a time, and Close must not run while a Read or Write
 // does (nothing would interrupt them).
 func DialSocket(ctx context.Context, address string) (io.ReadWriteCloser, error) {
-	s, nc, err := detach(ctx, "tcp", address, false)
+	s, nc, err := detach(ctx, "tcp", address)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -35,8 +36,9 @@ func TestDialWatchesItsContext(t *testing.T) {
 
 // TestDialSetsWhatNetDialSets: both kinds of socket are outside the
 // poller, have no delay and keep-alive probes after 15 s idle, every 15 s,
-// as net.Dial's sockets; DialSocket's is in blocking mode (its calls
-// sleep in read and write), Dial's not (its calls sleep in ppoll).
+// as net.Dial's sockets, and are in blocking mode; DialSocket's has no
+// receive timeout (its calls sleep in read and write), Dial's blockFor
+// (its reads sleep that long in recvfrom, then in ppoll).
 func TestDialSetsWhatNetDialSets(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -54,13 +56,18 @@ func TestDialSetsWhatNetDialSets(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = c.Close() })
 	for _, k := range []struct {
-		name     string
-		fd       int
-		nonblock bool
-	}{{"DialSocket", s.(*Socket).Fd(), false}, {"Dial", c.(*Conn).Fd(), true}} {
+		name    string
+		fd      int
+		rcvtimo time.Duration
+	}{{"DialSocket", s.(*Socket).Fd(), 0}, {"Dial", c.(*Conn).Fd(), blockFor}} {
 		name, fd := k.name, k.fd
-		if nb := nonblocking(t, fd); nb != k.nonblock {
-			t.Errorf("%s: O_NONBLOCK %v, want %v", name, nb, k.nonblock)
+		if nonblocking(t, fd) {
+			t.Errorf("%s: O_NONBLOCK set, want blocking mode", name)
+		}
+		// The kernel keeps the timeout in scheduler ticks, rounded up.
+		tv, err := unix.GetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO)
+		if got := time.Duration(tv.Nano()); err != nil || got < k.rcvtimo || got > k.rcvtimo+10*time.Millisecond {
+			t.Errorf("%s: SO_RCVTIMEO = %v (%v), want %v", name, got, err, k.rcvtimo)
 		}
 		if polled(t, fd) {
 			t.Errorf("%s: the socket is in an epoll set", name)
