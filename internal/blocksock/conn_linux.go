@@ -79,10 +79,11 @@ const blockFor = 10 * time.Millisecond
 //     which return net.ErrClosed; the socket is closed when the last of
 //     them returns, so its descriptor is never reused under a call.
 //
-// wake stays readable from a change until every call that was in
-// progress at the change has seen it (a call that has seen it and waits
-// again returns at once, for the few microseconds until the others wake);
-// then it is read back to zero.
+// wake stays readable from a change until every call that was waiting
+// at the change has seen it (a call that has seen it and waits again
+// returns at once, for the few microseconds until the others wake); then
+// it is read back to zero. A Read in its first receive is not counted: it
+// takes the connection's state as it is when the receive returns.
 type Conn struct {
 	fd, wake     int
 	laddr, raddr net.Addr
@@ -90,8 +91,9 @@ type Conn struct {
 	mu       sync.Mutex
 	rdl, wdl time.Time // the deadlines; zero: none
 	busy     int       // calls in progress
+	sleeping int       // Reads in their first receive, which wake does not wake
 	gen      uint64    // counts the changes the calls in progress must see
-	unseen   int       // calls in progress that have not seen gen
+	unseen   int       // calls in progress, but sleeping Reads, that have not seen gen
 	woken    bool      // wake is readable
 	closed   bool
 	cleanup  runtime.Cleanup
@@ -136,8 +138,8 @@ func (c *Conn) notify() {
 		return
 	}
 	c.gen++
-	c.unseen = c.busy
-	if !c.woken {
+	c.unseen = c.busy - c.sleeping
+	if c.unseen > 0 && !c.woken {
 		c.woken = true
 		one := uint64(1)
 		_, _ = unix.Write(c.wake, (*[8]byte)(unsafe.Pointer(&one))[:])
@@ -154,15 +156,31 @@ func (c *Conn) seen() {
 	}
 }
 
-// enter starts a call: its view of gen and the deadline that applies.
-func (c *Conn) enter(read bool) (gen uint64, dl time.Time, err error) {
+// enter starts a call: its view of gen, the deadline that applies and,
+// for a Read, whether its first receive sleeps (the deadline is not
+// nearer than blockFor); such a Read must call woke when it returns.
+func (c *Conn) enter(read bool) (gen uint64, dl time.Time, sleep bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return 0, dl, net.ErrClosed
+		return 0, dl, false, net.ErrClosed
 	}
 	c.busy++
-	return c.gen, c.deadline(read), nil
+	dl = c.deadline(read)
+	if read && (dl.IsZero() || time.Until(dl) > blockFor) {
+		sleep = true
+		c.sleeping++
+	}
+	return c.gen, dl, sleep, nil
+}
+
+// woke ends a Read's first receive: from now on it counts among the
+// calls wake must wake, having seen every change so far.
+func (c *Conn) woke(gen *uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sleeping--
+	*gen = c.gen
 }
 
 // again is enter for a call in progress that was woken or would block.
@@ -227,16 +245,16 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	gen, dl, err := c.enter(true)
+	gen, dl, sleep, err := c.enter(true)
 	if err != nil {
 		return 0, c.opError("read", err)
 	}
 	defer func() { c.exit(gen) }()
-	// The first receive may sleep for blockFor when the deadline is not
-	// nearer; any later one follows a ppoll and does not sleep.
-	flags := 0
-	if !dl.IsZero() && time.Until(dl) <= blockFor {
-		flags = unix.MSG_DONTWAIT
+	// The first receive may sleep for blockFor; any later one follows a
+	// ppoll and does not sleep.
+	flags := unix.MSG_DONTWAIT
+	if sleep {
+		flags = 0
 	}
 	for {
 		if flags != 0 {
@@ -245,6 +263,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 			}
 		}
 		n, err := c.recv(p, flags)
+		if flags == 0 {
+			c.woke(&gen)
+		}
 		switch {
 		case err == nil && n == 0:
 			return 0, io.EOF
@@ -281,7 +302,7 @@ func (c *Conn) send(p []byte) (int, error) {
 // Write writes all of p, waiting for room in the socket's buffer until the
 // write deadline.
 func (c *Conn) Write(p []byte) (int, error) {
-	gen, dl, err := c.enter(false)
+	gen, dl, _, err := c.enter(false)
 	if err != nil {
 		return 0, c.opError("write", err)
 	}

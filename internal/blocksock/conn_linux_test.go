@@ -173,6 +173,47 @@ func TestReadSleepsInTheReceive(t *testing.T) {
 	}
 }
 
+// TestDeadlineChangeSkipsASleepingRead: a deadline set while the only
+// call is a Read in its first receive leaves wake unreadable (that Read
+// takes the new deadline when its receive returns), so no waiting call
+// would return from ppoll again and again until it did; the Read then
+// ends at the deadline.
+func TestDeadlineChangeSkipsASleepingRead(t *testing.T) {
+	c, _ := pair(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		done <- err
+	}()
+	waitBusy(t, c, 1)
+	for !inSyscall(t, unix.SYS_RECVFROM) {
+		runtime.Gosched()
+	}
+	// Two changes: the second must leave wake as the first did.
+	_ = c.SetReadDeadline(time.Now().Add(time.Hour))
+	_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	c.mu.Lock()
+	sleeping, woken := c.sleeping, c.woken
+	c.mu.Unlock()
+	// A machine that stalled past blockFor let the Read reach ppoll first.
+	if sleeping == 1 && woken {
+		t.Error("a deadline change with only a sleeping Read made wake readable")
+	}
+	select {
+	case err := <-done:
+		if !isTimeout(err) {
+			t.Fatalf("read = %v, want a timeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the read did not end at its deadline")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.busy != 0 || c.sleeping != 0 || c.woken {
+		t.Errorf("after the read: %d in progress, %d sleeping, wake readable %v; want 0, 0, false", c.busy, c.sleeping, c.woken)
+	}
+}
+
 // inSyscall reports whether a thread of this process is in system call nr.
 func inSyscall(t *testing.T, nr int) bool {
 	t.Helper()
@@ -410,8 +451,8 @@ func TestConcurrentCallsAndDeadlines(t *testing.T) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.busy != 0 || c.woken {
-		t.Errorf("after the calls: %d in progress, wake readable %v; want 0, false", c.busy, c.woken)
+	if c.busy != 0 || c.sleeping != 0 || c.woken {
+		t.Errorf("after the calls: %d in progress, %d sleeping, wake readable %v; want 0, 0, false", c.busy, c.sleeping, c.woken)
 	}
 }
 
