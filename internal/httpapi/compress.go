@@ -93,6 +93,9 @@ func negotiateEncoding(values []string) string {
 // JSON, JavaScript, XML and SVG; never images, archives or already
 // compressed formats.
 func compressible(contentType string) bool {
+	if contentType == jsonContentType {
+		return true // every JSON answer's, without parsing it each time
+	}
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil {
 		return false

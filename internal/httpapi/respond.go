@@ -57,13 +57,16 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	_, _ = w.Write(body) // the client went away; nothing to do
 }
 
+// jsonContentType is every JSON answer's Content-Type.
+const jsonContentType = "application/json; charset=utf-8"
+
 // jsonHeader writes the headers of every JSON answer and the status.
 func jsonHeader(w http.ResponseWriter, status int) {
 	h := w.Header()
 	// What Set and Add store, under the canonical names, from one backing
 	// array (with room for the Vary compression added before).
 	v := make([]string, 4)
-	v[0], v[1] = "application/json; charset=utf-8", "no-store"
+	v[0], v[1] = jsonContentType, "no-store"
 	h["Content-Type"], h["Cache-Control"] = v[0:1:1], v[1:2:2]
 	// A cache (the dashboard's service worker) must never answer one key
 	// with another's data.
