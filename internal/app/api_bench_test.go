@@ -44,6 +44,20 @@ func BenchmarkAPIStatusInvocation(b *testing.B) {
 					}
 				}
 			}
+			// As the runtime's loop calls it: the response appended to one
+			// buffer reused from invocation to invocation, when the handler
+			// can.
+			invoke := h.Invoke
+			if a, ok := h.(interface {
+				InvokeAppend(ctx context.Context, payload, dst []byte) ([]byte, error)
+			}); ok {
+				var buf []byte
+				invoke = func(ctx context.Context, payload []byte) ([]byte, error) {
+					out, err := a.InvokeAppend(ctx, payload, buf[:0])
+					buf = out
+					return out, err
+				}
+			}
 			i, hits := 0, 0
 			cpu0 := processCPU()
 			for b.Loop() {
@@ -53,7 +67,7 @@ func BenchmarkAPIStatusInvocation(b *testing.B) {
 					b.StartTimer()
 				}
 				i++
-				out, err := h.Invoke(ctx, payload)
+				out, err := invoke(ctx, payload)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -33,14 +33,20 @@ func (e *invokeError) document() []byte {
 	return b
 }
 
-// call runs h, turning a returned error or a panic into an invokeError.
-func call(ctx context.Context, h Handler, payload []byte) (out []byte, ie *invokeError) {
+// call runs h (appending to dst when h is an AppendHandler), turning a
+// returned error or a panic into an invokeError.
+func call(ctx context.Context, h Handler, payload, dst []byte) (out []byte, ie *invokeError) {
 	defer func() {
 		if v := recover(); v != nil {
 			ie = &invokeError{Message: fmt.Sprint(v), Type: typeName(v), StackTrace: panicStack(), panicked: true}
 		}
 	}()
-	out, err := h.Invoke(ctx, payload)
+	var err error
+	if a, ok := h.(AppendHandler); ok {
+		out, err = a.InvokeAppend(ctx, payload, dst)
+	} else {
+		out, err = h.Invoke(ctx, payload)
+	}
 	if err != nil {
 		return nil, &invokeError{Message: err.Error(), Type: typeName(err)}
 	}

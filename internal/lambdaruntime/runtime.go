@@ -43,6 +43,21 @@ type Handler interface {
 	Invoke(ctx context.Context, payload []byte) ([]byte, error)
 }
 
+// AppendHandler is a Handler that can append its response to a buffer the
+// loop gives it, which the loop writes and then reuses for its next
+// invocations: a response costs no allocation of its own. The handler must
+// not keep dst or the slice it returns once it has returned. The loop
+// reuses only arrays it made itself, so a response that did not fit (or
+// was not appended to dst) is written as it is and the loop's buffer
+// grows to its size for the next.
+type AppendHandler interface {
+	Handler
+	InvokeAppend(ctx context.Context, payload, dst []byte) ([]byte, error)
+}
+
+// outMax is the largest response buffer a loop keeps.
+const outMax = 64 << 10
+
 // Options configure Run.
 type Options struct {
 	// API is the Runtime API's host:port (AWS_LAMBDA_RUNTIME_API, read by
@@ -139,6 +154,7 @@ type loop struct {
 	log     func([]byte)
 	setEnv  bool // _X_AMZN_TRACE_ID: one invocation at a time only
 	nextReq request
+	out     []byte // the response buffer an AppendHandler appends to
 	// yielded is when the loop last yielded; now and yield are time.Now
 	// and runtime.Gosched outside tests.
 	yielded time.Time
@@ -209,7 +225,7 @@ func (l *loop) invoke(ctx context.Context, header headers, payload []byte) (next
 			return reply{}, false, fmt.Errorf("set _X_AMZN_TRACE_ID: %w", err)
 		}
 	}
-	out, ie := call(ictx, l.h, payload)
+	out, ie := call(ictx, l.h, payload, l.out[:0])
 	if ie != nil {
 		if err := l.fail(ctx, id, ie); err != nil {
 			return reply{}, false, err
@@ -229,7 +245,17 @@ func (l *loop) invoke(ctx context.Context, header headers, payload []byte) (next
 	if status != http.StatusAccepted {
 		return reply{}, false, fmt.Errorf("post the response of %s: status %d: %.200s", id, status, body)
 	}
+	l.keep(out)
 	return next, ok, nil
+}
+
+// keep makes the response buffer as large as out, the response just
+// written, when out is not in it already (up to outMax).
+func (l *loop) keep(out []byte) {
+	if _, ok := l.h.(AppendHandler); !ok || cap(out) <= cap(l.out) || cap(out) > outMax {
+		return
+	}
+	l.out = make([]byte, 0, cap(out))
 }
 
 // invocationContext reads the invocation's metadata from its headers.

@@ -11,12 +11,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 )
@@ -578,5 +580,52 @@ func TestLoopYieldsEveryFewMilliseconds(t *testing.T) {
 		if got != want {
 			t.Fatalf("after invocation %d (%v since the previous): %d yields, want %d", n, s.advance, got, want)
 		}
+	}
+}
+
+// appendFunc is an AppendHandler from a function.
+type appendFunc func(ctx context.Context, payload, dst []byte) ([]byte, error)
+
+func (h appendFunc) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return h(ctx, payload, nil)
+}
+
+func (h appendFunc) InvokeAppend(ctx context.Context, payload, dst []byte) ([]byte, error) {
+	return h(ctx, payload, dst)
+}
+
+// TestLoopReusesTheResponseBuffer: an AppendHandler appends each response
+// to the loop's buffer, the same array from one invocation to the next,
+// grown once to a response that did not fit; every response is posted
+// whole.
+func TestLoopReusesTheResponseBuffer(t *testing.T) {
+	f := newFakeAPI(t)
+	type given struct {
+		array *byte // dst's array, nil when it has no room
+		room  int
+	}
+	got := make(chan given, 8)
+	run(t, f, appendFunc(func(_ context.Context, payload, dst []byte) ([]byte, error) {
+		got <- given{unsafe.SliceData(dst[:cap(dst)]), cap(dst)}
+		n, _ := strconv.Atoi(string(payload))
+		return append(dst, strings.Repeat("x", n)...), nil
+	}), Options{Concurrency: 1})
+	var seen []given
+	for i, size := range []int{100, 90, 3000, 100, 50} {
+		id := fmt.Sprintf("req-%d", i)
+		f.add(invocation{id: id, payload: strconv.Itoa(size)})
+		if r := f.result(t); r.id != id || r.body != strings.Repeat("x", size) {
+			t.Fatalf("invocation %s: posted %s of %d bytes, want a response of %d", id, r.kind, len(r.body), size)
+		}
+		seen = append(seen, <-got)
+	}
+	if seen[0].room != 0 {
+		t.Errorf("the first invocation's buffer has room for %d, want none yet", seen[0].room)
+	}
+	if seen[1].room < 100 || seen[2].array != seen[1].array {
+		t.Errorf("invocations 2 and 3 got %+v and %+v; want one array with room for 100", seen[1], seen[2])
+	}
+	if seen[3].room < 3000 || seen[3].array == seen[2].array || seen[4].array != seen[3].array {
+		t.Errorf("invocations 4 and 5 got %+v and %+v; want one new array with room for 3000", seen[3], seen[4])
 	}
 }

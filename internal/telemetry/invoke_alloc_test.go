@@ -31,4 +31,14 @@ func TestHTTPResponseWrittenOnce(t *testing.T) {
 	if allocs > 2 {
 		t.Errorf("an API invocation around a handler that allocates nothing: %.0f allocations, want 2", allocs)
 	}
+	// Appended to a buffer with room (the runtime loop's): the copy alone.
+	buf := make([]byte, 0, 4096)
+	allocs = testing.AllocsPerRun(100, func() {
+		if _, err := h.InvokeAppend(ctx, payload, buf); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 1 {
+		t.Errorf("the same appended to a buffer with room: %.0f allocations, want 1", allocs)
+	}
 }

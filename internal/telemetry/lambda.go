@@ -102,6 +102,11 @@ func Wrap(handler any, inv Invocations) lambda.Handler {
 type httpInvoker HTTPHandler
 
 func (h httpInvoker) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return h.InvokeAppend(ctx, payload, nil)
+}
+
+// InvokeAppend is Invoke with the response document appended to dst.
+func (h httpInvoker) InvokeAppend(ctx context.Context, payload, dst []byte) ([]byte, error) {
 	var ev events.APIGatewayV2HTTPRequest
 	if err := apigw.DecodeRequest(payload, &ev); err != nil {
 		return nil, err
@@ -113,7 +118,16 @@ func (h httpInvoker) Invoke(ctx context.Context, payload []byte) ([]byte, error)
 	// Room for the usual headers and the body's escapes (a JSON body's
 	// quotes double), so the document is written without growing its
 	// buffer.
-	return apigw.AppendResponse(make([]byte, 0, 768+len(resp.Body)+len(resp.Body)/4), resp), nil
+	if n := 768 + len(resp.Body) + len(resp.Body)/4; cap(dst)-len(dst) < n {
+		dst = append(make([]byte, 0, len(dst)+n), dst...)
+	}
+	return apigw.AppendResponse(dst, resp), nil
+}
+
+// appender is a handler that appends its response to a buffer
+// (lambdaruntime.AppendHandler).
+type appender interface {
+	InvokeAppend(ctx context.Context, payload, dst []byte) ([]byte, error)
 }
 
 // HTTPHandler serves API Gateway HTTP API (payload 2.0) events.
@@ -148,6 +162,12 @@ type spanAttrsKey struct{}
 
 // Invoke serves one invocation.
 func (w *wrapped) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
+	return w.InvokeAppend(ctx, payload, nil)
+}
+
+// InvokeAppend is Invoke with the response appended to dst when the
+// handler is an HTTP one; any other's response is returned as it is.
+func (w *wrapped) InvokeAppend(ctx context.Context, payload, dst []byte) ([]byte, error) {
 	cold := w.cold.Swap(false)
 	var span trace.Span
 	if t := w.inv.Tracing; t.Enabled() {
@@ -168,7 +188,13 @@ func (w *wrapped) Invoke(ctx context.Context, payload []byte) ([]byte, error) {
 			panic(v)
 		}
 	}()
-	out, err := w.inner.Invoke(ctx, payload)
+	var out []byte
+	var err error
+	if a, ok := w.inner.(appender); ok {
+		out, err = a.InvokeAppend(ctx, payload, dst)
+	} else {
+		out, err = w.inner.Invoke(ctx, payload)
+	}
 	endSpan(span, err)
 	w.flush(ctx)
 	return out, err
