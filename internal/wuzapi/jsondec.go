@@ -27,16 +27,16 @@ func (s *sentAnswer) decodeEnvelope(raw []byte) bool {
 	d := scanner{b: raw}
 	var out sentAnswer
 	var seenCode, seenData, seenSuccess bool
-	ok := d.object(func(key string) bool {
+	ok := d.object(func(key []byte) bool {
 		switch {
-		case key == "code" && !seenCode:
+		case string(key) == "code" && !seenCode:
 			seenCode = true
 			_, ok := d.integer()
 			return ok
-		case key == "success" && !seenSuccess:
+		case string(key) == "success" && !seenSuccess:
 			seenSuccess = true
 			return d.literal("true")
-		case key == "data" && !seenData:
+		case string(key) == "data" && !seenData:
 			seenData = true
 			return out.decodeData(&d)
 		}
@@ -51,16 +51,16 @@ func (s *sentAnswer) decodeEnvelope(raw []byte) bool {
 
 func (s *sentAnswer) decodeData(d *scanner) bool {
 	var seenDetails, seenID, seenTime bool
-	return d.object(func(key string) bool {
+	return d.object(func(key []byte) bool {
 		var ok bool
 		switch {
-		case key == "Details" && !seenDetails:
+		case string(key) == "Details" && !seenDetails:
 			seenDetails = true
 			s.Details, ok = d.plainString()
-		case key == "Id" && !seenID:
+		case string(key) == "Id" && !seenID:
 			seenID = true
 			s.ID, ok = d.plainString()
-		case key == "Timestamp" && !seenTime:
+		case string(key) == "Timestamp" && !seenTime:
 			seenTime = true
 			var n int64
 			n, ok = d.integer()
@@ -99,7 +99,8 @@ func (d *scanner) end() bool {
 
 // object reads an object, handing each key to value, which reads the
 // key's value; false when value does or the object is not well formed.
-func (d *scanner) object(value func(key string) bool) bool {
+// The key's bytes are the answer's, valid during the call.
+func (d *scanner) object(value func(key []byte) bool) bool {
 	if !d.byte('{') {
 		return false
 	}
@@ -108,7 +109,7 @@ func (d *scanner) object(value func(key string) bool) bool {
 	}
 	for {
 		d.space()
-		key, ok := d.plainString()
+		key, ok := d.plainBytes()
 		if !ok || !d.byte(':') {
 			return false
 		}
@@ -127,20 +128,29 @@ func (d *scanner) object(value func(key string) bool) bool {
 
 // plainString reads a string of printable ASCII without escapes.
 func (d *scanner) plainString() (string, bool) {
-	if d.i >= len(d.b) || d.b[d.i] != '"' {
+	b, ok := d.plainBytes()
+	if !ok {
 		return "", false
+	}
+	return string(b), true
+}
+
+// plainBytes is plainString's bytes, not copied.
+func (d *scanner) plainBytes() ([]byte, bool) {
+	if d.i >= len(d.b) || d.b[d.i] != '"' {
+		return nil, false
 	}
 	for j := d.i + 1; j < len(d.b); j++ {
 		switch c := d.b[j]; {
 		case c == '"':
-			s := string(d.b[d.i+1 : j])
+			b := d.b[d.i+1 : j]
 			d.i = j + 1
-			return s, true
+			return b, true
 		case c < 0x20 || c > 0x7e || c == '\\':
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
 
 // integer reads a non-negative integer of at most 15 digits (exact as a

@@ -155,10 +155,11 @@ func cmpOr(a, b string) string {
 // poolConn is one kept-alive connection.
 type poolConn struct {
 	key    string
-	conn   net.Conn // the TLS connection over tcp for https
-	tcp    net.Conn
+	conn   net.Conn // the TLS connection over TCP for https
 	br     *bufio.Reader
+	peek   *peeker
 	buf    []byte // the request being written, then the answer's body
+	text   []byte // a text send's body, written beside its head
 	idleAt time.Time
 }
 
@@ -179,7 +180,14 @@ type request struct {
 	body          []byte
 	hasBody       bool
 	timeout       time.Duration // the call's own bound, below the pool's (0: none)
+	// text, when isText, is a text send whose body (appendSendText) is
+	// written into the connection's own buffer instead of body.
+	text   textSend
+	isText bool
 }
+
+// textSend is the body of a text send.
+type textSend struct{ phone, body, id string }
 
 // exchange makes one request. On success the connection is returned for
 // put once the answer's body has been used. A failure after the answer's
@@ -275,6 +283,13 @@ func contextErr(ctx context.Context, err error) error {
 
 // roundTrip writes req and reads the answer on pc.
 func (pc *poolConn) roundTrip(t *target, req request, header http.Header) (ans answer, reusable bool, err error) {
+	if req.isText {
+		ts := &req.text
+		req.body = appendSendText(pc.text[:0], ts.phone, ts.body, ts.id)
+		if cap(req.body) <= 64<<10 {
+			pc.text = req.body
+		}
+	}
 	b := pc.buf[:0]
 	b = append(b, req.method...)
 	b = append(b, ' ')
@@ -457,7 +472,7 @@ func parseUsualHead(head []byte) (status int, contentType string, n int, ok bool
 			}
 		case asciiEqualFold(key, "Content-Type"):
 			if !haveType {
-				contentType, haveType = string(value), true
+				contentType, haveType = internType(value), true
 			}
 		case asciiEqualFold(key, "Transfer-Encoding"), asciiEqualFold(key, "Connection"), asciiEqualFold(key, "Trailer"):
 			return 0, "", 0, false
@@ -467,6 +482,18 @@ func parseUsualHead(head []byte) (status int, contentType string, n int, ok bool
 		return 0, "", 0, false
 	}
 	return status, contentType, n, true
+}
+
+// jsonType is the Content-Type WuzAPI answers with.
+const jsonType = "application/json"
+
+// internType is the Content-Type value as a string, the usual one without
+// an allocation.
+func internType(v []byte) string {
+	if string(v) == jsonType {
+		return jsonType
+	}
+	return string(v)
 }
 
 // cutCRLF cuts b at its first CRLF.
@@ -577,7 +604,7 @@ func (p *Pool) get(ctx context.Context, t *target, deadline time.Time) (*poolCon
 		if pc == nil {
 			break
 		}
-		if now.Sub(pc.idleAt) < idleTimeout && pc.br.Buffered() == 0 && open(pc.tcp) {
+		if now.Sub(pc.idleAt) < idleTimeout && pc.br.Buffered() == 0 && pc.peek.open() {
 			return pc, nil
 		}
 		pc.close()
@@ -605,16 +632,14 @@ func (p *Pool) dial(ctx context.Context, t *target, deadline time.Time) (*poolCo
 		}
 		conn = tc
 	}
-	return &poolConn{key: t.connKey, conn: conn, tcp: tcp, br: bufio.NewReaderSize(conn, 4<<10)}, nil
+	return &poolConn{key: t.connKey, conn: conn, br: bufio.NewReaderSize(conn, 4<<10), peek: newPeeker(tcp)}, nil
 }
 
-// put gives a connection whose answer has been used back to the pool.
+// put gives a connection whose answer has been used back to the pool. It
+// keeps its call's deadline: the next call sets its own before any read or
+// write, and the check before it (peeker.open) reads no deadline.
 func (p *Pool) put(pc *poolConn) {
 	if pc == nil {
-		return
-	}
-	if err := pc.conn.SetDeadline(time.Time{}); err != nil {
-		pc.close()
 		return
 	}
 	pc.idleAt = time.Now()

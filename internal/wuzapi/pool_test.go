@@ -161,6 +161,25 @@ func TestPoolKeepsConnections(t *testing.T) {
 	}
 }
 
+// TestPoolReusesAConnectionPastItsDeadline: an idle connection keeps its
+// last call's deadline; one whose deadline has passed is still checked and
+// reused, the next call bounded by its own.
+func TestPoolReusesAConnectionPastItsDeadline(t *testing.T) {
+	t.Parallel()
+	srv, conns := sendServer(t, false)
+	p := wuzapi.Guard{AllowPrivate: true}.Pool(5 * time.Second)
+	c := p.Client(srv.URL+"/api", "tok")
+	for i := range 3 {
+		if _, err := c.SendTextWithin(context.Background(), time.Second, "5511999998888", "hi", ""); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		wuzapi.ExpireIdle(p)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("3 sends, each after its connection's deadline passed, opened %d connections, want 1", n)
+	}
+}
+
 // sendServer answers sends to token "tok" at /api/chat/send/text, over
 // TLS when tls, counting the connections it accepts.
 func sendServer(t *testing.T, tls bool) (*httptest.Server, *atomic.Int32) {

@@ -138,11 +138,31 @@ func (c *Client) callJSON(ctx context.Context, timeout time.Duration, op, method
 		}
 		return c.callHTTP(ctx, op, method, path, body, hasBody, out)
 	}
+	return c.callPool(ctx, op, path, request{method: method, token: c.token, body: body, hasBody: hasBody, timeout: timeout}, out)
+}
+
+// sendTextPath is where a text send goes.
+const sendTextPath = "/chat/send/text"
+
+// callText sends a text (POST sendTextPath) and decodes the envelope's
+// data into out, within timeout when above 0. Through the pool its body is
+// written into the connection's own buffer.
+func (c *Client) callText(ctx context.Context, timeout time.Duration, ts textSend, out any) error {
+	if c.pool == nil {
+		body := appendSendText(make([]byte, 0, 32+len(ts.phone)+len(ts.body)+len(ts.id)), ts.phone, ts.body, ts.id)
+		return c.callJSON(ctx, timeout, "send text", http.MethodPost, sendTextPath, body, true, out)
+	}
+	return c.callPool(ctx, "send text", sendTextPath, request{method: http.MethodPost, token: c.token, hasBody: true, timeout: timeout, text: ts, isText: true}, out)
+}
+
+// callPool makes req through the pool and decodes the envelope's data
+// into out (when not nil).
+func (c *Client) callPool(ctx context.Context, op, path string, req request, out any) error {
 	t := c.pool.target(c.baseURL, path)
 	if t.err != nil {
 		return &Error{Op: op, Path: path, Text: "build request: " + t.err.Error(), Kind: KindUnreachable, Class: NotReady, Err: t.err}
 	}
-	pc, ans, err := c.pool.exchange(ctx, t, request{method: method, token: c.token, body: body, hasBody: hasBody, timeout: timeout})
+	pc, ans, err := c.pool.exchange(ctx, t, req)
 	if err != nil && ans.status != 0 {
 		kind, class := classifyTransport(err)
 		return &Error{Op: op, Path: path, Status: ans.status, Text: "read answer: " + err.Error(), Kind: kind, Class: class, Err: err}
@@ -280,9 +300,8 @@ func (c *Client) SendText(ctx context.Context, phone, body, id string) (Sent, er
 // context.WithTimeout would end it, as a timeout: through the pool the
 // connection's deadline bounds it, with no context and timer of its own.
 func (c *Client) SendTextWithin(ctx context.Context, timeout time.Duration, phone, body, id string) (Sent, error) {
-	in := appendSendText(make([]byte, 0, 32+len(phone)+len(body)+len(id)), phone, body, id)
 	var out sentAnswer
-	if err := c.callJSON(ctx, timeout, "send text", http.MethodPost, "/chat/send/text", in, true, &out); err != nil {
+	if err := c.callText(ctx, timeout, textSend{phone: phone, body: body, id: id}, &out); err != nil {
 		return Sent{}, err
 	}
 	if out.ID == "" {
