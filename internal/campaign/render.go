@@ -16,6 +16,7 @@ type Template struct {
 	nodes []node
 	vars  []string
 	depth int
+	size  int // a rendered text's usual length: its text and 16 a variable
 }
 
 type node struct {
@@ -58,7 +59,24 @@ func ParseTemplate(msg string) *Template {
 	}
 	walk(t.nodes)
 	sort.Strings(t.vars)
+	t.size = sizeOf(t.nodes)
 	return t
+}
+
+// sizeOf is the usual length of ns rendered: its text, 16 a variable, a
+// group's first alternative.
+func sizeOf(ns []node) int {
+	n := 0
+	for _, nd := range ns {
+		n += len(nd.text)
+		if nd.v != "" {
+			n += 16
+		}
+		if len(nd.alts) > 0 {
+			n += 2 + sizeOf(nd.alts[0])
+		}
+	}
+	return n
 }
 
 // Vars lists the variables the template uses, sorted.
@@ -272,33 +290,68 @@ func (r Recipient) lookup(v string) (string, bool) {
 // empty). Spintax choices are drawn from a generator seeded by seedKey
 // (campaign id and phone), so a retry sends exactly the same text.
 func (t *Template) Render(r Recipient, seedKey string) (string, []string) {
-	sum := sha256.Sum256([]byte(seedKey))
-	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(sum[:8]), binary.LittleEndian.Uint64(sum[8:16])))
-	var b strings.Builder
-	var missing []string
-	var render func([]node)
-	render = func(ns []node) {
-		for _, n := range ns {
-			switch {
-			case n.v != "":
-				val, ok := r.lookup(n.v)
-				if !ok {
-					missing = append(missing, n.v)
-				}
-				b.WriteString(val)
-			case n.literal:
-				b.WriteByte('{')
-				render(n.alts[0])
-				b.WriteByte('}')
-			case n.alts != nil:
-				render(n.alts[rng.IntN(len(n.alts))])
-			default:
-				b.WriteString(n.text)
+	rd := renderer{rec: &r, key: seedKey}
+	return rd.run(t)
+}
+
+// RenderFor is Render(r, SeedKey(campaignID, r.Phone)), the seed made only
+// when the template draws a spintax choice.
+func (t *Template) RenderFor(r Recipient, campaignID string) (string, []string) {
+	rd := renderer{rec: &r, campaignID: campaignID, keyLater: true}
+	return rd.run(t)
+}
+
+// renderer renders one text. Its generator is made at the first spintax
+// choice, so a template without one hashes no seed; the choices drawn are
+// the same whenever it is made.
+type renderer struct {
+	rec        *Recipient
+	key        string
+	campaignID string
+	keyLater   bool // the key is SeedKey(campaignID, rec.Phone)
+	rng        *rand.Rand
+	b          strings.Builder
+	missing    []string
+}
+
+func (rd *renderer) run(t *Template) (string, []string) {
+	rd.b.Grow(t.size)
+	rd.render(t.nodes)
+	return rd.b.String(), dedupe(rd.missing)
+}
+
+func (rd *renderer) render(ns []node) {
+	for _, n := range ns {
+		switch {
+		case n.v != "":
+			val, ok := rd.rec.lookup(n.v)
+			if !ok {
+				rd.missing = append(rd.missing, n.v)
 			}
+			rd.b.WriteString(val)
+		case n.literal:
+			rd.b.WriteByte('{')
+			rd.render(n.alts[0])
+			rd.b.WriteByte('}')
+		case n.alts != nil:
+			rd.render(n.alts[rd.draw(len(n.alts))])
+		default:
+			rd.b.WriteString(n.text)
 		}
 	}
-	render(t.nodes)
-	return b.String(), dedupe(missing)
+}
+
+// draw picks one of n alternatives.
+func (rd *renderer) draw(n int) int {
+	if rd.rng == nil {
+		key := rd.key
+		if rd.keyLater {
+			key = SeedKey(rd.campaignID, rd.rec.Phone)
+		}
+		sum := sha256.Sum256([]byte(key))
+		rd.rng = rand.New(rand.NewPCG(binary.LittleEndian.Uint64(sum[:8]), binary.LittleEndian.Uint64(sum[8:16])))
+	}
+	return rd.rng.IntN(n)
 }
 
 // Missing lists the variables of the template r has no value for, in any

@@ -99,3 +99,44 @@ func BenchmarkParseTemplate(b *testing.B) {
 		}
 	}
 }
+
+// TestRenderForIsRenderWithTheSeedKey: RenderFor draws the same spintax
+// choices as Render with the recipient's seed key, and renders the same
+// text and missing variables without spintax.
+func TestRenderForIsRenderWithTheSeedKey(t *testing.T) {
+	t.Parallel()
+	for _, msg := range []string{
+		"Oi {{name}}, lote 7",
+		"{Olá|Oi|Bom dia} {{name}}, {a|{b|{c|d}}} de {{city}}!",
+		"{x} {{missing}} {{phone}} {um|dois}",
+		"",
+	} {
+		tpl := campaign.ParseTemplate(msg)
+		for i := range 200 {
+			r := campaign.Recipient{Phone: fmt.Sprintf("55119%08d", i), Name: "Maria", Vars: map[string]string{"city": "Recife"}}
+			want, wantMissing := tpl.Render(r, campaign.SeedKey("c-1", r.Phone))
+			got, gotMissing := tpl.RenderFor(r, "c-1")
+			if got != want || fmt.Sprint(gotMissing) != fmt.Sprint(wantMissing) {
+				t.Fatalf("RenderFor(%q, %s) = %q %v, want %q %v", msg, r.Phone, got, gotMissing, want, wantMissing)
+			}
+		}
+	}
+}
+
+// BenchmarkRender is one recipient's text as the worker renders it: the
+// bulk benchmark's message (a variable, no spintax) and one with spintax.
+func BenchmarkRender(b *testing.B) {
+	r := campaign.Recipient{Phone: "5511999998888", Name: "Maria", Vars: map[string]string{"city": "Recife"}}
+	for name, msg := range map[string]string{
+		"variable": "Oi {{name}}, lote 7",
+		"spintax":  "{Olá|Oi|Bom dia} {{name}}, {a|{b|{c|d}}} de {{city}}!",
+	} {
+		tpl := campaign.ParseTemplate(msg)
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tpl.RenderFor(r, "0b5c6f0e-8a57-4a8b-9e0c-1d2e3f405162")
+			}
+		})
+	}
+}

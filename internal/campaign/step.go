@@ -3,6 +3,7 @@ package campaign
 import (
 	"context"
 	randv2 "math/rand/v2"
+	"strings"
 )
 
 func defaultRand() float64 { return randv2.Float64() }
@@ -69,12 +70,21 @@ func grantKind(p SendPolicy) string {
 	return "known"
 }
 
+// sameKind reports whether kind is grantKind(p), without building it.
+func sameKind(kind string, p SendPolicy) bool {
+	if !p.NewContact {
+		return kind == "known"
+	}
+	rest, ok := strings.CutPrefix(kind, "new:")
+	return ok && rest == p.TextHash
+}
+
 // fromGrant starts the send of p on the loop's held grant when it covers
 // another send of p's kind, still in time (Until): no limiter call. A
 // probe always asks the limiter.
 func (r *chunkRun) fromGrant(cur *cursor, p SendPolicy, probing bool) bool {
 	g := &cur.slot
-	if probing || !g.Granted || g.Used >= g.Units || cur.kind != grantKind(p) || !r.w.now().Before(g.Until) {
+	if probing || !g.Granted || g.Used >= g.Units || !sameKind(cur.kind, p) || !r.w.now().Before(g.Until) {
 		return false
 	}
 	g.Used++

@@ -704,7 +704,7 @@ func (r *chunkRun) step(ctx context.Context, cur *cursor) bool {
 	if !ok {
 		return false
 	}
-	text, _ := r.tpl.Render(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, SeedKey(r.campaignID, rec.Phone))
+	text, _ := r.tpl.RenderFor(Recipient{Phone: rec.Phone, Name: rec.Name, Vars: rec.Vars}, r.campaignID)
 	res, cont := r.reserve(ctx, cur, rec, r.identity(text), probing)
 	if !res.Granted {
 		cur.from = min(cur.from, rec.Seq) // it waits again, in its place
