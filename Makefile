@@ -100,8 +100,8 @@ faults: ## Fault-and-load suite, long form (~9 min): kills, Redis and Postgres r
 	@go test -race -count=1 -tags faults -run 'TestFaults$$' -v -timeout 40m ./infra/faults/ | grep -vE '^(=== (RUN|PAUSE|CONT)|--- PASS)'
 
 .PHONY: bench
-bench: ## Run the benchmarks and print their figures
-	@go test -run '^$$' -bench . -benchmem -count 1 -timeout 30m ./...
+bench: ## Run the benchmarks and print their figures, but BenchmarkPlatform and BenchmarkOrigin (minutes each, with their own stores and processes): make bench-platform and make bench-origin run those
+	@go test -run '^$$' -bench . -skip '^Benchmark(Platform|Origin)$$' -benchmem -count 1 -timeout 30m ./...
 
 .PHONY: bench-audience
 bench-audience: ## Audience preview on a generated tenant of 1,000,000 contacts: prints ms per preview (count and sample) for typical filters; target under 200 ms

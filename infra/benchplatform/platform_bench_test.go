@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package benchplatform measures what the deployed functions cost per API
 // request and per send: the real binaries under the local platform (as
 // `make run` runs them), a fake WuzAPI answering at once, a Redis of the
@@ -16,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptrace"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,12 +108,14 @@ type env struct {
 	safeKey string // the safe-pacing phase's tenant
 	camps   []string
 	reports *reports
+	client  *client
 }
 
 func start(b *testing.B) *env {
 	b.Helper()
 	ctx := context.Background()
-	e := &env{bin: b.TempDir(), reports: &reports{}}
+	e := &env{bin: b.TempDir(), reports: &reports{}, client: newClient(statusClients)}
+	b.Cleanup(e.client.http.CloseIdleConnections)
 	if err := local.BuildFunctions(ctx, repoRoot, e.bin); err != nil {
 		b.Fatalf("BuildFunctions: %v", err)
 	}
@@ -229,7 +235,7 @@ func (e *env) do(method, path, key string, in any) (int, map[string]any) {
 	}
 	req, _ := http.NewRequest(method, e.p.APIURL+path, rd)
 	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := e.client.do(req)
 	if err != nil {
 		return 0, map[string]any{"error": err.Error()}
 	}
@@ -238,6 +244,30 @@ func (e *env) do(method, path, key string, in any) (int, map[string]any) {
 	var out map[string]any
 	_ = json.Unmarshal(raw, &out)
 	return resp.StatusCode, out
+}
+
+// client is the benchmark's HTTP client: its transport keeps an idle
+// connection for each of conns clients at once, so that each reuses its
+// own and no phase pays for new connections on the API's side.
+type client struct {
+	http     *http.Client
+	newConns atomic.Int64 // connections opened so far
+}
+
+func newClient(conns int) *client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = conns
+	return &client{http: &http.Client{Transport: t}}
+}
+
+// do sends req, counting the connection it got when it is a new one.
+func (c *client) do(req *http.Request) (*http.Response, error) {
+	trace := &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) {
+		if !i.Reused {
+			c.newConns.Add(1)
+		}
+	}}
+	return c.http.Do(req.WithContext(httptrace.WithClientTrace(req.Context(), trace)))
 }
 
 // group is the CPU of one function's processes: its bootstraps, and the
@@ -411,7 +441,7 @@ func (e *env) statusPhase(b *testing.B) {
 	boot0, rie0 := benchproc.Snapshot(ab), benchproc.Snapshot(ar)
 	threads0 := sampleThreads(ab)
 	pg0, rd0 := e.storesCPU()
-	c0 := e.counters(b)
+	c0, conns0 := e.counters(b), e.client.newConns.Load()
 	attr := e.beginAttribution(b)
 	e.reports.reset()
 	var mu sync.Mutex
@@ -434,7 +464,7 @@ func (e *env) statusPhase(b *testing.B) {
 	}
 	close(next)
 	wg.Wait()
-	wall := time.Since(start)
+	wall, conns := time.Since(start), e.client.newConns.Load()-conns0
 	ab, ar = e.group("api")
 	boot, rie := benchproc.Snapshot(ab).Since(boot0), benchproc.Snapshot(ar).Since(rie0)
 	threads1 := sampleThreads(ab)
@@ -444,8 +474,8 @@ func (e *env) statusPhase(b *testing.B) {
 	c1 := e.counters(b)
 	d := e.reports.durations("ApiFunction")
 	n := float64(statusRequests)
-	fmt.Printf("PLATFORM status: %d requests in %.1fs (%d x 200, %d x 429, other %d)\n",
-		statusRequests, wall.Seconds(), codes[200], codes[429], statusRequests-codes[200]-codes[429])
+	fmt.Printf("PLATFORM status: %d requests in %.1fs (%d x 200, %d x 429, other %d) over %d new connections from %d clients\n",
+		statusRequests, wall.Seconds(), codes[200], codes[429], statusRequests-codes[200]-codes[429], conns, statusClients)
 	fmt.Printf("PLATFORM status: %.0f requests per api CPU-second (api %.2fs); %.0f with its rie (%.2fs)\n",
 		n/boot.Seconds(), boot.Seconds(), n/(boot+rie).Seconds(), rie.Seconds())
 	fmt.Printf("PLATFORM status: api duration p50 %.2f ms, p99 %.2f ms, mean %.2f ms (%d REPORT lines)\n", pct(d, 50), pct(d, 99), sum(d)/float64(max(len(d), 1)), len(d))

@@ -110,7 +110,7 @@ func (s *Postgres) data() string { return filepath.Join(s.dir, "data") }
 func (s *Postgres) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(s.bin, name), args...)
 	cmd.Dir = s.dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred, Setpgid: true, Pdeathsig: syscall.SIGQUIT}
+	cmd.SysProcAttr = withDeathSignal(&syscall.SysProcAttr{Credential: s.cred, Setpgid: true}, syscall.SIGQUIT)
 	return cmd
 }
 
@@ -222,7 +222,7 @@ func (s *Redis) URL() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", s.po
 func (s *Redis) start(ctx context.Context) error {
 	cmd := exec.Command("redis-server", "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--appendonly", "no", "--protected-mode", "no", "--logfile", filepath.Join(s.dir, "redis.log"))
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = withDeathSignal(&syscall.SysProcAttr{}, syscall.SIGKILL)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start redis-server: %w", err)
 	}
