@@ -23,13 +23,16 @@
 //     no deadlines.
 //   - Dial: a net.Conn with deadlines, for clients that cancel a call from
 //     another goroutine by setting a deadline (pgx). A read first sleeps
-//     in the receive itself for up to 10 ms (the socket's receive
-//     timeout), so an answer by then costs one system call; after that,
-//     and for a write into a full buffer, a wait is a ppoll on the socket
-//     and an eventfd that wakes it when a deadline changes or the
-//     connection closes, and the receive or send after it never blocks. A
-//     deadline changed or a Close made during the first sleep is seen when
-//     it ends, within the 10 ms.
+//     in the receive itself (the socket's receive timeout: 10 ms, which
+//     the kernel rounds up to its ticks, 12 ms with 4 ms ticks, and may
+//     fire a tick late), so an answer by then costs one system call;
+//     after that, and for a write into a full buffer, a wait is a ppoll
+//     on the socket and an eventfd that wakes it when a deadline changes
+//     or the connection closes, and the receive or send after it never
+//     blocks. A deadline changed during the first sleep is seen when it
+//     ends, within the kept timeout and a tick (12-16 ms); a Close shuts
+//     the socket down and ends it at once. A read whose deadline is
+//     nearer than that bound does not sleep.
 //
 // Other networks than TCP and other systems than Linux get net.Dialer's
 // connection unchanged.

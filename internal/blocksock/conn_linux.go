@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -27,17 +28,17 @@ func Dial(ctx context.Context, network, address string) (net.Conn, error) {
 	if nc != nil {
 		return nc, nil
 	}
-	tv := unix.NsecToTimeval(int64(blockFor))
-	if err := unix.SetsockoptTimeval(s.fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+	sleepFor, err := recvTimeout(s.fd, blockFor)
+	if err != nil {
 		_ = unix.Close(s.fd)
-		return nil, &net.OpError{Op: "dial", Net: network, Addr: s.raddr, Err: os.NewSyscallError("setsockopt", err)}
+		return nil, &net.OpError{Op: "dial", Net: network, Addr: s.raddr, Err: err}
 	}
 	wake, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
 	if err != nil {
 		_ = unix.Close(s.fd)
 		return nil, &net.OpError{Op: "dial", Net: network, Addr: s.raddr, Err: os.NewSyscallError("eventfd", err)}
 	}
-	c := &Conn{fd: s.fd, wake: wake, laddr: s.laddr, raddr: s.raddr}
+	c := &Conn{fd: s.fd, wake: wake, sleepFor: sleepFor, laddr: s.laddr, raddr: s.raddr}
 	// A Conn dropped without Close gives its descriptors back, as a
 	// net.Conn's finalizer does; Close stops this before it closes them.
 	c.cleanup = runtime.AddCleanup(c, closeFds, [2]int{s.fd, wake})
@@ -49,20 +50,55 @@ func closeFds(fds [2]int) {
 	_ = unix.Close(fds[1])
 }
 
-// blockFor is how long a Read first sleeps in the receive itself (the
-// socket's SO_RCVTIMEO) before it waits in ppoll, and so how late a
-// deadline changed or a Close made during that sleep may be seen.
-const blockFor = 10 * time.Millisecond
+// blockFor is the receive timeout (SO_RCVTIMEO) asked for a Conn's
+// socket: how long a Read first sleeps in the receive itself before it
+// waits in ppoll. The kernel rounds it up to its scheduler ticks and may
+// wake the receive up to a tick later (12 ms and 12-16 ms with 4 ms
+// ticks), so a deadline changed during that sleep may be seen that late;
+// recvTimeout measures the true bound. A variable so tests can lengthen it.
+var blockFor = 10 * time.Millisecond
+
+// pollHook, when set (by tests), is called by a call about to wait in
+// ppoll with the events it waits for.
+var pollHook atomic.Pointer[func(events int16)]
+
+// recvTimeout sets the receive timeout of socket fd to d and returns how
+// long a receive may then sleep: the timeout the kernel keeps (rounded up
+// to its ticks), read back, and one tick more, the most the timer may
+// fire late.
+func recvTimeout(fd int, d time.Duration) (time.Duration, error) {
+	set := func(d time.Duration) (time.Duration, error) {
+		tv := unix.NsecToTimeval(int64(d))
+		if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return 0, os.NewSyscallError("setsockopt", err)
+		}
+		got, err := unix.GetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO)
+		if err != nil {
+			return 0, os.NewSyscallError("getsockopt", err)
+		}
+		return time.Duration(got.Nano()), nil
+	}
+	tick, err := set(time.Microsecond) // rounded up to one tick
+	if err != nil {
+		return 0, err
+	}
+	kept, err := set(d)
+	if err != nil {
+		return 0, err
+	}
+	return kept + tick, nil
+}
 
 // Conn is a connected TCP socket outside the network poller with
 // net.Conn's deadlines, safe for concurrent use as net.Conn is.
 //
-// A Read first receives in the kernel for up to blockFor (the socket is
-// in blocking mode with that receive timeout), unless its deadline is
-// nearer: an answer that comes by then costs that one system call. After
+// A Read first receives in the kernel for up to sleepFor (the socket is
+// in blocking mode with a receive timeout, blockFor rounded up by the
+// kernel), unless its deadline is nearer: an answer that comes by then
+// costs that one system call. After
 // that, and for every Write that finds the buffer full, a call waits in
 // ppoll on the socket and on an eventfd (wake), then receives or sends
-// with MSG_DONTWAIT, so no call ever sleeps longer than blockFor where
+// with MSG_DONTWAIT, so no call ever sleeps longer than sleepFor where
 // nothing can wake it (two readers may race for the same bytes: the loser
 // polls again). The rules:
 //   - a deadline is checked before each wait and is the wait's timeout; a
@@ -74,9 +110,9 @@ const blockFor = 10 * time.Millisecond
 //     past from another goroutine) wakes them through wake, and each looks
 //     at the deadline again: a deadline in the past ends them with a
 //     timeout, one in the future becomes their new timeout; a Read still
-//     in its first receive sees it when that returns, within blockFor;
-//   - Close wakes the calls in progress (a first receive within blockFor),
-//     which return net.ErrClosed; the socket is closed when the last of
+//     in its first receive sees it when that returns, within sleepFor;
+//   - Close wakes the calls in progress (a Read in its first receive by
+//     shutting the socket down), which return net.ErrClosed; the socket is closed when the last of
 //     them returns, so its descriptor is never reused under a call.
 //
 // wake stays readable from a change until every call that was waiting
@@ -86,6 +122,7 @@ const blockFor = 10 * time.Millisecond
 // takes the connection's state as it is when the receive returns.
 type Conn struct {
 	fd, wake     int
+	sleepFor     time.Duration // the most a first receive sleeps
 	laddr, raddr net.Addr
 
 	mu       sync.Mutex
@@ -158,7 +195,8 @@ func (c *Conn) seen() {
 
 // enter starts a call: its view of gen, the deadline that applies and,
 // for a Read, whether its first receive sleeps (the deadline is not
-// nearer than blockFor); such a Read must call woke when it returns.
+// nearer than sleepFor, so the sleep never overshoots it); such a Read
+// must call woke when it returns.
 func (c *Conn) enter(read bool) (gen uint64, dl time.Time, sleep bool, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -167,7 +205,7 @@ func (c *Conn) enter(read bool) (gen uint64, dl time.Time, sleep bool, err error
 	}
 	c.busy++
 	dl = c.deadline(read)
-	if read && (dl.IsZero() || time.Until(dl) > blockFor) {
+	if read && (dl.IsZero() || time.Until(dl) > c.sleepFor) {
 		sleep = true
 		c.sleeping++
 	}
@@ -175,12 +213,21 @@ func (c *Conn) enter(read bool) (gen uint64, dl time.Time, sleep bool, err error
 }
 
 // woke ends a Read's first receive: from now on it counts among the
-// calls wake must wake, having seen every change so far.
-func (c *Conn) woke(gen *uint64) {
+// calls wake must wake, having seen every change so far. It reports
+// whether the connection is closed.
+//
+// Taking gen is needed: notify did not count this Read among the calls
+// that must see a change made during its sleep, so were it to keep its
+// older gen it would later call seen for a change it was never counted
+// for, bring unseen to zero early and read wake back while a Write about
+// to wait in ppoll has not seen that change; the Write would then wait
+// without its new deadline.
+func (c *Conn) woke(gen *uint64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.sleeping--
 	*gen = c.gen
+	return c.closed
 }
 
 // again is enter for a call in progress that was woken or would block.
@@ -235,6 +282,11 @@ func (c *Conn) Close() error {
 		c.release()
 		return nil
 	}
+	if c.sleeping > 0 {
+		// wake does not reach a Read in its first receive; a shut-down
+		// socket ends that receive at once with nothing read.
+		_ = unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	}
 	c.notify()
 	return nil
 }
@@ -250,7 +302,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		return 0, c.opError("read", err)
 	}
 	defer func() { c.exit(gen) }()
-	// The first receive may sleep for blockFor; any later one follows a
+	// The first receive may sleep for sleepFor; any later one follows a
 	// ppoll and does not sleep.
 	flags := unix.MSG_DONTWAIT
 	if sleep {
@@ -263,10 +315,11 @@ func (c *Conn) Read(p []byte) (int, error) {
 			}
 		}
 		n, err := c.recv(p, flags)
-		if flags == 0 {
-			c.woke(&gen)
-		}
+		closed := flags == 0 && c.woke(&gen)
 		switch {
+		case err == nil && n == 0 && (closed || c.isClosed()):
+			// Close shut the socket down under this Read.
+			return 0, c.opError("read", net.ErrClosed)
 		case err == nil && n == 0:
 			return 0, io.EOF
 		case err == nil:
@@ -279,6 +332,12 @@ func (c *Conn) Read(p []byte) (int, error) {
 			return 0, c.opError("read", err)
 		}
 	}
+}
+
+func (c *Conn) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
 }
 
 // recv is recv(2) on the socket with flags.
@@ -342,6 +401,9 @@ func (c *Conn) wait(events int16, dl time.Time) error {
 		}
 		t := unix.NsecToTimespec(int64(d))
 		ts = &t
+	}
+	if h := pollHook.Load(); h != nil {
+		(*h)(events)
 	}
 	fds := [2]unix.PollFd{{Fd: int32(c.fd), Events: events}, {Fd: int32(c.wake), Events: unix.POLLIN}}
 	if _, err := unix.Ppoll(fds[:], ts, nil); err != nil && !errors.Is(err, unix.EINTR) {

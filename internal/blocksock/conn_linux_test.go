@@ -89,6 +89,8 @@ func nonblocking(t *testing.T, fd int) bool {
 // in ppoll; Go's poller never calls either), and the connection carries
 // data both ways.
 func TestConnIsOutsideThePoller(t *testing.T) {
+	lengthen(t, 300*time.Millisecond)
+	polling := hookPoll(t)
 	c, peer := pair(t)
 	if polled(t, c.Fd()) {
 		t.Error("the socket is in an epoll set")
@@ -107,10 +109,17 @@ func TestConnIsOutsideThePoller(t *testing.T) {
 		_, err := c.Read(make([]byte, 4))
 		done <- err
 	}()
-	waitBusy(t, c, 1)
-	for _, nr := range []int{unix.SYS_RECVFROM, unix.SYS_PPOLL} {
-		for !inSyscall(t, nr) {
-			runtime.Gosched()
+	waitSleeping(t, c, 1)
+	for !inSyscall(t, unix.SYS_RECVFROM) {
+		if sleepingNow(c) == 0 {
+			t.Fatal("the read left its first receive before a thread was seen in recvfrom")
+		}
+		runtime.Gosched()
+	}
+	waitPoll(t, polling, unix.POLLIN)
+	for deadline := time.Now().Add(5 * time.Second); !inSyscall(t, unix.SYS_PPOLL); runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatal("no thread in ppoll 5 s after the read began to wait")
 		}
 	}
 	if _, err := peer.Write([]byte("wake")); err != nil {
@@ -138,16 +147,14 @@ func TestReadSleepsInTheReceive(t *testing.T) {
 		{"close", func(c *Conn, _ net.Conn) error { return c.Close() }, func(err error) bool { return errors.Is(err, net.ErrClosed) }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			lengthen(t, 300*time.Millisecond)
 			c, peer := pair(t)
 			done := make(chan error, 1)
 			go func() {
 				_, err := c.Read(make([]byte, 8))
 				done <- err
 			}()
-			waitBusy(t, c, 1)
-			for !inSyscall(t, unix.SYS_RECVFROM) {
-				runtime.Gosched()
-			}
+			waitSleeping(t, c, 1)
 			start := time.Now()
 			if err := tc.act(c, peer); err != nil {
 				t.Fatal(err)
@@ -162,8 +169,8 @@ func TestReadSleepsInTheReceive(t *testing.T) {
 			}
 			// A loaded machine may wake the reader late; a read that missed
 			// the change would wait the 5 s above.
-			if d := time.Since(start); d > blockFor+time.Second {
-				t.Errorf("the read ended %v after the change, want within %v", d, blockFor)
+			if d := time.Since(start); d > c.sleepFor+time.Second {
+				t.Errorf("the read ended %v after the change, want within %v", d, c.sleepFor)
 			}
 			if tc.usable {
 				_ = c.SetDeadline(time.Time{})
@@ -179,23 +186,22 @@ func TestReadSleepsInTheReceive(t *testing.T) {
 // would return from ppoll again and again until it did; the Read then
 // ends at the deadline.
 func TestDeadlineChangeSkipsASleepingRead(t *testing.T) {
+	lengthen(t, 300*time.Millisecond)
 	c, _ := pair(t)
 	done := make(chan error, 1)
 	go func() {
 		_, err := c.Read(make([]byte, 8))
 		done <- err
 	}()
-	waitBusy(t, c, 1)
-	for !inSyscall(t, unix.SYS_RECVFROM) {
-		runtime.Gosched()
-	}
+	waitSleeping(t, c, 1)
 	// Two changes: the second must leave wake as the first did.
 	_ = c.SetReadDeadline(time.Now().Add(time.Hour))
 	_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	c.mu.Lock()
 	sleeping, woken := c.sleeping, c.woken
 	c.mu.Unlock()
-	// A machine that stalled past blockFor let the Read reach ppoll first.
+	// A machine that stalled past the lengthened sleep let the Read reach
+	// ppoll first.
 	if sleeping == 1 && woken {
 		t.Error("a deadline change with only a sleeping Read made wake readable")
 	}
@@ -289,8 +295,9 @@ func TestDeadlineSetBeforeACall(t *testing.T) {
 }
 
 // TestDeadlineWakesAWaitingRead: a deadline set from another goroutine
-// while a read waits (pgx's cancellation, CheckConn's 1 ms probe) ends it
-// with a timeout, and the connection stays usable.
+// while a read waits in its first receive (pgx's cancellation of a query
+// answered slower than the first sleep is TestDeadlineWakesAPollingRead)
+// ends it with a timeout, and the connection stays usable.
 func TestDeadlineWakesAWaitingRead(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
@@ -502,5 +509,223 @@ func TestDroppedConnClosesItsSocket(t *testing.T) {
 	}
 	if _, err := f.WriteString("still open"); err != nil {
 		t.Fatalf("a file on a closed Conn's reused descriptor (%d, now %d) failed: %v", fd, f.Fd(), err)
+	}
+}
+
+// lengthen makes the Conns dialled by the test first sleep d in their
+// receive, so the test sees the sleep for sure.
+func lengthen(t *testing.T, d time.Duration) {
+	t.Helper()
+	old := blockFor
+	blockFor = d
+	t.Cleanup(func() { blockFor = old })
+}
+
+// hookPoll reports, for the rest of the test, the events of every call
+// about to wait in ppoll.
+func hookPoll(t *testing.T) <-chan int16 {
+	t.Helper()
+	ch := make(chan int16, 64)
+	h := func(events int16) {
+		select {
+		case ch <- events:
+		default:
+		}
+	}
+	pollHook.Store(&h)
+	t.Cleanup(func() { pollHook.Store(nil) })
+	return ch
+}
+
+// waitPoll waits until a call waiting for events is about to wait in
+// ppoll.
+func waitPoll(t *testing.T, polling <-chan int16, events int16) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case e := <-polling:
+			if e == events {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no call waited in ppoll for events %#x within 5 s", events)
+		}
+	}
+}
+
+func sleepingNow(c *Conn) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sleeping
+}
+
+// waitSleeping waits until n Reads on c are in their first receive.
+func waitSleeping(t *testing.T, c *Conn, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); sleepingNow(c) != n; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d reads in their first receive, want %d", sleepingNow(c), n)
+		}
+	}
+}
+
+// ended waits up to 1 s for a call's result.
+func ended(t *testing.T, done <-chan error, what string) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(time.Second):
+		t.Fatalf("%s did not end within 1 s", what)
+		return nil
+	}
+}
+
+// TestDeadlineWakesAPollingRead: a read past its first receive, waiting
+// in ppoll (a query answered slower than the first sleep when pgx cancels
+// it), ends at once when its deadline is set in the past, with a timeout,
+// and when the connection is closed, with net.ErrClosed.
+func TestDeadlineWakesAPollingRead(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		act  func(c *Conn) error
+		want func(error) bool
+	}{
+		{"passed deadline", func(c *Conn) error { return c.SetDeadline(time.Now()) }, isTimeout},
+		{"close", func(c *Conn) error { return c.Close() }, func(err error) bool { return errors.Is(err, net.ErrClosed) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			polling := hookPoll(t)
+			c, _ := pair(t)
+			done := make(chan error, 1)
+			go func() {
+				_, err := c.Read(make([]byte, 8))
+				done <- err
+			}()
+			waitPoll(t, polling, unix.POLLIN)
+			if err := tc.act(c); err != nil {
+				t.Fatal(err)
+			}
+			if err := ended(t, done, "the polling read"); !tc.want(err) {
+				t.Fatalf("read = %v", err)
+			}
+		})
+	}
+}
+
+// TestDeadlineWakesAPollingReadAndWrite: a write waiting for room in a
+// full buffer and a read waiting for data, both in ppoll, both end with a
+// timeout at a deadline set in the past.
+func TestDeadlineWakesAPollingReadAndWrite(t *testing.T) {
+	polling := hookPoll(t)
+	c, _ := pair(t)
+	reads, writes := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		reads <- err
+	}()
+	waitPoll(t, polling, unix.POLLIN)
+	go func() {
+		_, err := c.Write(make([]byte, 64<<20))
+		writes <- err
+	}()
+	waitPoll(t, polling, unix.POLLOUT)
+	_ = c.SetDeadline(time.Now())
+	if err := ended(t, reads, "the polling read"); !isTimeout(err) {
+		t.Errorf("read = %v, want a timeout", err)
+	}
+	if err := ended(t, writes, "the polling write"); !isTimeout(err) {
+		t.Errorf("write = %v, want a timeout", err)
+	}
+}
+
+// TestSleptReadLeavesWakeToAWrite: a deadline set while a Read sleeps in
+// its first receive and a Write is about to wait in ppoll reaches the
+// Write, though the Read returns in between: the Read, not counted among
+// the calls that must see the change, does not read wake back.
+func TestSleptReadLeavesWakeToAWrite(t *testing.T) {
+	lengthen(t, 5*time.Second)
+	c, peer := pair(t)
+	reads, writes := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		reads <- err
+	}()
+	waitSleeping(t, c, 1)
+	atPoll, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h := func(events int16) {
+		if events == unix.POLLOUT {
+			once.Do(func() { close(atPoll); <-release })
+		}
+	}
+	pollHook.Store(&h)
+	t.Cleanup(func() { pollHook.Store(nil) })
+	go func() {
+		_, err := c.Write(make([]byte, 64<<20))
+		writes <- err
+	}()
+	select {
+	case <-atPoll:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the write did not come to wait")
+	}
+	_ = c.SetWriteDeadline(time.Now())
+	if _, err := peer.Write([]byte("answer")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ended(t, reads, "the sleeping read"); err != nil {
+		t.Fatalf("read = %v", err)
+	}
+	close(release)
+	if err := ended(t, writes, "the write"); !isTimeout(err) {
+		t.Errorf("write = %v, want a timeout", err)
+	}
+}
+
+// TestSleepNeverOvershootsADeadline: a Read whose deadline is nearer
+// than the receive timeout the kernel keeps (blockFor rounded up to its
+// ticks) does not sleep in the receive.
+func TestSleepNeverOvershootsADeadline(t *testing.T) {
+	c, _ := pair(t)
+	tv, err := unix.GetsockoptTimeval(c.Fd(), unix.SOL_SOCKET, unix.SO_RCVTIMEO)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept := time.Duration(tv.Nano())
+	if c.sleepFor < kept {
+		t.Fatalf("sleepFor = %v, under the kept receive timeout %v", c.sleepFor, kept)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(kept))
+	gen, _, sleep, err := c.enter(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sleep {
+		c.woke(&gen)
+	}
+	c.exit(gen)
+	if sleep {
+		t.Errorf("a read with its deadline %v away sleeps in a receive that may last %v", kept, kept)
+	}
+}
+
+// TestCloseEndsASleepingReadAtOnce: Close ends a Read in its first
+// receive at once with net.ErrClosed, not when the receive times out.
+func TestCloseEndsASleepingReadAtOnce(t *testing.T) {
+	lengthen(t, 5*time.Second)
+	c, _ := pair(t)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 8))
+		done <- err
+	}()
+	waitSleeping(t, c, 1)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := ended(t, done, "the sleeping read"); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("read = %v, want net.ErrClosed", err)
 	}
 }

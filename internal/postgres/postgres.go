@@ -69,9 +69,11 @@ type Options struct {
 	Logger *slog.Logger
 	// BlockingSockets connects over TCP sockets in blocking mode, outside
 	// Go's network poller (blocksock.Dial): a query's wait for its answer
-	// is one ppoll woken by the answer, not a parked goroutine, an
-	// epoll_wait and a wake-up. A context's end still interrupts a query
-	// (pgx sets the connection's deadline, which wakes the wait). Each
+	// is a receive that sleeps in the kernel until the answer comes (for
+	// up to 12-16 ms, then a ppoll woken by the answer), not a parked
+	// goroutine, an epoll_wait and a wake-up. A context's end still
+	// interrupts a query (pgx sets the connection's deadline, which wakes
+	// a ppoll at once and ends the first receive when it times out). Each
 	// waiting query holds its thread, so it suits a function that runs one
 	// query at a time.
 	BlockingSockets bool
