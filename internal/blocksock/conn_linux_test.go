@@ -131,10 +131,10 @@ func TestConnIsOutsideThePoller(t *testing.T) {
 	echo(t, c, peer, "ping")
 }
 
-// TestReadSleepsInTheReceive: a read whose answer comes within blockFor
-// gets it from the receive it sleeps in, and a deadline passed or a Close
-// made during that sleep ends it within blockFor, the connection usable
-// after the deadline.
+// TestReadSleepsInTheReceive: a read whose answer comes during its first
+// sleep gets it from the receive it sleeps in, and a deadline passed or a
+// Close made during that sleep ends it within sleepFor (Close at once),
+// the connection usable after the deadline.
 func TestReadSleepsInTheReceive(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
